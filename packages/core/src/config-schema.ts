@@ -1,0 +1,198 @@
+import { type Static, Type } from 'typebox';
+import {
+  CidrText,
+  CommunityText,
+  ContinentCode,
+  CountryCode,
+  DnsName,
+  Duration,
+  EdgeOverride,
+  EdgeState,
+  IpText,
+  Name,
+  PlaybookMode,
+  PlaybookStep,
+  PlaybookTrigger,
+  PolicyRule,
+  RecordType,
+  SloMetric,
+  Soa,
+  Ttl,
+} from './schema-common.ts';
+
+/**
+ * The configuration-as-code file (YAML): the declarative desired state that
+ * `catchment import` loads and `catchment export` writes. Names, not ids, link objects.
+ */
+const strict = { additionalProperties: false } as const;
+
+export const ZoneRecordConfig = Type.Object(
+  {
+    name: DnsName,
+    type: RecordType,
+    ttl: Type.Optional(Ttl),
+    /** RDATA in presentation format, e.g. `10 mail.example.net.` for MX. */
+    value: Type.String({ minLength: 1, maxLength: 65535 }),
+  },
+  strict,
+);
+
+export const ZoneConfig = Type.Object(
+  {
+    name: DnsName,
+    ttl: Type.Optional(Ttl),
+    soa: Soa,
+    ns: Type.Array(DnsName, { minItems: 1 }),
+    records: Type.Optional(Type.Array(ZoneRecordConfig)),
+  },
+  strict,
+);
+
+export const EdgeConfig = Type.Object(
+  {
+    name: Name,
+    description: Type.Optional(Type.String()),
+    location: Type.Object(
+      {
+        lat: Type.Number({ minimum: -90, maximum: 90 }),
+        lon: Type.Number({ minimum: -180, maximum: 180 }),
+        country: CountryCode,
+        continent: ContinentCode,
+        region: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      strict,
+    ),
+    capacity: Type.Object(
+      {
+        rps: Type.Number({ exclusiveMinimum: 0, description: 'requests per second' }),
+        gbps: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+      },
+      strict,
+    ),
+    state: Type.Optional(EdgeState),
+    override: Type.Optional(EdgeOverride),
+    /** Address that other edges' XDP programs encapsulate shed flows to. */
+    dsrAddress: Type.Optional(IpText),
+  },
+  strict,
+);
+
+export const ServiceConfig = Type.Object(
+  {
+    name: DnsName,
+    zone: DnsName,
+    ttl: Type.Optional(Ttl),
+    policy: Type.Optional(Name),
+    anycast: Type.Object({ v4: Type.Optional(IpText), v6: Type.Optional(IpText) }, strict),
+    /** Per edge, the unicast addresses to answer with. */
+    addresses: Type.Record(
+      Name,
+      Type.Object({ v4: Type.Optional(Type.Array(IpText)), v6: Type.Optional(Type.Array(IpText)) }, strict),
+    ),
+  },
+  strict,
+);
+
+export const PrefixConfig = Type.Union([
+  Type.Object(
+    {
+      cidr: CidrText,
+      kind: Type.Literal('unicast'),
+      edge: Name,
+      supernet: Type.Optional(CidrText),
+      communities: Type.Optional(Type.Array(CommunityText)),
+    },
+    strict,
+  ),
+  Type.Object(
+    {
+      cidr: CidrText,
+      kind: Type.Literal('anycast'),
+      announcers: Type.Array(Name, { minItems: 1 }),
+      communities: Type.Optional(Type.Array(CommunityText)),
+    },
+    strict,
+  ),
+]);
+
+export const TransitConfig = Type.Object(
+  {
+    name: Name,
+    asn: Type.Integer({ minimum: 1, maximum: 4294967295 }),
+    /** Named intents (e.g. `prepend-2x`) mapped to this provider's community values. */
+    intents: Type.Record(Type.String({ minLength: 1 }), Type.Array(CommunityText, { minItems: 1 })),
+  },
+  strict,
+);
+
+export const PolicyConfig = Type.Object(
+  { name: Name, description: Type.Optional(Type.String()), rules: Type.Array(PolicyRule) },
+  strict,
+);
+
+export const SloConfig = Type.Object(
+  {
+    name: Name,
+    edge: Type.Optional(Name),
+    metric: SloMetric,
+    /** Enter threshold (e.g. utilisation 0.85) and the lower exit threshold (hysteresis). */
+    enter: Type.Number({ minimum: 0 }),
+    exit: Type.Number({ minimum: 0 }),
+    window: Duration,
+    query: Type.Optional(Type.String({ description: 'PromQL; {edge} is replaced by the edge name' })),
+  },
+  strict,
+);
+
+export const PlaybookConfig = Type.Object(
+  {
+    name: Name,
+    mode: Type.Optional(PlaybookMode),
+    trigger: PlaybookTrigger,
+    steps: Type.Array(PlaybookStep, { minItems: 1 }),
+    cooldown: Type.Optional(Duration),
+  },
+  strict,
+);
+
+export const SettingsConfig = Type.Object(
+  {
+    /** K of safety rule 2: healthy edges with headroom announcing the covering supernet. */
+    coverageMinAnnouncers: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** M and X % of safety rule 3. */
+    maxEdgesShed: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxCapacityShedPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    routeChangesPerPrefixPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxAnnounceLengthV4: Type.Optional(Type.Integer({ minimum: 8, maximum: 32 })),
+    maxAnnounceLengthV6: Type.Optional(Type.Integer({ minimum: 16, maximum: 128 })),
+    /** Resolvers whose ECS option is honoured; empty or absent means every resolver. */
+    ecsTrustedResolvers: Type.Optional(Type.Array(CidrText)),
+  },
+  strict,
+);
+
+export const CatchmentConfig = Type.Object(
+  {
+    settings: Type.Optional(SettingsConfig),
+    zones: Type.Optional(Type.Array(ZoneConfig)),
+    edges: Type.Optional(Type.Array(EdgeConfig)),
+    transits: Type.Optional(Type.Array(TransitConfig)),
+    prefixes: Type.Optional(Type.Array(PrefixConfig)),
+    policies: Type.Optional(Type.Array(PolicyConfig)),
+    services: Type.Optional(Type.Array(ServiceConfig)),
+    slos: Type.Optional(Type.Array(SloConfig)),
+    playbooks: Type.Optional(Type.Array(PlaybookConfig)),
+  },
+  strict,
+);
+
+export type CatchmentConfig = Static<typeof CatchmentConfig>;
+export type ZoneConfig = Static<typeof ZoneConfig>;
+export type EdgeConfig = Static<typeof EdgeConfig>;
+export type ServiceConfig = Static<typeof ServiceConfig>;
+export type PrefixConfig = Static<typeof PrefixConfig>;
+export type PolicyConfig = Static<typeof PolicyConfig>;
+export type SloConfig = Static<typeof SloConfig>;
+export type PlaybookConfig = Static<typeof PlaybookConfig>;
+export type TransitConfig = Static<typeof TransitConfig>;
+export type SettingsConfig = Static<typeof SettingsConfig>;

@@ -1,0 +1,245 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument, stringify } from 'yaml';
+import { CatchmentConfig } from './config-schema.ts';
+import { CatchmentError, type FieldError } from './errors.ts';
+import { type Cidr, canonicalIp, cidrContains, cidrOverlaps, cidrProblem, ipFamily, parseCidr } from './net.ts';
+import { DEFAULT_SETTINGS } from './settings.ts';
+import { schemaErrors } from './validate.ts';
+
+/** Lower case, absolute, no final dot: the one form names take inside Catchment. */
+export function normaliseName(name: string, origin?: string): string {
+  const lower = name.toLowerCase();
+  if (lower === '@') return origin ?? '';
+  if (lower.endsWith('.')) return lower.slice(0, -1);
+  return origin && lower !== origin && !lower.endsWith(`.${origin}`) ? `${lower}.${origin}` : lower;
+}
+
+const COMMUNITY_NAMES = new Set([
+  'NO_EXPORT',
+  'NO_ADVERTISE',
+  'NO_EXPORT_SUBCONFED',
+  'NO_PEER',
+  'BLACKHOLE',
+  'GRACEFUL_SHUTDOWN',
+  'ACCEPT_OWN',
+  'LLGR_STALE',
+  'NO_LLGR',
+]);
+
+/** Why a community is not valid, or undefined (RFC 1997 standard, RFC 8092 large, well-known names). */
+export function communityProblem(text: string): string | undefined {
+  if (/^[A-Z_]+$/.test(text)) {
+    return COMMUNITY_NAMES.has(text) ? undefined : `unknown well-known community "${text}"`;
+  }
+  const parts = text.split(':');
+  const limit = parts.length === 2 ? 0xffff : parts.length === 3 ? 0xffffffff : -1;
+  if (limit < 0) return 'must be a:b (standard), a:b:c (large) or a well-known name';
+  for (const p of parts) {
+    if (!/^\d+$/.test(p) || Number(p) > limit) {
+      return `"${p}" is out of range (${parts.length === 2 ? '16' : '32'}-bit parts)`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Every domain rule the schema cannot express, with the path of the offending field:
+ * references by name, CIDR syntax and host bits, unicast prefixes inside their
+ * supernet and owned by one edge, announceable lengths, community syntax.
+ */
+export function domainErrors(cfg: CatchmentConfig): FieldError[] {
+  const errors: FieldError[] = [];
+  const err = (path: string, message: string) => errors.push({ path, message });
+  const settings = { ...DEFAULT_SETTINGS, ...cfg.settings };
+
+  const names = (list: { name: string }[] | undefined, path: string, norm = (s: string) => s) => {
+    const seen = new Set<string>();
+    list?.forEach((item, i) => {
+      const n = norm(item.name);
+      if (seen.has(n)) err(`/${path}/${i}/name`, `duplicate name "${item.name}"`);
+      seen.add(n);
+    });
+    return seen;
+  };
+  const zones = names(cfg.zones, 'zones', (s) => normaliseName(s));
+  const edges = names(cfg.edges, 'edges');
+  const policies = names(cfg.policies, 'policies');
+  const slos = names(cfg.slos, 'slos');
+  names(cfg.playbooks, 'playbooks');
+  names(cfg.transits, 'transits');
+  names(cfg.services, 'services', (s) => normaliseName(s));
+  const edgeRef = (path: string, name: string) => {
+    if (!edges.has(name)) err(path, `unknown edge "${name}"`);
+  };
+  const ipRef = (path: string, ip: string, family?: 4 | 6) => {
+    const f = ipFamily(ip);
+    if (f === undefined) err(path, `"${ip}" is not an IP address`);
+    else if (family && f !== family) err(path, `"${ip}" is not an IPv${family} address`);
+  };
+
+  cfg.settings?.ecsTrustedResolvers?.forEach((c, i) => {
+    const p = cidrProblem(c);
+    if (p) err(`/settings/ecsTrustedResolvers/${i}`, p);
+  });
+
+  cfg.edges?.forEach((e, i) => {
+    if (e.dsrAddress) ipRef(`/edges/${i}/dsrAddress`, e.dsrAddress);
+  });
+
+  cfg.services?.forEach((s, i) => {
+    const zone = normaliseName(s.zone);
+    const name = normaliseName(s.name, zone);
+    if (!zones.has(zone)) err(`/services/${i}/zone`, `unknown zone "${s.zone}"`);
+    else if (name !== zone && !name.endsWith(`.${zone}`))
+      err(`/services/${i}/name`, `"${s.name}" is not inside zone "${s.zone}"`);
+    if (s.policy && !policies.has(s.policy)) err(`/services/${i}/policy`, `unknown policy "${s.policy}"`);
+    if (s.anycast.v4) ipRef(`/services/${i}/anycast/v4`, s.anycast.v4, 4);
+    if (s.anycast.v6) ipRef(`/services/${i}/anycast/v6`, s.anycast.v6, 6);
+    for (const [edge, addr] of Object.entries(s.addresses)) {
+      edgeRef(`/services/${i}/addresses/${edge}`, edge);
+      addr.v4?.forEach((a, j) => ipRef(`/services/${i}/addresses/${edge}/v4/${j}`, a, 4));
+      addr.v6?.forEach((a, j) => ipRef(`/services/${i}/addresses/${edge}/v6/${j}`, a, 6));
+    }
+  });
+
+  cfg.policies?.forEach((p, i) => {
+    p.rules.forEach((r, j) => {
+      if ('cidr' in r.match) {
+        const prob = cidrProblem(r.match.cidr);
+        if (prob) err(`/policies/${i}/rules/${j}/match/cidr`, prob);
+      }
+      r.edges.forEach((e, k) => edgeRef(`/policies/${i}/rules/${j}/edges/${k}`, e));
+    });
+  });
+
+  const transitNames = new Set(cfg.transits?.map((t) => t.name));
+  cfg.transits?.forEach((t, i) => {
+    for (const [intent, list] of Object.entries(t.intents)) {
+      list.forEach((c, j) => {
+        const prob = communityProblem(c);
+        if (prob) err(`/transits/${i}/intents/${intent}/${j}`, prob);
+      });
+    }
+  });
+
+  // Prefixes: syntax, announceable length, supernet containment, one owner per unicast block.
+  const parsed: (Cidr | undefined)[] = [];
+  const byText = new Map<string, number>();
+  cfg.prefixes?.forEach((p, i) => {
+    const prob = cidrProblem(p.cidr);
+    if (prob) {
+      err(`/prefixes/${i}/cidr`, prob);
+      parsed.push(undefined);
+      return;
+    }
+    const c = parseCidr(p.cidr);
+    parsed.push(c);
+    const max = c.family === 4 ? settings.maxAnnounceLengthV4 : settings.maxAnnounceLengthV6;
+    if (c.length > max)
+      err(`/prefixes/${i}/cidr`, `/${c.length} is longer than the longest announceable IPv${c.family} prefix /${max}`);
+    if (byText.has(c.text))
+      err(`/prefixes/${i}/cidr`, `duplicate prefix ${c.text} (also /prefixes/${byText.get(c.text)})`);
+    byText.set(c.text, i);
+    p.communities?.forEach((cm, j) => {
+      const cp = communityProblem(cm);
+      if (cp) err(`/prefixes/${i}/communities/${j}`, cp);
+    });
+    if (p.kind === 'unicast') edgeRef(`/prefixes/${i}/edge`, p.edge);
+    else p.announcers.forEach((a, j) => edgeRef(`/prefixes/${i}/announcers/${j}`, a));
+  });
+  cfg.prefixes?.forEach((p, i) => {
+    const c = parsed[i];
+    if (!c || p.kind !== 'unicast') return;
+    if (p.supernet !== undefined) {
+      const si = byText.get(cidrProblem(p.supernet) ? p.supernet : parseCidr(p.supernet).text);
+      const sup = si === undefined ? undefined : cfg.prefixes?.[si];
+      const sc = si === undefined ? undefined : parsed[si];
+      if (!sup || !sc) err(`/prefixes/${i}/supernet`, `supernet ${p.supernet} is not declared as a prefix`);
+      else if (sup.kind !== 'anycast') err(`/prefixes/${i}/supernet`, `${p.supernet} is not an anycast supernet`);
+      else if (!cidrContains(sc, c) || sc.length === c.length)
+        err(`/prefixes/${i}/supernet`, `${c.text} is not inside ${sc.text}`);
+    }
+    cfg.prefixes?.forEach((q, j) => {
+      const d = parsed[j];
+      if (j <= i || !d || q.kind !== 'unicast') return;
+      if (cidrOverlaps(c, d)) {
+        const owners = q.edge === p.edge ? 'both' : `owned by "${p.edge}" and "${q.edge}"`;
+        err(`/prefixes/${j}/cidr`, `unicast ${d.text} overlaps unicast ${c.text} (/prefixes/${i}, ${owners})`);
+      }
+    });
+  });
+
+  cfg.slos?.forEach((s, i) => {
+    if (s.edge) edgeRef(`/slos/${i}/edge`, s.edge);
+    if (s.exit > s.enter)
+      err(`/slos/${i}/exit`, `exit threshold ${s.exit} is above enter threshold ${s.enter} (no hysteresis)`);
+  });
+
+  cfg.playbooks?.forEach((pb, i) => {
+    if ('slo' in pb.trigger && !slos.has(pb.trigger.slo))
+      err(`/playbooks/${i}/trigger/slo`, `unknown SLO "${pb.trigger.slo}"`);
+    pb.steps.forEach((st, j) => {
+      const path = `/playbooks/${i}/steps/${j}`;
+      if (st.kind === 'dns-shift') {
+        st.schedule.forEach((v, k) => {
+          if (k > 0 && v <= (st.schedule[k - 1] ?? 0)) err(`${path}/schedule/${k}`, 'schedule must increase');
+        });
+      } else if (st.kind === 'dsr-shed') {
+        st.targets?.forEach((t, k) => edgeRef(`${path}/targets/${k}`, t));
+      } else if (st.kind === 'communities') {
+        if (st.transit && !transitNames.has(st.transit)) err(`${path}/transit`, `unknown transit "${st.transit}"`);
+        const known = new Set(
+          cfg.transits?.flatMap((t) => (!st.transit || t.name === st.transit ? Object.keys(t.intents) : [])),
+        );
+        st.intents.forEach((intent, k) => {
+          if (!known.has(intent)) err(`${path}/intents/${k}`, `no transit defines intent "${intent}"`);
+        });
+      } else if (st.kind === 'withdraw-unicast') {
+        st.prefixes?.forEach((pf, k) => {
+          const prob = cidrProblem(pf);
+          if (prob) err(`${path}/prefixes/${k}`, prob);
+        });
+      }
+    });
+  });
+  return errors;
+}
+
+/** Schema, then domain rules: every error of the file at once, by path. */
+export function validateConfig(value: unknown): CatchmentConfig {
+  const schema = schemaErrors(CatchmentConfig, value ?? {});
+  const errors = schema.length > 0 ? schema : domainErrors(value as CatchmentConfig);
+  if (errors.length > 0) {
+    throw new CatchmentError('CONFIG_INVALID', `configuration has ${errors.length} error(s)`, { errors });
+  }
+  return (value ?? {}) as CatchmentConfig;
+}
+
+export function parseConfigText(text: string, source = 'configuration'): CatchmentConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new CatchmentError('CONFIG_UNREADABLE', `${source} is not valid YAML`, {
+      errors: doc.errors.map((e) => ({
+        path: `line ${e.linePos?.[0]?.line ?? '?'}`,
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
+    });
+  }
+  return validateConfig(doc.toJS());
+}
+
+export async function loadConfigFile(path: string): Promise<CatchmentConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new CatchmentError('CONFIG_UNREADABLE', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return parseConfigText(text, path);
+}
+
+export function configToYaml(cfg: CatchmentConfig): string {
+  return stringify(cfg, { lineWidth: 0 });
+}
+
+export { canonicalIp };

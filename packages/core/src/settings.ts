@@ -1,0 +1,63 @@
+import { resolve } from 'node:path';
+import type { SnapshotSettings } from './snapshot-schema.ts';
+
+/** Defaults of the safety settings (overridable in the configuration file). */
+export const DEFAULT_SETTINGS: SnapshotSettings = {
+  coverageMinAnnouncers: 2,
+  maxEdgesShed: 2,
+  maxCapacityShedPercent: 30,
+  routeChangesPerPrefixPerHour: 6,
+  maxAnnounceLengthV4: 24,
+  maxAnnounceLengthV6: 48,
+  ecsTrustedResolvers: [],
+};
+
+/** Process settings from the environment; every value has an embedded default. */
+export interface RuntimeSettings {
+  /** postgres:// URL; when absent the embedded PGlite database in `dataDir` is used. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  apiHost: string;
+  apiPort: number;
+  dnsAddresses: string[];
+  dnsPort: number;
+  /** URL of the API for separate DNS / edge processes. */
+  apiUrl: string;
+  apiToken: string | undefined;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new Error(`${key} must be an integer port number, got "${raw}"`);
+  }
+  return n;
+}
+
+export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
+  const apiHost = env.CATCHMENT_API_HOST ?? '127.0.0.1';
+  const apiPort = intEnv(env, 'CATCHMENT_API_PORT', 8080);
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: resolve(env.CATCHMENT_DATA_DIR ?? '.data'),
+    apiHost,
+    apiPort,
+    dnsAddresses: (env.CATCHMENT_DNS_ADDRESSES ?? '127.0.0.1')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    dnsPort: intEnv(env, 'CATCHMENT_DNS_PORT', 5353),
+    apiUrl: env.CATCHMENT_API_URL ?? `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${apiPort}`,
+    apiToken: env.CATCHMENT_API_TOKEN || undefined,
+  };
+}
+
+/** Parses `30s`, `5m`, `1h`, `250ms`, `2d` into milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(text);
+  if (!m) throw new Error(`invalid duration "${text}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,180 @@
+import { type Static, Type } from 'typebox';
+import {
+  CidrText,
+  CommunityText,
+  ContinentCode,
+  CountryCode,
+  DnsName,
+  EdgeOverride,
+  EdgeState,
+  IpText,
+  Name,
+  PolicyRule,
+  RecordType,
+  Soa,
+  Ttl,
+} from './schema-common.ts';
+
+/**
+ * The published snapshot: everything a DNS server or an edge agent needs, compiled
+ * from the database and the active actions. Immutable once published; consumers
+ * verify the schema and the checksum before swapping it in.
+ *
+ * All DNS names are lower case, absolute, without the final dot (`www.example.net`).
+ */
+const strict = { additionalProperties: false } as const;
+
+export const SnapshotZone = Type.Object(
+  {
+    name: DnsName,
+    ttl: Ttl,
+    soa: Soa,
+    ns: Type.Array(DnsName),
+    records: Type.Array(Type.Object({ name: DnsName, type: RecordType, ttl: Ttl, value: Type.String() }, strict)),
+  },
+  strict,
+);
+
+export const SnapshotEdge = Type.Object(
+  {
+    name: Name,
+    lat: Type.Number(),
+    lon: Type.Number(),
+    country: CountryCode,
+    continent: ContinentCode,
+    region: Type.Union([Type.String(), Type.Null()]),
+    capacityRps: Type.Number(),
+    /** Configured state and operator override, and the state they resolve to. */
+    state: EdgeState,
+    override: EdgeOverride,
+    /** Whether DNS may answer with this edge at all (active or force-up, not force-down). */
+    usable: Type.Boolean(),
+    /** Last reported load in requests/s, and load / capacity; null when never reported. */
+    loadRps: Type.Union([Type.Number(), Type.Null()]),
+    utilisation: Type.Union([Type.Number(), Type.Null()]),
+    /** Percentage (0-100) of this edge's DNS answers shifted to other edges. */
+    shiftPercent: Type.Number({ minimum: 0, maximum: 100 }),
+    /** Optional explicit targets for the shift (else: usable edges with headroom). */
+    shiftTargets: Type.Array(Name),
+    dsrAddress: Type.Union([IpText, Type.Null()]),
+  },
+  strict,
+);
+
+export const SnapshotService = Type.Object(
+  {
+    name: DnsName,
+    zone: DnsName,
+    ttl: Ttl,
+    policy: Type.Union([Name, Type.Null()]),
+    anycast: Type.Object({ v4: Type.Union([IpText, Type.Null()]), v6: Type.Union([IpText, Type.Null()]) }, strict),
+    addresses: Type.Array(Type.Object({ edge: Name, v4: Type.Array(IpText), v6: Type.Array(IpText) }, strict)),
+  },
+  strict,
+);
+
+export const SnapshotPolicy = Type.Object({ name: Name, rules: Type.Array(PolicyRule) }, strict);
+
+export const SnapshotPrefix = Type.Object(
+  {
+    cidr: CidrText,
+    kind: Type.Union([Type.Literal('unicast'), Type.Literal('anycast')]),
+    /** Owner of a unicast prefix; null for anycast. */
+    edge: Type.Union([Name, Type.Null()]),
+    /** Edges announcing an anycast supernet; the owner for unicast. */
+    announcers: Type.Array(Name),
+    supernet: Type.Union([CidrText, Type.Null()]),
+    communities: Type.Array(CommunityText),
+  },
+  strict,
+);
+
+/** One (edge, prefix) announcement in its desired state. */
+export const SnapshotAnnouncement = Type.Object(
+  {
+    edge: Name,
+    prefix: CidrText,
+    state: Type.Union([Type.Literal('announced'), Type.Literal('withdrawn')]),
+    communities: Type.Array(CommunityText),
+    /** Why it is in this state (action id or rule), for traces and audits. */
+    reason: Type.Union([Type.String(), Type.Null()]),
+  },
+  strict,
+);
+
+export const SnapshotTransit = Type.Object(
+  {
+    name: Name,
+    asn: Type.Integer(),
+    intents: Type.Record(Type.String(), Type.Array(CommunityText)),
+  },
+  strict,
+);
+
+/** DSR shedding of one edge's XDP program. */
+export const SnapshotDsr = Type.Object(
+  {
+    edge: Name,
+    enabled: Type.Boolean(),
+    /** Share of new flows shed, in parts per 65536. */
+    fraction: Type.Integer({ minimum: 0, maximum: 65536 }),
+    targets: Type.Array(Type.Object({ edge: Name, address: IpText, weight: Type.Integer({ minimum: 1 }) }, strict)),
+    /** Service addresses (VIPs) handled by the program, with ports. */
+    vips: Type.Array(Type.Object({ address: IpText, port: Type.Integer({ minimum: 0, maximum: 65535 }) }, strict)),
+    seed: Type.Integer({ minimum: 0, maximum: 4294967295 }),
+  },
+  strict,
+);
+
+export const SnapshotSettings = Type.Object(
+  {
+    coverageMinAnnouncers: Type.Integer(),
+    maxEdgesShed: Type.Integer(),
+    maxCapacityShedPercent: Type.Number(),
+    routeChangesPerPrefixPerHour: Type.Integer(),
+    maxAnnounceLengthV4: Type.Integer(),
+    maxAnnounceLengthV6: Type.Integer(),
+    ecsTrustedResolvers: Type.Array(CidrText),
+  },
+  strict,
+);
+
+export const SnapshotBody = Type.Object(
+  {
+    zones: Type.Array(SnapshotZone),
+    edges: Type.Array(SnapshotEdge),
+    services: Type.Array(SnapshotService),
+    policies: Type.Array(SnapshotPolicy),
+    prefixes: Type.Array(SnapshotPrefix),
+    announcements: Type.Array(SnapshotAnnouncement),
+    transits: Type.Array(SnapshotTransit),
+    dsr: Type.Array(SnapshotDsr),
+    automation: Type.Object({ frozen: Type.Boolean(), frozenEdges: Type.Array(Name) }, strict),
+    settings: SnapshotSettings,
+  },
+  strict,
+);
+
+export const Snapshot = Type.Object(
+  {
+    schema: Type.Literal(1),
+    version: Type.Integer({ minimum: 1 }),
+    createdAt: Type.String(),
+    /** `sha256:<hex>` of the canonical JSON of `body`. */
+    checksum: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
+    body: SnapshotBody,
+  },
+  strict,
+);
+
+export type SnapshotBody = Static<typeof SnapshotBody>;
+export type Snapshot = Static<typeof Snapshot>;
+export type SnapshotZone = Static<typeof SnapshotZone>;
+export type SnapshotEdge = Static<typeof SnapshotEdge>;
+export type SnapshotService = Static<typeof SnapshotService>;
+export type SnapshotPolicy = Static<typeof SnapshotPolicy>;
+export type SnapshotPrefix = Static<typeof SnapshotPrefix>;
+export type SnapshotAnnouncement = Static<typeof SnapshotAnnouncement>;
+export type SnapshotDsr = Static<typeof SnapshotDsr>;
+export type SnapshotTransit = Static<typeof SnapshotTransit>;
+export type SnapshotSettings = Static<typeof SnapshotSettings>;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Gives the project Node 24 and pnpm (from the npm registry, into .tools/), then
+# installs the workspace. Safe to run again: it does nothing that is already done.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$CATCHMENT_ROOT"
+
+NODE_VERSION=24.21.0
+PNPM_VERSION=10.34.8
+tools="$CATCHMENT_ROOT/.tools"
+
+have() { "$tools/node_modules/.bin/$1" --version 2>/dev/null; }
+if [ "$(have node)" != "v$NODE_VERSION" ] || [ "$(have pnpm)" != "$PNPM_VERSION" ]; then
+  if ! command -v npm >/dev/null; then
+    echo "setup: npm is needed to fetch Node $NODE_VERSION and pnpm $PNPM_VERSION from the npm registry, and it is not on PATH" >&2
+    exit 1
+  fi
+  echo "setup: installing Node $NODE_VERSION and pnpm $PNPM_VERSION into .tools/ (npm registry)"
+  mkdir -p "$tools"
+  [ -f "$tools/package.json" ] || echo '{"private":true}' >"$tools/package.json"
+  if ! npm install --prefix "$tools" --no-audit --no-fund --loglevel=error \
+      "node@$NODE_VERSION" "pnpm@$PNPM_VERSION" >&2; then
+    echo "setup: could not install Node $NODE_VERSION from the npm registry (package 'node'); is the registry reachable?" >&2
+    exit 1
+  fi
+  if [ "$(have node)" != "v$NODE_VERSION" ]; then
+    echo "setup: .tools/node_modules/.bin/node is not Node $NODE_VERSION after install; see the npm output above" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [ package.json -nt node_modules/.modules.yaml ]; then
+  pnpm install --frozen-lockfile --reporter=append-only
+fi
