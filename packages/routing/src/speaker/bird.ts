@@ -73,15 +73,25 @@ export class BirdSpeaker implements Speaker {
   }
 
   async exported(peer: string): Promise<SpeakerRoute[]> {
-    const out: SpeakerRoute[] = [];
-    for (const table of ['master4', 'master6']) {
+    return (await this.#exported(peer)).routes;
+  }
+
+  /** Routes exported to `peer`, and the families (tables) the peer has a channel for. */
+  async #exported(peer: string): Promise<{ families: Set<number>; routes: SpeakerRoute[] }> {
+    const routes: SpeakerRoute[] = [];
+    const families = new Set<number>();
+    for (const [family, table] of [
+      [4, 'master4'],
+      [6, 'master6'],
+    ] as const) {
       const lines = await birdCommand(this.#o.socket, `show route table ${table} export ${peer} all`);
       const last = lines[lines.length - 1];
-      // A peer without a channel for this table answers with an error: nothing exported there.
-      if (last && last.code >= 8000) continue;
-      for (const r of parseBirdRoutes(lines)) out.push({ prefix: r.prefix, communities: r.communities });
+      // A peer without a channel for this table answers "No valid tables": nothing exported there.
+      if ((last && last.code >= 8000) || lines.some((l) => /No valid tables/.test(l.text))) continue;
+      families.add(family);
+      for (const r of parseBirdRoutes(lines)) routes.push({ prefix: r.prefix, communities: r.communities });
     }
-    return out;
+    return { families, routes };
   }
 
   async sessions(): Promise<SessionState[]> {
@@ -146,7 +156,9 @@ export class BirdSpeaker implements Speaker {
   async #confirm(desired: DesiredAnnouncement[]): Promise<boolean> {
     const deadline = Date.now() + (this.#o.confirmTimeoutMs ?? 5000);
     const want = new Map(
-      desired.filter((d) => d.state === 'announced').map((d) => [d.prefix.text, communitySetKey(d.communities)]),
+      desired
+        .filter((d) => d.state === 'announced')
+        .map((d) => [d.prefix.text, { family: d.prefix.family, key: communitySetKey(d.communities) }]),
     );
     const mine = new Set(desired.map((d) => d.prefix.text));
     for (;;) {
@@ -157,13 +169,15 @@ export class BirdSpeaker implements Speaker {
     }
   }
 
-  async #exportsMatch(want: Map<string, string>, mine: Set<string>): Promise<boolean> {
+  async #exportsMatch(want: Map<string, { family: number; key: string }>, mine: Set<string>): Promise<boolean> {
     const sessions = await this.sessions();
     const peers = this.#o.peers ?? sessions.map((s) => s.name);
     for (const peer of peers) {
       if (!sessions.find((s) => s.name === peer)?.established) continue;
-      const exported = new Map((await this.exported(peer)).map((r) => [r.prefix.text, r.communities]));
-      for (const [prefix, key] of want) {
+      const { families, routes } = await this.#exported(peer);
+      const exported = new Map(routes.map((r) => [r.prefix.text, r.communities]));
+      for (const [prefix, { family, key }] of want) {
+        if (!families.has(family)) continue;
         const got = exported.get(prefix);
         // Export filters may add communities of their own: every desired one must be there.
         if (!got) return false;
