@@ -1,5 +1,6 @@
 export * from './actions.ts';
 export * from './config.ts';
+export * from './config-normalise.ts';
 export * from './config-schema.ts';
 export * from './errors.ts';
 export * from './logger.ts';
