@@ -71,7 +71,7 @@ function databaseRefusal(cause: unknown, changes: PlanChange[]): CatchmentError 
 }
 
 async function ids(tx: Db, table: 'edges' | 'zones' | 'policies'): Promise<Map<string, number>> {
-  const tbl = t[table];
+  const tbl = { edges: t.edges, zones: t.zones, policies: t.policies }[table];
   const rows = await tx.select({ id: tbl.id, name: tbl.name }).from(tbl);
   return new Map(rows.map((r) => [r.name, r.id]));
 }
