@@ -8,5 +8,6 @@ export * from './net.ts';
 export * from './schema-common.ts';
 export * from './settings.ts';
 export * from './snapshot.ts';
+export * from './snapshot-follower.ts';
 export * from './snapshot-schema.ts';
 export * from './validate.ts';
