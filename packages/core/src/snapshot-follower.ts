@@ -141,7 +141,11 @@ export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
         const delay = this.#opts.retryMs * 2 ** Math.min(failures - 1, 4);
         await new Promise<void>((r) => {
           const timer = setTimeout(r, delay * (0.75 + Math.random() / 2));
-          signal.addEventListener('abort', () => (clearTimeout(timer), r()), { once: true });
+          const wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+          signal.addEventListener('abort', wake, { once: true });
         });
       }
     }
