@@ -7,7 +7,7 @@ export function edge(name: string, over: Partial<SnapshotEdge> = {}): SnapshotEd
     lat: 0,
     lon: 0,
     country: 'DE',
-    continent: 'EU' as SnapshotEdge['continent'], // core's ContinentCode type resolves to never
+    continent: 'EU',
     region: null,
     capacityRps: 1000,
     state: 'active',
@@ -35,6 +35,7 @@ export function world(): SnapshotBody {
         zone: 'example.net',
         ttl: 30,
         policy: null,
+        ports: [80, 443],
         anycast: { v4: '198.18.0.1', v6: '2001:db8:100::1' },
         addresses: all.map((e, i) => ({ edge: e, v4: [`198.18.${i + 1}.10`], v6: [`2001:db8:10${i + 1}::10`] })),
       },
