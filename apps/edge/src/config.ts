@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runtimeSettings } from '@catchment/core';
+import { BirdSpeaker, GobgpSpeaker, type Speaker } from '@catchment/routing';
+import type { EdgeAgentOptions } from './agent.ts';
+import type { HealthCheckSpec } from './health.ts';
+
+/**
+ * The agent's settings from the environment (every one has a default but the edge name):
+ *  CATCHMENT_EDGE                  edge name in the snapshot (required)
+ *  CATCHMENT_API_URL/_TOKEN        API to follow and report to
+ *  CATCHMENT_EDGE_CACHE            last-known-good snapshot file ($CATCHMENT_DATA_DIR/edge-<name>.snapshot.json)
+ *  CATCHMENT_EDGE_SPEAKER          bird (default) or gobgp
+ *  BIRD_SOCKET, BIRD_CONFIG, BIRD_INCLUDE   /run/bird/bird.ctl, /etc/bird/bird.conf, /etc/bird/catchment.conf
+ *  GOBGP_HOST, GOBGP_PORT          127.0.0.1, 50051
+ *  CATCHMENT_EDGE_CHECKS           JSON file: array of health checks (service, kind, host, port, ...)
+ *  CATCHMENT_EDGE_RECONCILE_CRON   drift repair schedule (default every 30 s)
+ *  CATCHMENT_EDGE_MAX_PREFIXES     per session and family (default 1000)
+ *  CATCHMENT_EDGE_GRACEFUL_SHUTDOWN=1 and CATCHMENT_EDGE_GRACEFUL_WAIT_MS: RFC 8326 on planned stop
+ *  CATCHMENT_EDGE_HTTP             host:port of metrics and health (default 127.0.0.1:9464)
+ */
+export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<EdgeAgentOptions, 'logger'> {
+  const edge = env.CATCHMENT_EDGE;
+  if (!edge) throw new Error('CATCHMENT_EDGE (the edge name) is required');
+  const rt = runtimeSettings(env);
+  const speaker: Speaker =
+    (env.CATCHMENT_EDGE_SPEAKER ?? 'bird') === 'gobgp'
+      ? new GobgpSpeaker({ host: env.GOBGP_HOST ?? '127.0.0.1', port: Number(env.GOBGP_PORT ?? 50051) })
+      : new BirdSpeaker({
+          socket: env.BIRD_SOCKET ?? '/run/bird/bird.ctl',
+          mainConfig: env.BIRD_CONFIG ?? '/etc/bird/bird.conf',
+          includeFile: env.BIRD_INCLUDE ?? '/etc/bird/catchment.conf',
+        });
+  const checks = env.CATCHMENT_EDGE_CHECKS
+    ? (JSON.parse(readFileSync(env.CATCHMENT_EDGE_CHECKS, 'utf8')) as HealthCheckSpec[])
+    : [];
+  const [host, port] = (() => {
+    const v = env.CATCHMENT_EDGE_HTTP ?? '127.0.0.1:9464';
+    const i = v.lastIndexOf(':');
+    return [v.slice(0, i).replace(/^\[|\]$/g, ''), Number(v.slice(i + 1))] as const;
+  })();
+  return {
+    edge,
+    speaker,
+    apiUrl: rt.apiUrl,
+    token: rt.apiToken,
+    cacheFile: env.CATCHMENT_EDGE_CACHE ?? join(rt.dataDir, `edge-${edge}.snapshot.json`),
+    checks,
+    reconcileCron: env.CATCHMENT_EDGE_RECONCILE_CRON,
+    maxPrefixesPerSession: env.CATCHMENT_EDGE_MAX_PREFIXES ? Number(env.CATCHMENT_EDGE_MAX_PREFIXES) : undefined,
+    gracefulShutdownOnStop: env.CATCHMENT_EDGE_GRACEFUL_SHUTDOWN === '1',
+    gracefulShutdownWaitMs: env.CATCHMENT_EDGE_GRACEFUL_WAIT_MS
+      ? Number(env.CATCHMENT_EDGE_GRACEFUL_WAIT_MS)
+      : undefined,
+    http: port === 0 && host === 'off' ? false : { host, port },
+  };
+}
