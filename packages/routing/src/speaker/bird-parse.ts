@@ -8,6 +8,8 @@ export interface BirdRoute {
   table: string;
   prefix: Prefix;
   protocol: string;
+  /** When the route last changed, as BIRD prints it (e.g. `01:32:17.698`). */
+  since: string;
   primary: boolean;
   communities: Community[];
   asPath: number[];
@@ -41,13 +43,14 @@ export function parseBirdRoutes(lines: BirdLine[]): BirdRoute[] {
     if (head || more) {
       if (head) net = parsePrefix(head[1] ?? '', { allowHostBits: true });
       const rest = head ? (head[2] ?? '') : text;
-      const proto = /\[(\S+)/.exec(rest);
+      const proto = /\[(\S+)(?: ([^\]\s]+))?/.exec(rest);
       const from = / from (\S+)\]/.exec(rest);
       if (!net || !proto) continue;
       cur = {
         table,
         prefix: net,
         protocol: proto[1] ?? '',
+        since: proto[2] ?? '',
         primary: /\] \* /.test(rest) || /\]\s+\*\s*\(/.test(rest),
         communities: [],
         asPath: [],
