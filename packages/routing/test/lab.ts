@@ -209,6 +209,65 @@ export class BgpLab {
     await exited;
   }
 
+  /**
+   * Replaces the edge's BIRD by gobgpd (same addresses and AS, same sessions to the
+   * transit); its API listens on the namespace's own 127.0.0.1:50051.
+   */
+  async startEdgeGobgp(name: string, edgeAsn = 65010, transitAsn = 64500): Promise<void> {
+    await this.stopEdgeBird(name);
+    const e = this.edge(name);
+    const i = this.edges.indexOf(e) + 1;
+    const neighbor = (addr: string, family: string) =>
+      [
+        '[[neighbors]]',
+        '  [neighbors.config]',
+        `    neighbor-address = "${addr}"`,
+        `    peer-as = ${transitAsn}`,
+        '  [neighbors.timers.config]',
+        '    connect-retry = 1',
+        '    hold-time = 6',
+        '    keepalive-interval = 2',
+        '  [[neighbors.afi-safis]]',
+        '    [neighbors.afi-safis.config]',
+        `      afi-safi-name = "${family}"`,
+      ].join('\n');
+    const conf = join(e.dir, 'gobgpd.toml');
+    await writeFile(
+      conf,
+      [
+        '[global.config]',
+        `  as = ${edgeAsn}`,
+        `  router-id = "100.64.${i}.2"`,
+        neighbor(`100.64.${i}.1`, 'ipv4-unicast'),
+        neighbor(`fd00:64:${i}::1`, 'ipv6-unicast'),
+        '',
+      ].join('\n'),
+    );
+    const p = spawn(
+      'ip',
+      ['netns', 'exec', e.ns, 'gobgpd', '-f', conf, '--api-hosts', '127.0.0.1:50051', '-l', 'warn'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    this.#procs.add(p);
+    p.on('exit', () => this.#procs.delete(p));
+    await this.waitFor(
+      () => {
+        try {
+          execFileSync('ip', ['netns', 'exec', e.ns, 'gobgp', '-u', '127.0.0.1', '-p', '50051', 'global'], {
+            stdio: 'ignore',
+          });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'gobgpd API',
+    );
+  }
+
   startEdgeBird(name: string): void {
     const e = this.edge(name);
     e.bird = this.#bird(e.ns, e.mainConfig, e.socket);
