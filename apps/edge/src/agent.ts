@@ -94,11 +94,12 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     opts.follower ??
     (() => {
       if (!opts.apiUrl || !opts.cacheFile) throw new Error('startEdgeAgent needs a follower, or apiUrl and cacheFile');
+      // Only defined values: the follower's defaults are spread under its options.
       return new SnapshotFollower({
         apiUrl: opts.apiUrl,
         token: opts.token,
         cacheFile: opts.cacheFile,
-        waitSeconds: opts.waitSeconds,
+        ...(opts.waitSeconds === undefined ? {} : { waitSeconds: opts.waitSeconds }),
         logger: log,
       });
     })();
