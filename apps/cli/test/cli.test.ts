@@ -33,7 +33,7 @@ describe('catchment CLI', () => {
 
   for (const mode of ['pglite', 'postgres'] as const) {
     it(`imports, exports and refuses bad files on ${mode}`, async () => {
-      const env =
+      const env: Record<string, string> =
         mode === 'postgres'
           ? { DATABASE_URL: await freshPostgresUrl() }
           : { CATCHMENT_DATA_DIR: join(dir.path, 'data') };
