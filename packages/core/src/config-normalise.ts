@@ -31,7 +31,15 @@ export function normaliseConfig(cfg: CatchmentConfig): Required<CatchmentConfig>
         return {
           name,
           ttl: z.ttl ?? DEFAULT_ZONE_TTL,
-          soa: { ...z.soa, mname: fqdn(z.soa.mname), rname: fqdn(z.soa.rname) },
+          soa: {
+            mname: fqdn(z.soa.mname),
+            rname: fqdn(z.soa.rname),
+            serial: z.soa.serial,
+            refresh: z.soa.refresh,
+            retry: z.soa.retry,
+            expire: z.soa.expire,
+            minimum: z.soa.minimum,
+          },
           ns: z.ns.map(fqdn),
           records: (z.records ?? [])
             .map((r) => ({
