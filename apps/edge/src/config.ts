@@ -12,6 +12,7 @@ import type { HealthCheckSpec } from './health.ts';
  *  CATCHMENT_EDGE_CACHE            last-known-good snapshot file ($CATCHMENT_DATA_DIR/edge-<name>.snapshot.json)
  *  CATCHMENT_EDGE_SPEAKER          bird (default) or gobgp
  *  BIRD_SOCKET, BIRD_CONFIG, BIRD_INCLUDE   /run/bird/bird.ctl, /etc/bird/bird.conf, /etc/bird/catchment.conf
+ *  BIRD_PEERS                      comma-separated BGP protocols whose exports confirm an apply (default: all established)
  *  GOBGP_HOST, GOBGP_PORT          127.0.0.1, 50051
  *  CATCHMENT_EDGE_CHECKS           JSON file: array of health checks (service, kind, host, port, ...)
  *  CATCHMENT_EDGE_RECONCILE_CRON   drift repair schedule (default every 30 s)
@@ -30,10 +31,9 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
           socket: env.BIRD_SOCKET ?? '/run/bird/bird.ctl',
           mainConfig: env.BIRD_CONFIG ?? '/etc/bird/bird.conf',
           includeFile: env.BIRD_INCLUDE ?? '/etc/bird/catchment.conf',
+          ...(env.BIRD_PEERS ? { peers: env.BIRD_PEERS.split(',').map((p) => p.trim()) } : {}),
         });
-  const checks = env.CATCHMENT_EDGE_CHECKS
-    ? (JSON.parse(readFileSync(env.CATCHMENT_EDGE_CHECKS, 'utf8')) as HealthCheckSpec[])
-    : [];
+  const checks = env.CATCHMENT_EDGE_CHECKS ? parseChecks(readFileSync(env.CATCHMENT_EDGE_CHECKS, 'utf8')) : [];
   const [host, port] = (() => {
     const v = env.CATCHMENT_EDGE_HTTP ?? '127.0.0.1:9464';
     const i = v.lastIndexOf(':');
@@ -54,4 +54,23 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
       : undefined,
     http: port === 0 && host === 'off' ? false : { host, port },
   };
+}
+
+/** The health check file: a JSON array of checks; every problem is reported with its index. */
+export function parseChecks(text: string): HealthCheckSpec[] {
+  const list = JSON.parse(text) as unknown;
+  if (!Array.isArray(list)) throw new Error('health checks must be a JSON array');
+  return list.map((c: Record<string, unknown>, i) => {
+    const bad = (what: string) => new Error(`health check ${i}: ${what}`);
+    if (typeof c?.service !== 'string' || c.service === '') throw bad('service must be a DNS name');
+    if (c.kind !== 'tcp' && c.kind !== 'http') throw bad('kind must be tcp or http');
+    if (typeof c.host !== 'string' || c.host === '') throw bad('host is required');
+    if (!Number.isInteger(c.port) || (c.port as number) < 1 || (c.port as number) > 65535)
+      throw bad('port must be 1-65535');
+    for (const k of ['intervalMs', 'timeoutMs', 'fall', 'rise', 'dwellMs']) {
+      if (c[k] !== undefined && (typeof c[k] !== 'number' || (c[k] as number) < 0))
+        throw bad(`${k} must be a number >= 0`);
+    }
+    return c as unknown as HealthCheckSpec;
+  });
 }

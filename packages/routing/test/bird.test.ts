@@ -41,6 +41,10 @@ test('BIRD speaker: apply, read back at the peer, refuse a broken config and kee
   const speaker = new BirdSpeaker({ socket: e.socket, includeFile: e.includeFile, mainConfig: e.mainConfig });
   await lab.waitFor(() => lab.sessionsUp(), 20_000, 'BGP sessions');
 
+  // First start: the include file does not define the protocols yet; the speaker still plans and applies.
+  await writeFile(e.includeFile, '');
+  assert.match(await speaker.raw('configure'), /Reconfigured|Reconfiguration in progress/);
+  await lab.waitFor(async () => (await speaker.originated()).length === 0, 5000, 'the static protocols gone');
   const body = world();
   body.announcements = [
     {
@@ -84,6 +88,19 @@ test('BIRD speaker: apply, read back at the peer, refuse a broken config and kee
 
   const again = await speaker.apply(desired);
   assert.equal(again.changed, false, 'an unchanged set is a no-op: no configure');
+  const lastReconfig = await speaker.raw('show status');
+  const renamed = new BirdSpeaker({
+    socket: e.socket,
+    includeFile: e.includeFile,
+    mainConfig: e.mainConfig,
+    header: ['v2'],
+  });
+  assert.equal((await renamed.apply(desired)).changed, false, 'same routes, new header: file rewritten, no configure');
+  assert.match(await readFile(e.includeFile, 'utf8'), /# v2/);
+  assert.equal(
+    /Last reconfiguration on (.*)/.exec(await speaker.raw('show status'))?.[1],
+    /Last reconfiguration on (.*)/.exec(lastReconfig)?.[1],
+  );
 
   // A broken file never reaches the daemon: bird -p refuses it and the old file is restored.
   const good = await readFile(e.includeFile, 'utf8');

@@ -29,7 +29,7 @@ export interface BirdSpeakerOptions extends BirdRenderOptions {
   birdBinary?: string;
   /** BGP protocols whose exported routes confirm an apply (default: every established BGP session). */
   peers?: string[];
-  /** How long to wait for BIRD to show the new routes after configure (default 5 s). */
+  /** How long to wait for BIRD to show the new routes after configure (default 2 s). */
   confirmTimeoutMs?: number;
 }
 
@@ -57,15 +57,15 @@ export class BirdSpeaker implements Speaker {
     return assertBirdOk(command, await birdCommand(this.#o.socket, command)).map((l) => l.text);
   }
 
-  async #routes(command: string) {
-    const lines = assertBirdOk(command, await birdCommand(this.#o.socket, command));
-    return parseBirdRoutes(lines);
-  }
-
   async originated(): Promise<SpeakerRoute[]> {
     const out: SpeakerRoute[] = [];
     for (const proto of this.protocolNames) {
-      for (const r of await this.#routes(`show route protocol ${proto} all`)) {
+      const command = `show route protocol ${proto} all`;
+      const lines = await birdCommand(this.#o.socket, command);
+      const last = lines[lines.length - 1];
+      // Before the first apply the include file may not be loaded: BIRD does not know the name yet.
+      if (last && last.code >= 8000 && /CF_SYM_UNDEFINED/.test(last.text)) continue;
+      for (const r of parseBirdRoutes(assertBirdOk(command, lines))) {
         if (r.protocol === proto) out.push({ prefix: r.prefix, communities: r.communities });
       }
     }
@@ -132,12 +132,18 @@ export class BirdSpeaker implements Speaker {
     const text = this.render(desired);
     const old = await readFile(this.#o.includeFile, 'utf8').catch(() => undefined);
     const before = await this.plan(desired);
-    if (old === text && isEmptyDiff(before)) {
+    const inLine = isEmptyDiff(before);
+    if (old === text && inLine) {
       return { changed: false, diff: before, confirmed: true, durationMs: performance.now() - started };
     }
     await this.#write(text);
     try {
       await this.check();
+      if (inLine) {
+        // Same routes, new file (e.g. the snapshot version in the header): keep the file
+        // current for BIRD's next start without reconfiguring a daemon that is already right.
+        return { changed: false, diff: before, confirmed: true, durationMs: performance.now() - started };
+      }
       const reply = await this.#cmd('configure');
       if (!reply.some((l) => /Reconfigur/.test(l))) {
         throw new SpeakerError('SPEAKER_COMMAND_FAILED', `unexpected reply to configure: ${reply.join(' / ')}`);
@@ -154,7 +160,7 @@ export class BirdSpeaker implements Speaker {
 
   /** Polls until the originated routes, and the routes exported to each established peer, match. */
   async #confirm(desired: DesiredAnnouncement[]): Promise<boolean> {
-    const deadline = Date.now() + (this.#o.confirmTimeoutMs ?? 5000);
+    const deadline = Date.now() + (this.#o.confirmTimeoutMs ?? 2000);
     const want = new Map(
       desired
         .filter((d) => d.state === 'announced')
