@@ -7,6 +7,7 @@ import {
   desiredAnnouncements,
   formatCommunity,
   RouteChangeLog,
+  type RouteDiff,
   type SessionState,
   type Speaker,
 } from '@catchment/routing';
@@ -73,6 +74,8 @@ export interface AgentStatus {
 
 export interface EdgeAgent {
   reconcile(trigger?: string): Promise<ReconcileOutcome>;
+  /** Dry run: what a reconcile would change at the speaker now (no side effects). */
+  plan(): Promise<RouteDiff | undefined>;
   status(): AgentStatus;
   readonly metrics: EdgeMetrics;
   /** Base URL of the metrics/health endpoint, when there is one. */
@@ -270,8 +273,15 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   reportTimer?.unref();
   if (follower.current()) await reconcile('start');
 
+  const plan = async (): Promise<RouteDiff | undefined> => {
+    const snap = follower.current();
+    if (!snap) return undefined;
+    return opts.speaker.plan(desiredAnnouncements(snap, opts.edge, { localWithdrawals: local, gracefulShutdown }));
+  };
+
   return {
     reconcile,
+    plan,
     status,
     metrics,
     httpUrl: http?.url,

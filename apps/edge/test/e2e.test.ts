@@ -180,6 +180,12 @@ test('edge agents drive BIRD: announce, withdraw, communities, restart, API loss
     const before = await stamped();
     await agents.get('fra')?.stop();
     const again = await start('fra');
+    const dry = await again.plan();
+    assert.deepEqual(
+      [dry?.add.length, dry?.remove.length, dry?.update.length],
+      [0, 0, 0],
+      'the dry run shows nothing to do',
+    );
     const out = await again.reconcile('test');
     assert.equal(out.applied, true);
     assert.equal(out.changed, false);
