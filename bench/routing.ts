@@ -117,7 +117,7 @@ function prefixSet(n: number, community = '64500:100'): DesiredAnnouncement[] {
     }));
 }
 
-async function reconcileTimes(kind: 'bird' | 'gobgp', sizes: number[]) {
+async function reconcileTimes(kind: 'bird' | 'gobgp-grpc' | 'gobgp-cli', sizes: number[]) {
   const out: Record<string, number | string>[] = [];
   for (const n of sizes) {
     const lab = await BgpLab.create({ edges: ['fra'] });
@@ -133,12 +133,13 @@ async function reconcileTimes(kind: 'bird' | 'gobgp', sizes: number[]) {
         });
         await lab.waitFor(() => lab.sessionsUp(), 30_000, 'sessions');
       } else {
+        const transport = kind === 'gobgp-cli' ? 'cli' : 'grpc';
         await lab.startEdgeGobgp('fra');
-        speaker = new GobgpSpeaker({ exec: ['ip', 'netns', 'exec', e.ns], port: 50051, confirmTimeoutMs: 30_000 });
+        speaker = new GobgpSpeaker({ target: lab.gobgpTarget('fra'), transport, confirmTimeoutMs: 30_000 });
         await lab.waitFor(async () => (await speaker.sessions()).every((s) => s.established), 30_000, 'sessions');
       }
       const set = prefixSet(n);
-      const reps = kind === 'gobgp' && n >= 1000 ? 1 : 5;
+      const reps = kind === 'gobgp-cli' && n >= 1000 ? 1 : 5;
       const count = async (k: number) =>
         (await birdCommand(lab.transit.socket, 'show route count')).some((l) =>
           new RegExp(`^${k} of ${k} routes`).test(l.text),
@@ -192,5 +193,6 @@ console.log(
 );
 console.table([
   ...(await reconcileTimes('bird', [10, 100, 1000])),
-  ...(await reconcileTimes('gobgp', [10, 100, 1000])),
+  ...(await reconcileTimes('gobgp-grpc', [10, 100, 1000])),
+  ...(await reconcileTimes('gobgp-cli', [10, 100, 1000])),
 ]);

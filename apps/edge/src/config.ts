@@ -13,7 +13,7 @@ import type { HealthCheckSpec } from './health.ts';
  *  CATCHMENT_EDGE_SPEAKER          bird (default) or gobgp
  *  BIRD_SOCKET, BIRD_CONFIG, BIRD_INCLUDE   /run/bird/bird.ctl, /etc/bird/bird.conf, /etc/bird/catchment.conf
  *  BIRD_PEERS                      comma-separated BGP protocols whose exports confirm an apply (default: all established)
- *  GOBGP_HOST, GOBGP_PORT          127.0.0.1, 50051
+ *  GOBGP_TARGET, GOBGP_TRANSPORT  gobgpd API (127.0.0.1:50051 or unix:///path), grpc (default) or cli
  *  CATCHMENT_EDGE_CHECKS           JSON file: array of health checks (service, kind, host, port, ...)
  *  CATCHMENT_EDGE_RECONCILE_CRON   drift repair schedule (default every 30 s)
  *  CATCHMENT_EDGE_MAX_PREFIXES     per session and family (default 1000)
@@ -26,7 +26,12 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
   const rt = runtimeSettings(env);
   const speaker: Speaker =
     (env.CATCHMENT_EDGE_SPEAKER ?? 'bird') === 'gobgp'
-      ? new GobgpSpeaker({ host: env.GOBGP_HOST ?? '127.0.0.1', port: Number(env.GOBGP_PORT ?? 50051) })
+      ? new GobgpSpeaker({
+          target: env.GOBGP_TARGET ?? '127.0.0.1:50051',
+          ...(env.GOBGP_TRANSPORT === 'cli' || env.GOBGP_TRANSPORT === 'grpc'
+            ? { transport: env.GOBGP_TRANSPORT }
+            : {}),
+        })
       : new BirdSpeaker({
           socket: env.BIRD_SOCKET ?? '/run/bird/bird.ctl',
           mainConfig: env.BIRD_CONFIG ?? '/etc/bird/bird.conf',

@@ -9,4 +9,5 @@ export * from './speaker/bird-parse.ts';
 export * from './speaker/bird-render.ts';
 export * from './speaker/diff.ts';
 export * from './speaker/gobgp.ts';
+export * from './speaker/gobgp-grpc.ts';
 export * from './speaker/types.ts';

@@ -37,56 +37,58 @@ test('parses gobgp JSON: communities as uint32, large communities, neighbor stat
   assert.deepEqual(n, [{ name: '100.64.1.1', established: true, state: 'Established', info: 'AS64500' }]);
 });
 
-test('GoBGP speaker: apply, replace communities, withdraw, read back at the transit', async (t) => {
-  const lab = await BgpLab.create({ edges: ['fra'] });
-  t.after(() => lab.destroy());
-  await lab.startEdgeGobgp('fra');
-  const e = lab.edge('fra');
-  const speaker = new GobgpSpeaker({ exec: ['ip', 'netns', 'exec', e.ns], port: 50051 });
-  await lab.waitFor(async () => (await speaker.sessions()).every((s) => s.established), 20_000, 'GoBGP sessions');
-  assert.deepEqual((await speaker.sessions()).map((s) => s.name).sort(), ['100.64.1.1', 'fd00:64:1::1']);
+for (const transport of ['grpc', 'cli'] as const) {
+  test(`GoBGP speaker (${transport}): apply, replace communities, withdraw, read back at the transit`, async (t) => {
+    const lab = await BgpLab.create({ edges: ['fra'] });
+    t.after(() => lab.destroy());
+    await lab.startEdgeGobgp('fra');
+    const speaker = new GobgpSpeaker({ target: lab.gobgpTarget('fra'), transport });
+    t.after(() => speaker.close());
+    await lab.waitFor(async () => (await speaker.sessions()).every((s) => s.established), 20_000, 'GoBGP sessions');
+    assert.deepEqual((await speaker.sessions()).map((s) => s.name).sort(), ['100.64.1.1', 'fd00:64:1::1']);
 
-  const body = world();
-  body.announcements = [
-    {
-      edge: 'fra',
-      prefix: '198.18.0.0/20',
-      state: 'announced',
-      communities: ['64500:70:150', 'NO_EXPORT'],
-      reason: null,
-    },
-  ];
-  const first = await speaker.apply(desiredAnnouncements(body, 'fra'));
-  assert.ok(first.changed && first.confirmed);
-  assert.equal(first.diff.add.length, 4);
-  await lab.waitFor(async () => (await lab.transitView()).length === 4, 10_000, 'routes at the transit');
-  assert.deepEqual(await lab.transitView(), [
-    'fra4 198.18.0.0/20 NO_EXPORT 64500:70:150',
-    'fra4 198.18.1.0/24',
-    'fra6 2001:db8:100::/40',
-    'fra6 2001:db8:101::/48',
-  ]);
-  assert.equal((await speaker.apply(desiredAnnouncements(body, 'fra'))).changed, false, 'no-op when in line');
-  const adjOut = await speaker.exported('100.64.1.1');
-  assert.deepEqual(adjOut.map((r) => r.prefix.text).sort(), ['198.18.0.0/20', '198.18.1.0/24']);
+    const body = world();
+    body.announcements = [
+      {
+        edge: 'fra',
+        prefix: '198.18.0.0/20',
+        state: 'announced',
+        communities: ['64500:70:150', 'NO_EXPORT'],
+        reason: null,
+      },
+    ];
+    const first = await speaker.apply(desiredAnnouncements(body, 'fra'));
+    assert.ok(first.changed && first.confirmed);
+    assert.equal(first.diff.add.length, 4);
+    await lab.waitFor(async () => (await lab.transitView()).length === 4, 10_000, 'routes at the transit');
+    assert.deepEqual(await lab.transitView(), [
+      'fra4 198.18.0.0/20 NO_EXPORT 64500:70:150',
+      'fra4 198.18.1.0/24',
+      'fra6 2001:db8:100::/40',
+      'fra6 2001:db8:101::/48',
+    ]);
+    assert.equal((await speaker.apply(desiredAnnouncements(body, 'fra'))).changed, false, 'no-op when in line');
+    const adjOut = await speaker.exported('100.64.1.1');
+    assert.deepEqual(adjOut.map((r) => r.prefix.text).sort(), ['198.18.0.0/20', '198.18.1.0/24']);
 
-  body.announcements = [
-    { edge: 'fra', prefix: '198.18.0.0/20', state: 'announced', communities: ['64500:2002'], reason: null },
-    { edge: 'fra', prefix: '198.18.1.0/24', state: 'withdrawn', communities: [], reason: 'test' },
-  ];
-  const second = await speaker.apply(desiredAnnouncements(body, 'fra'));
-  assert.deepEqual(
-    second.diff.remove.map((r) => r.prefix.text),
-    ['198.18.1.0/24'],
-  );
-  assert.deepEqual(
-    second.diff.update.map((r) => r.prefix.text),
-    ['198.18.0.0/20'],
-  );
-  await lab.waitFor(async () => (await lab.transitView()).length === 3, 10_000, 'withdrawal at the transit');
-  assert.deepEqual(await lab.transitView(), [
-    'fra4 198.18.0.0/20 64500:2002',
-    'fra6 2001:db8:100::/40',
-    'fra6 2001:db8:101::/48',
-  ]);
-});
+    body.announcements = [
+      { edge: 'fra', prefix: '198.18.0.0/20', state: 'announced', communities: ['64500:2002'], reason: null },
+      { edge: 'fra', prefix: '198.18.1.0/24', state: 'withdrawn', communities: [], reason: 'test' },
+    ];
+    const second = await speaker.apply(desiredAnnouncements(body, 'fra'));
+    assert.deepEqual(
+      second.diff.remove.map((r) => r.prefix.text),
+      ['198.18.1.0/24'],
+    );
+    assert.deepEqual(
+      second.diff.update.map((r) => r.prefix.text),
+      ['198.18.0.0/20'],
+    );
+    await lab.waitFor(async () => (await lab.transitView()).length === 3, 10_000, 'withdrawal at the transit');
+    assert.deepEqual(await lab.transitView(), [
+      'fra4 198.18.0.0/20 64500:2002',
+      'fra6 2001:db8:100::/40',
+      'fra6 2001:db8:101::/48',
+    ]);
+  });
+}

@@ -211,7 +211,7 @@ export class BgpLab {
 
   /**
    * Replaces the edge's BIRD by gobgpd (same addresses and AS, same sessions to the
-   * transit); its API listens on the namespace's own 127.0.0.1:50051.
+   * transit); its API listens on a Unix socket in the edge's temp dir (`gobgpTarget`).
    */
   async startEdgeGobgp(name: string, edgeAsn = 65010, transitAsn = 64500): Promise<void> {
     await this.stopEdgeBird(name);
@@ -243,19 +243,16 @@ export class BgpLab {
         '',
       ].join('\n'),
     );
-    const p = spawn(
-      'ip',
-      ['netns', 'exec', e.ns, 'gobgpd', '-f', conf, '--api-hosts', '127.0.0.1:50051', '-l', 'warn'],
-      {
-        stdio: 'ignore',
-      },
-    );
+    const target = this.gobgpTarget(name);
+    const p = spawn('ip', ['netns', 'exec', e.ns, 'gobgpd', '-f', conf, '--api-hosts', target, '-l', 'warn'], {
+      stdio: 'ignore',
+    });
     this.#procs.add(p);
     p.on('exit', () => this.#procs.delete(p));
     await this.waitFor(
       () => {
         try {
-          execFileSync('ip', ['netns', 'exec', e.ns, 'gobgp', '-u', '127.0.0.1', '-p', '50051', 'global'], {
+          execFileSync('gobgp', ['--target', target, 'global'], {
             stdio: 'ignore',
           });
           return true;
@@ -266,6 +263,10 @@ export class BgpLab {
       10_000,
       'gobgpd API',
     );
+  }
+
+  gobgpTarget(name: string): string {
+    return `unix://${join(this.edge(name).dir, 'gobgp.sock')}`;
   }
 
   startEdgeBird(name: string): void {

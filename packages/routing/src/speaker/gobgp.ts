@@ -6,6 +6,14 @@ import type { DesiredAnnouncement } from '../desired.ts';
 import { parsePrefix } from '../prefix.ts';
 import { diffRoutes, isEmptyDiff } from './diff.ts';
 import {
+  GobgpGrpc,
+  gobgpAddPaths,
+  gobgpDeletePaths,
+  gobgpListPaths,
+  gobgpPeers,
+  gobgpProtosAvailable,
+} from './gobgp-grpc.ts';
+import {
   type ApplyResult,
   type RouteDiff,
   type SessionState,
@@ -17,12 +25,17 @@ import {
 const run = promisify(execFile);
 
 export interface GobgpSpeakerOptions {
-  /** gobgpd's gRPC API (gobgpd --api-hosts), default 127.0.0.1:50051. */
-  host?: string;
-  port?: number;
+  /** gobgpd's API (gobgpd --api-hosts): `unix:///run/gobgpd.sock`, or host:port (default 127.0.0.1:50051). */
+  target?: string;
+  /**
+   * grpc (default when Debian's golang-github-osrg-gobgp-dev API definitions are installed):
+   * batched AddPathStream, fast at 1000s of paths. cli: the `gobgp` command with JSON output.
+   */
+  transport?: 'grpc' | 'cli';
+  protoDir?: string;
   /** The gobgp CLI (default `gobgp` on PATH). */
   gobgpBinary?: string;
-  /** Command prefix, e.g. ['ip', 'netns', 'exec', 'edge1'] when gobgpd listens inside a namespace. */
+  /** CLI command prefix, e.g. ['ip', 'netns', 'exec', 'edge1']. */
   exec?: string[];
   confirmTimeoutMs?: number;
 }
@@ -109,34 +122,44 @@ export function parseGobgpNeighbors(json: string): SessionState[] {
 }
 
 /**
- * GoBGP adapter over the `gobgp` CLI and its JSON output: the locally originated paths
- * of the global RIB are the actual set; apply adds (or replaces) and deletes paths to
- * reach the desired set, then reads the RIB and each established neighbor's adj-out back.
+ * GoBGP adapter: the locally originated paths of the global RIB are the actual set;
+ * apply adds (or replaces: same source, same prefix) and deletes paths to reach the
+ * desired set, then reads the RIB back to confirm. Over gRPC (GobgpApi, definitions
+ * loaded at run time from Debian's package) or over the `gobgp` CLI's JSON output.
  */
 export class GobgpSpeaker implements Speaker {
   readonly kind = 'gobgp';
+  readonly transport: 'grpc' | 'cli';
   readonly #o: GobgpSpeakerOptions;
+  #api: GobgpGrpc | undefined;
 
   constructor(opts: GobgpSpeakerOptions = {}) {
     this.#o = opts;
+    this.transport = opts.transport ?? (gobgpProtosAvailable(opts.protoDir) ? 'grpc' : 'cli');
+  }
+
+  get #target(): string {
+    return this.#o.target ?? '127.0.0.1:50051';
+  }
+
+  #grpc(): GobgpGrpc {
+    this.#api ??= new GobgpGrpc(this.#target, this.#o.protoDir);
+    return this.#api;
   }
 
   async #gobgp(...args: string[]): Promise<string> {
-    const base = [
-      this.#o.gobgpBinary ?? 'gobgp',
-      '-u',
-      this.#o.host ?? '127.0.0.1',
-      '-p',
-      String(this.#o.port ?? 50051),
-    ];
-    const [cmd, ...rest] = [...(this.#o.exec ?? []), ...base, ...args];
+    const t = this.#target;
+    const where = t.startsWith('unix:')
+      ? ['--target', t]
+      : ['-u', t.slice(0, t.lastIndexOf(':')).replace(/^\[|\]$/g, ''), '-p', t.slice(t.lastIndexOf(':') + 1)];
+    const [cmd, ...rest] = [...(this.#o.exec ?? []), this.#o.gobgpBinary ?? 'gobgp', ...where, ...args];
     try {
       const { stdout } = await run(cmd ?? 'gobgp', rest, { timeout: 15_000, maxBuffer: 64 * 1024 * 1024 });
       return stdout;
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       const text = (err.stderr || err.message).trim();
-      const code = /connection refused|Unavailable|deadline/i.test(text)
+      const code = /connection refused|Unavailable|deadline|no such file/i.test(text)
         ? 'SPEAKER_UNREACHABLE'
         : 'SPEAKER_COMMAND_FAILED';
       throw new SpeakerError(code, `gobgp ${args.join(' ')}: ${text}`, err.stderr);
@@ -144,12 +167,14 @@ export class GobgpSpeaker implements Speaker {
   }
 
   async originated(): Promise<SpeakerRoute[]> {
+    if (this.transport === 'grpc') return gobgpListPaths(this.#grpc(), 'GLOBAL');
     const v4 = parseGobgpRib(await this.#gobgp('global', 'rib', '-a', 'ipv4', '-j'), true);
     const v6 = parseGobgpRib(await this.#gobgp('global', 'rib', '-a', 'ipv6', '-j'), true);
     return [...v4, ...v6];
   }
 
   async exported(peer: string): Promise<SpeakerRoute[]> {
+    if (this.transport === 'grpc') return gobgpListPaths(this.#grpc(), 'ADJ_OUT', peer);
     const out: SpeakerRoute[] = [];
     for (const fam of ['ipv4', 'ipv6']) {
       const text = await this.#gobgp('neighbor', peer, 'adj-out', '-a', fam, '-j').catch(() => '');
@@ -159,6 +184,7 @@ export class GobgpSpeaker implements Speaker {
   }
 
   async sessions(): Promise<SessionState[]> {
+    if (this.transport === 'grpc') return gobgpPeers(this.#grpc());
     return parseGobgpNeighbors(await this.#gobgp('neighbor', '-j'));
   }
 
@@ -166,23 +192,32 @@ export class GobgpSpeaker implements Speaker {
     return diffRoutes(await this.originated(), desired);
   }
 
-  async apply(desired: DesiredAnnouncement[]): Promise<ApplyResult> {
-    const started = performance.now();
-    const diff = await this.plan(desired);
-    if (isEmptyDiff(diff)) return { changed: false, diff, confirmed: true, durationMs: performance.now() - started };
-    for (const d of [...diff.add, ...diff.update]) {
+  async #add(list: DesiredAnnouncement[]): Promise<void> {
+    if (this.transport === 'grpc') return gobgpAddPaths(this.#grpc(), list);
+    for (const d of list) {
       const args = ['global', 'rib', 'add', d.prefix.text];
       const std = d.communities.filter((c) => c.kind === 'standard').map((c) => `${c.asn}:${c.value}`);
       const large = d.communities.flatMap((c) => (c.kind === 'large' ? [`${c.global}:${c.local1}:${c.local2}`] : []));
       if (std.length > 0) args.push('community', std.join(','));
       if (large.length > 0) args.push('large-community', large.join(','));
-      // Adding a path for a prefix we already originate replaces it (same source).
       await this.#gobgp(...args, '-a', d.prefix.family === 4 ? 'ipv4' : 'ipv6');
     }
-    for (const r of diff.remove) {
+  }
+
+  async #remove(list: SpeakerRoute[]): Promise<void> {
+    if (this.transport === 'grpc') return gobgpDeletePaths(this.#grpc(), list);
+    for (const r of list) {
       await this.#gobgp('global', 'rib', 'del', r.prefix.text, '-a', r.prefix.family === 4 ? 'ipv4' : 'ipv6');
     }
-    const deadline = Date.now() + (this.#o.confirmTimeoutMs ?? 5000);
+  }
+
+  async apply(desired: DesiredAnnouncement[]): Promise<ApplyResult> {
+    const started = performance.now();
+    const diff = await this.plan(desired);
+    if (isEmptyDiff(diff)) return { changed: false, diff, confirmed: true, durationMs: performance.now() - started };
+    await this.#add([...diff.add, ...diff.update]);
+    await this.#remove(diff.remove);
+    const deadline = Date.now() + (this.#o.confirmTimeoutMs ?? 2000);
     let confirmed = false;
     while (!confirmed) {
       confirmed = isEmptyDiff(await this.plan(desired));
@@ -192,5 +227,8 @@ export class GobgpSpeaker implements Speaker {
     return { changed: true, diff, confirmed, durationMs: performance.now() - started };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#api?.close();
+    this.#api = undefined;
+  }
 }
