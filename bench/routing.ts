@@ -35,6 +35,15 @@ function stats(ms: number[]) {
 }
 const fmt = (x: number) => `${x.toFixed(1)} ms`;
 
+/** Like lab.waitFor, but polling every millisecond: for measuring, not just waiting. */
+async function pollUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await cond())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 async function transitHas(lab: BgpLab, check: (text: string) => boolean): Promise<boolean> {
   const lines = await birdCommand(lab.transit.socket, 'show route all');
   return check(lines.map((l) => l.text).join('\n'));
@@ -155,7 +164,7 @@ async function reconcileTimes(kind: 'bird' | 'gobgp-grpc' | 'gobgp-cli', sizes: 
         let t0 = performance.now();
         confirmed &&= (await speaker.apply(set)).confirmed;
         full.push(performance.now() - t0);
-        await lab.waitFor(() => count(n), 60_000, `${n} routes at the transit`);
+        await pollUntil(() => count(n), 60_000, `${n} routes at the transit`);
         transit.push(performance.now() - t0);
         // One change among N: the first prefix gets another community.
         const changed = set.map((d, i) =>
@@ -185,12 +194,85 @@ async function reconcileTimes(kind: 'bird' | 'gobgp-grpc' | 'gobgp-cli', sizes: 
   return out;
 }
 
+/** Through the whole agent (snapshot → desired set → safety → BIRD → transit) at N prefixes per edge. */
+async function agentAtScale(sizes: number[]) {
+  const out: Record<string, number | string>[] = [];
+  for (const n of sizes) {
+    const lab = await BgpLab.create({ edges: ['fra'] });
+    const api = await SnapshotApi.start();
+    try {
+      const e = lab.edge('fra');
+      await lab.waitFor(() => lab.sessionsUp(), 30_000, 'sessions');
+      const body = labWorld(['fra'], ['fra']);
+      for (const d of prefixSet(n)) {
+        body.prefixes.push({
+          cidr: d.prefix.text,
+          kind: 'unicast',
+          edge: 'fra',
+          announcers: ['fra'],
+          supernet: null,
+          communities: ['64500:100'],
+        });
+      }
+      const agent = await startEdgeAgent({
+        edge: 'fra',
+        speaker: new BirdSpeaker({ socket: e.socket, includeFile: e.includeFile, mainConfig: e.mainConfig }),
+        follower: new SnapshotFollower({ apiUrl: api.url, token: api.token, cacheFile: join(e.dir, 'snapshot.json') }),
+        http: false,
+        reportIntervalMs: 0,
+        reconcileCron: '0 0 * * * *',
+        maxPrefixesPerSession: n + 10,
+      });
+      const v4 = n + 2; // the /20, fra's /24 and the N /26s
+      const count = async () =>
+        (await birdCommand(lab.transit.socket, 'show route count')).some((l) =>
+          new RegExp(`^${v4} of ${v4} routes`).test(l.text),
+        );
+      let t0 = performance.now();
+      api.publish(body);
+      await pollUntil(count, 60_000, `${v4} routes at the transit`);
+      const full = performance.now() - t0;
+      const changes: number[] = [];
+      const target = prefixSet(n)[n - 1]?.prefix.text ?? '';
+      for (let r = 0; r < 5; r++) {
+        body.announcements = [
+          { edge: 'fra', prefix: target, state: 'announced', communities: [`64500:${3000 + r}`], reason: 'bench' },
+        ];
+        t0 = performance.now();
+        api.publish(body);
+        await pollUntil(
+          async () =>
+            (await birdCommand(lab.transit.socket, `show route ${target} all`)).some((l) =>
+              l.text.includes(`(64500,${3000 + r})`),
+            ),
+          30_000,
+          'the community change at the transit',
+        );
+        changes.push(performance.now() - t0);
+      }
+      await agent.stop();
+      out.push({
+        prefixes: n,
+        'publish → all N in transit RIB': fmt(full),
+        'publish → one change in transit RIB (median of 5)': fmt(stats(changes).median),
+      });
+    } finally {
+      await api.close();
+      await lab.destroy();
+    }
+  }
+  return out;
+}
+
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`# routing benchmark: ${cpus().length} × ${cpu}, Node ${process.version}`);
 const lat = await publicationLatency();
 console.log(
   `publication → transit RIB over ${lat.n} changes: median ${fmt(lat.median)}, p95 ${fmt(lat.p95)}, min ${fmt(lat.min)}, max ${fmt(lat.max)}`,
 );
+console.log('through the agent (BIRD):');
+console.table(await agentAtScale([10, 100, 1000]));
+console.log('speaker reconcile:');
 console.table([
   ...(await reconcileTimes('bird', [10, 100, 1000])),
   ...(await reconcileTimes('gobgp-grpc', [10, 100, 1000])),

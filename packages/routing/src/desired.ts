@@ -34,6 +34,18 @@ export function bodyOf(s: Snapshot | SnapshotBody): SnapshotBody {
   return 'body' in s ? s.body : s;
 }
 
+// Snapshots are immutable once sealed: index each body's announcements once, by (edge, canonical prefix).
+// (A body still being built may grow: a different length rebuilds the index.)
+type Entry = SnapshotBody['announcements'][number];
+const indexes = new WeakMap<Entry[], { length: number; map: Map<string, Entry> }>();
+function announcementIndex(body: SnapshotBody): Map<string, Entry> {
+  const cached = indexes.get(body.announcements);
+  if (cached && cached.length === body.announcements.length) return cached.map;
+  const map = new Map(body.announcements.map((a) => [`${a.edge} ${parsePrefix(a.prefix).text}`, a]));
+  indexes.set(body.announcements, { length: body.announcements.length, map });
+  return map;
+}
+
 /** True when `edge` is meant to announce `p` at all: owner of a unicast, listed for an anycast. */
 export function isAnnouncer(p: SnapshotPrefix, edge: string): boolean {
   return p.kind === 'unicast' ? p.edge === edge : p.announcers.includes(edge);
@@ -50,8 +62,7 @@ export function snapshotAnnouncement(
   edge: SnapshotEdge,
   p: SnapshotPrefix,
 ): { state: AnnouncementState; communities: Community[]; reason: string | null } {
-  const prefixText = parsePrefix(p.cidr).text;
-  const entry = body.announcements.find((a) => a.edge === edge.name && parsePrefix(a.prefix).text === prefixText);
+  const entry = announcementIndex(body).get(`${edge.name} ${parsePrefix(p.cidr).text}`);
   const communities: (Community | string)[] = [...p.communities, ...(entry?.communities ?? [])];
   const draining = edge.override === 'drain' || (edge.override === 'none' && edge.state === 'draining');
   if (draining) communities.push(GRACEFUL_SHUTDOWN);
