@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,13 @@ const live = new Set<BgpLab>();
 process.on('exit', () => {
   for (const lab of live) lab.destroySync();
 });
+// A test file killed by the runner (timeout, Ctrl-C) must not leave namespaces or daemons behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const lab of live) lab.destroySync();
+    process.kill(process.pid, signal);
+  });
+}
 
 function ip(...args: string[]) {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -306,5 +314,7 @@ export class BgpLab {
         // already gone
       }
     }
+    live.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
