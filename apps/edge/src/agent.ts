@@ -92,6 +92,8 @@ export interface EdgeAgent {
  */
 export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent> {
   const log = opts.logger ?? createLogger('edge').child({ edge: opts.edge });
+  const cronExpr = opts.reconcileCron ?? '*/30 * * * * *';
+  if (!cron.validate(cronExpr)) throw new Error(`invalid reconcile schedule "${cronExpr}"`);
   const metrics = createEdgeMetrics(opts.edge);
   const follower =
     opts.follower ??
@@ -263,7 +265,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   }
   await follower.start();
   health.start();
-  const task = cron.schedule(opts.reconcileCron ?? '*/30 * * * * *', () => void reconcile('schedule'), {
+  const task = cron.schedule(cronExpr, () => void reconcile('schedule'), {
     name: `edge-${opts.edge}-reconcile`,
   });
   const reportTimer =

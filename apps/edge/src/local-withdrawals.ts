@@ -29,6 +29,7 @@ export interface LocalDecision {
  * service mapped to it fails (one healthy service keeps it). The safety rules decide
  * last: coverage before withdrawal and never the last route of a service, judged for
  * all local withdrawals together; a re-announcement waits for the route-change budget.
+ * Frozen automation (global or for this edge) and a force-up override turn it off.
  */
 export function decideLocalWithdrawals(
   snapshot: Snapshot,
@@ -39,6 +40,13 @@ export function decideLocalWithdrawals(
   now = Date.now(),
 ): LocalDecision {
   const body = snapshot.body;
+  // Humans win (safety rule 8): frozen automation or a forced-up edge means no local withdrawals.
+  const edge = body.edges.find((e) => e.name === edgeName);
+  if (body.automation.frozen || body.automation.frozenEdges.includes(edgeName) || edge?.override === 'force-up') {
+    const changed = [...current.keys()];
+    for (const p of changed) log.record(p, now);
+    return { withdrawals: new Map(), refused: [], held: [], changed };
+  }
   const mine = body.prefixes.filter((p) => isAnnouncer(p, edgeName)).map((p) => ({ prefix: parsePrefix(p.cidr) }));
   const services = new Map<string, Set<string>>();
   for (const svc of body.services) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BirdSpeaker, GobgpSpeaker } from '@catchment/routing';
 import { agentOptionsFromEnv, parseChecks } from '../src/config.ts';
+import { startEdgeAgent } from '../src/index.ts';
 
 test('agent settings from the environment, with defaults', () => {
   assert.throws(() => agentOptionsFromEnv({}), /CATCHMENT_EDGE/);
@@ -31,4 +32,22 @@ test('health check files are validated with the index of the bad entry', () => {
   assert.throws(() => parseChecks('[{"service":"a","kind":"udp","host":"h","port":1}]'), /check 0: kind/);
   assert.throws(() => parseChecks('[{"service":"a","kind":"tcp","host":"h","port":70000}]'), /port/);
   assert.throws(() => parseChecks('[{"service":"a","kind":"tcp","host":"h","port":80,"fall":-1}]'), /fall/);
+});
+
+test('a bad reconcile schedule is refused before anything starts', async () => {
+  const speaker = new BirdSpeaker({
+    socket: '/nonexistent/bird.ctl',
+    includeFile: '/nonexistent/c.conf',
+    mainConfig: '/nonexistent/b.conf',
+  });
+  await assert.rejects(
+    startEdgeAgent({
+      edge: 'lhr',
+      speaker,
+      apiUrl: 'http://127.0.0.1:9',
+      cacheFile: '/nonexistent/s.json',
+      reconcileCron: 'every minute',
+    }),
+    /invalid reconcile schedule "every minute"/,
+  );
 });

@@ -78,3 +78,20 @@ test('a local withdrawal that loses its coverage in a new snapshot is announced 
   assert.ok(!d.withdrawals.has('198.18.3.0/24'), 'coverage beats local health');
   assert.ok(d.withdrawals.has('2001:db8:103::/48'), 'the IPv6 supernet still has two announcers');
 });
+
+test('humans win: frozen automation or a force-up override keeps every route announced', () => {
+  const log = new RouteChangeLog();
+  const cur = decideLocalWithdrawals(sealSnapshot(1, labWorld()), 'lhr', WWW, new Map(), log).withdrawals;
+  assert.equal(cur.size, 2);
+  const frozen = labWorld();
+  frozen.automation.frozenEdges = ['lhr'];
+  const d = decideLocalWithdrawals(sealSnapshot(2, frozen), 'lhr', WWW, cur, log);
+  assert.equal(d.withdrawals.size, 0);
+  assert.deepEqual(d.changed.sort(), ['198.18.3.0/24', '2001:db8:103::/48']);
+  const all = labWorld();
+  all.automation.frozen = true;
+  assert.equal(decideLocalWithdrawals(sealSnapshot(3, all), 'lhr', WWW, new Map(), log).withdrawals.size, 0);
+  const forced = labWorld();
+  forced.edges = forced.edges.map((e) => (e.name === 'lhr' ? { ...e, override: 'force-up' as const } : e));
+  assert.equal(decideLocalWithdrawals(sealSnapshot(4, forced), 'lhr', WWW, new Map(), log).withdrawals.size, 0);
+});
