@@ -4,7 +4,7 @@ import { XdpDsrApplier } from '../../src/xdp/applier.ts';
 import type { CounterName } from '../../src/xdp/layout.ts';
 import { buildBpf } from '../../src/xdp/object.ts';
 import { Netns, uniquePrefix } from './netns.ts';
-import { frame, icmpChecksumOk, ipipL3, macText, parseFrame, parseIp, TCP, tcpL3, udpL3 } from './packet.ts';
+import { frame, icmpChecksumOk, ipipL3, parseFrame, parseIp, TCP, tcpL3, udpL3 } from './packet.ts';
 import { ProgRunner, XDP } from './progrun.ts';
 import { dsr, edge, snapshot } from './snapshot.ts';
 

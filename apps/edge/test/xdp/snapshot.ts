@@ -18,7 +18,7 @@ export function edge(name: string, dsrAddress: string | null): SnapshotEdge {
     shiftPercent: 0,
     shiftTargets: [],
     dsrAddress,
-  } as SnapshotEdge;
+  } as unknown as SnapshotEdge;
 }
 
 export function dsr(e: string, over: Partial<SnapshotDsr>): SnapshotDsr {
