@@ -14,6 +14,12 @@ for src in catchment_dsr xdp_pass; do
     mv "$obj.tmp" "$obj"
   fi
 done
+# Benchmark comparison only: the same program without next-hop caching.
+nocache="$out/catchment_dsr_nocache.o"
+if [ ! -f "$nocache" ] || [ "$out/catchment_dsr.o" -nt "$nocache" ]; then
+  clang "${cflags[@]}" -DNEXTHOP_TTL_NS=0ULL -c "$here/catchment_dsr.c" -o "$nocache.tmp"
+  mv "$nocache.tmp" "$nocache"
+fi
 # Native helper for the benchmark: BPF_PROG_TEST_RUN in a loop with a fresh packet per run.
 bench="$out/xdp_bench"
 if [ ! -x "$bench" ] || [ "$here/tools/xdp_bench.c" -nt "$bench" ]; then

@@ -15,6 +15,8 @@ export interface BpfObjects {
   dsr: string;
   /** The empty XDP program (benchmark baseline, veth peers). */
   pass: string;
+  /** The DSR program without next-hop caching (benchmark comparison only). */
+  dsrNoCache: string;
   /** Native BPF_PROG_TEST_RUN loop for the benchmark. */
   bench: string;
 }
@@ -31,6 +33,7 @@ export function objectsIn(dir: string): BpfObjects {
     dir,
     dsr: path.join(dir, 'catchment_dsr.o'),
     pass: path.join(dir, 'xdp_pass.o'),
+    dsrNoCache: path.join(dir, 'catchment_dsr_nocache.o'),
     bench: path.join(dir, 'xdp_bench'),
   };
 }
