@@ -6,6 +6,23 @@ import ipaddr from 'ipaddr.js';
  */
 export type Family = 4 | 6;
 
+/** Whether text is one IPv4 (dotted quad) or IPv6 address. */
+export function isAddr(text: string): boolean {
+  return ipaddr.isValid(text) && (ipaddr.IPv4.isValidFourPartDecimal(text) || text.includes(':'));
+}
+
+/** Whether text is a CIDR with no host bits set. */
+export function isCidr(text: string): boolean {
+  try {
+    const [a, len] = ipaddr.parseCIDR(text);
+    const net =
+      a.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
+    return net.toString() === a.toString() && isAddr(text.slice(0, text.indexOf('/'))) && len >= 0;
+  } catch {
+    return false;
+  }
+}
+
 export function addrFamily(text: string): Family {
   return ipaddr.parse(text).kind() === 'ipv4' ? 4 : 6;
 }

@@ -1,5 +1,5 @@
 import type { SnapshotBody, SnapshotDsr } from '@catchment/core';
-import { addrFamily, addrWords, cidrKey } from './addr.ts';
+import { addrFamily, addrWords, cidrKey, isAddr, isCidr } from './addr.ts';
 import {
   AddrKey,
   Config,
@@ -7,6 +7,7 @@ import {
   encodeStruct,
   IPPROTO_TCP,
   LpmKey,
+  MAPS,
   MAX_TARGETS,
   PREFIX_MODE,
   type StructValue,
@@ -47,7 +48,12 @@ export function desiredMaps(body: SnapshotBody, edgeName: string, opts: DesiredO
   const warnings: string[] = [];
   const edge = body.edges.find((e) => e.name === edgeName);
   const mine: SnapshotDsr | undefined = body.dsr.find((d) => d.edge === edgeName);
-  const source = edge?.dsrAddress ?? null;
+  // A malformed address in the snapshot is reported and skipped; it never stops the apply.
+  let source = edge?.dsrAddress ?? null;
+  if (source && !isAddr(source)) {
+    warnings.push(`dsrAddress "${source}" of ${edgeName} is not an address`);
+    source = null;
+  }
   const sourceFamily = source ? addrFamily(source) : undefined;
 
   const config: StructValue = {
@@ -62,6 +68,10 @@ export function desiredMaps(body: SnapshotBody, edgeName: string, opts: DesiredO
   const targetNames: string[] = [];
   let weight = 0;
   for (const t of mine?.targets ?? []) {
+    if (!isAddr(t.address)) {
+      warnings.push(`target ${t.edge}: "${t.address}" is not an address`);
+      continue;
+    }
     const fam = addrFamily(t.address);
     if (!source) {
       warnings.push(`edge ${edgeName} has no dsrAddress: cannot encapsulate to ${t.edge}`);
@@ -89,8 +99,12 @@ export function desiredMaps(body: SnapshotBody, edgeName: string, opts: DesiredO
   for (const d of body.dsr) {
     if (d.edge === edgeName || !d.targets.some((t) => t.edge === edgeName)) continue;
     const peer = body.edges.find((e) => e.name === d.edge)?.dsrAddress;
-    if (!peer) {
-      warnings.push(`peer ${d.edge} sheds to ${edgeName} but has no dsrAddress`);
+    if (peers.size >= MAPS.peers.maxEntries) {
+      warnings.push(`more than ${MAPS.peers.maxEntries} peers: ${d.edge} ignored`);
+      continue;
+    }
+    if (!peer || !isAddr(peer)) {
+      warnings.push(`peer ${d.edge} sheds to ${edgeName} but has no usable dsrAddress`);
       continue;
     }
     peers.set(hex(encodeStruct(AddrKey, { addr: addrWords(peer) })), hex(encodeStruct(U32, { value: 1 })));
@@ -106,6 +120,14 @@ export function desiredMaps(body: SnapshotBody, edgeName: string, opts: DesiredO
   const vips = new Map<string, string>();
   const lastBytes = [0n, 0n, 0n, 0n];
   (mine?.vips ?? []).forEach((v, i) => {
+    if (!isAddr(v.address)) {
+      warnings.push(`VIP "${v.address}" is not an address`);
+      return;
+    }
+    if (vips.size >= MAPS.vips.maxEntries) {
+      warnings.push(`more than ${MAPS.vips.maxEntries} VIPs: ${v.address}:${v.port} ignored`);
+      return;
+    }
     const words = addrWords(v.address);
     vips.set(
       hex(encodeStruct(VipKey, { addr: words, port: v.port, proto: IPPROTO_TCP })),
@@ -118,6 +140,14 @@ export function desiredMaps(body: SnapshotBody, edgeName: string, opts: DesiredO
 
   const prefixes = new Map<string, string>();
   for (const p of mine?.clientPrefixes ?? []) {
+    if (!isCidr(p.cidr)) {
+      warnings.push(`client prefix "${p.cidr}" is not a CIDR`);
+      continue;
+    }
+    if (prefixes.size >= MAPS.clientPrefixes.maxEntries) {
+      warnings.push(`more than ${MAPS.clientPrefixes.maxEntries} client prefixes: ${p.cidr} ignored`);
+      continue;
+    }
     prefixes.set(hex(encodeStruct(LpmKey, cidrKey(p.cidr))), hex(encodeStruct(U32, { value: PREFIX_MODE[p.mode] })));
   }
   config.prefix_count = prefixes.size;

@@ -19,6 +19,7 @@ const A4 = '10.200.0.1';
 const B4 = '10.200.0.2';
 const A6 = 'fd00:200::1';
 const B6 = 'fd00:200::2';
+const C4 = '10.200.0.3';
 const B_MAC = '02:00:00:00:00:0b';
 const ROUTER_MAC = '02:00:00:00:00:aa';
 
@@ -32,6 +33,8 @@ let b: XdpDsrApplier;
 let runA: ProgRunner;
 let runA6: ProgRunner;
 let runB: ProgRunner;
+let idle: XdpDsrApplier;
+let runIdle: ProgRunner;
 let aMac = '';
 let a6Mac = '';
 
@@ -134,9 +137,11 @@ describe('XDP DSR program (BPF_PROG_TEST_RUN)', { concurrency: false }, () => {
     netns.veth(ns, 'ut0', peer, 'up0');
     netns.veth(ns, 'ut2', peer, 'up2');
     netns.veth(ns, 'ut4', peer, 'up4');
+    netns.veth(ns, 'ut6', peer, 'up6');
     netns.ip(ns, 'addr', 'add', `${A4}/24`, 'dev', 'ut0');
     netns.ip(ns, 'addr', 'add', `${A6}/64`, 'dev', 'ut2', 'nodad');
     netns.ip(ns, 'neigh', 'replace', B4, 'lladdr', B_MAC, 'dev', 'ut0', 'nud', 'permanent');
+    netns.ip(ns, 'neigh', 'replace', C4, 'lladdr', B_MAC, 'dev', 'ut0', 'nud', 'permanent');
     netns.ip(ns, 'neigh', 'replace', B6, 'lladdr', B_MAC, 'dev', 'ut2', 'nud', 'permanent');
     // bpf_fib_lookup answers only for interfaces that forward.
     netns.sysctl(ns, 'net.ipv4.conf.all.forwarding', 1);
@@ -147,15 +152,18 @@ describe('XDP DSR program (BPF_PROG_TEST_RUN)', { concurrency: false }, () => {
     a = new XdpDsrApplier({ iface: 'ut0', netns: ns, instance: `${tag}_a` });
     a6 = new XdpDsrApplier({ iface: 'ut2', netns: ns, instance: `${tag}_a6` });
     b = new XdpDsrApplier({ iface: 'ut4', netns: ns, instance: `${tag}_b` });
-    appliers.push(a, a6, b);
+    idle = new XdpDsrApplier({ iface: 'ut6', netns: ns, instance: `${tag}_i`, flowIdleSeconds: 0.02 });
+    appliers.push(a, a6, b, idle);
     await a.apply(snapV4({ fraction: 0 }), 'a');
     await a6.apply(snapV6({ fraction: 65536 }), 'a6');
     await b.apply(snapV4({ fraction: 0 }), 'b');
+    await idle.apply(snapV4({ fraction: 65536 }), 'a');
     const pin = (x: XdpDsrApplier) => x.program.then((p) => p.progPin);
     runA = new ProgRunner(netns, ns, await pin(a), netns.ifindex(ns, 'ut0'));
     runA6 = new ProgRunner(netns, ns, await pin(a6), netns.ifindex(ns, 'ut2'));
     runB = new ProgRunner(netns, ns, await pin(b), netns.ifindex(ns, 'ut4'));
-    runners.push(runA, runA6, runB);
+    runIdle = new ProgRunner(netns, ns, await pin(idle), netns.ifindex(ns, 'ut0'));
+    runners.push(runA, runA6, runB, runIdle);
   });
 
   after(async () => {
@@ -419,5 +427,50 @@ describe('XDP DSR program (BPF_PROG_TEST_RUN)', { concurrency: false }, () => {
     assert.equal(ip6.payload.readUInt32BE(4), 1480);
     assert.ok(icmpChecksumOk(ip6));
     assert.deepEqual(ip6.payload.subarray(8), big6.subarray(14, 14 + 48));
+  });
+
+  test('weighted targets: new flows split by weight', async () => {
+    await a.apply(
+      snapV4({
+        fraction: 65536,
+        targets: [
+          { edge: 'b', address: B4, weight: 1 },
+          { edge: 'c', address: C4, weight: 3 },
+        ],
+      }),
+      'a',
+    );
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < 200; i++) {
+      const r = runA.run(syn('10.50.7.1', VIP4, 20000 + i));
+      assert.equal(r.retval, XDP.TX);
+      const dst = parseIp(parseFrame(r.out).l3).dst;
+      seen[dst] = (seen[dst] ?? 0) + 1;
+    }
+    assert.deepEqual(Object.keys(seen).sort(), [B4, C4]);
+    assert.ok(seen[C4]! > seen[B4]!, JSON.stringify(seen));
+  });
+
+  test('flows idle out: a packet after the idle time is no longer redirected', async () => {
+    // This program's ingress is ut0 (ctx), where the target's neighbour is.
+    assert.equal(runIdle.run(syn('10.50.8.1', VIP4, 30000)).retval, XDP.TX);
+    await new Promise((r) => setTimeout(r, 100));
+    const d = await delta(idle, () => {
+      const f = ack('10.50.8.1', VIP4, 30000);
+      const r = runIdle.run(f);
+      assert.equal(r.retval, XDP.PASS);
+      assert.deepEqual(r.out, f);
+    });
+    assert.deepEqual(d, { flow_expired: 1, pass_vip_local: 1 });
+  });
+
+  test('counters are exported as Prometheus metrics', async () => {
+    const text = await a.metrics.metrics();
+    const shed = text.match(/^catchment_xdp_packets_total\{decision="syn_shed"\} (\d+)$/m);
+    assert.ok(shed, text);
+    assert.ok(Number(shed[1]) > 0);
+    assert.match(text, /^catchment_xdp_attached\{mode="native"\} 1$/m);
+    assert.match(text, /^catchment_xdp_shedding_enabled 1$/m);
+    assert.match(text, /^catchment_xdp_applies_total\{result="ok"\} \d+$/m);
   });
 });
