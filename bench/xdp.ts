@@ -63,7 +63,10 @@ try {
   appliers.push(shedder, receiver, uncached);
   const snap = snapshot(
     [edge('a', A), edge('b', B)],
-    [dsr('a', { vips, fraction: 65536, targets: [{ edge: 'b', address: B, weight: 1 }] }), dsr('b', { enabled: false })],
+    [
+      dsr('a', { vips, fraction: 65536, targets: [{ edge: 'b', address: B, weight: 1 }] }),
+      dsr('b', { enabled: false }),
+    ],
   );
   await shedder.apply(snap, 'a');
   await receiver.apply(snap, 'b');
@@ -89,7 +92,13 @@ try {
   bench(noCachePin, tcp('10.50.0.1', VIP, 40000, TCP.SYN));
   // `same`: the path leaves the packet as it is, so repeat on one buffer is valid too.
   const paths: Array<{ name: string; pin: string; pkt: Buffer; vary?: boolean; same?: boolean; expect: number }> = [
-    { name: 'empty XDP program', pin: passPin, pkt: tcp('10.50.0.1', '10.98.0.1', 1000, TCP.ACK, 100), expect: 2, same: true },
+    {
+      name: 'empty XDP program',
+      pin: passPin,
+      pkt: tcp('10.50.0.1', '10.98.0.1', 1000, TCP.ACK, 100),
+      expect: 2,
+      same: true,
+    },
     { name: 'non-VIP', pin: dsrPin, pkt: tcp('10.50.0.1', '10.98.0.1', 1000, TCP.ACK, 100), expect: 2, same: true },
     {
       name: 'non-VIP, same last byte as a VIP',
@@ -98,8 +107,20 @@ try {
       expect: 2,
       same: true,
     },
-    { name: 'VIP passed (no flow entry)', pin: dsrPin, pkt: tcp('10.50.0.1', VIP, 1000, TCP.ACK, 100), expect: 2, same: true },
-    { name: 'shed SYN (new flow each run)', pin: dsrPin, pkt: tcp('10.60.0.1', VIP, 1, TCP.SYN), vary: true, expect: 3 },
+    {
+      name: 'VIP passed (no flow entry)',
+      pin: dsrPin,
+      pkt: tcp('10.50.0.1', VIP, 1000, TCP.ACK, 100),
+      expect: 2,
+      same: true,
+    },
+    {
+      name: 'shed SYN (new flow each run)',
+      pin: dsrPin,
+      pkt: tcp('10.60.0.1', VIP, 1, TCP.SYN),
+      vary: true,
+      expect: 3,
+    },
     { name: 'redirected-flow packet', pin: dsrPin, pkt: tcp('10.50.0.1', VIP, 40000, TCP.ACK, 100), expect: 3 },
     {
       name: 'shed SYN, no next-hop cache',
@@ -138,7 +159,9 @@ try {
   console.log(`XDP DSR, BPF_PROG_TEST_RUN, ${runs} runs x ${rounds} rounds, fresh packet per run`);
   console.log(`${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores, kernel ${os.release()}`);
   const emptySame = med(sameBuffer.get('empty XDP program')!);
-  console.log('| path | median ns | mean ns (below p99) | above empty ns | same buffer, repeat 10^6: ns (above empty) |');
+  console.log(
+    '| path | median ns | mean ns (below p99) | above empty ns | same buffer, repeat 10^6: ns (above empty) |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const p of paths) {
     const s = samples.get(p.name)!;
@@ -150,7 +173,9 @@ try {
     console.log(`| ${p.name} | ${m} | ${mean.toFixed(1)} | ${above} | ${sameText} |`);
   }
   const c = await shedder.readCounters();
-  console.log(`counters: syn_shed=${c?.syn_shed} flow_forwarded=${c?.flow_forwarded} nexthop_lookup=${c?.nexthop_lookup}`);
+  console.log(
+    `counters: syn_shed=${c?.syn_shed} flow_forwarded=${c?.flow_forwarded} nexthop_lookup=${c?.nexthop_lookup}`,
+  );
 } finally {
   for (const x of appliers) await x.remove().catch(() => undefined);
   if (passPin) netns.run(netns.names[0] ?? '', 'rm', ['-f', passPin]);
