@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
 
 /**
  * Network namespaces for the XDP tests: created with a test-unique prefix and always
@@ -71,7 +72,44 @@ export class Netns {
   }
 }
 
-/** A short prefix unique to this test process (interface and namespace names are short). */
+/**
+ * A short prefix unique to this test process (interface and namespace names are short):
+ * `xdp<tag><pid in base 36>-`. Also removes what a killed earlier run left behind:
+ * namespaces and /sys/fs/bpf pins with this pattern whose process no longer exists.
+ */
 export function uniquePrefix(tag: string): string {
-  return `cx${tag}${process.pid.toString(36)}`;
+  sweepStale();
+  return `xdp${tag}${process.pid.toString(36)}-`;
+}
+
+const STALE = /^xdp[a-z]([0-9a-z]+)-/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sweepStale(): void {
+  const stale = (name: string) => {
+    const m = STALE.exec(name);
+    return m !== null && !alive(Number.parseInt(m[1]!, 36));
+  };
+  let names: string[] = [];
+  try {
+    names = sh('ip', ['netns', 'list'])
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '');
+  } catch {}
+  const leftovers = new Netns('');
+  leftovers.names.push(...names.filter(stale));
+  leftovers.cleanup();
+  try {
+    for (const pin of readdirSync('/sys/fs/bpf').filter(stale)) {
+      rmSync(`/sys/fs/bpf/${pin}`, { recursive: true, force: true });
+    }
+  } catch {}
 }

@@ -134,6 +134,10 @@ describe('XDP DSR program (BPF_PROG_TEST_RUN)', { concurrency: false }, () => {
     await buildBpf();
     ns = netns.add('x');
     const peer = netns.add('y');
+    // The far ends stay silent (no IPv6 router/neighbour solicitations): the counters
+    // checked below must see only the test's packets.
+    netns.sysctl(peer, 'net.ipv6.conf.all.disable_ipv6', 1);
+    netns.sysctl(peer, 'net.ipv6.conf.default.disable_ipv6', 1);
     netns.veth(ns, 'ut0', peer, 'up0');
     netns.veth(ns, 'ut2', peer, 'up2');
     netns.veth(ns, 'ut4', peer, 'up4');
