@@ -218,8 +218,14 @@ describe('XDP DSR lab (namespaces)', { concurrency: false }, () => {
     const oldId = (
       await (await a.program).tools.json<{ id: number }>(['prog', 'show', 'pinned', (await a.program).progPin])
     ).id;
-    // A new agent: same pins, fresh program instance.
-    const restarted = new XdpDsrApplier({ iface: 'a0', netns: A, instance: `${netns.prefix}_a` });
+    // A new agent with a new program version (the same source built without next-hop
+    // caching: another binary), on the same pins.
+    const restarted = new XdpDsrApplier({
+      iface: 'a0',
+      netns: A,
+      instance: `${netns.prefix}_a`,
+      object: (await buildBpf()).dsrNoCache,
+    });
     await a.close();
     a = restarted;
     const res = await a.apply(snap({ fraction: 65536 }), 'a');
