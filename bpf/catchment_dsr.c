@@ -141,7 +141,8 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct packet *pkt, co
 	struct flow_state st;
 	__builtin_memcpy(st.target, t->addr, 16);
 	st.last_seen_ns = now;
-	st.gue_sport = bpf_htons(GUE_SPORT_BASE | ((hash >> 4) & GUE_SPORT_MASK));
+	/* Bits the selection (low 16) does not use: small fractions keep the full port spread. */
+	st.gue_sport = bpf_htons(GUE_SPORT_BASE | ((hash >> 18) & GUE_SPORT_MASK));
 	st.slot = slot;
 	st.family = family;
 	st.pad = 0;
