@@ -22,6 +22,7 @@ import { dsr, edge, snapshot } from './snapshot.ts';
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
 const VIP = '10.99.0.10';
+const VIP6 = 'fd00:99::10';
 const A_ADDR = '10.10.2.2';
 const B_ADDR = '10.10.3.2';
 
@@ -37,7 +38,10 @@ let b: XdpDsrApplier;
 let passPin = '';
 
 function snap(over: Parameters<typeof dsr>[1]): Snapshot {
-  const vips = [{ address: VIP, port: 80 }];
+  const vips = [
+    { address: VIP, port: 80 },
+    { address: VIP6, port: 80 },
+  ];
   return snapshot(
     [edge('a', A_ADDR), edge('b', B_ADDR)],
     [
@@ -53,8 +57,8 @@ async function applyAll(s: Snapshot): Promise<void> {
   await b.apply(s, 'b');
 }
 
-async function count(n: number): Promise<Record<string, number>> {
-  const out = await procs.run(C, process.execPath, [path.join(here, 'lab-client.ts'), 'count', VIP, String(n)], 60_000);
+async function count(n: number, vip = VIP): Promise<Record<string, number>> {
+  const out = await procs.run(C, process.execPath, [path.join(here, 'lab-client.ts'), 'count', vip, String(n)], 60_000);
   return JSON.parse(out.trim()) as Record<string, number>;
 }
 
@@ -118,6 +122,22 @@ describe('XDP DSR lab (namespaces)', { concurrency: false }, () => {
     netns.ip(B, 'addr', 'add', `${VIP}/32`, 'dev', 'lo');
     netns.ip(B, 'route', 'add', 'default', 'via', '10.10.3.1', 'advmss', '1440');
 
+    // IPv6 clients too: inner IPv6 in the IPv4 tunnel (6in4); 1480 - 60 = 1420 for B's MSS.
+    const v6 = (ns: string, dev: string, addr: string) => netns.ip(ns, '-6', 'addr', 'add', addr, 'dev', dev, 'nodad');
+    v6(C, 'c0', 'fd00:10:1::2/64');
+    v6(R, 'rc', 'fd00:10:1::1/64');
+    v6(R, 'ra', 'fd00:10:2::1/64');
+    v6(R, 'rb', 'fd00:10:3::1/64');
+    v6(A, 'a0', 'fd00:10:2::2/64');
+    v6(B, 'b0', 'fd00:10:3::2/64');
+    v6(A, 'lo', `${VIP6}/128`);
+    v6(B, 'lo', `${VIP6}/128`);
+    netns.ip(C, '-6', 'route', 'add', 'default', 'via', 'fd00:10:1::1');
+    netns.ip(A, '-6', 'route', 'add', 'default', 'via', 'fd00:10:2::1');
+    netns.ip(B, '-6', 'route', 'add', 'default', 'via', 'fd00:10:3::1', 'advmss', '1420');
+    netns.ip(R, '-6', 'route', 'add', `${VIP6}/128`, 'via', 'fd00:10:2::2');
+    netns.sysctl(R, 'net.ipv6.conf.all.forwarding', 1);
+
     // XDP on the router's end of A's link, so A's XDP_TX frames are received.
     passPin = `/sys/fs/bpf/${netns.prefix}_pass`;
     netns.run(R, 'bpftool', ['prog', 'load', objs.pass, passPin, 'type', 'xdp']);
@@ -128,7 +148,7 @@ describe('XDP DSR lab (namespaces)', { concurrency: false }, () => {
       ['B', B],
     ] as const) {
       let ready = false;
-      procs.start(ns, process.execPath, [path.join(here, 'lab-server.ts'), name, VIP], (line) => {
+      procs.start(ns, process.execPath, [path.join(here, 'lab-server.ts'), name, '::'], (line) => {
         if (line === 'ready') ready = true;
         else if (line === 'request /') served[name]++;
       });
@@ -175,6 +195,15 @@ describe('XDP DSR lab (namespaces)', { concurrency: false }, () => {
     assert.ok(ca2.flow_forwarded - ca.flow_forwarded >= 80n, 'request and ACKs follow the flows');
     assert.ok(cb2.decap_ipip - cb.decap_ipip >= 120n);
     assert.equal(cb2.decap_foreign, 0n);
+  });
+
+  test('IPv6 clients: 0 % served by A, 100 % by B through the IPv4 tunnel', async () => {
+    await applyAll(snap({ fraction: 0 }));
+    assert.deepEqual(await count(20, VIP6), { errors: 0, A: 20 });
+    await applyAll(snap({ fraction: 65536 }));
+    const segsA = tcpOutSegs(A);
+    assert.deepEqual(await count(20, VIP6), { errors: 0, B: 20 });
+    assert.equal(tcpOutSegs(A) - segsA, 0);
   });
 
   test('100 % with GUE encapsulation', async () => {
