@@ -64,7 +64,7 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct packet *pkt, co
 			bpf_map_delete_elem(&flows, &pkt->flow);
 			cnt->flow_expired++;
 		} else {
-			if (now - fs->last_seen_ns > FLOW_TOUCH_NS)
+			if (now - fs->last_seen_ns > cfg->flow_touch_ns)
 				fs->last_seen_ns = now;
 			struct nexthop *nh =
 				nexthop_for(ctx, cfg, fs->target, fs->family, fs->slot, now, &scratch, cnt);

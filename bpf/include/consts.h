@@ -43,8 +43,6 @@
 #ifndef NEXTHOP_TTL_NS
 #define NEXTHOP_TTL_NS 1000000000ULL
 #endif
-/* last_seen of a flow is rewritten at most this often (saves a cache-line write per packet). */
-#define FLOW_TOUCH_NS 1000000000ULL
 
 /* The GUE source port: ephemeral range, flow hash in the low bits (RSS spreading at the target). */
 #define GUE_SPORT_BASE 0xC000

@@ -61,7 +61,9 @@ struct config {
 	__u16 mtu;
 	__u32 target_count;
 	__u32 prefix_count;
-	__u32 pad;
+	/* last_seen of a flow is rewritten at most this often (a write per packet otherwise);
+	 * well below flow_idle_ns so active flows never idle out. */
+	__u32 flow_touch_ns;
 	__u64 flow_idle_ns;
 	__be32 src_v4;
 	__be32 src_v6[4];

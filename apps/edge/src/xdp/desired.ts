@@ -56,9 +56,12 @@ export function desiredMaps(body: SnapshotBody, edgeName: string, opts: DesiredO
   }
   const sourceFamily = source ? addrFamily(source) : undefined;
 
+  const idleNs = Math.round(opts.flowIdleSeconds * 1e9);
   const config: StructValue = {
     mtu: Math.min(opts.mtu, 65535),
-    flow_idle_ns: BigInt(Math.round(opts.flowIdleSeconds * 1e9)),
+    flow_idle_ns: BigInt(idleNs),
+    // Refresh a flow's last-seen time at most once a second, and 8 times per idle period.
+    flow_touch_ns: Math.min(1e9, Math.floor(idleNs / 8)),
   };
   if (source && sourceFamily === 4) config.src_v4 = addrWords(source)[3]!;
   if (source && sourceFamily === 6) config.src_v6 = addrWords(source);

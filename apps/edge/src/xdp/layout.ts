@@ -189,7 +189,7 @@ export const Config: StructDef = {
     { name: 'mtu', type: 'u16' },
     { name: 'target_count', type: 'u32' },
     { name: 'prefix_count', type: 'u32' },
-    { name: 'pad', type: 'u32' },
+    { name: 'flow_touch_ns', type: 'u32' },
     { name: 'flow_idle_ns', type: 'u64' },
     { name: 'src_v4', type: 'be32' },
     { name: 'src_v6', type: 'be32', count: 4 },
