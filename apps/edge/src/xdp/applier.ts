@@ -52,7 +52,8 @@ export class XdpDsrApplier {
   constructor(opts: XdpDsrOptions) {
     this.opts = opts;
     this.tools = new Tools(opts.netns === undefined ? {} : { netns: opts.netns });
-    const instance = opts.instance ?? `catchment_${opts.iface}`;
+    // bpffs pin names cannot contain dots (VLAN devices are named like eth0.100).
+    const instance = opts.instance ?? `catchment_${opts.iface.replace(/[^A-Za-z0-9_-]/g, '_')}`;
     if (!/^[A-Za-z0-9_-]+$/.test(instance)) throw new Error(`pin name "${instance}": letters, digits, _ and - only`);
     this.program = locateDsrObject(opts.object).then(
       (object) =>
