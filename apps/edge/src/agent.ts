@@ -211,11 +211,12 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     desired = next;
     let applierError: string | null = null;
     for (const a of opts.appliers ?? []) {
+      const name = a.name ?? a.constructor.name;
       try {
         await a.apply(snap, opts.edge);
       } catch (err) {
-        applierError = `${a.name}: ${(err as Error).message}`;
-        metrics.reconcileErrors.inc({ stage: a.name });
+        applierError = `${name}: ${(err as Error).message}`;
+        metrics.reconcileErrors.inc({ stage: name });
         log.error({ err: applierError }, 'applier failed');
       }
     }

@@ -6,8 +6,10 @@ import type { Snapshot } from '@catchment/core';
  * and throws on failure; the agent counts the error and keeps running the others.
  */
 export interface Applier {
-  readonly name: string;
-  apply(snapshot: Snapshot, edgeName: string): Promise<void>;
+  /** For logs and the reconcile_errors_total{stage} label; default: the class name. */
+  readonly name?: string;
+  /** What it returns is for the applier's own callers (e.g. XdpDsrApplier's summary). */
+  apply(snapshot: Snapshot, edgeName: string): Promise<unknown>;
   /** Called once when the agent stops (never to withdraw anything). */
   close?(): Promise<void>;
 }

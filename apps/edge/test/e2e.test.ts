@@ -29,6 +29,21 @@ test('edge agents drive BIRD: announce, withdraw, communities, restart, API loss
   api.publish(body);
 
   const agents = new Map<string, EdgeAgent>();
+  // Appliers beside the speaker (the XDP DSR maps are one): each sees every snapshot; a failing one
+  // is counted and never stops the routes.
+  const applied: string[] = [];
+  const recorder = {
+    name: 'recorder',
+    apply: async (snap: { version: number }, edge: string) => {
+      applied.push(`${edge} v${snap.version}`);
+    },
+  };
+  const broken = {
+    name: 'broken',
+    apply: async () => {
+      throw new Error('map update failed');
+    },
+  };
   const start = async (name: string, http = false) => {
     const e = lab.edge(name);
     const agent = await startEdgeAgent({
@@ -44,6 +59,7 @@ test('edge agents drive BIRD: announce, withdraw, communities, restart, API loss
       apiUrl: api.url,
       token: api.token,
       reconcileCron: '* * * * * *',
+      appliers: name === 'fra' ? [recorder, broken] : [],
       reportIntervalMs: 0,
       http: http ? { host: '127.0.0.1', port: 0 } : false,
       checks:
@@ -144,19 +160,27 @@ test('edge agents drive BIRD: announce, withdraw, communities, restart, API loss
       () =>
         api.reports.some(
           (r) =>
-            r.consumer === 'edge:fra' &&
+            r.consumer === 'edge:iad' &&
             r.snapshotVersion === 3 &&
             r.healthy === true &&
             JSON.stringify(r.details).includes('"established":true'),
         ),
       10_000,
-      'a healthy report from fra for v3',
+      'a healthy report from iad for v3',
+    );
+    await lab.waitFor(
+      () => api.reports.some((x) => x.consumer === 'edge:fra' && x.snapshotVersion === 3),
+      10_000,
+      'a report from fra for v3',
     );
     const r = api.reports.findLast((x) => x.consumer === 'edge:fra') as {
       kind: string;
-      details: { announcements: { prefix: string; communities: string[] }[] };
+      healthy: boolean;
+      details: { lastError: string; announcements: { prefix: string; communities: string[] }[] };
     };
     assert.equal(r.kind, 'edge');
+    assert.equal(r.healthy, false, 'a failing applier makes the edge report unhealthy');
+    assert.equal(r.details.lastError, 'broken: map update failed');
     assert.deepEqual(r.details.announcements.find((a) => a.prefix === '198.18.0.0/20')?.communities, [
       '64500:2002',
       '64500:70:150',
@@ -172,6 +196,8 @@ test('edge agents drive BIRD: announce, withdraw, communities, restart, API loss
     assert.match(text, /catchment_edge_snapshot_version\{edge="fra"\} 3/);
     assert.match(text, /catchment_edge_reconcile_duration_seconds_count\{edge="fra"\} [1-9]/);
     assert.match(text, /catchment_edge_seconds_since_last_apply\{edge="fra"\} \d/);
+    assert.match(text, /catchment_edge_reconcile_errors_total\{stage="broken",edge="fra"\} [1-9]/);
+    assert.ok(applied.includes('fra v3'), `the applier saw v3: ${applied.join(', ')}`);
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
   });
