@@ -161,6 +161,9 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       metrics.sessionUp.reset();
       for (const s of sessions) metrics.sessionUp.set({ session: s.name, state: s.state }, s.established ? 1 : 0);
     } catch (err) {
+      // Unknown is not up: report no sessions rather than the last known states.
+      sessions = [];
+      metrics.sessionUp.reset();
       metrics.reconcileErrors.inc({ stage: 'sessions' });
       log.warn({ err: (err as Error).message }, 'cannot read BGP sessions');
     }
