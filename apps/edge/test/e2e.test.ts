@@ -226,6 +226,21 @@ test('edge agents drive BIRD: announce, withdraw, communities, restart, API loss
     await waitView(v3, 'the routes iad lost come back without a snapshot change');
   });
 
+  await t.test('a restarted BIRD comes back with the routes of its include file', async () => {
+    await lab.stopEdgeBird('iad');
+    const failed = await agents.get('iad')?.reconcile('test');
+    assert.equal(failed?.applied, false);
+    assert.match(failed?.error ?? '', /^speaker: cannot reach BIRD/);
+    await waitView(
+      v3.filter((l) => !l.startsWith('iad')),
+      'iad gone with its BIRD',
+    );
+    lab.startEdgeBird('iad');
+    await waitView(v3, 'iad back from its include file');
+    const after = await agents.get('iad')?.reconcile('test');
+    assert.deepEqual([after?.applied, after?.changed], [true, false], 'nothing left to do');
+  });
+
   await t.test('losing the API changes nothing, even across an agent restart', async () => {
     const before = await stamped();
     await api.close();
