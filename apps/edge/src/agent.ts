@@ -262,10 +262,33 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   });
   for (const s of health.statuses()) metrics.healthCheckUp.set({ service: s.service, target: s.target }, 1);
 
+  const plan = async (): Promise<RouteDiff | undefined> => {
+    const snap = follower.current();
+    if (!snap) return undefined;
+    return opts.speaker.plan(desiredAnnouncements(snap, opts.edge, { localWithdrawals: local, gracefulShutdown }));
+  };
+
   let http: { server: Server; url: string } | undefined;
   if (opts.http !== false) {
     const h = opts.http ?? { host: '127.0.0.1', port: 9464 };
-    http = await startAgentHttp(h.host, h.port, metrics.registry, () => appliedVersion !== null, status);
+    http = await startAgentHttp(
+      h.host,
+      h.port,
+      metrics.registry,
+      () => appliedVersion !== null,
+      status,
+      async () => {
+        const diff = await plan();
+        return (
+          diff && {
+            add: diff.add.map((d) => d.prefix.text),
+            remove: diff.remove.map((r) => r.prefix.text),
+            update: diff.update.map((d) => d.prefix.text),
+            unchanged: diff.unchanged,
+          }
+        );
+      },
+    );
   }
   await follower.start();
   health.start();
@@ -278,12 +301,6 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       : undefined;
   reportTimer?.unref();
   if (follower.current()) await reconcile('start');
-
-  const plan = async (): Promise<RouteDiff | undefined> => {
-    const snap = follower.current();
-    if (!snap) return undefined;
-    return opts.speaker.plan(desiredAnnouncements(snap, opts.edge, { localWithdrawals: local, gracefulShutdown }));
-  };
 
   return {
     reconcile,

@@ -2,13 +2,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-/** /metrics (Prometheus), /healthz (alive), /readyz (a snapshot has been applied), /status (JSON). */
+/**
+ * /metrics (Prometheus), /healthz (alive), /readyz (a snapshot has been applied), /status (JSON),
+ * /plan (dry run: what a reconcile would change at the speaker now).
+ */
 export async function startAgentHttp(
   host: string,
   port: number,
   registry: Registry,
   ready: () => boolean,
   status: () => unknown,
+  plan: () => Promise<unknown>,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -30,6 +34,13 @@ export async function startAgentHttp(
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') return ready() ? json(200, { status: 'ready' }) : json(503, { status: 'not ready' });
     if (path === '/status') return json(200, status());
+    if (path === '/plan') {
+      plan().then(
+        (diff) => json(200, diff ?? { error: 'no snapshot yet' }),
+        (err: Error) => json(503, { error: err.message }),
+      );
+      return;
+    }
     json(404, { error: 'not found' });
   });
   await new Promise<void>((resolve, reject) => {

@@ -200,6 +200,10 @@ test('edge agents drive BIRD: announce, withdraw, communities, restart, API loss
     assert.ok(applied.includes('fra v3'), `the applier saw v3: ${applied.join(', ')}`);
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    assert.deepEqual(await (await fetch(`${url}/plan`)).json(), { add: [], remove: [], update: [], unchanged: 4 });
+    const st = (await (await fetch(`${url}/status`)).json()) as { snapshotVersion: number; sessions: unknown[] };
+    assert.equal(st.snapshotVersion, 3);
+    assert.equal(st.sessions.length, 2);
   });
 
   await t.test('restarting an agent changes nothing at the transit', async () => {
