@@ -150,8 +150,16 @@ export function checkChanges(
     parsed.push({ edge: ch.edge, prefix, state: ch.state });
   }
   const after = context(snapshot, overlay, ctx);
-  for (const ch of parsed) {
-    if (ch.state !== 'withdrawn') continue;
+  return judgeWithdrawals(
+    before,
+    after,
+    parsed.filter((ch) => ch.state === 'withdrawn'),
+  );
+}
+
+/** Coverage for every withdrawal (judged in the after-state), then the services' routes. */
+function judgeWithdrawals(before: Ctx, after: Ctx, withdrawn: { edge: string; prefix: Prefix }[]): SafetyVerdict {
+  for (const ch of withdrawn) {
     const entry = after.prefixes.find((p) => p.prefix.text === ch.prefix.text);
     if (entry?.entry.kind === 'unicast') {
       const v = coverage(after, ch.edge, ch.prefix);
@@ -167,6 +175,59 @@ export function checkChanges(
     }
   }
   return serviceRoutes(before, after);
+}
+
+/** Every (edge, prefix) whose announced state differs between two snapshots. */
+export function announcementChanges(
+  prev: Snapshot | SnapshotBody,
+  next: Snapshot | SnapshotBody,
+): AnnouncementChange[] {
+  const a = context(prev, new Map(), {});
+  const b = context(next, new Map(), {});
+  const out: AnnouncementChange[] = [];
+  for (const p of b.prefixes) {
+    const old = a.prefixes.find((x) => x.prefix.text === p.prefix.text);
+    const edges = p.entry.kind === 'unicast' ? (p.entry.edge ? [p.entry.edge] : []) : p.entry.announcers;
+    for (const edge of edges) {
+      const now = announces(b, edge, p);
+      const was = old !== undefined && announces(a, edge, old);
+      if (now !== was) out.push({ edge, prefix: p.prefix.text, state: now ? 'announced' : 'withdrawn' });
+    }
+  }
+  // Prefixes (or announcers) that disappear from the configuration are withdrawals too.
+  for (const p of a.prefixes) {
+    const kept = b.prefixes.find((x) => x.prefix.text === p.prefix.text);
+    const edges = p.entry.kind === 'unicast' ? (p.entry.edge ? [p.entry.edge] : []) : p.entry.announcers;
+    for (const edge of edges) {
+      if (kept && isAnnouncer(kept.entry, edge)) continue;
+      if (announces(a, edge, p)) out.push({ edge, prefix: p.prefix.text, state: 'withdrawn' });
+    }
+  }
+  return out;
+}
+
+/**
+ * What the controller checks before publishing: every withdrawal from `prev` to `next`
+ * obeys coverage (judged in `next`), no service loses its last route, and, with a history,
+ * every changed prefix is within `next`'s route-change budget.
+ */
+export function checkTransition(
+  prev: Snapshot | SnapshotBody,
+  next: Snapshot | SnapshotBody,
+  ctx: SafetyContext & { history?: readonly RouteChange[]; now?: number } = {},
+): SafetyVerdict {
+  const changes = announcementChanges(prev, next);
+  if (ctx.history) {
+    const limit = bodyOf(next).settings.routeChangesPerPrefixPerHour;
+    for (const prefix of new Set(changes.map((c) => c.prefix))) {
+      const v = checkRouteChangeBudget(ctx.history, prefix, ctx.now ?? Date.now(), limit);
+      if (!v.ok) return v;
+    }
+  }
+  const withdrawn = changes
+    .filter((c) => c.state === 'withdrawn')
+    .map((c) => ({ ...c, prefix: parsePrefix(c.prefix) }));
+  return judgeWithdrawals(context(prev, new Map(), ctx), context(next, new Map(), ctx), withdrawn);
 }
 
 /** Rules 2 and 3 for one withdrawal: `checkWithdrawal(snapshot, 'lhr', '198.18.4.0/24')`. */

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sealSnapshot } from '@catchment/core';
 import {
+  announcementChanges,
   checkChanges,
   checkMaxPrefixes,
   checkRouteChangeBudget,
+  checkTransition,
   checkWithdrawal,
   desiredAnnouncements,
   hasHeadroom,
@@ -143,4 +145,34 @@ test('route-change budget per prefix per hour', () => {
   assert.equal(log.entries().length, 1, 'entries older than an hour are pruned');
   refused(log.check('198.18.4.0/24', 1, now), 'route-change-budget');
   assert.deepEqual(log.check('198.18.4.0/24', 2, now), { ok: true });
+});
+
+test('transitions: the changes between two snapshots, judged in the next one', () => {
+  const prev = world();
+  const next = world();
+  next.announcements = [
+    { edge: 'lhr', prefix: '198.18.4.0/24', state: 'withdrawn', communities: [], reason: 'run 1' },
+    { edge: 'fra', prefix: '198.18.0.0/20', state: 'announced', communities: ['64500:2002'], reason: 'run 2' },
+  ];
+  assert.deepEqual(announcementChanges(prev, next), [{ edge: 'lhr', prefix: '198.18.4.0/24', state: 'withdrawn' }]);
+  assert.deepEqual(announcementChanges(next, prev), [{ edge: 'lhr', prefix: '198.18.4.0/24', state: 'announced' }]);
+  assert.deepEqual(checkTransition(sealSnapshot(1, prev), sealSnapshot(2, next)), { ok: true });
+  // The same withdrawal while the next snapshot also takes two supernet announcers away.
+  const worse = setEdge(setEdge(next, 'fra', { state: 'maintenance' }), 'iad', { utilisation: 0.99 });
+  refused(checkTransition(prev, worse), 'coverage', /has 1 other healthy announcer/);
+  // A prefix dropped from the configuration is a withdrawal of every announcer.
+  const dropped = world();
+  dropped.prefixes = dropped.prefixes.filter((p) => p.cidr !== '2001:db8:100::/40');
+  assert.equal(announcementChanges(prev, dropped).filter((c) => c.prefix === '2001:db8:100::/40').length, 3);
+  refused(checkTransition(prev, dropped), 'last-route', /2001:db8:100::1/);
+});
+
+test('transitions: the route-change budget of the next snapshot', () => {
+  const prev = world();
+  const next = world();
+  next.announcements = [{ edge: 'lhr', prefix: '198.18.4.0/24', state: 'withdrawn', communities: [], reason: null }];
+  const now = Date.now();
+  const history = Array.from({ length: 6 }, (_, i) => ({ prefix: '198.18.4.0/24', at: now - i * 60_000 }));
+  refused(checkTransition(prev, next, { history, now }), 'route-change-budget');
+  assert.deepEqual(checkTransition(prev, next, { history: history.slice(0, 5), now }), { ok: true });
 });
