@@ -290,7 +290,12 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       },
     );
   }
-  await follower.start();
+  try {
+    await follower.start();
+  } catch (err) {
+    if (http) await new Promise<void>((r) => http?.server.close(() => r()));
+    throw err;
+  }
   health.start();
   const task = cron.schedule(cronExpr, () => void reconcile('schedule'), {
     name: `edge-${opts.edge}-reconcile`,
