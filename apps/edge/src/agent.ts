@@ -12,6 +12,7 @@ import {
   type Speaker,
 } from '@catchment/routing';
 import cron from 'node-cron';
+import type { Registry } from 'prom-client';
 import type { Applier } from './applier.ts';
 import { type HealthCheckSpec, HealthMonitor } from './health.ts';
 import { startAgentHttp } from './http.ts';
@@ -48,6 +49,8 @@ export interface EdgeAgentOptions {
   /** On stop, re-announce everything with GRACEFUL_SHUTDOWN (RFC 8326) and wait this long. */
   gracefulShutdownOnStop?: boolean;
   gracefulShutdownWaitMs?: number;
+  /** A prom-client registry to share with the appliers (e.g. XdpDsrApplier's `registry`); default: the agent's own. */
+  registry?: Registry;
   /** Metrics and health endpoint; false for none. Default 127.0.0.1:9464. */
   http?: { host: string; port: number } | false;
   logger?: Logger;
@@ -94,7 +97,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   const log = opts.logger ?? createLogger('edge').child({ edge: opts.edge });
   const cronExpr = opts.reconcileCron ?? '*/30 * * * * *';
   if (!cron.validate(cronExpr)) throw new Error(`invalid reconcile schedule "${cronExpr}"`);
-  const metrics = createEdgeMetrics(opts.edge);
+  const metrics = createEdgeMetrics(opts.edge, opts.registry);
   const follower =
     opts.follower ??
     (() => {

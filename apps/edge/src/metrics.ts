@@ -1,9 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** The edge agent's Prometheus metrics, on a registry of its own (several agents may share a process in tests). */
-export function createEdgeMetrics(edge: string) {
-  const registry = new Registry();
-  registry.setDefaultLabels({ edge });
+/**
+ * The edge agent's Prometheus metrics, on a registry of its own (several agents may share a
+ * process in tests) labelled with the edge, or on a registry shared with the appliers (XDP).
+ */
+export function createEdgeMetrics(edge: string, shared?: Registry) {
+  const registry = shared ?? new Registry();
+  if (!shared) registry.setDefaultLabels({ edge });
   let lastApply: number | undefined;
   const m = {
     registry,

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BirdSpeaker, GobgpSpeaker } from '@catchment/routing';
+import { Registry } from 'prom-client';
 import { agentOptionsFromEnv, parseChecks } from '../src/config.ts';
-import { startEdgeAgent } from '../src/index.ts';
+import { createEdgeMetrics, startEdgeAgent } from '../src/index.ts';
 
 test('agent settings from the environment, with defaults', () => {
   assert.throws(() => agentOptionsFromEnv({}), /CATCHMENT_EDGE/);
@@ -49,5 +50,17 @@ test('a bad reconcile schedule is refused before anything starts', async () => {
       reconcileCron: 'every minute',
     }),
     /invalid reconcile schedule "every minute"/,
+  );
+});
+
+test('metrics can live on a registry shared with the appliers', async () => {
+  const shared = new Registry();
+  const m = createEdgeMetrics('lhr', shared);
+  m.announcements.set({ state: 'announced' }, 2);
+  assert.equal(m.registry, shared);
+  assert.match(await shared.metrics(), /catchment_edge_announcements\{state="announced"\} 2/);
+  assert.match(
+    await createEdgeMetrics('lhr').registry.metrics(),
+    /catchment_edge_seconds_since_last_apply\{edge="lhr"\} -1/,
   );
 });
