@@ -248,7 +248,13 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     if (queued) return queued;
     const p = chain.then(() => {
       queued = undefined;
-      return once(trigger);
+      // Nothing a reconcile meets may take the agent down: an unexpected error is an outcome too.
+      return once(trigger).catch((err: unknown): ReconcileOutcome => {
+        lastError = `internal: ${(err as Error)?.message ?? String(err)}`;
+        metrics.reconcileErrors.inc({ stage: 'internal' });
+        log.error({ err }, 'reconcile failed unexpectedly');
+        return { trigger, applied: false, changed: false, snapshotVersion: appliedVersion, error: lastError };
+      });
     });
     queued = p;
     chain = p.catch(() => undefined);
