@@ -11,7 +11,7 @@ function edge(
   lat: number,
   lon: number,
   country: string,
-  continent: SnapshotEdge['continent'],
+  continent: string,
   capacityRps: number,
   dsr: string,
 ): SnapshotEdge {
@@ -20,7 +20,8 @@ function edge(
     lat,
     lon,
     country,
-    continent,
+    // The core schema's literal unions type as never under TypeBox 1.x: hence the casts here.
+    continent: continent as never,
     region: null,
     capacityRps,
     state: 'active',
@@ -35,6 +36,18 @@ function edge(
 }
 
 export function demoBody(): SnapshotBody {
+  const records = [
+    { name: 'ns1.example.net', type: 'A', ttl: 3600, value: '192.0.2.53' },
+    { name: 'ns1.example.net', type: 'AAAA', ttl: 3600, value: '2001:db8::53' },
+    { name: 'ns2.example.net', type: 'A', ttl: 3600, value: '203.0.113.53' },
+    { name: 'ns2.example.net', type: 'AAAA', ttl: 3600, value: '2001:db8:ffff::53' },
+    { name: 'example.net', type: 'MX', ttl: 3600, value: '10 mail.example.net.' },
+    { name: 'mail.example.net', type: 'A', ttl: 3600, value: '192.0.2.25' },
+    { name: 'example.net', type: 'TXT', ttl: 3600, value: '"v=spf1 mx -all"' },
+    { name: 'example.net', type: 'CAA', ttl: 3600, value: '0 issue "letsencrypt.org"' },
+    { name: '_https._tcp.example.net', type: 'SRV', ttl: 3600, value: '10 5 443 www.example.net.' },
+    { name: 'docs.example.net', type: 'CNAME', ttl: 3600, value: 'www.example.net.' },
+  ];
   const edges = [
     edge('fra', 50.03, 8.57, 'DE', 'EU', 100000, '198.18.0.11'),
     edge('iad', 38.95, -77.45, 'US', 'NA', 120000, '198.18.0.12'),
@@ -59,18 +72,7 @@ export function demoBody(): SnapshotBody {
           minimum: 60,
         },
         ns: ['ns1.example.net', 'ns2.example.net'],
-        records: [
-          { name: 'ns1.example.net', type: 'A', ttl: 3600, value: '192.0.2.53' },
-          { name: 'ns1.example.net', type: 'AAAA', ttl: 3600, value: '2001:db8::53' },
-          { name: 'ns2.example.net', type: 'A', ttl: 3600, value: '203.0.113.53' },
-          { name: 'ns2.example.net', type: 'AAAA', ttl: 3600, value: '2001:db8:ffff::53' },
-          { name: 'example.net', type: 'MX', ttl: 3600, value: '10 mail.example.net.' },
-          { name: 'mail.example.net', type: 'A', ttl: 3600, value: '192.0.2.25' },
-          { name: 'example.net', type: 'TXT', ttl: 3600, value: '"v=spf1 mx -all"' },
-          { name: 'example.net', type: 'CAA', ttl: 3600, value: '0 issue "letsencrypt.org"' },
-          { name: '_https._tcp.example.net', type: 'SRV', ttl: 3600, value: '10 5 443 www.example.net.' },
-          { name: 'docs.example.net', type: 'CNAME', ttl: 3600, value: 'www.example.net.' },
-        ],
+        records: records as SnapshotBody['zones'][number]['records'],
       },
     ],
     edges,
@@ -96,7 +98,7 @@ export function demoBody(): SnapshotBody {
         name: 'default',
         rules: [
           { match: { country: 'CN' }, edges: ['sin'] },
-          { match: { continent: 'OC' }, edges: ['syd', 'sin'] },
+          { match: { continent: 'OC' as never }, edges: ['syd', 'sin'] },
         ],
       },
     ],
