@@ -1,0 +1,96 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CatchmentError } from '@catchment/core';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as schema from './schema.ts';
+
+/** One drizzle type for both drivers: every query in Catchment runs on either. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Database {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Where it lives, without credentials, for logs. */
+  location: string;
+  /** The postgres:// URL (postgres mode), for work that needs its own connection. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** postgres:// URL; when absent, PGlite in `dataDir` (or in memory when dataDir is 'memory'). */
+  url?: string | undefined;
+  dataDir?: string;
+  /** Connections in the postgres pool. */
+  poolSize?: number;
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres (unparseable URL)';
+  }
+}
+
+/** Opens the database and checks that it answers; DB_UNREACHABLE otherwise. */
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.url) {
+    const location = redact(opts.url);
+    const client = postgres(opts.url, {
+      max: opts.poolSize ?? 10,
+      onnotice: () => {},
+      connect_timeout: 10,
+    });
+    const db = drizzlePostgres(client, { schema }) as unknown as Db;
+    try {
+      await db.execute(sql`select 1`);
+    } catch (cause) {
+      await client.end({ timeout: 1 }).catch(() => {});
+      throw new CatchmentError(
+        'DB_UNREACHABLE',
+        `cannot reach PostgreSQL at ${location}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+    return { db, kind: 'postgres', location, url: opts.url, close: () => client.end({ timeout: 5 }) };
+  }
+  const dataDir = opts.dataDir ?? 'memory';
+  let client: PGlite;
+  let location = 'memory';
+  if (dataDir === 'memory') {
+    client = new PGlite();
+  } else {
+    location = join(dataDir, 'pglite');
+    await mkdir(location, { recursive: true });
+    try {
+      client = new PGlite(location);
+      await client.waitReady;
+    } catch (cause) {
+      throw new CatchmentError(
+        'DB_UNREACHABLE',
+        `cannot open the embedded database in ${location}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+  }
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return { db, kind: 'pglite', location, close: () => client.close() };
+}
+
+/** Rows of `db.execute()`: postgres-js returns an array, PGlite an object with `rows`. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}

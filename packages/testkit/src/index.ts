@@ -1,0 +1,4 @@
+export * from './databases.ts';
+export * from './ports.ts';
+export * from './postgres.ts';
+export * from './tmp.ts';
