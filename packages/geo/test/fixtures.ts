@@ -82,6 +82,7 @@ export function demoBody(): SnapshotBody {
         zone: 'example.net',
         ttl: 30,
         policy: 'default',
+        ports: [80, 443],
         anycast: { v4: '198.18.0.1', v6: '2001:db8:100::1' },
         addresses: [
           { edge: 'fra', ...n(1) },
