@@ -43,9 +43,13 @@ const server = await createDnsServer({
   },
   logger: log,
 });
-follower.on('snapshot', (snap) => {
+const swap = (snap: typeof first) => {
+  if (!snap || snap.version === server.current()?.version) return;
   server.setSnapshot(snap).catch((err) => log.error({ err }, 'snapshot rejected; still answering from the last one'));
-});
+};
+follower.on('snapshot', swap);
+// A version that arrived while the server was starting.
+swap(follower.current());
 log.info({ addresses: settings.dnsAddresses, port: settings.dnsPort, httpPort: server.httpPort }, 'dns server ready');
 
 let stopping = false;
