@@ -71,7 +71,10 @@ class SnapshotApi {
       return;
     }
     const since = Number(url.searchParams.get('since') ?? 0);
-    if (this.snapshot && this.snapshot.version > since) return this.#send(res);
+    if (this.snapshot && this.snapshot.version > since) {
+      this.#send(res);
+      return;
+    }
     const wait = Math.min(Number(url.searchParams.get('wait') ?? 0), 2) * 1000;
     const timer = setTimeout(() => {
       this.#waiting = this.#waiting.filter((w) => w.res !== res);
