@@ -6,3 +6,4 @@ export { type ClientAddress, Responder } from './respond.ts';
 export type { RrlOptions } from './rrl.ts';
 export { createDnsServer, type DnsServer, type DnsServerOptions } from './server.ts';
 export type { LoadResult } from './thread.ts';
+export { type CheckResult, queryServer } from './verify.ts';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SnapshotBody } from '@catchment/core';
 import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
+import { queryServer } from '../src/index.ts';
 import {
   buildQuery,
   dig,
@@ -184,6 +185,17 @@ print(len(strings), len(b''.join(strings)))
     assert.match(retried, /ANSWER: 40,/);
   });
 
+  it('verifies its answers with the dns2 client (queryServer)', async () => {
+    const r = await queryServer({
+      address: '127.0.0.1',
+      port: s.port,
+      name: 'www.example.net',
+      clientIp: '175.16.199.7',
+    });
+    assert.equal(r.rcode, 0);
+    assert.deepEqual(r.addresses, ['198.18.3.10']);
+  });
+
   it('serves IPv6 transport too', async () => {
     const { stdout } = await run('dig', ['@::1', '-p', String(s.port), '+short', 'example.net', 'MX']);
     assert.match(stdout, /10 mail\.example\.net\./);
@@ -195,5 +207,36 @@ print(len(strings), len(b''.join(strings)))
     const m = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
     assert.match(m, /catchment_dns_queries_total\{rcode="NOERROR"\} \d+/);
     assert.match(m, /catchment_dns_snapshot_version 1/);
+  });
+});
+
+describe('response rate limiting', () => {
+  let s: Running;
+  before(async () => {
+    s = await startServer(demoBody(), {
+      geo: { city: CITY_DB, asn: ASN_DB, watch: false },
+      rrl: { responsesPerSecond: 5, slip: 2 },
+    });
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  it('drops most replies over the limit and slips every second one as truncated', async () => {
+    const { createSocket } = await import('node:dgram');
+    const sock = createSocket('udp4');
+    const replies: Buffer[] = [];
+    sock.on('message', (m) => replies.push(m));
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    for (let i = 0; i < 100; i++) sock.send(buildQuery('example.net', 1, { id: i }), s.port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 1000));
+    sock.close();
+    const full = replies.filter((m) => (m[2]! & 0x02) === 0);
+    const slipped = replies.filter((m) => (m[2]! & 0x02) !== 0);
+    assert.ok(full.length >= 5 && full.length < 50, `${full.length} full replies`);
+    assert.ok(slipped.length > 10, `${slipped.length} truncated slips`);
+    assert.ok(replies.length < 100, 'some were dropped');
+    const m = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+    assert.match(m, /catchment_dns_rrl_total\{action="drop"\} [1-9]/);
   });
 });
