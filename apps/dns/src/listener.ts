@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { type Address, parseAddress } from '@catchment/geo';
 import { type ClientAddress, Responder } from './respond.ts';
 import { RRL_DROP, RRL_SEND, Rrl, type RrlOptions } from './rrl.ts';
-import { type BlockCount, ListenerStats } from './stats.ts';
+import { type BlockCount, drainBlocks, ListenerStats } from './stats.ts';
 import { RCODE } from './wire/constants.ts';
 import type { CompiledZones } from './zone/compile.ts';
 
@@ -65,12 +65,12 @@ export class DnsListener {
 
   setZones(zones: CompiledZones): void {
     // Counters refer to the old tables' blocks: resolve them before the swap.
-    this.#pendingBlocks.push(...this.stats.drainBlocks(this.responder.zones));
+    this.#pendingBlocks.push(...drainBlocks(this.responder.zones));
     this.responder.zones = zones;
   }
 
   drainBlocks(): BlockCount[] {
-    const out = [...this.#pendingBlocks, ...this.stats.drainBlocks(this.responder.zones)];
+    const out = [...this.#pendingBlocks, ...drainBlocks(this.responder.zones)];
     this.#pendingBlocks = [];
     return out;
   }
@@ -112,18 +112,14 @@ export class DnsListener {
     if (n === 0) return 0;
     const s = this.stats;
     s.rcodes[r.rcode]!++;
-    const qtype = r.q.qnameEnd > 0 ? r.q.qtype : -1;
-    s.qtypes.set(qtype, (s.qtypes.get(qtype) ?? 0) + 1);
+    s.qtypes[r.q.qnameEnd > 0 ? r.q.qtype : 65536]!++;
     if (r.q.ecsFamily !== 0) s.ecs++;
     else s.noEcs++;
     if (r.truncated) s.truncated++;
     if (r.service >= 0) {
-      const k = (r.service << 8) | r.edge;
-      s.answers.set(k, (s.answers.get(k) ?? 0) + 1);
-      if (r.blockKey >= 0) {
-        const bk = r.blockKey * 1024 + r.service;
-        s.blocks.set(bk, (s.blocks.get(bk) ?? 0) + 1);
-      }
+      const zones = r.zones!;
+      zones.services[r.service]!.answerCounts[r.edge]!++;
+      if (r.blockKey >= 0) zones.blockCounts[r.classIdx]![r.blockKey]!++;
     }
     if (sample) {
       this.#sample = 0;
@@ -134,7 +130,15 @@ export class DnsListener {
 
   #listenUdp(ep: Endpoint): Promise<void> {
     const type = ep.address.includes(':') ? 'udp6' : 'udp4';
-    const sock = createSocket({ type, reuseAddr: false, reusePort: this.#opts.reusePort, ipv6Only: type === 'udp6' });
+    const sock = createSocket({
+      type,
+      reuseAddr: false,
+      reusePort: this.#opts.reusePort,
+      ipv6Only: type === 'udp6',
+      // Replies go to the literal source address: skip dgram's default dns.lookup (a tick per send).
+      lookup: (address, _opts, cb) =>
+        (cb as (e: null, a: string, f: number) => void)(null, address, type === 'udp6' ? 6 : 4),
+    });
     this.#udp.push(sock);
     sock.on('message', (msg, rinfo) => {
       // Source port 0 cannot be answered (and is a classic way to crash naive servers).

@@ -31,9 +31,10 @@ export class Responder {
   rcode = 0;
   truncated = false;
   usedEcs = false;
-  /** Steered answer: service index, edge index (0 = anycast), block counter key; -1 otherwise. */
+  /** Steered answer: service index, edge index (0 = anycast), class and leaf key; -1 otherwise. */
   service = -1;
   edge = -1;
+  classIdx = -1;
   blockKey = -1;
 
   constructor(zones?: CompiledZones) {
@@ -157,7 +158,8 @@ export class Responder {
     const edge = leafEdge(value) + 1;
     this.service = serviceIdx;
     this.edge = edge;
-    this.blockKey = out.key < 0 ? -1 : svc.classIdx * 2147483648 + out.key;
+    this.classIdx = svc.classIdx;
+    this.blockKey = out.key;
     const answer = qtype === TYPE.A ? svc.a[edge]! : svc.aaaa[edge]!;
     return { answer, additional: EMPTY };
   }

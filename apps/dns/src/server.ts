@@ -188,7 +188,7 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     }
     const merged = new Map<string, BlockCount>();
     for (const b of blocks) {
-      const k = `${b.block}|${b.edge}|${b.service}`;
+      const k = `${b.block}|${b.edge}`;
       const m = merged.get(k);
       if (m) m.answers += b.answers;
       else merged.set(k, { ...b });

@@ -2,7 +2,7 @@ import { blockOfKey, formatNetwork } from '@catchment/geo';
 import type { CompiledZones } from './zone/compile.ts';
 
 /**
- * Counters kept by each listener in plain arrays and maps (cheap on the query path), drained
+ * Counters kept by each listener in typed arrays (no allocation on the query path), drained
  * once per second into Prometheus by the main thread and once per report interval into the
  * (client block, edge) answer counts the controller's traffic model is built from.
  */
@@ -25,14 +25,13 @@ export interface StatsDelta {
 export interface BlockCount {
   block: string;
   edge: string | null;
-  service: string;
   answers: number;
 }
 
 export class ListenerStats {
   rcodes = new Float64Array(32);
-  qtypes = new Map<number, number>();
-  answers = new Map<number, number>();
+  /** Index: question type; 65536: no question. */
+  qtypes = new Float64Array(65537);
   ecs = 0;
   noEcs = 0;
   truncated = 0;
@@ -42,8 +41,6 @@ export class ListenerStats {
   latBuckets = new Float64Array(LATENCY_BUCKETS.length + 1);
   latSum = 0;
   latCount = 0;
-  /** (class * 2^31 + leaf key) * 64 + edge... kept as service/edge pairs per block key. */
-  blocks = new Map<number, number>();
 
   recordLatency(seconds: number): void {
     let i = 0;
@@ -59,12 +56,15 @@ export class ListenerStats {
       if (n > 0) rcodes[String(i)] = n;
     });
     const qtypes: Record<string, number> = {};
-    for (const [t, n] of this.qtypes) qtypes[String(t)] = n;
+    this.qtypes.forEach((n, t) => {
+      if (n > 0) qtypes[t === 65536 ? '-1' : String(t)] = n;
+    });
     const answers: Record<string, number> = {};
-    for (const [k, n] of this.answers) {
-      const svc = zones?.services[k >> 8];
-      if (!svc) continue;
-      answers[`${svc.name}|${svc.edges[k & 0xff] ?? 'anycast'}`] = n;
+    for (const svc of zones?.services ?? []) {
+      svc.answerCounts.forEach((n, i) => {
+        if (n > 0) answers[`${svc.name}|${svc.edges[i] ?? 'anycast'}`] = n;
+      });
+      svc.answerCounts.fill(0);
     }
     const d: StatsDelta = {
       rcodes,
@@ -79,41 +79,34 @@ export class ListenerStats {
       latency: { buckets: Array.from(this.latBuckets), sum: this.latSum, count: this.latCount },
     };
     this.rcodes.fill(0);
-    this.qtypes.clear();
-    this.answers.clear();
+    this.qtypes.fill(0);
     this.ecs = this.noEcs = this.truncated = this.rrlDropped = this.rrlSlipped = this.tcpRejected = 0;
     this.latBuckets.fill(0);
     this.latSum = 0;
     this.latCount = 0;
     return d;
   }
+}
 
-  /** Answers per (client block, edge, service) since the last call. */
-  drainBlocks(zones: CompiledZones | undefined): BlockCount[] {
-    const out: BlockCount[] = [];
-    if (zones) {
-      for (const [k, n] of this.blocks) {
-        const serviceIdx = k % 1024;
-        const blockKey = Math.floor(k / 1024);
-        const svc = zones.services[serviceIdx];
-        if (!svc) continue;
-        const classIdx = Math.floor(blockKey / 2147483648);
-        const leaf = blockKey % 2147483648;
-        const cls = zones.steering.classes[classIdx];
-        if (!cls || cls !== zones.steering.classes[svc.classIdx]) continue;
-        const child = cls.trie.nodes[leaf];
-        if (child === undefined || child >= 0) continue;
-        const edgeIdx = ((~child & 0xfffff) >>> 0) - 1;
-        const block = blockOfKey(cls.trie, leaf);
-        out.push({
-          block: formatNetwork(block),
-          edge: edgeIdx >= 0 ? (cls.edges[edgeIdx]?.name ?? null) : null,
-          service: svc.name,
-          answers: n,
-        });
-      }
+/** Answers per (client block, edge) since the last call; resets the counters. */
+export function drainBlocks(zones: CompiledZones | undefined): BlockCount[] {
+  const out: BlockCount[] = [];
+  if (!zones) return out;
+  zones.blockCounts.forEach((counts, classIdx) => {
+    const cls = zones.steering.classes[classIdx]!;
+    for (let key = 0; key < counts.length; key++) {
+      const n = counts[key]!;
+      if (n === 0) continue;
+      counts[key] = 0;
+      const child = cls.trie.nodes[key]!;
+      if (child >= 0) continue;
+      const edgeIdx = ((~child & 0xfffff) >>> 0) - 1;
+      out.push({
+        block: formatNetwork(blockOfKey(cls.trie, key)),
+        edge: edgeIdx >= 0 ? (cls.edges[edgeIdx]?.name ?? null) : null,
+        answers: n,
+      });
     }
-    this.blocks.clear();
-    return out;
-  }
+  });
+  return out;
 }

@@ -5,7 +5,15 @@ import { parseNetwork } from '../src/ip.ts';
  * (https://maxmind.github.io/MaxMind-DB/): an IPv6 search tree with 24-bit records (IPv4 at
  * ::/96), a 16-byte separator, the data section, then the metadata after the marker.
  */
-type Value = string | number | boolean | Value[] | { [k: string]: Value } | { double: number };
+type Value =
+  | string
+  | number
+  | boolean
+  | Value[]
+  | { [k: string]: Value }
+  | { double: number }
+  | { uint16: number }
+  | { uint64: number };
 
 function ctrl(type: number, size: number): Buffer {
   const ext = type > 7;
@@ -44,6 +52,9 @@ export function encodeValue(v: Value): Buffer {
     return uint(6, v);
   }
   if (Array.isArray(v)) return Buffer.concat([ctrl(11, v.length), ...v.map(encodeValue)]);
+  // Explicit widths: libmaxminddb checks the metadata's types (uint16, uint32, uint64).
+  if ('uint16' in v && typeof v.uint16 === 'number' && Object.keys(v).length === 1) return uint(5, v.uint16);
+  if ('uint64' in v && typeof v.uint64 === 'number' && Object.keys(v).length === 1) return uint(9, v.uint64);
   if ('double' in v && typeof v.double === 'number' && Object.keys(v).length === 1) {
     const b = Buffer.alloc(8);
     b.writeDoubleBE(v.double);
@@ -117,13 +128,13 @@ export function writeMmdb(
   });
   const meta = encodeValue({
     node_count: count,
-    record_size: 24,
-    ip_version: 6,
+    record_size: { uint16: 24 },
+    ip_version: { uint16: 6 },
     database_type: opts.databaseType ?? 'Catchment-Test',
     languages: ['en'],
-    binary_format_major_version: 2,
-    binary_format_minor_version: 0,
-    build_epoch: opts.buildEpoch ?? 1_700_000_000,
+    binary_format_major_version: { uint16: 2 },
+    binary_format_minor_version: { uint16: 0 },
+    build_epoch: { uint64: opts.buildEpoch ?? 1_700_000_000 },
     description: { en: 'Catchment test fixture' },
   });
   return Buffer.concat([

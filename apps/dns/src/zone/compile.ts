@@ -58,6 +58,8 @@ export interface ServiceAnswers {
   aaaa: Chunk[];
   /** Edge name per index (null: anycast), for counters and reports. */
   edges: (string | null)[];
+  /** Answers given per edge index since the last drain (this thread's counters). */
+  answerCounts: Float64Array;
 }
 
 export interface CompiledZones {
@@ -67,6 +69,8 @@ export interface CompiledZones {
   zones: ZoneInfo[];
   services: ServiceAnswers[];
   steering: SteeringTable;
+  /** Per steering class: answers per leaf key (parent * 2 + bit) since the last drain. */
+  blockCounts: Uint32Array[];
   /** RFC 8482 answer to ANY. */
   hinfo: Chunk;
   /** Records that could not be encoded (reported, never fatal). */
@@ -298,7 +302,7 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
       aaaa.push(addr && addr.v6.length > 0 ? enc('AAAA', addr.v6) : aaaa[0]!);
       edges.push(edge.name);
     }
-    services.push({ name: svc.name, classIdx, a, aaaa, edges });
+    services.push({ name: svc.name, classIdx, a, aaaa, edges, answerCounts: new Float64Array(edges.length) });
   }
 
   // Wildcards: the parent of `*.x` learns where its wildcard is.
@@ -317,6 +321,7 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
     zones,
     services,
     steering,
+    blockCounts: steering.classes.map((c) => new Uint32Array(c.trie.nodes.length)),
     hinfo: answerChunk(TYPE.HINFO, 3600, [hinfoRdata]),
     problems,
   };
