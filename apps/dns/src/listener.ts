@@ -1,6 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { type Address, parseAddress } from '@catchment/geo';
+import { createLogger, type Logger } from '@catchment/core';
+import { type Address, formatAddress, parseAddress } from '@catchment/geo';
 import { type ClientAddress, Responder } from './respond.ts';
 import { RRL_DROP, RRL_SEND, Rrl, type RrlOptions } from './rrl.ts';
 import { type BlockCount, drainBlocks, ListenerStats } from './stats.ts';
@@ -39,6 +40,8 @@ export interface ListenerOptions {
   reusePort: boolean;
   /** Sample 1 in N queries for the latency histogram (0: off). */
   latencySample: number;
+  /** Log 1 in N queries (0: off, the default: per-query logs cost more than answering). */
+  queryLogSample?: number;
 }
 
 /**
@@ -57,6 +60,8 @@ export class DnsListener {
   readonly #rrl: Rrl | undefined;
   #pendingBlocks: BlockCount[] = [];
   #sample = 0;
+  #logCount = 0;
+  #log: Logger | undefined;
 
   constructor(opts: ListenerOptions) {
     this.#opts = opts;
@@ -125,7 +130,36 @@ export class DnsListener {
       this.#sample = 0;
       s.recordLatency((performance.now() - t0) / 1000);
     }
+    const every = this.#opts.queryLogSample ?? 0;
+    if (every > 0 && ++this.#logCount >= every) {
+      this.#logCount = 0;
+      this.#logQuery(msg, client, tcp);
+    }
     return n;
+  }
+
+  #logQuery(msg: Uint8Array, client: ClientAddress, tcp: boolean): void {
+    this.#log ??= createLogger('dns-query');
+    const r = this.responder;
+    const q = r.q;
+    const labels: string[] = [];
+    for (let i = 0; i < q.labels; i++) {
+      const o = q.labelOffsets[i]!;
+      labels.push(Buffer.from(msg.subarray(o + 1, o + 1 + msg[o]!)).toString('latin1'));
+    }
+    this.#log.info(
+      {
+        client: formatAddress(client),
+        transport: tcp ? 'tcp' : 'udp',
+        qname: q.qnameEnd > 0 ? `${labels.join('.')}.` : null,
+        qtype: q.qnameEnd > 0 ? q.qtype : null,
+        rcode: r.rcode,
+        ecs: q.ecsFamily !== 0,
+        edge: r.service >= 0 ? (r.zones?.services[r.service]?.edges[r.edge] ?? 'anycast') : undefined,
+        scope: r.usedEcs ? r.scope : undefined,
+      },
+      'query',
+    );
   }
 
   #listenUdp(ep: Endpoint): Promise<void> {

@@ -5,7 +5,8 @@
  *   CATCHMENT_API_URL, CATCHMENT_API_TOKEN, CATCHMENT_DNS_ADDRESSES, CATCHMENT_DNS_PORT,
  *   CATCHMENT_DATA_DIR, CATCHMENT_DNS_HTTP_PORT (metrics/health, default 9153),
  *   CATCHMENT_GEOIP_CITY, CATCHMENT_GEOIP_ASN, CATCHMENT_GEOIP_COUNTRY, CATCHMENT_DNS_WORKERS,
- *   CATCHMENT_DNS_RRL (responses/s per client block, 0 = off), CATCHMENT_DNS_REPORT_SECONDS.
+ *   CATCHMENT_DNS_RRL (responses/s per client block, 0 = off), CATCHMENT_DNS_RRL_SLIP (2),
+ *   CATCHMENT_DNS_REPORT_SECONDS (60), CATCHMENT_DNS_QUERY_LOG_SAMPLE (log 1 in N queries; 0 = off).
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ const server = await createDnsServer({
   workers: env.CATCHMENT_DNS_WORKERS ? Number(env.CATCHMENT_DNS_WORKERS) : undefined,
   snapshot: first,
   rrl: rrl > 0 ? { responsesPerSecond: rrl, slip: num('CATCHMENT_DNS_RRL_SLIP', 2) } : undefined,
+  queryLogSample: num('CATCHMENT_DNS_QUERY_LOG_SAMPLE', 0),
   http: { address: env.CATCHMENT_DNS_HTTP_HOST ?? '127.0.0.1', port: num('CATCHMENT_DNS_HTTP_PORT', 9153) },
   reports: {
     apiUrl: settings.apiUrl,

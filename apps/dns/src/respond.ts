@@ -80,7 +80,7 @@ export class Responder {
 
     // A zone cut at or above the name (below the apex): referral, not authoritative.
     const first = entry ? 0 : encloserLabel;
-    for (let i = first; i < q.labels; i++) {
+    for (let i = first; zones.hasCuts && i < q.labels; i++) {
       const e = i === 0 ? entry! : zones.entries[zones.table.find(msg, q.labelOffsets[i]!, qEnd)];
       if (!e) continue;
       if (e === zones.entries[zone.entry]) break;

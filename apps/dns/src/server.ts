@@ -34,6 +34,8 @@ export interface DnsServerOptions {
   /** Answer counts per (client block, edge) to the API every interval. */
   reports?: { apiUrl: string; token?: string; consumer: string; intervalMs?: number };
   latencySample?: number;
+  /** Log 1 in N queries (0 or absent: off). */
+  queryLogSample?: number;
   logger?: Logger;
 }
 
@@ -114,6 +116,7 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
       rrl: opts.rrl,
       reusePort: workers > 0,
       latencySample: opts.latencySample ?? 64,
+      queryLogSample: opts.queryLogSample ?? 0,
     },
     geo: opts.geo ?? {},
     ecsTrustedResolvers: opts.ecsTrustedResolvers ?? [],

@@ -73,6 +73,8 @@ export interface CompiledZones {
   blockCounts: Uint32Array[];
   /** RFC 8482 answer to ANY. */
   hinfo: Chunk;
+  /** Whether any zone delegates below its apex (else the referral walk is skipped). */
+  hasCuts: boolean;
   /** Records that could not be encoded (reported, never fatal). */
   problems: string[];
 }
@@ -323,6 +325,7 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
     steering,
     blockCounts: steering.classes.map((c) => new Uint32Array(c.trie.nodes.length)),
     hinfo: answerChunk(TYPE.HINFO, 3600, [hinfoRdata]),
+    hasCuts: cuts.size > 0,
     problems,
   };
 }
