@@ -234,7 +234,7 @@ interface Peak {
 
 function peak(pid: number, port: number): Peak {
   const c0 = cpuSeconds(pid);
-  const out = dnsperf(port, ['-q', '300', '-c', '8']);
+  const out = dnsperf(port, ['-q', '300', '-c', '8', '-t', '1']);
   const cpu = cpuSeconds(pid) - c0;
   const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
@@ -244,7 +244,7 @@ function peak(pid: number, port: number): Peak {
 }
 
 function latencies(port: number, qps: number): { p50: number; p99: number; p999: number } {
-  const out = dnsperf(port, ['-Q', String(Math.round(qps)), '-q', '300', '-v']);
+  const out = dnsperf(port, ['-Q', String(Math.round(qps)), '-q', '300', '-t', '1', '-v']);
   const values = [...out.matchAll(/^> \S+ .* ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
   const pct = (p: number) => values[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
   return { p50: pct(0.5), p99: pct(0.99), p999: pct(0.999) };

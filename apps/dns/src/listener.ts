@@ -42,6 +42,8 @@ export interface ListenerOptions {
   latencySample: number;
   /** Log 1 in N queries (0: off, the default: per-query logs cost more than answering). */
   queryLogSample?: number;
+  /** UDP socket buffers (default 4 MiB; capped by the kernel's rmem_max / wmem_max). */
+  udpBufferBytes?: number;
 }
 
 /**
@@ -206,6 +208,14 @@ export class DnsListener {
       sock.once('error', reject);
       sock.bind({ address: ep.address, port: ep.port, exclusive: true }, () => {
         sock.off('error', reject);
+        // A deep receive buffer absorbs bursts (and GC pauses) instead of dropping queries;
+        // the kernel caps it at net.core.rmem_max.
+        try {
+          sock.setRecvBufferSize(this.#opts.udpBufferBytes ?? 4 * 1024 * 1024);
+          sock.setSendBufferSize(this.#opts.udpBufferBytes ?? 4 * 1024 * 1024);
+        } catch {
+          // Keep the system default.
+        }
         resolve();
       });
     });

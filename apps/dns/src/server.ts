@@ -56,34 +56,64 @@ interface ThreadHandle {
   stop(): Promise<void>;
 }
 
-function workerHandle(w: Worker, log: Logger, onReload: (r: LoadResult) => void): ThreadHandle {
+/**
+ * A worker thread that is replaced when it dies (a bug must cost one thread a moment, not the
+ * server its capacity): the replacement loads the current snapshot and binds the shared ports.
+ */
+function workerHandle(
+  spawnWorker: () => Worker,
+  log: Logger,
+  onReload: (r: LoadResult) => void,
+  current: () => Snapshot | undefined,
+): ThreadHandle {
   let next = 1;
+  let stopping = false;
+  let started = false;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  w.on('message', (m: { type: string; id?: number; result?: unknown; error?: string; message?: string }) => {
-    if (m.type === 'reloaded') onReload(m.result as LoadResult);
-    else if (m.type === 'error') log.error({ err: m.message }, 'dns worker error');
-    else if (m.type === 'done' && m.id !== undefined) {
-      const p = waiting.get(m.id);
-      waiting.delete(m.id);
-      if (m.error) p?.reject(new Error(m.error));
-      else p?.resolve(m.result);
-    }
-  });
-  w.on('error', (err) => {
-    log.error({ err }, 'dns worker failed');
-    for (const p of waiting.values()) p.reject(err);
-    waiting.clear();
-  });
+  let w: Worker;
+  const call = <T>(type: string, extra: Record<string, unknown> = {}): Promise<T> => {
+    const id = next++;
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      w.postMessage({ type, id, ...extra });
+    });
+  };
+  const attach = () => {
+    w = spawnWorker();
+    w.on('message', (m: { type: string; id?: number; result?: unknown; error?: string; message?: string }) => {
+      if (m.type === 'reloaded') onReload(m.result as LoadResult);
+      else if (m.type === 'error') log.error({ err: m.message }, 'dns worker error');
+      else if (m.type === 'done' && m.id !== undefined) {
+        const p = waiting.get(m.id);
+        waiting.delete(m.id);
+        if (m.error) p?.reject(new Error(m.error));
+        else p?.resolve(m.result);
+      }
+    });
+    w.on('error', (err) => log.error({ err }, 'dns worker failed'));
+    w.on('exit', (code) => {
+      for (const p of waiting.values()) p.reject(new Error(`worker exited with code ${code}`));
+      waiting.clear();
+      if (stopping || !started) return;
+      log.error({ code }, 'dns worker exited: starting a replacement');
+      attach();
+      const snap = current();
+      void (async () => {
+        if (snap) await call('snapshot', { snapshot: snap });
+        await call('start');
+      })().catch((err) => log.error({ err }, 'replacement dns worker failed to start'));
+    });
+  };
+  attach();
   return {
-    call<T>(type: string, extra: Record<string, unknown> = {}): Promise<T> {
-      const id = next++;
-      return new Promise<T>((resolve, reject) => {
-        waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        w.postMessage({ type, id, ...extra });
-      });
+    async call<T>(type: string, extra: Record<string, unknown> = {}): Promise<T> {
+      const r = await call<T>(type, extra);
+      if (type === 'start') started = true;
+      return r;
     },
     async stop() {
-      await this.call('stop').catch(() => undefined);
+      stopping = true;
+      await call('stop').catch(() => undefined);
       await w.terminate();
     },
   };
@@ -140,8 +170,8 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     threads.push(localHandle(t));
   } else {
     for (let i = 0; i < workers; i++) {
-      const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: threadOpts });
-      threads.push(workerHandle(w, log, onReload));
+      const spawnWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: threadOpts });
+      threads.push(workerHandle(spawnWorker, log, onReload, () => current));
     }
   }
 
