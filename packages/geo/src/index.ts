@@ -1,5 +1,6 @@
 export * from './countries.ts';
 export * from './explain.ts';
+export * from './explainer.ts';
 export * from './geodb.ts';
 export * from './ip.ts';
 export * from './resolvers.ts';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SnapshotBody } from '@catchment/core';
-import { buildSteering, explainClient, GeoDb } from '../src/index.ts';
+import { sealSnapshot } from '@catchment/core';
+import { buildSteering, createExplainer, explainClient, GeoDb } from '../src/index.ts';
 import { demoBody } from './fixtures.ts';
 import { cityRecord, writeMmdb } from './mmdb-writer.ts';
 
@@ -172,5 +173,17 @@ describe('edge choice and merged blocks', () => {
     assert.equal(e.edge, null);
     const r = explainClient(b, buildSteering(b, flat), flat, { name: 'www.example.net', resolver: '8.8.4.0' })!;
     assert.equal(r.source, 'resolver');
+  });
+});
+
+describe('createExplainer (the API seam)', () => {
+  it('explains steered names and says when a name is not steered', () => {
+    const explain = createExplainer(geo);
+    const snap = sealSnapshot(3, body());
+    const e = explain(snap, { name: 'www.example.net', client: '192.0.2.0/24' });
+    assert.equal(e.service, 'www.example.net');
+    assert.equal('edge' in e ? e.edge : undefined, 'lhr');
+    const other = explain(snap, { name: 'mail.example.net', resolver: '192.0.2.1' });
+    assert.equal(other.service, null);
   });
 });
