@@ -156,9 +156,10 @@ print(len(strings), len(b''.join(strings)))
       String(s.port),
       'www.example.net',
       'AAAA',
-      '+subnet=2001:480::/56',
+      '+subnet=2001:218:1::/56',
     ]);
-    assert.match(v6.stdout, /NOERROR/);
+    assert.match(v6.stdout, /2001:db8:103::10/, 'IPv6 /56 in Japan → sin');
+    assert.match(v6.stdout, /CLIENT-SUBNET: 2001:218:1::\/56\/32/, 'scope: the /32 network');
     const none = await dig(s.port, 'www.example.net', 'A');
     assert.doesNotMatch(none, /CLIENT-SUBNET/);
     const cookieFirst = optRecord([[10, Buffer.alloc(8, 7)], ecsOption(1, 24, 0, [81, 2, 69])]);
