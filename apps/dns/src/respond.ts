@@ -101,6 +101,17 @@ export class Responder {
       if (entry.hasData) section = { answer: zones.hinfo, additional: EMPTY };
     } else if (entry.cname && qtype !== TYPE.CNAME) {
       section = entry.cname;
+      // RFC 1034 §4.3.2: the target's records follow when the target is ours (one step).
+      const target = entry.cnameTarget >= 0 ? zones.entries[entry.cnameTarget]! : undefined;
+      if (target && !target.cname && !target.delegation) {
+        const chained =
+          target.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)
+            ? this.#steer(msg, target.service, qtype, client)
+            : target.rrsets.get(qtype);
+        if (chained && chained.answer.count > 0) {
+          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chained.answer);
+        }
+      }
     } else if (entry.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)) {
       section = this.#steer(msg, entry.service, qtype, client);
     } else {
@@ -224,6 +235,7 @@ export class Responder {
     authority: Section | undefined,
     ownerWireLen: number,
     tcp: boolean,
+    chained?: Chunk,
   ): number {
     const q = this.q;
     const out = this.out;
@@ -233,11 +245,12 @@ export class Responder {
     const optLen = q.edns ? 11 + (ecs ? 8 + q.ecsAddrLen : 0) : 0;
     const max = tcp ? MAX_MESSAGE : q.edns ? Math.min(Math.max(q.udpSize, 512), EDNS_BUFFER) : 512;
     const an = answer.answer;
+    const chain = chained ?? EMPTY;
     const ns = authority ? authority.answer : EMPTY;
     // Glue of a referral is required (RFC 9471): it never gets dropped silently.
     const referral = authority !== undefined && !aa;
     let ad = referral ? authority.additional : answer.additional;
-    const core = 12 + qLen + an.bytes.length + ns.bytes.length + optLen;
+    const core = 12 + qLen + an.bytes.length + chain.bytes.length + ns.bytes.length + optLen;
     let tc = false;
     if (core + ad.bytes.length > max) {
       if (core <= max && !referral) ad = EMPTY;
@@ -261,11 +274,23 @@ export class Responder {
       }
       return pos;
     }
-    out.writeUInt16BE(an.count, 6);
+    out.writeUInt16BE(an.count + chain.count, 6);
     out.writeUInt16BE(ns.count, 8);
     out.writeUInt16BE(ad.count + (q.edns ? 1 : 0), 10);
     const pointer = 0xc000 | (q.qnameEnd - ownerWireLen);
     pos = copyChunk(out, pos, an, pointer);
+    if (chain.count > 0) {
+      // The chained records are owned by the CNAME's target: its rdata, right after the CNAME's
+      // owner pointer (2 bytes) and type/class/TTL/length (10 bytes).
+      const targetPtr = 0xc000 | (12 + qLen + 12);
+      const start = pos;
+      chain.bytes.copy(out, pos);
+      for (const o of chain.owners ?? []) {
+        out[start + o] = targetPtr >> 8;
+        out[start + o + 1] = targetPtr & 0xff;
+      }
+      pos += chain.bytes.length;
+    }
     pos = copyChunk(out, pos, ns, pointer);
     pos = copyChunk(out, pos, ad, pointer);
     if (q.edns) pos = this.#opt(pos, 0, ecs, msg);

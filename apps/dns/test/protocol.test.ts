@@ -29,6 +29,7 @@ function body(): SnapshotBody {
   rec('ns.sub.example.net', 'A', '192.0.2.99');
   rec('*.wild.example.net', 'A', '192.0.2.77');
   rec('deep.ent.example.net', 'A', '192.0.2.78');
+  rec('alias.example.net', 'CNAME', 'mail');
   return b;
 }
 
@@ -65,7 +66,7 @@ describe('authoritative protocol behaviour (real server, dig/kdig/dnspython)', (
 
   it('splits TXT strings over 255 bytes (dnspython reads them back whole)', async () => {
     const py = `
-import dns.message, dns.query
+import dns.message, dns.query, dns.rdatatype
 q = dns.message.make_query('long.example.net', 'TXT')
 r = dns.query.udp(q, '127.0.0.1', port=${s.port}, timeout=2)
 strings = r.answer[0][0].strings
@@ -73,6 +74,26 @@ print(len(strings), len(b''.join(strings)))
 `;
     const { stdout } = await run('/usr/bin/python3', ['-c', py]);
     assert.equal(stdout.trim(), '2 300');
+  });
+
+  it('follows an in-zone CNAME one step, to static and to steered names', async () => {
+    const steered = await dig(s.port, 'DOCS.example.net', 'A', '+subnet=81.2.69.142/32');
+    assert.match(steered, /DOCS\.example\.net\.\s+3600\s+IN\s+CNAME\s+www\.example\.net\./);
+    assert.match(steered, /www\.example\.net\.\s+30\s+IN\s+A\s+198\.18\.4\.10/);
+    assert.match(steered, /CLIENT-SUBNET: 81\.2\.69\.142\/32\/31/);
+    const py = `
+import dns.message, dns.query, dns.rdatatype
+q = dns.message.make_query('alias.example.net', 'A')
+r = dns.query.udp(q, '127.0.0.1', port=${s.port}, timeout=2)
+print(' '.join(f'{rr.name}:{dns.rdatatype.to_text(rr.rdtype)}:{rr[0]}' for rr in r.answer))
+`;
+    const { stdout } = await run('/usr/bin/python3', ['-c', py]);
+    assert.equal(stdout.trim(), 'alias.example.net.:CNAME:mail.example.net. mail.example.net.:A:192.0.2.25');
+    assert.match(
+      await dig(s.port, 'alias.example.net', 'TXT'),
+      /ANSWER: 1,/,
+      'only the CNAME when the target lacks the type',
+    );
   });
 
   it('NXDOMAIN and NODATA carry the SOA with the negative TTL', async () => {

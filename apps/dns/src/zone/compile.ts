@@ -17,6 +17,8 @@ export interface Chunk {
   count: number;
   /** Offsets in `bytes` where a 2-byte pointer to the chunk's owner suffix goes. */
   patches: number[];
+  /** Offsets of the 0xC00C owners of answer records: re-pointed when the records follow a CNAME. */
+  owners?: number[];
 }
 
 export interface Section {
@@ -32,6 +34,8 @@ export interface NameEntry {
   /** Static RRsets by type (CNAME apart). */
   rrsets: Map<number, Section>;
   cname: Section | undefined;
+  /** The CNAME's target when it is a name of our zones (its records follow the CNAME), else -1. */
+  cnameTarget: number;
   /** Steered service at this name (index into services), or -1. */
   service: number;
   /** Zone cut below the apex: NS records and glue for a referral. */
@@ -94,7 +98,13 @@ function rrTail(type: number, ttl: number, rdata: Buffer): Buffer {
 /** Records owned by the question name: owner 0xC00C. */
 function answerChunk(type: number, ttl: number, rdatas: Buffer[]): Chunk {
   const parts = rdatas.map((r) => Buffer.concat([Buffer.from([0xc0, 0x0c]), rrTail(type, ttl, r)]));
-  return { bytes: Buffer.concat(parts), count: parts.length, patches: [] };
+  const owners: number[] = [];
+  let off = 0;
+  for (const p of parts) {
+    owners.push(off);
+    off += p.length;
+  }
+  return { bytes: Buffer.concat(parts), count: parts.length, patches: [], owners };
 }
 
 /** Records owned by a suffix of the question name: owner pointer patched per query. */
@@ -154,6 +164,7 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
         wireLen: wire.length,
         rrsets: new Map(),
         cname: undefined,
+        cnameTarget: -1,
         service: -1,
         delegation: undefined,
         wildcard: -1,
@@ -305,6 +316,18 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
       edges.push(edge.name);
     }
     services.push({ name: svc.name, classIdx, a, aaaa, edges, answerCounts: new Float64Array(edges.length) });
+  }
+
+  // In-zone CNAME targets (one step: a chain of CNAMEs is left to the resolver).
+  for (const [name, list] of records) {
+    const c = list.find((r) => r.type === 'CNAME');
+    if (!c) continue;
+    const z = zi(name);
+    if (z < 0) continue;
+    const target = encodeName(absoluteName(c.value, body.zones[z]!.name));
+    const t = table.find(target, 0, target.length);
+    const self = table.find(encodeName(name), 0, encodeName(name).length);
+    if (t >= 0 && self >= 0 && t !== self) entries[self]!.cnameTarget = t;
   }
 
   // Wildcards: the parent of `*.x` learns where its wildcard is.
