@@ -1,7 +1,8 @@
 /**
  * Standalone DNS server: follows the published snapshot from the API (long-poll by version,
  * verified, last-known-good on disk) and answers from it; starts from the cached file when
- * the API is down. Settings come from the environment (see README):
+ * the API is down. SIGHUP re-reads the GeoIP files; SIGTERM/SIGINT stop gracefully.
+ * Settings come from the environment (see README):
  *   CATCHMENT_API_URL, CATCHMENT_API_TOKEN, CATCHMENT_DNS_ADDRESSES, CATCHMENT_DNS_PORT,
  *   CATCHMENT_DATA_DIR, CATCHMENT_DNS_HTTP_PORT (metrics/health, default 9153),
  *   CATCHMENT_GEOIP_CITY, CATCHMENT_GEOIP_ASN, CATCHMENT_GEOIP_COUNTRY, CATCHMENT_DNS_WORKERS,
@@ -63,5 +64,8 @@ const stop = async (signal: string) => {
   await server.close();
   process.exit(0);
 };
+process.on('SIGHUP', () => {
+  server.reload().catch((err) => log.error({ err }, 'reload failed; still answering from the current tables'));
+});
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));

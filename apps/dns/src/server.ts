@@ -46,6 +46,8 @@ export interface DnsServer {
   metrics: DnsMetrics;
   /** Port of the metrics/health endpoint (useful with port 0). */
   httpPort: number | undefined;
+  /** Graceful reload: re-read the GeoIP files, rebuild and swap the tables in every thread. */
+  reload(): Promise<void>;
   /** Sends the pending report now (also done on the interval and at close). */
   flushReport(): Promise<void>;
   close(): Promise<void>;
@@ -125,6 +127,7 @@ function localHandle(t: AnswerThread): ThreadHandle {
       if (type === 'start') return (await t.start()) as T;
       if (type === 'snapshot') return t.load(extra.snapshot as Snapshot) as T;
       if (type === 'drain') return t.drain() as T;
+      if (type === 'reload') return t.reload() as T;
       if (type === 'blocks') return t.drainBlocks() as T;
       throw new Error(`unknown call ${type}`);
     },
@@ -291,6 +294,16 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     metrics,
     httpPort,
     flushReport,
+    async reload() {
+      const results = await Promise.all(threads.map((t) => t.call<LoadResult | undefined>('reload')));
+      explainGeo?.reload();
+      const r = results[0];
+      if (r) metrics.blocks.set(r.blocks);
+      log.info(
+        { version: r?.version, blocks: r?.blocks, ms: r?.buildMs },
+        'reloaded: GeoIP files re-read, tables rebuilt',
+      );
+    },
     explain(input) {
       if (!current) return undefined;
       explainGeo ??= new GeoDb(threadOpts.geo);

@@ -60,6 +60,12 @@ export class AnswerThread {
     };
   }
 
+  /** Re-reads the GeoIP files and rebuilds the tables of the current snapshot. */
+  reload(): LoadResult | undefined {
+    this.geo.reload();
+    return this.#snapshot ? this.load(this.#snapshot) : undefined;
+  }
+
   start(): Promise<void> {
     return this.listener.start();
   }

@@ -16,6 +16,8 @@ port.on('message', async (m: { type: string; id: number; snapshot?: unknown }) =
     } else if (m.type === 'snapshot') {
       const result = thread.load(m.snapshot as Parameters<AnswerThread['load']>[0]);
       port.postMessage({ type: 'done', id: m.id, result });
+    } else if (m.type === 'reload') {
+      port.postMessage({ type: 'done', id: m.id, result: thread.reload() });
     } else if (m.type === 'drain') {
       port.postMessage({ type: 'done', id: m.id, result: thread.drain() });
     } else if (m.type === 'blocks') {

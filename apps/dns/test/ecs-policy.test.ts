@@ -3,9 +3,11 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { sealSnapshot } from '@catchment/core';
 import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
 import { cityRecord, writeMmdb } from '../../../packages/geo/test/mmdb-writer.ts';
-import { dig, type Running, startServer } from './helpers.ts';
+import { createDnsServer } from '../src/index.ts';
+import { dig, freePort, type Running, startServer } from './helpers.ts';
 
 describe('ECS policy and GeoIP reload (real server)', () => {
   const running: Running[] = [];
@@ -49,5 +51,31 @@ describe('ECS policy and GeoIP reload (real server)', () => {
       answer = await ask();
     }
     assert.equal(answer, '198.18.6.10', 'AU (Oceania) → syd after the reload');
+  });
+
+  it('re-reads the GeoIP files on reload (SIGHUP in the standalone server)', async () => {
+    const file = join(dir, 'city-reload.mmdb');
+    writeFileSync(file, writeMmdb([{ cidr: '198.51.100.0/24', data: cityRecord('GB', 'EU', 51.5, -0.1) }]));
+    const port = await freePort();
+    const server = await createDnsServer({
+      listen: [{ address: '127.0.0.1', port }],
+      workers: 1,
+      geo: { city: file, watch: false },
+      snapshot: sealSnapshot(1, demoBody()),
+    });
+    try {
+      const ask = async () => (await dig(port, '+short', 'www.example.net', '+subnet=198.51.100.0/24')).trim();
+      assert.equal(await ask(), '198.18.4.10');
+      writeFileSync(
+        `${file}.new`,
+        writeMmdb([{ cidr: '198.51.100.0/24', data: cityRecord('BR', 'SA', -23.5, -46.6) }]),
+      );
+      renameSync(`${file}.new`, file);
+      assert.equal(await ask(), '198.18.4.10', 'not watching: still the old data');
+      await server.reload();
+      assert.equal(await ask(), '198.18.5.10', 'BR → gru after the reload');
+    } finally {
+      await server.close();
+    }
   });
 });

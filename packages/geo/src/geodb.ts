@@ -158,6 +158,12 @@ export class GeoDb extends EventEmitter {
     });
   }
 
+  /** Re-reads every file now (an operator's reload); emits nothing, the caller rebuilds. */
+  reload(): void {
+    for (const f of [this.location, this.asnDb]) f?.load();
+    this.version++;
+  }
+
   close(): void {
     for (const p of this.#watched) unwatchFile(p);
     this.#watched.length = 0;
