@@ -75,10 +75,9 @@ export class AnswerThread {
     this.geo.close();
   }
 
-  drain(): { stats: StatsDelta; blocks: BlockCount[]; tcp: number } {
+  drain(): { stats: StatsDelta; tcp: number } {
     return {
       stats: this.listener.stats.drain(this.listener.responder.zones),
-      blocks: [],
       tcp: this.listener.tcpConnections,
     };
   }

@@ -177,7 +177,7 @@ function freezeClass(t: PolicyTries, edges: SnapshotEdge[], locations: GeoInfo[]
   const mergeable = (v: number) => (v & MISS) === 0;
   const join = (l: number, r: number): number => (l < 0 && l === r && mergeable(~l) ? l : writer.node(l, r));
 
-  const shiftedValue = (edge: number, family: 4 | 6, unitLength: number): number => {
+  const shiftedValue = (edge: number, unitLength: number): number => {
     const from = edges[edge]!;
     if (!isShifted(path, unitLength, from)) return edge + 1;
     let targets = targetsOf.get(edge);
@@ -186,15 +186,14 @@ function freezeClass(t: PolicyTries, edges: SnapshotEdge[], locations: GeoInfo[]
       targetsOf.set(edge, targets);
     }
     const to = pickShiftTarget(path, unitLength, targets);
-    void family;
     return to ? edges.indexOf(to) + 1 : edge + 1;
   };
-  const split = (edge: number, family: 4 | 6, depth: number, unitLength: number): number => {
-    if (depth === unitLength) return ~shiftedValue(edge, family, unitLength);
+  const split = (edge: number, depth: number, unitLength: number): number => {
+    if (depth === unitLength) return ~shiftedValue(edge, unitLength);
     setBit(depth, 0);
-    const l = split(edge, family, depth + 1, unitLength);
+    const l = split(edge, depth + 1, unitLength);
     setBit(depth, 1);
-    const r = split(edge, family, depth + 1, unitLength);
+    const r = split(edge, depth + 1, unitLength);
     setBit(depth, 0);
     return join(l, r);
   };
@@ -204,7 +203,7 @@ function freezeClass(t: PolicyTries, edges: SnapshotEdge[], locations: GeoInfo[]
       const rule = b.fact(node, FACT_RULE);
       const c = choose(loc, b.fact(node, FACT_ASN), rule);
       if (c.edge >= 0 && edges[c.edge]!.shiftPercent > 0) {
-        return split(c.edge, family, depth, shiftUnitLength(family, depth));
+        return split(c.edge, depth, shiftUnitLength(family, depth));
       }
       // A database miss keeps the database's own block (10/8 stays /8): never widened, never /0.
       const miss = loc === -1 && rule === -1 ? MISS : 0;
