@@ -257,11 +257,17 @@ export class DnsListener {
       if (c <= 0) this.#perClient.delete(peer);
       else this.#perClient.set(peer, c);
     });
-    sock.on('drain', () => sock.resume());
-    sock.on('data', (chunk: Buffer) => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    // Write backpressure: while more than maxQueuedBytes of replies wait for the client, stop
+    // answering (queries stay in `buf`) and stop reading; continue on 'drain'.
+    let blocked = false;
+    const answerBuffered = (): void => {
       // Pipelining (RFC 7766 §6.2.1.1): answer every complete message in the buffer, in order.
       while (buf.length >= 2) {
+        if (sock.writableLength > limits.maxQueuedBytes) {
+          blocked = true;
+          sock.pause();
+          return;
+        }
         const len = buf.readUInt16BE(0);
         if (buf.length < 2 + len) break;
         const msg = buf.subarray(2, 2 + len);
@@ -278,7 +284,7 @@ export class DnsListener {
         const out = Buffer.allocUnsafe(n + 2);
         out.writeUInt16BE(n, 0);
         this.responder.out.copy(out, 2, 0, n);
-        if (!sock.write(out) && sock.writableLength > limits.maxQueuedBytes) sock.pause();
+        sock.write(out);
       }
       clearTimeout(messageTimer);
       messageTimer = undefined;
@@ -286,6 +292,16 @@ export class DnsListener {
         // Whole-message deadline: a started message must arrive in full, soon.
         messageTimer = setTimeout(() => sock.destroy(), limits.messageMs);
       }
+    };
+    sock.on('drain', () => {
+      if (!blocked) return;
+      blocked = false;
+      answerBuffered();
+      if (!blocked && !sock.destroyed) sock.resume();
+    });
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      if (!blocked) answerBuffered();
     });
   }
 

@@ -55,7 +55,16 @@ function closed(sock: Socket, timeoutMs = 10_000): Promise<boolean> {
 describe('TCP (RFC 7766)', () => {
   let s: Running;
   before(async () => {
-    s = await startServer(demoBody(), {
+    const body = demoBody();
+    for (let i = 0; i < 20; i++) {
+      body.zones[0]!.records.push({
+        name: 'big.example.net',
+        type: 'TXT' as never,
+        ttl: 300,
+        value: `"record ${i} ${'y'.repeat(80)}"`,
+      });
+    }
+    s = await startServer(body, {
       geo: { city: CITY_DB, asn: ASN_DB, watch: false },
       tcp: { idleMs: 500, messageMs: 500, maxPerClient: 3, maxConnections: 100 },
     });
@@ -118,6 +127,24 @@ describe('TCP (RFC 7766)', () => {
     );
     assert.equal(results.filter((n) => n === 1).length, 3, `three connections answered, got ${results.join(',')}`);
     for (const sock of socks) sock.destroy();
+  });
+
+  it('applies write backpressure to a client that does not read, and loses nothing', async () => {
+    const sock = await open(s.port);
+    const n = 3000;
+    sock.write(Buffer.concat(Array.from({ length: n }, (_, i) => frame(buildQuery('big.example.net', 16, { id: i })))));
+    // The client reads nothing for a while: about 6 MB of replies would be due.
+    sock.pause();
+    await new Promise((r) => setTimeout(r, 500));
+    sock.resume();
+    const replies = await readReplies(sock, n, 20_000);
+    assert.equal(replies.length, n);
+    assert.deepEqual(
+      replies.slice(0, 3).map((r) => r.readUInt16BE(0)),
+      [0, 1, 2],
+    );
+    assert.equal(replies[n - 1]!.readUInt16BE(6), 20, 'every reply complete');
+    sock.destroy();
   });
 
   it('closes the connection on a response packet and survives garbage', async () => {
