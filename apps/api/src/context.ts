@@ -14,7 +14,7 @@ export interface ApiContext {
   metrics: Metrics;
   checkAction: CheckAction;
   explain: Explain | undefined;
-  compile: CompileSnapshot | undefined;
+  compile: CompileSnapshot;
   /** After a committed change: compile and publish a new snapshot if the body changed. */
   changed(actor: string): Promise<void>;
 }

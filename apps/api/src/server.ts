@@ -1,6 +1,5 @@
-import type { EventEmitter } from 'node:events';
 import { CatchmentError, createLogger, type Logger, type Snapshot } from '@catchment/core';
-import type { Database } from '@catchment/db';
+import { compileSnapshot, type Database, publications, publishSnapshot } from '@catchment/db';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -19,18 +18,16 @@ import { validatorCompiler } from './validator.ts';
 export interface ApiOptions {
   database: Database;
   logger?: Logger;
-  /** Compiles the snapshot body of the current state: dry runs diff two of these. */
+  /** Compiles the snapshot body of the current state (default: packages/db compileSnapshot). */
   compile?: CompileSnapshot;
-  /** Publishes a new snapshot version after changes (packages/db publishSnapshot). */
-  publish?: PublishSnapshot;
+  /** Publishes a new version after changes (default: packages/db publishSnapshot); null: never publish. */
+  publish?: PublishSnapshot | null;
   /** The safety step of operator actions; defaults to apps/api/src/safety. */
   checkAction?: CheckAction;
   /** The geo decision behind GET /v1/explain (packages/geo). */
   explain?: Explain;
   /** Called for every new snapshot version (in-process DNS server). */
   onSnapshot?: (snap: Snapshot) => void;
-  /** Other in-process publishers (a controller) emit 'snapshot' here to wake long-polls at once. */
-  publications?: EventEmitter;
   /** Requests per token per window (default 1200 per minute). */
   rateLimit?: { max: number; timeWindowMs: number };
   /** Poll interval for versions published by other processes while long-polls wait. */
@@ -58,7 +55,11 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
 
   const metrics = createMetrics();
-  const hub = new SnapshotHub({ db: opts.database.db, logger, publish: opts.publish, pollMs: opts.pollMs });
+  const publish: PublishSnapshot | undefined =
+    opts.publish === null
+      ? undefined
+      : (opts.publish ?? (async (db, actor) => (await publishSnapshot(db, { actor })).snapshot));
+  const hub = new SnapshotHub({ db: opts.database.db, logger, publish, pollMs: opts.pollMs });
   hub.on('snapshot', (snap) => {
     metrics.snapshotVersion.set(snap.version);
     try {
@@ -67,8 +68,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       logger.error({ err }, 'onSnapshot hook failed');
     }
   });
+  // Publications by anyone in this process (the API itself, an in-process controller)
+  // wake long-polls at once; other processes' are found by the hub's poll.
   const fromOthers = (snap: Snapshot) => hub.notify(snap);
-  opts.publications?.on('snapshot', fromOthers);
+  publications.on('published', fromOthers);
 
   const ctx: ApiContext = {
     database: opts.database,
@@ -77,7 +80,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     hub,
     metrics,
     checkAction: opts.checkAction ?? checkActionRules,
-    compile: opts.compile,
+    compile: opts.compile ?? compileSnapshot,
     explain: opts.explain,
     async changed(actor) {
       try {
@@ -134,7 +137,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await registerRoutes(app, ctx);
 
   app.addHook('onClose', async () => {
-    opts.publications?.off('snapshot', fromOthers);
+    publications.off('published', fromOthers);
     hub.close();
   });
   return app;

@@ -15,6 +15,7 @@ export interface TestApi {
   database: Database;
   url: string;
   tokens: Record<Role, string>;
+  // biome-ignore lint/suspicious/noExplicitAny: test bodies are read loosely
   call<T = any>(
     method: string,
     path: string,

@@ -45,6 +45,7 @@ export const ErrorCodes = {
   STATE_CONFLICT: { status: 409, title: 'Object is not in a state that allows this' },
   NO_SNAPSHOT: { status: 404, title: 'No snapshot published yet' },
   NOT_MIGRATED: { status: 503, title: 'Database schema is not migrated' },
+  EXPLAIN_UNAVAILABLE: { status: 503, title: 'No DNS decision function is configured' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,8 +1,8 @@
 import { CatchmentError, type ErrorCode } from '@catchment/core';
 import type { Db } from '@catchment/db';
+import { recordAudit } from '@catchment/db';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type TSchema, Type } from 'typebox';
-import { recordAudit } from '../audit.ts';
 import { type Access, actorOf, OPERATE, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { checkIfMatch, etagOf } from '../etag.ts';

@@ -23,6 +23,7 @@ async function columns(db: Db, b: ServiceConfig) {
     zoneId: byName(names.zones, b.zone) ?? 0,
     ttl: b.ttl ?? 30,
     policyId: byName(names.policies, b.policy),
+    ports: b.ports ?? [80, 443],
     anycastV4: b.anycast.v4 ?? null,
     anycastV6: b.anycast.v6 ?? null,
     edgeIds: new Map([...names.edges].map(([id, name]) => [name, id])),

@@ -1,7 +1,6 @@
 import { type CatchmentConfig, domainErrors, type ErrorCode, type FieldError } from '@catchment/core';
-import type { Db } from '@catchment/db';
+import { type Db, exportConfig } from '@catchment/db';
 import { type CodedFieldError, fieldProblem } from '../problem.ts';
-import { loadConfig } from './view.ts';
 
 type ListName = Exclude<keyof CatchmentConfig, 'settings'>;
 
@@ -39,7 +38,7 @@ export async function checkDomain<L extends ListName>(
   candidate: NonNullable<CatchmentConfig[L]>[number],
   replaces?: (item: NonNullable<CatchmentConfig[L]>[number]) => boolean,
 ): Promise<void> {
-  const cfg = await loadConfig(db);
+  const cfg: CatchmentConfig = await exportConfig(db);
   const items = ((cfg[list] ?? []) as NonNullable<CatchmentConfig[L]>[number][]).filter((item) => !replaces?.(item));
   items.push(candidate);
   (cfg as Record<string, unknown>)[list] = items;

@@ -1,11 +1,9 @@
 import type {
-  CatchmentConfig,
   EdgeConfig,
   PlaybookConfig,
   PolicyConfig,
   PrefixConfig,
   ServiceConfig,
-  SettingsConfig,
   SloConfig,
   TransitConfig,
   ZoneConfig,
@@ -189,35 +187,9 @@ export async function loadServices(db: Db, names?: Names): Promise<(ServiceConfi
       zone: n.zones.get(s.zoneId) ?? '',
       ttl: s.ttl,
       policy: s.policyId === null ? undefined : n.policies.get(s.policyId),
+      ports: s.ports,
       anycast: compact({ v4: s.anycastV4 ?? undefined, v6: s.anycastV6 ?? undefined }),
       addresses,
     });
   });
-}
-
-/** The whole configuration (without zone records), the context of domain validation. */
-export async function loadConfig(db: Db): Promise<CatchmentConfig> {
-  const names = await loadNames(db);
-  const [edges, zones, transits, prefixes, policies, services, slos, playbooks, settings] = await Promise.all([
-    db.select().from(schema.edges).orderBy(asc(schema.edges.id)),
-    db.select().from(schema.zones).orderBy(asc(schema.zones.id)),
-    db.select().from(schema.transits).orderBy(asc(schema.transits.id)),
-    loadPrefixes(db, names),
-    loadPolicies(db, names),
-    loadServices(db, names),
-    db.select().from(schema.slos).orderBy(asc(schema.slos.id)),
-    db.select().from(schema.playbooks).orderBy(asc(schema.playbooks.id)),
-    db.select().from(schema.settings),
-  ]);
-  return {
-    settings: (settings[0]?.values ?? {}) as SettingsConfig,
-    zones: zones.map(zoneOf),
-    edges: edges.map(edgeOf),
-    transits: transits.map(transitOf),
-    prefixes: prefixes.map(prefixConfigOf),
-    policies: policies.map(({ id: _id, ...p }) => p),
-    services: services.map(({ id: _id, ...s }) => s),
-    slos: slos.map((s) => sloOf(s, names)),
-    playbooks: playbooks.map(playbookOf),
-  };
 }

@@ -7,7 +7,16 @@ import { prefixResource } from '../resources/prefixes.ts';
 import { serviceResource } from '../resources/services.ts';
 import { playbookResource, sloResource, transitResource } from '../resources/simple.ts';
 import { recordResource, zoneResource } from '../resources/zones.ts';
+import { actionRoutes } from './actions.ts';
+import { auditRoutes } from './audit.ts';
+import { explainRoutes } from './explain.ts';
 import { healthRoutes } from './health.ts';
+import { reportRoutes } from './reports.ts';
+import { runRoutes } from './runs.ts';
+import { settingsRoutes } from './settings.ts';
+import { signalRoutes } from './signals.ts';
+import { snapshotRoutes } from './snapshot.ts';
+import { tokenRoutes } from './tokens.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   healthRoutes(app, ctx);
@@ -20,4 +29,13 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   crud(app, ctx, transitResource);
   crud(app, ctx, sloResource);
   crud(app, ctx, playbookResource);
+  settingsRoutes(app, ctx);
+  actionRoutes(app, ctx);
+  runRoutes(app, ctx);
+  signalRoutes(app, ctx);
+  snapshotRoutes(app, ctx);
+  reportRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  auditRoutes(app, ctx);
+  explainRoutes(app, ctx);
 }

@@ -1,9 +1,13 @@
 import type { SnapshotBody } from '@catchment/core';
+import { checkBlastRadius } from './blast-radius.ts';
+import { checkCapacity } from './capacity.ts';
+import { checkCoverage } from './coverage.ts';
+import { checkLastRoute } from './last-route.ts';
 
+/** The action as proposed, for checks that care about its kind or target. */
 export interface ProposedAction {
   kind: string;
-  edge?: string;
-  prefix?: string;
+  edge: string | null;
   params: Record<string, unknown>;
 }
 
@@ -14,6 +18,18 @@ export interface Refusal {
   details?: Record<string, unknown>;
 }
 
+/**
+ * The pluggable safety step of the action pipeline: given the snapshot body the action
+ * would publish (and the current one), a refusal or undefined. The checks here are
+ * small pure functions; packages/routing and packages/safety can replace them.
+ */
 export type CheckAction = (after: SnapshotBody, action: ProposedAction, before: SnapshotBody) => Refusal | undefined;
 
-export const checkActionRules: CheckAction = () => undefined;
+export const checkActionRules: CheckAction = (after, _action, before) =>
+  checkLastRoute(before, after) ??
+  checkCoverage(before, after) ??
+  checkBlastRadius(before, after) ??
+  checkCapacity(before, after);
+
+export { predictLoads } from './capacity.ts';
+export { checkBlastRadius, checkCapacity, checkCoverage, checkLastRoute };
