@@ -70,6 +70,7 @@ function fromDatabase(err: unknown): CatchmentError | undefined {
           return new CatchmentError('PREFIX_OVERLAP', 'unicast prefix overlaps an existing unicast prefix', {
             details,
           });
+        case '23001':
         case '23503':
           return new CatchmentError('IN_USE', 'the object is referenced by another object', { details });
         case '23514':

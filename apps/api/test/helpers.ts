@@ -1,4 +1,3 @@
-import { after } from 'node:test';
 import type { Database } from '@catchment/db';
 import { type DbMode, freshDatabase } from '@catchment/testkit';
 import { type ApiOptions, createToken, type Role, type StartedApi, startApi } from '../src/index.ts';
@@ -24,7 +23,7 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** A real API listening on 127.0.0.1 over a fresh database, with one token per role. */
+/** A real API listening on 127.0.0.1 over a fresh database, with one token per role. Call close(). */
 export async function startTestApi(mode: DbMode, opts: Partial<ApiOptions> = {}): Promise<TestApi> {
   const database = await freshDatabase(mode);
   const tokens = {} as Record<Role, string>;
@@ -39,7 +38,6 @@ export async function startTestApi(mode: DbMode, opts: Partial<ApiOptions> = {})
     await api.close();
     await database.close();
   };
-  after(close);
   return {
     api,
     database,
@@ -75,3 +73,26 @@ export const EDGE_FRA = {
   capacity: { rps: 100000 },
   dsrAddress: '198.18.0.11',
 };
+
+/** Creates the fixture world through the API (every POST must succeed). */
+export async function buildWorld(t: TestApi): Promise<void> {
+  const { WORLD } = await import('./fixtures.ts');
+  for (const [path, body] of WORLD) {
+    const r = await t.call('POST', path, { body });
+    if (r.status !== 201) throw new Error(`POST ${path} ${JSON.stringify(body)} → ${r.status} ${r.text}`);
+  }
+}
+
+/** Everything a rejected request must leave untouched. */
+export async function dbFingerprint(t: TestApi): Promise<string> {
+  const { exportConfig, rowsOf } = await import('@catchment/db');
+  const { sql } = await import('drizzle-orm');
+  const counts = rowsOf(
+    await t.database.db.execute(
+      sql`select (select count(*) from audit_log)::int a, (select count(*) from actions)::int b,
+          (select count(*) from snapshots)::int c, (select count(*) from records)::int d,
+          (select count(*) from api_tokens)::int e, (select count(*) from signals)::int f`,
+    ),
+  );
+  return JSON.stringify({ config: await exportConfig(t.database.db), counts });
+}

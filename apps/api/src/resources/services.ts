@@ -70,7 +70,8 @@ export const serviceResource: ResourceSpec<ServiceConfig> = {
     return { id, value };
   },
   keyOf: (b) => absolute(b).name,
-  validate: (db, b) => checkDomain(db, 'services', absolute(b), (x) => x.name === absolute(b).name),
+  // Validated as given: a final dot makes a name absolute, which normalising would hide.
+  validate: (db, b) => checkDomain(db, 'services', b, (x) => x.name === absolute(b).name),
   async create(tx, body) {
     const b = absolute(body);
     const { edgeIds, ...cols } = await columns(tx, b);
