@@ -5,8 +5,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { registerAuth } from './auth.ts';
-import type { ApiContext } from './context.ts';
+import { READ, registerAuth } from './auth.ts';
+import type { ApiContext, RouteInfo } from './context.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
 import { sendProblem, toCatchmentError } from './problem.ts';
 import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publication.ts';
@@ -53,6 +53,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) {
+      if (method !== 'HEAD')
+        routes.push({ method, url: r.url, access: r.config?.access ?? READ, hidden: !!r.schema?.hide });
+    }
+  });
 
   const metrics = createMetrics();
   const publish: PublishSnapshot | undefined =
@@ -81,6 +88,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     metrics,
     checkAction: opts.checkAction ?? checkActionRules,
     compile: opts.compile ?? compileSnapshot,
+    routes,
     explain: opts.explain,
     async changed(actor) {
       try {

@@ -1,5 +1,5 @@
 /** Request bodies shared by the tests: a small world like config/demo.yaml. */
-export const edge = (name: string, rps: number, lat = 50, lon = 8, country = "DE", continent = "EU") => ({
+export const edge = (name: string, rps: number, lat = 50, lon = 8, country = 'DE', continent = 'EU') => ({
   name,
   location: { lat, lon, country, continent },
   capacity: { rps },
@@ -52,7 +52,14 @@ export const SERVICE = {
 };
 
 export const TRANSIT = { name: 'transit-a', asn: 64500, intents: { 'prepend-2x': ['64500:2002'] } };
-export const SLO = { name: 'lhr-utilisation', edge: 'lhr', metric: 'utilisation', enter: 0.85, exit: 0.7, window: '5m' };
+export const SLO = {
+  name: 'lhr-utilisation',
+  edge: 'lhr',
+  metric: 'utilisation',
+  enter: 0.85,
+  exit: 0.7,
+  window: '5m',
+};
 export const PLAYBOOK = {
   name: 'shed',
   mode: 'approve',
