@@ -202,17 +202,15 @@ for (const mode of DB_MODES) {
         })
         .returning();
       const id = run?.id ?? 0;
-      await db
-        .insert(schema.actions)
-        .values({
-          kind: 'dns-shift',
-          edgeId: edge?.id ?? null,
-          params: { percent: 10 },
-          reason: 'playbook',
-          actor: 'controller',
-          source: 'automation',
-          runId: id,
-        });
+      await db.insert(schema.actions).values({
+        kind: 'dns-shift',
+        edgeId: edge?.id ?? null,
+        params: { percent: 10 },
+        reason: 'playbook',
+        actor: 'controller',
+        source: 'automation',
+        runId: id,
+      });
       const listed = await t.call('GET', '/v1/runs?state=awaiting-approval');
       assert.deepEqual(
         listed.body.items.map((r: { id: number }) => r.id),
