@@ -222,15 +222,16 @@ export function signalRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const fingerprint = b.fingerprint ?? digest({ name: b.name, labels, edge: b.edge, slo: b.slo });
       let startsAt = time(b.startsAt);
       if (!startsAt) {
-        // Without a start time, the open signal of the same identity is the one meant.
+        // Without a start time the latest occurrence of the same identity is meant: a
+        // resend of firing or of resolved lands on it; firing after resolved is a new one.
         const t = schema.signals;
-        const [open] = await ctx.db
-          .select({ startsAt: t.startsAt })
+        const [last] = await ctx.db
+          .select({ startsAt: t.startsAt, status: t.status })
           .from(t)
-          .where(and(eq(t.source, source), eq(t.fingerprint, fingerprint), eq(t.status, 'firing')))
+          .where(and(eq(t.source, source), eq(t.fingerprint, fingerprint)))
           .orderBy(desc(t.startsAt))
           .limit(1);
-        startsAt = open?.startsAt ?? new Date();
+        startsAt = last && !(last.status === 'resolved' && b.status === 'firing') ? last.startsAt : new Date();
       }
       return intake([
         {
