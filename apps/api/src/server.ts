@@ -112,7 +112,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'Catchment API',
         version: '1.0.0',
