@@ -46,7 +46,7 @@ export async function runChange<R>(ctx: ApiContext, req: ChangeRequest<R>): Prom
       const applied = await req.apply(tx);
       const after = await ctx.compile(tx);
       const diff = diffBodies(before, after);
-      const refusal = ctx.checkAction(after, req.proposed, before) ?? null;
+      const refusal = (await ctx.checkAction(after, req.proposed, before, { db: tx, now: new Date() })) ?? null;
       if (req.dryRun) {
         outcome = { kind: 'dry-run', diff, refusal, before, after };
         throw new Rollback();

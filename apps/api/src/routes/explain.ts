@@ -8,9 +8,9 @@ import { errorResponses } from '../schemas.ts';
 export interface ExplainQuery {
   /** Query name, lower case, no final dot. */
   name: string;
-  /** Client address or subnet (as in an ECS option). */
-  client: string;
-  /** Resolver address, when the question is "what would this resolver be told". */
+  /** Client address or subnet (as an ECS option carries it). */
+  client?: string;
+  /** Resolver address: decides when there is no client subnet (as without ECS). */
   resolver?: string;
 }
 
@@ -31,7 +31,7 @@ export function explainRoutes(app: FastifyInstance, ctx: ApiContext): void {
         querystring: Type.Object(
           {
             name: DnsName,
-            client: Type.String({ minLength: 2, maxLength: 49, description: 'IP address or CIDR' }),
+            client: Type.Optional(Type.String({ minLength: 2, maxLength: 49, description: 'IP address or CIDR' })),
             resolver: Type.Optional(Type.String({ minLength: 2, maxLength: 45 })),
           },
           { additionalProperties: false },
@@ -39,7 +39,11 @@ export function explainRoutes(app: FastifyInstance, ctx: ApiContext): void {
         response: {
           200: Type.Object({
             snapshotVersion: Type.Integer(),
-            query: Type.Object({ name: Type.String(), client: Type.String(), resolver: Type.Optional(Type.String()) }),
+            query: Type.Object({
+              name: Type.String(),
+              client: Type.Optional(Type.String()),
+              resolver: Type.Optional(Type.String()),
+            }),
             decision: Type.Unknown({ description: 'answer and trace, as packages/geo reports them' }),
           }),
           ...errorResponses,
@@ -47,8 +51,13 @@ export function explainRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => {
-      const q = req.query as { name: string; client: string; resolver?: string };
-      const clientOk = q.client.includes('/') ? !cidrProblem(q.client) : ipFamily(q.client) !== undefined;
+      const q = req.query as { name: string; client?: string; resolver?: string };
+      if (q.client === undefined && q.resolver === undefined)
+        throw new CatchmentError('INVALID_QUERY', 'give client (address or subnet) or resolver, or both', {
+          errors: [{ path: 'client', message: 'client or resolver is required' }],
+        });
+      const clientOk =
+        q.client === undefined || (q.client.includes('/') ? !cidrProblem(q.client) : ipFamily(q.client) !== undefined);
       if (!clientOk)
         throw new CatchmentError('INVALID_QUERY', `client "${q.client}" is not an IP address or CIDR`, {
           errors: [{ path: 'client', message: 'must be an IP address or a CIDR with host bits zero' }],
@@ -61,7 +70,8 @@ export function explainRoutes(app: FastifyInstance, ctx: ApiContext): void {
         throw new CatchmentError('EXPLAIN_UNAVAILABLE', 'this API runs without the geo decision function');
       const snap = await ctx.hub.latest();
       if (!snap) throw new CatchmentError('NO_SNAPSHOT', 'no snapshot has been published yet');
-      const query: ExplainQuery = { name: normaliseName(q.name), client: q.client };
+      const query: ExplainQuery = { name: normaliseName(q.name) };
+      if (q.client) query.client = q.client;
       if (q.resolver) query.resolver = q.resolver;
       return { snapshotVersion: snap.version, query, decision: await ctx.explain(snap, query) };
     },

@@ -1,5 +1,5 @@
 import { CatchmentError } from '@catchment/core';
-import { migrationStatus } from '@catchment/db';
+import { migrationStatus, schema } from '@catchment/db';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
@@ -69,8 +69,19 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (_req, reply) => {
-      const latest = ctx.hub.latestKnown();
+      // Lag is relative to the latest version, so it is computed at scrape time.
+      const latest = await ctx.hub.latest();
       if (latest) ctx.metrics.snapshotVersion.set(latest.version);
+      ctx.metrics.consumerLag.reset();
+      ctx.metrics.consumerVersion.reset();
+      ctx.metrics.consumerHealthy.reset();
+      for (const c of await ctx.db.select().from(schema.consumers)) {
+        const labels = { consumer: c.name, kind: c.kind };
+        ctx.metrics.consumerHealthy.set(labels, c.healthy ? 1 : 0);
+        if (c.snapshotVersion === null) continue;
+        ctx.metrics.consumerVersion.set(labels, c.snapshotVersion);
+        if (latest) ctx.metrics.consumerLag.set(labels, Math.max(0, latest.version - c.snapshotVersion));
+      }
       reply.type(ctx.metrics.registry.contentType);
       return ctx.metrics.registry.metrics();
     },

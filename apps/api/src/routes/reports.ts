@@ -84,12 +84,6 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
         }
       });
       const latest = ctx.hub.latestKnown() ?? (await ctx.hub.latest());
-      const labels = { consumer: r.consumer, kind: r.kind };
-      ctx.metrics.consumerHealthy.set(labels, r.healthy ? 1 : 0);
-      if (r.snapshotVersion !== null) {
-        ctx.metrics.consumerVersion.set(labels, r.snapshotVersion);
-        if (latest) ctx.metrics.consumerLag.set(labels, Math.max(0, latest.version - r.snapshotVersion));
-      }
       return reply.code(202).send({ accepted: true, latestVersion: latest?.version ?? null });
     },
   );

@@ -1,4 +1,5 @@
 import type { SnapshotBody } from '@catchment/core';
+import type { Db } from '@catchment/db';
 import { checkBlastRadius } from './blast-radius.ts';
 import { checkCapacity } from './capacity.ts';
 import { checkCoverage } from './coverage.ts';
@@ -21,9 +22,16 @@ export interface Refusal {
 /**
  * The pluggable safety step of the action pipeline: given the snapshot body the action
  * would publish (and the current one), a refusal or undefined. The checks here are
- * small pure functions; packages/routing and packages/safety can replace them.
+ * small pure functions; packages/routing and packages/safety can replace them through
+ * `buildApi({ checkAction })` (an adapter builds their world from `context.db`).
  */
-export type CheckAction = (after: SnapshotBody, action: ProposedAction, before: SnapshotBody) => Refusal | undefined;
+export type CheckAction = (
+  after: SnapshotBody,
+  action: ProposedAction,
+  before: SnapshotBody,
+  /** The transaction the change runs in (an adapter can read SLO thresholds, route history...). */
+  context: { db: Db; now: Date },
+) => Refusal | undefined | Promise<Refusal | undefined>;
 
 export const checkActionRules: CheckAction = (after, _action, before) =>
   checkLastRoute(before, after) ??
