@@ -144,7 +144,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   registerRequestMetrics(app, metrics);
   await registerRoutes(app, ctx);
 
-  app.addHook('onClose', async () => {
+  // Before the server waits for requests in flight: end the long-polls (they answer 304).
+  app.addHook('preClose', async () => {
     publications.off('published', fromOthers);
     hub.close();
   });

@@ -118,6 +118,43 @@ for (const mode of DB_MODES) {
       assert.equal((await t.call('GET', `/v1/records/${created.body.id}`)).status, 404);
     });
 
+    it("one edge's addresses of a service: set, validate, remove, with the service's ETag", async () => {
+      const svc = await t.call('GET', '/v1/services/www.example.net');
+      const etag = String(svc.headers.get('etag'));
+      const set = await t.call('PUT', '/v1/services/www.example.net/addresses/lhr', {
+        body: { v4: ['198.18.4.11'], v6: ['2001:db8:104::11'] },
+        headers: { 'if-match': etag },
+      });
+      assert.equal(set.status, 200, set.text);
+      assert.deepEqual(set.body.addresses.lhr, { v4: ['198.18.4.11'], v6: ['2001:db8:104::11'] });
+      const stale = await t.call('PUT', '/v1/services/www.example.net/addresses/lhr', {
+        body: { v4: ['198.18.4.12'] },
+        headers: { 'if-match': etag },
+      });
+      assert.equal(stale.status, 412);
+      const before = await dbFingerprint(t);
+      const wrong = await t.call('PUT', '/v1/services/www.example.net/addresses/lhr', {
+        body: { v4: ['2001:db8::1'] },
+      });
+      assert.equal(wrong.status, 422);
+      assert.equal(wrong.body.code, 'ADDRESS_INVALID');
+      const unknown = await t.call('PUT', '/v1/services/www.example.net/addresses/nowhere', {
+        body: { v4: ['192.0.2.1'] },
+      });
+      assert.equal(unknown.body.code, 'REFERENCE_UNKNOWN');
+      assert.equal(await dbFingerprint(t), before);
+      const removed = await t.call('DELETE', '/v1/services/www.example.net/addresses/lhr');
+      assert.equal(removed.status, 200);
+      assert.equal(removed.body.addresses.lhr, undefined);
+      assert.equal((await t.call('DELETE', '/v1/services/www.example.net/addresses/lhr')).status, 404);
+      const restored = await t.call('PUT', '/v1/services/www.example.net/addresses/lhr', {
+        body: { v4: ['198.18.4.10'] },
+      });
+      assert.equal(restored.status, 200);
+      const audit = await t.call('GET', '/v1/audit?objectType=service&action=set-addresses');
+      assert.equal(audit.body.items.length, 2);
+    });
+
     it('delete honours If-Match and refuses objects still in use', async () => {
       const slo = await t.call('POST', '/v1/slos', { body: { ...SLO, name: 'tmp', edge: 'fra' } });
       assert.equal(slo.status, 201);

@@ -157,6 +157,24 @@ for (const mode of DB_MODES) {
     });
   });
 
+  describe(`shutdown on ${mode}`, () => {
+    it('closing the API ends long-polls in flight (304) instead of waiting them out', async () => {
+      const t = await startTestApi(mode);
+      try {
+        await buildWorld(t);
+        const v = (await t.call('GET', '/v1/snapshot')).body.version;
+        const waiting = t.call('GET', `/v1/snapshot?since=${v}&wait=300`, { token: t.tokens.agent });
+        await new Promise((r) => setTimeout(r, 200));
+        const closing = t.api.close();
+        const r = await waiting;
+        assert.equal(r.status, 304);
+        await closing;
+      } finally {
+        await t.close();
+      }
+    });
+  });
+
   describe(`health on ${mode}`, () => {
     it('/readyz is ready when migrated, 503 NOT_MIGRATED before, 503 DB_UNREACHABLE when the database is gone', async () => {
       const url = mode === 'postgres' ? await freshPostgresUrl() : undefined;

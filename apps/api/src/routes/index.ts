@@ -13,6 +13,7 @@ import { explainRoutes } from './explain.ts';
 import { healthRoutes } from './health.ts';
 import { reportRoutes } from './reports.ts';
 import { runRoutes } from './runs.ts';
+import { serviceAddressRoutes } from './service-addresses.ts';
 import { settingsRoutes } from './settings.ts';
 import { signalRoutes } from './signals.ts';
 import { snapshotRoutes } from './snapshot.ts';
@@ -29,6 +30,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   crud(app, ctx, transitResource);
   crud(app, ctx, sloResource);
   crud(app, ctx, playbookResource);
+  serviceAddressRoutes(app, ctx);
   settingsRoutes(app, ctx);
   actionRoutes(app, ctx);
   runRoutes(app, ctx);
