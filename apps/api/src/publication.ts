@@ -39,6 +39,7 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
   readonly #publish: PublishSnapshot | undefined;
   readonly #pollMs: number;
   #latest: Snapshot | undefined;
+  #text: { version: number; text: string } | undefined;
   #waiters = new Set<(force?: boolean) => void>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -60,10 +61,24 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
     return this.#latest;
   }
 
+  /** The latest published snapshot: one cheap query for the version, the body only when it is new. */
   async latest(): Promise<Snapshot | undefined> {
-    const [row] = await this.#db.select().from(schema.snapshots).orderBy(desc(schema.snapshots.version)).limit(1);
-    if (row && (!this.#latest || row.version > this.#latest.version)) this.#learn(snapshotOf(row));
+    const [head] = await this.#db
+      .select({ version: schema.snapshots.version })
+      .from(schema.snapshots)
+      .orderBy(desc(schema.snapshots.version))
+      .limit(1);
+    if (head && (!this.#latest || head.version > this.#latest.version)) {
+      const [row] = await this.#db.select().from(schema.snapshots).where(eq(schema.snapshots.version, head.version));
+      if (row) this.#learn(snapshotOf(row));
+    }
     return this.#latest;
+  }
+
+  /** The JSON text of a snapshot, serialised once per version (every consumer gets the same bytes). */
+  serialised(snap: Snapshot): string {
+    if (this.#text?.version !== snap.version) this.#text = { version: snap.version, text: JSON.stringify(snap) };
+    return this.#text.text;
   }
 
   async byVersion(version: number): Promise<Snapshot | undefined> {

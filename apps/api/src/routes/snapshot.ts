@@ -15,9 +15,9 @@ function versionOfEtag(header: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function sendSnapshot(reply: FastifyReply, snap: Snapshot) {
+function sendSnapshot(ctx: ApiContext, reply: FastifyReply, snap: Snapshot) {
   // Pre-serialised: the body can be large and is identical for every consumer.
-  return reply.header('etag', etag(snap.version)).type('application/json').send(JSON.stringify(snap));
+  return reply.header('etag', etag(snap.version)).type('application/json').send(ctx.hub.serialised(snap));
 }
 
 /**
@@ -49,13 +49,13 @@ export function snapshotRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const since = q.since ?? versionOfEtag(req.headers['if-none-match']);
       if (since === undefined) {
         const latest = await ctx.hub.latest();
-        if (latest) return sendSnapshot(reply, latest);
+        if (latest) return sendSnapshot(ctx, reply, latest);
         if (!q.wait) throw new CatchmentError('NO_SNAPSHOT', 'no snapshot has been published yet');
       }
       const abort = new AbortController();
       reply.raw.once('close', () => abort.abort());
       const snap = await ctx.hub.waitNewer(since ?? 0, (q.wait ?? 0) * 1000, abort.signal);
-      if (snap) return sendSnapshot(reply, snap);
+      if (snap) return sendSnapshot(ctx, reply, snap);
       if (since === undefined) throw new CatchmentError('NO_SNAPSHOT', 'no snapshot has been published yet');
       return reply.code(304).header('etag', etag(since)).send();
     },
@@ -77,7 +77,7 @@ export function snapshotRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const snap = await ctx.hub.byVersion(version);
       if (!snap) throw new CatchmentError('NOT_FOUND', `snapshot version ${version} does not exist`);
       if (versionOfEtag(req.headers['if-none-match']) === version) return reply.code(304).send();
-      return sendSnapshot(reply, snap);
+      return sendSnapshot(ctx, reply, snap);
     },
   );
 }
