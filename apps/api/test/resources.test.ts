@@ -65,6 +65,25 @@ for (const mode of DB_MODES) {
       }
     });
 
+    it('two concurrent writers with the same ETag: one wins, the other gets 412, nothing is lost', async () => {
+      const got = await t.call('GET', '/v1/edges/sin');
+      const etag = String(got.headers.get('etag'));
+      const writes = [70000, 90000].map((rps) =>
+        t.call('PUT', '/v1/edges/sin', {
+          body: { ...got.body, capacity: { rps } },
+          headers: { 'if-match': etag },
+        }),
+      );
+      const results = await Promise.all(writes);
+      const statuses = results.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 412]);
+      const winner = results.find((r) => r.status === 200);
+      const now = await t.call('GET', '/v1/edges/sin');
+      assert.deepEqual(now.body, winner?.body, 'the stored object is the winner’s');
+      const audits = await t.call('GET', '/v1/audit?objectType=edge&objectId=sin&action=update');
+      assert.equal(audits.body.items.length, 1, 'one change, one audit record');
+    });
+
     it('lists with cursor pagination and filters', async () => {
       const seen: string[] = [];
       let cursor: string | null = null;
