@@ -318,5 +318,17 @@ for (const mode of DB_MODES) {
       assert.equal(last.body.details.rule, 'last-route');
       for (const e of ['lhr', 'sin', 'iad']) await t.call('POST', `/v1/edges/${e}/release`, { body: { reason: 'x' } });
     });
+
+    it('route-change budget: a prefix flaps at most N times an hour', async () => {
+      const put = await t.call('PUT', '/v1/settings', { body: { routeChangesPerPrefixPerHour: 2 } });
+      assert.equal(put.status, 200, put.text);
+      const lhr24 = encodeURIComponent('198.18.4.0/24');
+      assert.equal((await t.call('POST', `/v1/prefixes/${lhr24}/withdraw`, { body: { reason: '1' } })).status, 201);
+      assert.equal((await t.call('POST', `/v1/prefixes/${lhr24}/restore`, { body: { reason: '2' } })).status, 200);
+      const third = await t.call('POST', `/v1/prefixes/${lhr24}/withdraw`, { body: { reason: '3' } });
+      assert.equal(third.status, 409, third.text);
+      assert.equal(third.body.details.rule, 'route-budget');
+      assert.equal(third.body.details.changes, 3);
+    });
   });
 }

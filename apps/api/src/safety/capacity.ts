@@ -45,17 +45,23 @@ export function predictLoads(before: SnapshotBody, after: SnapshotBody): Predict
   });
 }
 
-/** Safety rule 4, capacity: refused when any target would exceed the utilisation limit. */
-export function checkCapacity(before: SnapshotBody, after: SnapshotBody, limit = HEADROOM_LIMIT): Refusal | undefined {
-  const predicted = predictLoads(before, after);
-  const over = predicted.filter((p) => p.predictedUtilisation > limit);
+/** Safety rule 4, capacity: refused when any target would exceed its utilisation limit (its SLO threshold). */
+export function checkCapacity(
+  before: SnapshotBody,
+  after: SnapshotBody,
+  limitOf: (edge: string) => number = () => HEADROOM_LIMIT,
+): Refusal | undefined {
+  const predicted = predictLoads(before, after).map((p) => ({ ...p, limit: limitOf(p.edge) }));
+  const over = predicted.filter((p) => p.predictedUtilisation > p.limit);
   if (over.length === 0) return undefined;
   return {
     rule: 'capacity',
     message: over
-      .map((p) => `${p.edge} would reach ${(100 * p.predictedUtilisation).toFixed(0)} % of capacity`)
-      .join('; ')
-      .concat(` (limit ${(100 * limit).toFixed(0)} %)`),
-    details: { predicted, limit },
+      .map(
+        (p) =>
+          `${p.edge} would reach ${(100 * p.predictedUtilisation).toFixed(0)} % of capacity (limit ${(100 * p.limit).toFixed(0)} %)`,
+      )
+      .join('; '),
+    details: { predicted },
   };
 }

@@ -4,6 +4,8 @@ import { checkBlastRadius } from './blast-radius.ts';
 import { checkCapacity } from './capacity.ts';
 import { checkCoverage } from './coverage.ts';
 import { checkLastRoute } from './last-route.ts';
+import { checkRouteBudget } from './route-budget.ts';
+import { utilisationLimits } from './thresholds.ts';
 
 /** The action as proposed, for checks that care about its kind or target. */
 export interface ProposedAction {
@@ -33,11 +35,12 @@ export type CheckAction = (
   context: { db: Db; now: Date },
 ) => Refusal | undefined | Promise<Refusal | undefined>;
 
-export const checkActionRules: CheckAction = (after, _action, before) =>
+export const checkActionRules: CheckAction = async (after, _action, before, { db, now }) =>
   checkLastRoute(before, after) ??
   checkCoverage(before, after) ??
   checkBlastRadius(before, after) ??
-  checkCapacity(before, after);
+  checkCapacity(before, after, await utilisationLimits(db)) ??
+  (await checkRouteBudget(db, before, after, now));
 
 export { predictLoads } from './capacity.ts';
-export { checkBlastRadius, checkCapacity, checkCoverage, checkLastRoute };
+export { checkBlastRadius, checkCapacity, checkCoverage, checkLastRoute, checkRouteBudget, utilisationLimits };
