@@ -43,6 +43,11 @@ export function createMetrics() {
       labelNames: ['consumer', 'kind'] as const,
       registers: [registry],
     }),
+    waiting: new Gauge({
+      name: 'catchment_api_longpoll_waiting',
+      help: 'Snapshot long-polls waiting for a newer version',
+      registers: [registry],
+    }),
     signals: new Counter({
       name: 'catchment_api_signals_total',
       help: 'Signals received, by source and outcome (new, updated, duplicate)',

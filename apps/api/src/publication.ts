@@ -52,6 +52,11 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
     this.#pollMs = opts.pollMs ?? 250;
   }
 
+  /** Long-polls waiting right now. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
   get canPublish(): boolean {
     return this.#publish !== undefined;
   }

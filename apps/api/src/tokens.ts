@@ -1,6 +1,6 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { CatchmentError } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import { type Db, recordAudit, schema } from '@catchment/db';
 import { eq } from 'drizzle-orm';
 
 export const ROLES = ['viewer', 'operator', 'admin', 'agent'] as const;
@@ -70,6 +70,8 @@ export interface CreateTokenOptions {
   /** For agent tokens: the consumer (edge or DNS server) it reports for; null = any. */
   scope?: string | null;
   expiresAt?: Date | null;
+  /** When given (e.g. `cli:root`), the creation is audited in the same transaction. */
+  actor?: string;
 }
 
 /**
@@ -78,6 +80,14 @@ export interface CreateTokenOptions {
  * (POST /v1/tokens) and by `catchment token create`.
  */
 export async function createToken(db: Db, opts: CreateTokenOptions): Promise<{ token: string; info: TokenInfo }> {
+  const { actor } = opts;
+  if (actor !== undefined) {
+    return db.transaction(async (tx) => {
+      const made = await createToken(tx as unknown as Db, { ...opts, actor: undefined });
+      await recordAudit(tx, { actor, action: 'create', objectType: 'token', objectId: opts.name, after: made.info });
+      return made;
+    });
+  }
   if (!(ROLES as readonly string[]).includes(opts.role)) {
     throw new CatchmentError('VALIDATION_FAILED', `role must be one of ${ROLES.join(', ')}`, {
       errors: [{ path: '/role', message: `unknown role "${opts.role}"` }],

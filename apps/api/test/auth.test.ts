@@ -92,6 +92,18 @@ for (const mode of DB_MODES) {
       assert.equal((await t.call('GET', '/v1/edges', { token: expiring.body.token })).status, 401, 'expired');
     });
 
+    it('createToken (the CLI path) audits the creation when given an actor, without the secret', async () => {
+      const { createToken } = await import('../src/index.ts');
+      const made = await createToken(t.database.db, { name: 'first-admin', role: 'admin', actor: 'cli:root' });
+      assert.match(made.token, /^ct_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/);
+      const audit = await t.call('GET', '/v1/audit?actor=cli:root', { token: made.token });
+      assert.equal(audit.status, 200);
+      assert.equal(audit.body.items[0].objectId, 'first-admin');
+      assert.ok(!audit.text.includes(made.token.split('.')[1] as string));
+      const dup = await createToken(t.database.db, { name: 'first-admin', role: 'admin' }).catch((e) => e);
+      assert.equal(dup.code, 'NAME_TAKEN');
+    });
+
     it('an agent token scoped to a consumer reports only for it', async () => {
       const made = await t.call('POST', '/v1/tokens', { body: { name: 'dns-1', role: 'agent', scope: 'dns-1' } });
       const report = { consumer: 'dns-1', kind: 'dns', snapshotVersion: null, healthy: true };

@@ -118,6 +118,39 @@ for (const mode of DB_MODES) {
       assert.equal(bad.body.code, 'INVALID_CURSOR');
     });
 
+    it('audit log: filters by actor, object, action and time, newest first, paginated', async () => {
+      const all = await t.call('GET', '/v1/audit?limit=500');
+      assert.ok(all.body.items.length > 10);
+      const ids = all.body.items.map((a: { id: number }) => a.id);
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => b - a),
+        'newest first',
+      );
+      const first = await t.call('GET', '/v1/audit?limit=3');
+      const second = await t.call('GET', `/v1/audit?limit=3&cursor=${first.body.nextCursor}`);
+      assert.deepEqual(
+        [...first.body.items, ...second.body.items].map((a: { id: number }) => a.id),
+        ids.slice(0, 6),
+      );
+      const mine = await t.call('GET', '/v1/audit?actor=token:test-admin&objectType=edge&objectId=fra');
+      assert.ok(mine.body.items.length >= 1);
+      assert.ok(mine.body.items.every((a: { objectId: string }) => a.objectId === 'fra'));
+      const future = await t.call('GET', `/v1/audit?since=${new Date(Date.now() + 60_000).toISOString()}`);
+      assert.deepEqual(future.body.items, []);
+      const past = await t.call('GET', '/v1/audit?until=2000-01-01T00:00:00Z');
+      assert.deepEqual(past.body.items, []);
+      const window = await t.call(
+        'GET',
+        `/v1/audit?since=2000-01-01T00:00:00Z&until=${new Date(Date.now() + 60_000).toISOString()}&limit=500`,
+      );
+      assert.equal(window.body.items.length, all.body.items.length);
+      const bad = await t.call('GET', '/v1/audit?since=yesterday');
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.code, 'INVALID_QUERY');
+      assert.equal((await t.call('GET', '/v1/audit', { token: t.tokens.viewer })).status, 200);
+    });
+
     it('records: create in a zone, list by zone, replace, delete', async () => {
       const created = await t.call('POST', '/v1/records', {
         body: { zone: 'example.net', name: 'mail', type: 'A', value: '192.0.2.25' },

@@ -72,6 +72,7 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
       // Lag is relative to the latest version, so it is computed at scrape time.
       const latest = await ctx.hub.latest();
       if (latest) ctx.metrics.snapshotVersion.set(latest.version);
+      ctx.metrics.waiting.set(ctx.hub.waiting);
       ctx.metrics.consumerLag.reset();
       ctx.metrics.consumerVersion.reset();
       ctx.metrics.consumerHealthy.reset();
