@@ -113,6 +113,12 @@ for (const mode of DB_MODES) {
       );
       const eu = await t.call('GET', '/v1/edges?continent=EU');
       assert.deepEqual(eu.body.items.map((e: { name: string }) => e.name).sort(), ['fra', 'lhr']);
+      const inZone = await t.call('GET', '/v1/services?zone=example.net&limit=1');
+      assert.deepEqual(
+        inZone.body.items.map((x: { name: string }) => x.name),
+        ['www.example.net'],
+      );
+      assert.deepEqual((await t.call('GET', '/v1/services?zone=example.org')).body.items, []);
       const bad = await t.call('GET', '/v1/edges?cursor=nonsense');
       assert.equal(bad.status, 400);
       assert.equal(bad.body.code, 'INVALID_CURSOR');

@@ -1,6 +1,6 @@
 import { DnsName, normaliseName, type ServiceConfig, ServiceConfig as ServiceSchema } from '@catchment/core';
 import { type Db, schema } from '@catchment/db';
-import { asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { ResourceSpec } from './crud.ts';
 import { checkDomain } from './validate.ts';
@@ -48,14 +48,20 @@ export const serviceResource: ResourceSpec<ServiceConfig> = {
   representation: ServiceSchema,
   filters: { zone: Type.Optional(DnsName) },
   async list(db, f, afterId, limit) {
-    const ids = await db.select({ id: t.id }).from(t).where(gt(t.id, afterId)).orderBy(asc(t.id)).limit(limit);
+    const conds: SQL[] = [gt(t.id, afterId)];
+    if (f.zone)
+      conds.push(sql`${t.zoneId} = (select id from ${schema.zones} where name = ${normaliseName(String(f.zone))})`);
+    const ids = await db
+      .select({ id: t.id })
+      .from(t)
+      .where(and(...conds))
+      .orderBy(asc(t.id))
+      .limit(limit);
     const all = await loadServices(db);
-    return ids
-      .map(({ id }) => {
-        const { id: _i, ...value } = all.find((x) => x.id === id) as ServiceConfig & { id: number };
-        return { id, value };
-      })
-      .filter((x) => !f.zone || x.value.zone === normaliseName(String(f.zone)));
+    return ids.map(({ id }) => {
+      const { id: _i, ...value } = all.find((x) => x.id === id) as ServiceConfig & { id: number };
+      return { id, value };
+    });
   },
   async get(db, key, forUpdate) {
     const q = db

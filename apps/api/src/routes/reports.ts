@@ -1,6 +1,6 @@
 import { CatchmentError } from '@catchment/core';
 import { schema } from '@catchment/db';
-import { asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { READ, REPORT } from '../auth.ts';
@@ -121,11 +121,11 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const rows = await ctx.db
         .select()
         .from(schema.consumers)
-        .where(gt(schema.consumers.name, after))
+        .where(and(gt(schema.consumers.name, after), q.kind ? eq(schema.consumers.kind, q.kind) : undefined))
         .orderBy(asc(schema.consumers.name))
         .limit(limit + 1);
       const latest = (await ctx.hub.latest())?.version ?? null;
-      const page = rows.slice(0, limit).filter((r) => !q.kind || r.kind === q.kind);
+      const page = rows.slice(0, limit);
       const last = rows.length > limit ? rows[limit - 1] : undefined;
       return {
         latestVersion: latest,

@@ -1,6 +1,6 @@
 import { CatchmentError } from '@catchment/core';
 import { recordAudit, schema } from '@catchment/db';
-import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, isNotNull, isNull, type SQL } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { ADMIN, actorOf } from '../auth.ts';
@@ -53,14 +53,14 @@ export function tokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const conds: SQL[] = [gt(t.id, decodeCursor(q.cursor))];
       if (q.role) conds.push(eq(t.role, q.role));
       if (q.revoked === false) conds.push(isNull(t.revokedAt));
+      if (q.revoked === true) conds.push(isNotNull(t.revokedAt));
       const rows = await ctx.db
         .select()
         .from(t)
         .where(and(...conds))
         .orderBy(asc(t.id))
         .limit(limit + 1);
-      const filtered = q.revoked === true ? rows.filter((r) => r.revokedAt) : rows;
-      return pageOf(filtered, limit, (r) => r.id, tokenInfo);
+      return pageOf(rows, limit, (r) => r.id, tokenInfo);
     },
   );
 
