@@ -213,6 +213,32 @@ for (const mode of DB_MODES) {
       assert.equal(audit.body.items.length, 2);
     });
 
+    it("a prefix's communities: replace with validation and the prefix's ETag", async () => {
+      const path = `/v1/prefixes/${encodeURIComponent('198.18.2.0/24')}`;
+      const got = await t.call('GET', path);
+      const set = await t.call('PUT', `${path}/communities`, {
+        body: ['64500:1', '64500:1:2', 'GRACEFUL_SHUTDOWN'],
+        headers: { 'if-match': String(got.headers.get('etag')) },
+      });
+      assert.equal(set.status, 200, set.text);
+      assert.deepEqual(set.body.communities, ['64500:1', '64500:1:2', 'GRACEFUL_SHUTDOWN']);
+      const before = await dbFingerprint(t);
+      const bad = await t.call('PUT', `${path}/communities`, { body: ['64500:65536'] });
+      assert.equal(bad.status, 422);
+      assert.equal(bad.body.code, 'COMMUNITY_INVALID');
+      assert.equal(bad.body.errors[0].path, '/communities/0');
+      const stale = await t.call('PUT', `${path}/communities`, {
+        body: [],
+        headers: { 'if-match': String(got.headers.get('etag')) },
+      });
+      assert.equal(stale.status, 412);
+      assert.equal(await dbFingerprint(t), before);
+      const ann = (await t.call('GET', '/v1/snapshot')).body.body.announcements.find(
+        (a: { prefix: string }) => a.prefix === '198.18.2.0/24',
+      );
+      assert.ok(ann.communities.includes('GRACEFUL_SHUTDOWN'), 'published');
+    });
+
     it('delete honours If-Match and refuses objects still in use', async () => {
       const slo = await t.call('POST', '/v1/slos', { body: { ...SLO, name: 'tmp', edge: 'fra' } });
       assert.equal(slo.status, 201);

@@ -60,11 +60,21 @@ for (const mode of DB_MODES) {
       assert.ok(at - started < 30_000, 'answered before the long-poll expired');
       ctx.diagnostic(`long-poll answered ${at - publishedAt} ms after the publishing request returned`);
 
+      // Many consumers waiting at once all get the new version.
+      const many = Array.from({ length: 20 }, () =>
+        t.call('GET', `/v1/snapshot?since=${n + 1}&wait=30`, { token: t.tokens.agent }),
+      );
+      await new Promise((res) => setTimeout(res, 300));
+      await t.call('POST', '/v1/edges/lhr/undrain', { body: { reason: 'wake them all' } });
+      for (const w of await Promise.all(many)) assert.equal(w.body.version, n + 2);
+      await t.call('POST', '/v1/edges/lhr/drain', { body: { reason: 'back to the state below' } });
+      const m = (await t.call('GET', '/v1/snapshot')).body.version as number;
+
       // A version published by another process (a row written directly) wakes waiters by the poll.
-      const external = t.call('GET', `/v1/snapshot?since=${n + 1}&wait=30`, { token: t.tokens.agent });
+      const external = t.call('GET', `/v1/snapshot?since=${m}&wait=30`, { token: t.tokens.agent });
       await new Promise((res) => setTimeout(res, 100));
       const body = { ...(r.body as Snapshot).body, automation: { frozen: true, frozenEdges: [] } };
-      const sealed = sealSnapshot(n + 2, body);
+      const sealed = sealSnapshot(m + 1, body);
       await t.database.db.insert(schema.snapshots).values({
         version: sealed.version,
         checksum: sealed.checksum,
@@ -74,8 +84,8 @@ for (const mode of DB_MODES) {
       });
       const ext = await external;
       assert.equal(ext.status, 200);
-      assert.equal(verifySnapshot(ext.body).version, n + 2);
-      assert.equal(seen.at(-1)?.version, n + 2);
+      assert.equal(verifySnapshot(ext.body).version, m + 1);
+      assert.equal(seen.at(-1)?.version, m + 1);
       await t.call('POST', '/v1/edges/lhr/undrain', { body: { reason: 'done' } });
     });
 

@@ -11,6 +11,7 @@ import { actionRoutes } from './actions.ts';
 import { auditRoutes } from './audit.ts';
 import { explainRoutes } from './explain.ts';
 import { healthRoutes } from './health.ts';
+import { prefixCommunityRoutes } from './prefix-communities.ts';
 import { reportRoutes } from './reports.ts';
 import { runRoutes } from './runs.ts';
 import { serviceAddressRoutes } from './service-addresses.ts';
@@ -31,6 +32,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   crud(app, ctx, sloResource);
   crud(app, ctx, playbookResource);
   serviceAddressRoutes(app, ctx);
+  prefixCommunityRoutes(app, ctx);
   settingsRoutes(app, ctx);
   actionRoutes(app, ctx);
   runRoutes(app, ctx);

@@ -174,6 +174,8 @@ export function signalRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/v1/signals/alertmanager',
     {
       config: { access: OPERATE },
+      // A large alert group can exceed the default body limit; Alertmanager would retry it forever.
+      bodyLimit: 16 * 1024 * 1024,
       schema: {
         tags: ['signals'],
         summary: "Alertmanager webhook (version 4); bearer or basic auth from Alertmanager's http_config",
