@@ -119,9 +119,9 @@ export function decide(view: MachineView): Decision {
   const top = active.at(-1);
 
   if (view.state === 'triggered' || view.state === 'acting' || view.state === 'awaiting-approval') {
-    const pending = [...view.statuses.entries()].find(([, s]) => PENDING.has(s.state));
-    if (pending) {
-      const [index, status] = pending;
+    const status = view.statuses.get(m.cursor);
+    if (status && PENDING.has(status.state)) {
+      const index = m.cursor;
       if (level !== 'over') return { type: 'cancel', index };
       if (status.state === 'approved') return { type: 'apply', index };
       if (status.state === 'rejected') return { type: 'skip', index };
