@@ -175,7 +175,10 @@ for (const mode of DB_MODES) {
         assert.equal((await activeActions(db)).length, 0);
         const pending = await db.select().from(schema.runSteps).where(eq(schema.runSteps.state, 'awaiting-approval'));
         assert.equal(pending.length, 1);
-        assert.ok((pending[0]?.predicted as { movedRps: number }).movedRps > 0, 'the plan is visible before it acts');
+        assert.ok(
+          ((pending[0]?.predicted ?? { movedRps: 0 }) as { movedRps: number }).movedRps > 0,
+          'the plan is visible before it acts',
+        );
         clock.advance(5 * MIN);
         await reportLoads(db, ids, NORMAL_LOADS, clock.now());
         await controller.tick();
