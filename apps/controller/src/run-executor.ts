@@ -3,6 +3,7 @@ import { type Db, schema } from '@catchment/db';
 import {
   checkHumansWin,
   checkRouteBudget,
+  edgeUsable,
   evaluateChange,
   type Refusal,
   type RoutingGuard,
@@ -149,6 +150,7 @@ export async function advanceRun(ctx: ExecutorContext, initial: LoadedRun, readi
       value: reading.value,
       now: ctx.now,
       blocked: blocked.length > 0,
+      ...uncoveredStage(ctx, run),
     });
     ctx.metrics.decisions.inc({ type: decision.type });
     if (decision.type === 'hold') {
@@ -164,6 +166,34 @@ export async function advanceRun(ctx: ExecutorContext, initial: LoadedRun, readi
     if (row.endedAt) break;
   }
   return changed;
+}
+
+/**
+ * The first applied withdraw-unicast stage whose prefix has no covering route left: no
+ * other usable edge announces its supernet any more (an operator took them down...).
+ * Fewer than K announcers with headroom is not enough to re-announce: loads move, and
+ * re-announcing on every wobble would flap the prefix.
+ */
+function uncoveredStage(ctx: ExecutorContext, run: LoadedRun): { uncovered?: number } {
+  const { world } = ctx;
+  for (const stage of run.stages) {
+    const row = stepOf(run, stage);
+    if (stage.step.kind !== 'withdraw-unicast' || row?.state !== 'applied') continue;
+    const ids = stepActionIds(row);
+    for (const a of world.actions) {
+      if (a.id === undefined || !ids.includes(a.id) || !a.prefix) continue;
+      const supernet = world.prefixes.find((p) => p.cidr === world.prefixes.find((x) => x.cidr === a.prefix)?.supernet);
+      const covering = (supernet?.announcers ?? []).filter((name) => {
+        const e = world.edges.find((x) => x.name === name);
+        const withdrawn = world.actions.some(
+          (w) => w.kind === 'withdraw-unicast' && w.prefix === supernet?.cidr && w.edge === name,
+        );
+        return name !== run.edge && e !== undefined && edgeUsable(e) && !withdrawn;
+      });
+      if (covering.length === 0) return { uncovered: stage.index };
+    }
+  }
+  return {};
 }
 
 async function hold(
@@ -361,7 +391,7 @@ async function execute(
     case 'apply':
       return apply(ctx, run, d.index, reading, dryRun);
     case 'undo':
-      return undo(ctx, run, d.index, dryRun);
+      return undo(ctx, run, d.index, dryRun, d.emergency === true);
   }
 }
 
@@ -551,14 +581,21 @@ async function apply(
   return !dryRun;
 }
 
-async function undo(ctx: ExecutorContext, run: LoadedRun, index: number, dryRun: boolean): Promise<boolean> {
+async function undo(
+  ctx: ExecutorContext,
+  run: LoadedRun,
+  index: number,
+  dryRun: boolean,
+  emergency: boolean,
+): Promise<boolean> {
   const stage = run.stages[index];
   if (!stage) return false;
   const memory = memoryOf(run.row);
   const row = stepOf(run, stage);
   const ids = stepActionIds(row);
-  // A restore changes routes too: it waits for the route-change budget (never exceeds it).
-  if (!dryRun && (stage.step.kind === 'withdraw-unicast' || stage.step.kind === 'communities')) {
+  // A restore changes routes too: it waits for the route-change budget (never exceeds it),
+  // unless the withdrawn prefix lost its covering route: a route beats damping.
+  if (!dryRun && !emergency && (stage.step.kind === 'withdraw-unicast' || stage.step.kind === 'communities')) {
     const active = ctx.world.actions.filter((a) => a.id !== undefined && ids.includes(a.id));
     const refusals = active.flatMap((a) =>
       checkRouteBudget(ctx.world, {
@@ -611,7 +648,13 @@ async function undo(ctx: ExecutorContext, run: LoadedRun, index: number, dryRun:
       ctx.now,
     );
   });
-  notify(ctx, run, 'recovering', 'recovering', `${dryRun ? 'would undo' : 'undid'} ${describe(stage)}`);
+  notify(
+    ctx,
+    run,
+    'recovering',
+    'recovering',
+    `${dryRun ? 'would undo' : 'undid'} ${describe(stage)}${emergency ? ': its prefix lost the covering route' : ''}`,
+  );
   return !dryRun;
 }
 

@@ -62,6 +62,12 @@ export interface MachineView {
   now: Date;
   /** Humans win: automation is frozen for the edge, or the edge has an operator override. */
   blocked: boolean;
+  /**
+   * An applied withdraw-unicast stage whose prefix lost its covering route (coverage
+   * before withdrawal holds only while the supernet's other announcers do): it is
+   * undone at once, before anything else, without waiting for dwell.
+   */
+  uncovered?: number;
 }
 
 export type Decision =
@@ -74,7 +80,7 @@ export type Decision =
   | { type: 'exhausted' }
   | { type: 'mitigated' }
   | { type: 'reescalate' }
-  | { type: 'undo'; index: number }
+  | { type: 'undo'; index: number; emergency?: boolean }
   | { type: 'resolve' };
 
 const ACTIVE: ReadonlySet<StepState> = new Set(['applied', 'dry-run']);
@@ -103,6 +109,9 @@ export function decide(view: MachineView): Decision {
   const { memory: m, now, level } = view;
   const t = now.getTime();
   if (view.state === 'resolved' || view.state === 'aborted') return { type: 'hold', reason: 'run ended' };
+  // Re-announcing a prefix that lost its last covering route beats even a freeze: it only restores reachability.
+  if (view.uncovered !== undefined && activeStages(view).includes(view.uncovered))
+    return { type: 'undo', index: view.uncovered, emergency: true };
   if (level === 'unknown') return { type: 'hold', reason: 'signal unknown: holding still' };
   if (view.blocked) return { type: 'hold', reason: 'an operator froze automation or overrode the edge' };
   const exitPatch: Partial<Memory> | undefined =
