@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createLogger, type Logger, parseDuration } from '@catchment/core';
 import { type Db, schema } from '@catchment/db';
-import { basicRoutingGuard, checkHumansWin } from '@catchment/safety';
+import { basicRoutingGuard, checkHumansWin, edgeUsable } from '@catchment/safety';
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
 import { startHttp } from './http.ts';
@@ -245,6 +245,9 @@ export class Controller {
     if (edgeId === undefined) return undefined;
     // One open run per edge: two playbooks steering the same edge would fight.
     if (open.some((r) => r.edgeId === edgeId)) return undefined;
+    // An edge that is down, draining or in maintenance gets no DNS answers to shift.
+    const self = world.edges.find((e) => e.name === edge);
+    if (!self || !edgeUsable(self)) return undefined;
     // Humans win: no new run on a frozen or overridden edge.
     const blocked = checkHumansWin(world, {
       kind: 'dns-shift',
