@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createLogger, type Logger, parseDuration } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import { type Db, publishSnapshot, schema } from '@catchment/db';
 import { basicRoutingGuard, checkHumansWin, edgeUsable } from '@catchment/safety';
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
@@ -222,9 +222,9 @@ export class Controller {
   }
 
   async #publish(db: Db): Promise<void> {
-    if (!this.#o.publish) return;
+    const publish = this.#o.publish ?? ((d: Db, actor: string) => publishSnapshot(d, { actor, now: this.#now() }));
     try {
-      await this.#o.publish(db, this.name);
+      await publish(db, this.name);
       this.metrics.publishes.inc({ result: 'ok' });
     } catch (err) {
       this.metrics.publishes.inc({ result: 'error' });

@@ -79,20 +79,6 @@ export async function loadWorld(db: Db, now: Date, opts: ModelOptions): Promise<
   const thresholds = new Map<number | null, number>();
   for (const s of sloRows) thresholds.set(s.edgeId, s.enterThreshold);
   const loads = new Map(loadRows.map((l) => [l.edgeId, l]));
-  const edges: SafetyEdge[] = edgeRows.map((e) => {
-    const load = loads.get(e.id);
-    const fresh = load && now.getTime() - load.reportedAt.getTime() <= opts.loadStaleMs;
-    return {
-      name: e.name,
-      capacityRps: e.capacityRps,
-      loadRps: fresh ? load.rps : null,
-      state: e.state,
-      override: e.override,
-      threshold: thresholds.get(e.id) ?? thresholds.get(null) ?? opts.defaultThreshold,
-      dsrAddress: e.dsrAddress,
-    };
-  });
-
   const prefixById = new Map(prefixRows.map((p) => [p.id, p]));
   const prefixes: SafetyPrefix[] = prefixRows.map((p) => ({
     cidr: p.cidr,
@@ -120,6 +106,26 @@ export async function loadWorld(db: Db, now: Date, opts: ModelOptions): Promise<
     };
   };
   const actions = activeRows.map(toSafety).filter((a): a is SafetyAction => a !== undefined);
+
+  // Operator overrides set by actions (drain, force-down, force-up) beat the configured one; the latest wins.
+  const overrides = new Map<number, SafetyEdge['override']>();
+  for (const a of [...activeRows].sort((x, y) => x.id - y.id)) {
+    if (a.edgeId !== null && (a.kind === 'drain' || a.kind === 'force-down' || a.kind === 'force-up'))
+      overrides.set(a.edgeId, a.kind);
+  }
+  const edges: SafetyEdge[] = edgeRows.map((e) => {
+    const load = loads.get(e.id);
+    const fresh = load && now.getTime() - load.reportedAt.getTime() <= opts.loadStaleMs;
+    return {
+      name: e.name,
+      capacityRps: e.capacityRps,
+      loadRps: fresh ? load.rps : null,
+      state: e.state,
+      override: overrides.get(e.id) ?? e.override,
+      threshold: thresholds.get(e.id) ?? thresholds.get(null) ?? opts.defaultThreshold,
+      dsrAddress: e.dsrAddress,
+    };
+  });
 
   const routeChanges: RouteChange[] = [];
   for (const row of recentRouteRows) {
@@ -174,9 +180,7 @@ export async function loadWorld(db: Db, now: Date, opts: ModelOptions): Promise<
 export function routePrefixesOf(a: SafetyAction, prefixes: SafetyPrefix[]): string[] {
   if (a.kind === 'withdraw-unicast') return a.prefix ? [a.prefix] : [];
   if (a.kind !== 'communities') return [];
-  const listed = a.params.prefixes;
-  if (Array.isArray(listed) && listed.length > 0) return listed.map(String);
-  if (a.prefix) return [a.prefix];
+  if (typeof a.params.prefix === 'string') return [a.params.prefix];
   return prefixes
     .filter((p) => (p.kind === 'unicast' ? p.edge === a.edge : p.announcers.includes(a.edge ?? '')))
     .map((p) => p.cidr);

@@ -15,9 +15,9 @@ export interface ControllerOptions {
   /** Chat webhook (Slack / Mattermost incoming webhook) for run events. */
   webhookUrl?: string;
   /**
-   * Publishes a new snapshot from the active actions (the integrator's
-   * publishSnapshot(db, actor) from @catchment/db); called after every tick that changed
-   * actions, and once when this replica becomes leader.
+   * Publishes a new snapshot from the active actions; default: @catchment/db's
+   * publishSnapshot. Called after every tick that changed actions, and once when this
+   * replica becomes leader (its predecessor may have died between commit and publish).
    */
   publish?: (db: Db, actor: string) => Promise<unknown>;
   /** Coverage / last-route checks (@catchment/routing's, once merged). */

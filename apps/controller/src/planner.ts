@@ -254,11 +254,9 @@ export function planStage(
     moves = spread(moved, targets, byHeadroom);
     prediction.movedRps = moved;
     prediction.confidence = 'estimate';
-    const params = {
-      communities: [...communities],
-      ...(step.transit ? { transit: step.transit } : {}),
-      intents: step.intents,
-    };
+    // On every announcement of the edge (the compiler's default without `prefix`);
+    // the transit and intents are named in the action's reason.
+    const params = { communities: [...communities] };
     if (communities.size > 0) {
       actions.push({ kind: 'communities', edge, params });
       changes.push({ kind: 'communities', edge, source: 'automation', direction: 'shed', params, moves });
@@ -268,12 +266,9 @@ export function planStage(
     const moved = current * step.fraction;
     moves = spread(moved, targets, byHeadroom);
     prediction.movedRps = moved;
-    const weights = spread(100, targets, byHeadroom).map((m) => ({
-      edge: m.edge,
-      weight: Math.max(1, Math.round(m.rps)),
-    }));
     const previous = runActionOf(world, runId, 'dsr-shed', edge);
-    const params = { fraction: step.fraction, targets: weights };
+    // The compiler weights the named targets by their headroom, as the prediction does.
+    const params = { fraction: step.fraction, targets };
     actions.push({ kind: 'dsr-shed', edge, params });
     changes.push({
       kind: 'dsr-shed',

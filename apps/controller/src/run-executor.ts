@@ -105,7 +105,7 @@ function notify(
 function describe(stage: Stage): string {
   const s = stage.step;
   if (s.kind === 'dns-shift') return `dns-shift ${stage.percent} %`;
-  if (s.kind === 'communities') return `communities ${s.intents.join(', ')}`;
+  if (s.kind === 'communities') return `communities ${s.intents.join(', ')} via ${s.transit ?? 'every transit'}`;
   if (s.kind === 'dsr-shed') return `dsr-shed ${s.fraction}`;
   return s.kind;
 }
@@ -233,10 +233,7 @@ async function writeActions(
 ): Promise<number[]> {
   const ids: number[] = [];
   for (const [k, a] of planned.entries()) {
-    const params = {
-      ...a.params,
-      revert: { when: 'run-recovered', runId: run.row.id, dwell: `${Math.round(stage.dwellMs / 1000)}s` },
-    };
+    const params = a.params;
     const rows = await tx
       .insert(schema.actions)
       .values({
@@ -244,7 +241,8 @@ async function writeActions(
         edgeId: ctx.world.edgeIds.get(a.edge) ?? null,
         prefixId: a.prefix ? (ctx.world.prefixIds.get(a.prefix) ?? null) : null,
         params,
-        reason: `playbook ${run.playbook.name}, run ${run.row.id}, step ${stage.position + 1} (${describe(stage)})`,
+        // The revert condition (safety rule 7), besides expires_at, which the leader renews while the run is open.
+        reason: `playbook ${run.playbook.name}, run ${run.row.id}, step ${stage.position + 1} (${describe(stage)}); reverted when the run recovers (exit threshold held ${Math.round(stage.dwellMs / 1000)} s) or at expiry`,
         actor: ctx.actor,
         source: 'automation',
         runId: run.row.id,

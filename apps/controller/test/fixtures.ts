@@ -1,14 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { PlaybookConfig } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import type { CatchmentConfig, PlaybookConfig } from '@catchment/core';
+import { type Db, importConfig, schema } from '@catchment/db';
 import { eq, sql } from 'drizzle-orm';
+import { parse } from 'yaml';
 
-/**
- * A small world like config/demo.yaml: three large edges announcing the supernets,
- * three small ones with their own /24 and /48, one service, one transit with intents,
- * a utilisation SLO per edge. Written straight into the tables (the config importer
- * belongs to the API branch).
- */
+/** The demo's edges: fra, iad, sin announce the supernets; lhr, gru, syd are small. */
 export const EDGES = [
   { name: 'fra', capacityRps: 100_000, country: 'DE', continent: 'EU', dsr: '198.18.0.11', big: true },
   { name: 'iad', capacityRps: 120_000, country: 'US', continent: 'NA', dsr: '198.18.0.12', big: true },
@@ -28,85 +25,22 @@ export const STEPS: PlaybookConfig['steps'] = [
   { kind: 'notify', message: 'edge still overloaded after every step' },
 ];
 
+const demoText = await readFile(new URL('../../../config/demo.yaml', import.meta.url), 'utf8');
+
+/**
+ * The demo configuration (config/demo.yaml), imported the way operators import it, but
+ * without its playbook: each test adds the playbooks it needs.
+ */
 export async function seedWorld(
   db: Db,
   opts: { settings?: Record<string, unknown> } = {},
 ): Promise<Map<string, number>> {
-  const ids = new Map<string, number>();
-  for (const e of EDGES) {
-    const [row] = await db
-      .insert(schema.edges)
-      .values({
-        name: e.name,
-        lat: 0,
-        lon: 0,
-        country: e.country,
-        continent: e.continent,
-        capacityRps: e.capacityRps,
-        dsrAddress: e.dsr,
-      })
-      .returning({ id: schema.edges.id });
-    ids.set(e.name, row?.id ?? 0);
-  }
-  const [zone] = await db
-    .insert(schema.zones)
-    .values({
-      name: 'example.net',
-      soa: {
-        mname: 'ns1.example.net',
-        rname: 'hostmaster.example.net',
-        serial: 1,
-        refresh: 3600,
-        retry: 600,
-        expire: 1209600,
-        minimum: 60,
-      },
-      ns: ['ns1.example.net'],
-    })
-    .returning({ id: schema.zones.id });
-  const [v4] = await db
-    .insert(schema.prefixes)
-    .values({ cidr: '198.18.0.0/20', kind: 'anycast' })
-    .returning({ id: schema.prefixes.id });
-  const [v6] = await db
-    .insert(schema.prefixes)
-    .values({ cidr: '2001:db8:100::/40', kind: 'anycast' })
-    .returning({ id: schema.prefixes.id });
-  const [svc] = await db
-    .insert(schema.services)
-    .values({ name: 'www.example.net', zoneId: zone?.id ?? 0, anycastV4: '198.18.0.1', anycastV6: '2001:db8:100::1' })
-    .returning({ id: schema.services.id });
-  let i = 1;
-  for (const e of EDGES) {
-    const edgeId = ids.get(e.name) ?? 0;
-    if (e.big) {
-      await db.insert(schema.prefixAnnouncers).values([
-        { prefixId: v4?.id ?? 0, edgeId },
-        { prefixId: v6?.id ?? 0, edgeId },
-      ]);
-    }
-    await db.insert(schema.prefixes).values([
-      { cidr: `198.18.${i}.0/24`, kind: 'unicast', edgeId, supernetId: v4?.id ?? null },
-      { cidr: `2001:db8:10${i}::/48`, kind: 'unicast', edgeId, supernetId: v6?.id ?? null },
-    ]);
-    await db.insert(schema.serviceAddresses).values({ serviceId: svc?.id ?? 0, edgeId, address: `198.18.${i}.10` });
-    await db.insert(schema.slos).values({
-      name: `${e.name}-utilisation`,
-      edgeId,
-      metric: 'utilisation',
-      enterThreshold: 0.85,
-      exitThreshold: 0.7,
-      window: '5m',
-    });
-    i++;
-  }
-  await db.insert(schema.transits).values({
-    name: 'transit-a',
-    asn: 64500,
-    intents: { 'prepend-2x': ['64500:2002'], 'no-export-to-64501': ['64500:64501'] },
-  });
-  if (opts.settings) await db.insert(schema.settings).values({ id: 1, values: opts.settings });
-  return ids;
+  const config = parse(demoText) as CatchmentConfig;
+  delete config.playbooks;
+  if (opts.settings) config.settings = { ...config.settings, ...opts.settings };
+  await importConfig(db, config, { actor: 'test' });
+  const rows = await db.select({ id: schema.edges.id, name: schema.edges.name }).from(schema.edges);
+  return new Map(rows.map((r) => [r.name, r.id]));
 }
 
 export async function addPlaybook(

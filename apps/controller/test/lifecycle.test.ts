@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Database, schema } from '@catchment/db';
+import { type Database, latestSnapshot, schema } from '@catchment/db';
 import { DB_MODES, freshDatabase, sharedCluster } from '@catchment/testkit';
 import { asc, eq } from 'drizzle-orm';
 import { Controller, decideStage } from '../src/index.ts';
@@ -41,7 +41,6 @@ for (const mode of DB_MODES) {
         cooldown: '10m',
       });
       const clock = new FakeClock();
-      const published: number[] = [];
       const controller = new Controller({
         database,
         now: clock.now,
@@ -49,21 +48,19 @@ for (const mode of DB_MODES) {
         http: false,
         webhookUrl: sink.url,
         name: 'controller:test',
-        publish: async () => {
-          published.push(clock.t);
-        },
       });
       await controller.start();
       await reportLoads(database.db, ids, NORMAL_LOADS, clock.now());
-      return { controller, clock, published };
+      return { controller, clock };
     }
 
     it('trigger → every step in order → mitigated → recovering (reverse, after dwell) → resolved', async () => {
       sink.bodies.length = 0;
-      const { controller, clock, published } = await setup('auto');
+      const { controller, clock } = await setup('auto');
       const db = database.db;
       try {
         const states: string[] = [];
+        const snapshotsSeen: string[] = [];
         const undoTimes: number[] = [];
         await setAlert(db, ids, 'lhr', 'firing', clock.now());
         for (let minute = 0; minute <= 60; minute++) {
@@ -71,6 +68,19 @@ for (const mode of DB_MODES) {
           await reportLoads(db, ids, NORMAL_LOADS, clock.now());
           const before = (await activeActions(db)).length;
           await controller.tick();
+          const snap = await latestSnapshot(db);
+          if (snap) {
+            const lhr = snap.body.edges.find((e) => e.name === 'lhr');
+            const effects = [
+              `shift ${lhr?.shiftPercent}${lhr?.shiftPercent ? ` to ${lhr.shiftTargets.join(',')}` : ''}`,
+            ];
+            for (const a of snap.body.announcements.filter((x) => x.edge === 'lhr')) {
+              if (a.state === 'withdrawn') effects.push(`withdrawn ${a.prefix}`);
+              if (a.communities.includes('64500:2002')) effects.push(`community 64500:2002 on ${a.prefix}`);
+            }
+            effects.push(`dsr ${snap.body.dsr.find((d) => d.edge === 'lhr')?.fraction}`);
+            if (snapshotsSeen.at(-1) !== effects.join('; ')) snapshotsSeen.push(effects.join('; '));
+          }
           const run = (await db.select().from(schema.playbookRuns))[0];
           if (run && states.at(-1) !== run.state) states.push(run.state);
           if (run?.state === 'recovering' || run?.state === 'resolved') {
@@ -100,10 +110,12 @@ for (const mode of DB_MODES) {
           'dns-shift 10',
         ]);
         // Every automated action says when it ends and is attributed to the run.
+        const run0 = (await db.select().from(schema.playbookRuns))[0];
         for (const a of all) {
           assert.equal(a.source, 'automation');
           assert.ok(a.expiresAt, 'has an expiry');
-          assert.equal((a.params as { revert?: { when: string } }).revert?.when, 'run-recovered');
+          assert.match(a.reason, /reverted when the run recovers/);
+          assert.equal(a.runId, run0?.id);
           assert.ok(a.revertedAt, `${label(a)} reverted at the end`);
         }
         // Undone in reverse order of application (dns-shift 10 and 25 were superseded on the way up).
@@ -143,7 +155,19 @@ for (const mode of DB_MODES) {
           steps.every((s) => s.observed !== null || s.kind === 'notify'),
           'every stage has observed loads',
         );
-        assert.ok(published.length >= 9, 'a snapshot is published after each change');
+        // The published snapshots carried each effect, then none.
+        const effects = snapshotsSeen.join('\n');
+        for (const e of [
+          'shift 10',
+          'shift 25',
+          'shift 50',
+          'withdrawn 198.18.4.0/24',
+          'community 64500:2002',
+          'dsr 16384',
+        ]) {
+          assert.ok(effects.includes(e), `a snapshot had ${e}:\n${effects}`);
+        }
+        assert.equal(snapshotsSeen.at(-1), 'shift 0; dsr 0', 'the last snapshot is back to normal');
         await controller.notifier.flush();
         const events = sink.bodies.map((b) => (b.catchment as { event: string }).event);
         for (const e of ['started', 'escalated', 'message', 'mitigated', 'recovering', 'resolved']) {
@@ -217,7 +241,7 @@ for (const mode of DB_MODES) {
     });
 
     it('dry-run mode plans and records every stage but writes no action', async () => {
-      const { controller, clock, published } = await setup('dry-run');
+      const { controller, clock } = await setup('dry-run');
       const db = database.db;
       try {
         await setAlert(db, ids, 'lhr', 'firing', clock.now());
@@ -241,7 +265,7 @@ for (const mode of DB_MODES) {
           ],
         );
         assert.ok(steps.filter((s) => s.kind !== 'notify').every((s) => s.predicted !== null));
-        assert.equal(published.length, 1, "only the new leader's initial publication");
+        assert.equal((await db.select().from(schema.snapshots)).length, 1, "only the new leader's initial publication");
       } finally {
         await controller.stop();
         await database.close();

@@ -1,120 +1,57 @@
-import { type Static, type TSchema, Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { CidrText, CommunityText, Name } from './schema-common.ts';
 
 /**
- * The kinds of rows in the `actions` table and the shape of their `params`.
- * The controller writes them (source 'automation'), the API writes them (source
- * 'operator'), and the snapshot compiler turns the active ones (not reverted, not
- * expired) into the published snapshot. One definition, shared by all three.
+ * Actions: the only way anything changes steering at run time, for operators and
+ * automation alike. Each is a row of the `actions` table (kind, edge, params, reason,
+ * actor, expiry); the snapshot compiler (packages/db compile.ts) applies the active ones.
+ * These param schemas are shared by the API, the controller and the compiler.
  */
 const strict = { additionalProperties: false } as const;
 
-/**
- * Why an automated action ends, besides its `expires_at`: recorded on every
- * automated action (safety rule 7: every automated action has an expiry or a
- * revert condition).
- */
-export const RevertCondition = Type.Object(
-  {
-    /** `run-recovered`: reverted by run `runId` once the exit threshold held for `dwell`. */
-    when: Type.Union([Type.Literal('run-recovered'), Type.Literal('expiry')]),
-    runId: Type.Optional(Type.Integer({ minimum: 1 })),
-    dwell: Type.Optional(Type.String()),
-  },
-  strict,
-);
+export const ActionParams = {
+  /** Operator override of an edge, with expiry: beats automation (safety rule 8). */
+  drain: Type.Object({}, strict),
+  'force-down': Type.Object({}, strict),
+  'force-up': Type.Object({}, strict),
+  /** Freeze automation globally (no edge) or for one edge. */
+  freeze: Type.Object({}, strict),
+  /** Answer `percent` % of this edge's DNS clients with other edges. */
+  'dns-shift': Type.Object(
+    { percent: Type.Number({ minimum: 0, maximum: 100 }), targets: Type.Optional(Type.Array(Name)) },
+    strict,
+  ),
+  /** Stop announcing one of the edge's unicast prefixes (traffic falls back to the supernet). */
+  'withdraw-unicast': Type.Object({ prefix: CidrText }, strict),
+  /** Add communities to the edge's announcements (all of them, or one prefix). */
+  communities: Type.Object(
+    { communities: Type.Array(CommunityText, { minItems: 1 }), prefix: Type.Optional(CidrText) },
+    strict,
+  ),
+  /** XDP DSR shedding of a fraction (0-1] of new flows to other edges. */
+  'dsr-shed': Type.Object(
+    { fraction: Type.Number({ minimum: 0, maximum: 1 }), targets: Type.Optional(Type.Array(Name)) },
+    strict,
+  ),
+} as const;
 
-/** Answer `percent` % of the edge's (actions.edge_id) DNS clients with `targets`. */
-export const DnsShiftParams = Type.Object(
-  {
-    percent: Type.Number({ minimum: 0, maximum: 100 }),
-    /** Edges that receive the shifted answers; empty: usable edges with headroom. */
-    targets: Type.Array(Name),
-    revert: Type.Optional(RevertCondition),
-  },
-  strict,
-);
+export type ActionKind = keyof typeof ActionParams;
+export const ACTION_KINDS = Object.keys(ActionParams) as ActionKind[];
+export type ActionParamsOf<K extends ActionKind> = Static<(typeof ActionParams)[K]>;
 
-/** Stop announcing the edge's unicast `prefix` (actions.prefix_id names the same row). */
-export const WithdrawUnicastParams = Type.Object({ prefix: CidrText, revert: Type.Optional(RevertCondition) }, strict);
+/** Kinds that need an edge; `freeze` may omit it (global freeze). */
+export const EDGE_SCOPED_ACTIONS: ReadonlySet<ActionKind> = new Set(ACTION_KINDS.filter((k) => k !== 'freeze'));
 
-/**
- * Add `communities` to the edge's announcements (of `prefixes`, or of every prefix
- * the edge announces when absent). `transit` and `intents` say where the values came
- * from (the transit's intent catalogue), for audits.
- */
-export const CommunitiesParams = Type.Object(
-  {
-    communities: Type.Array(CommunityText, { minItems: 1 }),
-    prefixes: Type.Optional(Type.Array(CidrText)),
-    transit: Type.Optional(Name),
-    intents: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-    revert: Type.Optional(RevertCondition),
-  },
-  strict,
-);
+/** The override that each override action sets on its edge. */
+export const OVERRIDE_ACTIONS = { drain: 'drain', 'force-down': 'force-down', 'force-up': 'force-up' } as const;
 
-/** Shed `fraction` (0-1] of the edge's NEW flows over DSR to `targets`, weighted. */
-export const DsrShedParams = Type.Object(
-  {
-    fraction: Type.Number({ minimum: 0, maximum: 1 }),
-    targets: Type.Array(Type.Object({ edge: Name, weight: Type.Integer({ minimum: 1 }) }, strict), {
-      minItems: 1,
-    }),
-    revert: Type.Optional(RevertCondition),
-  },
-  strict,
-);
-
-/**
- * An operator freezes automation (safety rule 8): for one edge (actions.edge_id),
- * or everywhere when edge_id is null. Automation never writes this kind.
- */
-export const FreezeParams = Type.Object({}, strict);
-
-export const ACTION_PARAMS = {
-  'dns-shift': DnsShiftParams,
-  'withdraw-unicast': WithdrawUnicastParams,
-  communities: CommunitiesParams,
-  'dsr-shed': DsrShedParams,
-  freeze: FreezeParams,
-} as const satisfies Record<string, TSchema>;
-
-export type ActionKind = keyof typeof ACTION_PARAMS;
-export const ACTION_KINDS = Object.keys(ACTION_PARAMS) as ActionKind[];
-/** The kinds a playbook step may write (freeze belongs to operators). */
-export const SHEDDING_ACTION_KINDS = ['dns-shift', 'withdraw-unicast', 'communities', 'dsr-shed'] as const;
-export type SheddingActionKind = (typeof SHEDDING_ACTION_KINDS)[number];
-
-export type RevertCondition = Static<typeof RevertCondition>;
-export type DnsShiftParams = Static<typeof DnsShiftParams>;
-export type WithdrawUnicastParams = Static<typeof WithdrawUnicastParams>;
-export type CommunitiesParams = Static<typeof CommunitiesParams>;
-export type DsrShedParams = Static<typeof DsrShedParams>;
-export type FreezeParams = Static<typeof FreezeParams>;
-
-export interface ActionParamsByKind {
-  'dns-shift': DnsShiftParams;
-  'withdraw-unicast': WithdrawUnicastParams;
-  communities: CommunitiesParams;
-  'dsr-shed': DsrShedParams;
-  freeze: FreezeParams;
+/** An active action as the compiler sees it (names, not ids). */
+export interface ActiveAction {
+  id: number;
+  kind: ActionKind;
+  edge: string | null;
+  params: Record<string, unknown>;
+  createdAt: Date;
+  expiresAt: Date | null;
+  source: 'operator' | 'automation';
 }
-
-export function isActionKind(kind: string): kind is ActionKind {
-  return Object.hasOwn(ACTION_PARAMS, kind);
-}
-
-/**
- * What DNS servers report as `load` in `POST /v1/reports` (kind 'dns'): answers
- * given per client block and edge over the last `windowSeconds`. The controller's
- * planner uses it as its traffic model (who would move where when DNS shifts).
- */
-export const DnsLoadReport = Type.Object(
-  {
-    windowSeconds: Type.Number({ exclusiveMinimum: 0 }),
-    answers: Type.Array(Type.Object({ block: CidrText, edge: Name, count: Type.Integer({ minimum: 0 }) }, strict)),
-  },
-  { additionalProperties: true },
-);
-export type DnsLoadReport = Static<typeof DnsLoadReport>;

@@ -83,6 +83,8 @@ export const ServiceConfig = Type.Object(
     zone: DnsName,
     ttl: Type.Optional(Ttl),
     policy: Type.Optional(Name),
+    /** TCP ports served on the service addresses (the VIPs of DSR shedding); default 80 and 443. */
+    ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { minItems: 1 })),
     anycast: Type.Object({ v4: Type.Optional(IpText), v6: Type.Optional(IpText) }, strict),
     /** Per edge, the unicast addresses to answer with. */
     addresses: Type.Record(

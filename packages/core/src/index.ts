@@ -1,5 +1,6 @@
 export * from './actions.ts';
 export * from './config.ts';
+export * from './config-normalise.ts';
 export * from './config-schema.ts';
 export * from './errors.ts';
 export * from './logger.ts';
@@ -7,6 +8,8 @@ export * from './net.ts';
 export * from './runs.ts';
 export * from './schema-common.ts';
 export * from './settings.ts';
+export * from './shedding.ts';
 export * from './snapshot.ts';
+export * from './snapshot-follower.ts';
 export * from './snapshot-schema.ts';
 export * from './validate.ts';

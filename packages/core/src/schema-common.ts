@@ -1,5 +1,10 @@
 import { Type } from 'typebox';
 
+/** A string enum whose static type is the union of its strings. */
+export function Literals<const T extends string[]>(values: readonly [...T], options: { description?: string } = {}) {
+  return Type.Enum(values, options);
+}
+
 /** Building blocks shared by the configuration and the snapshot schemas. */
 export const Name = Type.String({
   pattern: '^[a-z0-9][a-z0-9_-]{0,62}$',
@@ -15,10 +20,8 @@ export const DnsName = Type.String({
 export const CidrText = Type.String({ minLength: 3, maxLength: 49, description: 'CIDR, host bits zero' });
 export const IpText = Type.String({ minLength: 2, maxLength: 45, description: 'IPv4 or IPv6 address' });
 export const CountryCode = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' });
-export const ContinentCode = Type.Union(
-  ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'].map((c) => Type.Literal(c)),
-  { description: 'continent code as in GeoIP2' },
-);
+export const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'] as const;
+export const ContinentCode = Literals(CONTINENTS, { description: 'continent code as in GeoIP2' });
 /** Community: standard `a:b` (16-bit each), large `a:b:c` (32-bit each), or a well-known name. */
 export const CommunityText = Type.String({
   pattern: '^([0-9]{1,10}:[0-9]{1,10}(:[0-9]{1,10})?|[A-Z_]{3,40})$',
@@ -29,33 +32,21 @@ export const Duration = Type.String({
 });
 export const Ttl = Type.Integer({ minimum: 0, maximum: 2147483647 });
 
-export const EdgeState = Type.Union([
-  Type.Literal('active'),
-  Type.Literal('draining'),
-  Type.Literal('maintenance'),
-  Type.Literal('down'),
-]);
 export const EDGE_STATES = ['active', 'draining', 'maintenance', 'down'] as const;
+export const EdgeState = Literals(EDGE_STATES);
 
 /** Operator override: automation never changes it; it beats automation (safety rule 8). */
-export const EdgeOverride = Type.Union([
-  Type.Literal('none'),
-  Type.Literal('force-up'),
-  Type.Literal('force-down'),
-  Type.Literal('drain'),
-]);
 export const EDGE_OVERRIDES = ['none', 'force-up', 'force-down', 'drain'] as const;
+export const EdgeOverride = Literals(EDGE_OVERRIDES);
 
-export const RecordType = Type.Union(
-  ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'NS', 'PTR'].map((t) => Type.Literal(t)),
-);
 export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'NS', 'PTR'] as const;
+export const RecordType = Literals(RECORD_TYPES);
 
-export const SloMetric = Type.Union(['utilisation', 'latency', 'error-rate', 'loss'].map((m) => Type.Literal(m)));
 export const SLO_METRICS = ['utilisation', 'latency', 'error-rate', 'loss'] as const;
+export const SloMetric = Literals(SLO_METRICS);
 
-export const PlaybookMode = Type.Union([Type.Literal('auto'), Type.Literal('approve'), Type.Literal('dry-run')]);
 export const PLAYBOOK_MODES = ['auto', 'approve', 'dry-run'] as const;
+export const PlaybookMode = Literals(PLAYBOOK_MODES);
 
 export const Soa = Type.Object(
   {

@@ -67,6 +67,7 @@ export const SnapshotService = Type.Object(
     zone: DnsName,
     ttl: Ttl,
     policy: Type.Union([Name, Type.Null()]),
+    ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 })),
     anycast: Type.Object({ v4: Type.Union([IpText, Type.Null()]), v6: Type.Union([IpText, Type.Null()]) }, strict),
     addresses: Type.Array(Type.Object({ edge: Name, v4: Type.Array(IpText), v6: Type.Array(IpText) }, strict)),
   },

@@ -153,6 +153,7 @@ export const services = pgTable(
       .references(() => zones.id, { onDelete: 'restrict' }),
     ttl: integer('ttl').notNull().default(30),
     policyId: integer('policy_id').references(() => policies.id, { onDelete: 'set null' }),
+    ports: integer('ports').array().notNull().default(sql`'{80,443}'::integer[]`),
     anycastV4: inet('anycast_v4'),
     anycastV6: inet('anycast_v6'),
     createdAt: created(),

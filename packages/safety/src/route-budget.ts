@@ -12,8 +12,7 @@ export function routeChangesInLastHour(world: SafetyWorld, prefix: string): numb
 export function touchedPrefixes(world: SafetyWorld, change: Change): string[] {
   if (change.kind === 'withdraw-unicast') return change.prefix ? [change.prefix] : [];
   if (change.kind !== 'communities') return [];
-  const listed = change.params.prefixes;
-  if (Array.isArray(listed) && listed.length > 0) return listed.map(String);
+  if (typeof change.params.prefix === 'string') return [change.params.prefix];
   if (change.prefix) return [change.prefix];
   return world.prefixes
     .filter((p) => (p.kind === 'unicast' ? p.edge === change.edge : p.announcers.includes(change.edge)))

@@ -7,14 +7,14 @@ export const DB_MODES: DbMode[] = ['pglite', 'postgres'];
 
 let cluster: Promise<PostgresCluster> | undefined;
 
-/** One PostgreSQL cluster per test file (process), stopped when the file's tests end. */
+// Registered when a test file imports this module, so it runs after all of the file's tests.
+after(async () => {
+  await (await cluster?.catch(() => undefined))?.stop();
+});
+
+/** One PostgreSQL cluster per test file (process), started on first use. */
 export function sharedCluster(): Promise<PostgresCluster> {
-  if (!cluster) {
-    cluster = startPostgres();
-    after(async () => {
-      await (await cluster)?.stop();
-    });
-  }
+  cluster ??= startPostgres();
   return cluster;
 }
 

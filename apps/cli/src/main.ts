@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { isCatchmentError } from '@catchment/core';
+import { Command, CommanderError } from 'commander';
+import { configCommands } from './commands/config.ts';
+import { migrateCommand } from './commands/migrate.ts';
+import { VERSION } from './version.ts';
+
+const program = new Command('catchment')
+  .description('Catchment: GeoDNS + anycast traffic steering with automated load shedding')
+  .version(VERSION, '-V, --version')
+  .exitOverride();
+
+program
+  .command('version')
+  .description('print the version')
+  .action(() => {
+    process.stdout.write(`catchment ${VERSION} (node ${process.version})\n`);
+  });
+migrateCommand(program);
+configCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (isCatchmentError(err)) {
+    process.stderr.write(`catchment: ${err.describe()}\n`);
+  } else {
+    process.stderr.write(`catchment: ${(err as Error).stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "services" ADD COLUMN "ports" integer[] DEFAULT '{80,443}'::integer[] NOT NULL;

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  CatchmentError,
+  cidrContains,
+  cidrProblem,
+  communityProblem,
+  normaliseName,
+  parseCidr,
+  parseConfigText,
+  parseDuration,
+  validateConfig,
+} from '@catchment/core';
+
+describe('CIDR checks', () => {
+  const table: [string, RegExp | undefined][] = [
+    ['198.18.1.0/24', undefined],
+    ['2001:db8:101::/48', undefined],
+    ['0.0.0.0/0', undefined],
+    ['198.18.1.1/24', /host bits are set: the network is 198\.18\.1\.0\/24/],
+    ['2001:db8::1/48', /host bits/],
+    ['198.18.1.0', /must be a CIDR/],
+    ['198.18.1.0/33', /longer than \/32/],
+    ['2001:db8::/129', /longer than \/128/],
+    ['300.1.1.0/24', /not an IPv4 or IPv6 address/],
+    ['10.1/16', /not an IPv4 or IPv6 address/],
+    ['198.18.1.0/-1', /not a prefix length/],
+    ['198.18.1.0/2x', /not a prefix length/],
+  ];
+  for (const [text, problem] of table) {
+    it(`${text} → ${problem ?? 'valid'}`, () => {
+      const got = cidrProblem(text);
+      if (problem) assert.match(got ?? '', problem);
+      else assert.equal(got, undefined);
+    });
+  }
+  it('containment respects family and length', () => {
+    assert.ok(cidrContains(parseCidr('198.18.0.0/20'), parseCidr('198.18.15.0/24')));
+    assert.ok(!cidrContains(parseCidr('198.18.0.0/20'), parseCidr('198.18.16.0/24')));
+    assert.ok(!cidrContains(parseCidr('198.18.1.0/24'), parseCidr('198.18.0.0/20')));
+    assert.ok(cidrContains(parseCidr('2001:db8:100::/40'), parseCidr('2001:db8:1ff::/48')));
+    assert.ok(!cidrContains(parseCidr('::/0'), parseCidr('10.0.0.0/8')));
+  });
+});
+
+describe('community syntax', () => {
+  const table: [string, boolean][] = [
+    ['64500:100', true],
+    ['65535:65535', true],
+    ['65536:1', false],
+    ['64500:1:4294967295', true],
+    ['64500:1:4294967296', false],
+    ['1:2:3:4', false],
+    ['NO_EXPORT', true],
+    ['GRACEFUL_SHUTDOWN', true],
+    ['BLACKHOLE', true],
+    ['NO_SUCH_THING', false],
+    ['a:b', false],
+  ];
+  for (const [text, ok] of table) {
+    it(`${text} is ${ok ? 'valid' : 'refused'}`, () => assert.equal(communityProblem(text) === undefined, ok));
+  }
+});
+
+describe('configuration validation', () => {
+  it('reports YAML syntax errors with their line', () => {
+    assert.throws(
+      () => parseConfigText('edges:\n  - name: a\n   bad: [\n'),
+      (err: CatchmentError) => err.code === 'CONFIG_UNREADABLE' && /line \d/.test(err.errors[0]?.path ?? ''),
+    );
+  });
+  it('refuses duplicate keys in YAML', () => {
+    assert.throws(() => parseConfigText('edges: []\nedges: []\n'), CatchmentError);
+  });
+  it('lists reference, hysteresis and playbook errors together', () => {
+    assert.throws(
+      () =>
+        validateConfig({
+          edges: [
+            { name: 'a', location: { lat: 0, lon: 0, country: 'DE', continent: 'EU' }, capacity: { rps: 1 } },
+            { name: 'a', location: { lat: 0, lon: 0, country: 'DE', continent: 'EU' }, capacity: { rps: 1 } },
+          ],
+          slos: [{ name: 's', edge: 'b', metric: 'utilisation', enter: 0.5, exit: 0.9, window: '5m' }],
+          playbooks: [
+            {
+              name: 'p',
+              trigger: { slo: 'nope' },
+              steps: [
+                { kind: 'dns-shift', schedule: [50, 25] },
+                { kind: 'communities', intents: ['prepend-9x'] },
+              ],
+            },
+          ],
+        }),
+      (err: CatchmentError) => {
+        const paths = err.errors.map((e) => e.path).sort();
+        assert.deepEqual(paths, [
+          '/edges/1/name',
+          '/playbooks/0/steps/0/schedule/1',
+          '/playbooks/0/steps/1/intents/0',
+          '/playbooks/0/trigger/slo',
+          '/slos/0/edge',
+          '/slos/0/exit',
+        ]);
+        return true;
+      },
+    );
+  });
+});
+
+describe('names and durations', () => {
+  it('normalises names to lower-case absolute form', () => {
+    assert.equal(normaliseName('WWW', 'example.net'), 'www.example.net');
+    assert.equal(normaliseName('@', 'example.net'), 'example.net');
+    assert.equal(normaliseName('Other.Org.', 'example.net'), 'other.org');
+    assert.equal(normaliseName('www.example.net', 'example.net'), 'www.example.net');
+  });
+  it('parses durations', () => {
+    assert.equal(parseDuration('250ms'), 250);
+    assert.equal(parseDuration('5m'), 300_000);
+    assert.throws(() => parseDuration('5 minutes'));
+  });
+});

@@ -1,0 +1,213 @@
+import {
+  type ActionKind,
+  type ActiveAction,
+  DEFAULT_SETTINGS,
+  type NormalConfig,
+  OVERRIDE_ACTIONS,
+  type SnapshotAnnouncement,
+  type SnapshotBody,
+  type SnapshotDsr,
+  type SnapshotEdge,
+  type SnapshotSettings,
+} from '@catchment/core';
+import { and, gt, isNull, or } from 'drizzle-orm';
+import { exportConfig } from './config-export.ts';
+import type { Db } from './connection.ts';
+import * as t from './schema.ts';
+
+/** Actions in force at `now`: not reverted, not expired. */
+export async function activeActions(db: Pick<Db, 'select'>, now = new Date()): Promise<ActiveAction[]> {
+  const [rows, edges] = await Promise.all([
+    db
+      .select()
+      .from(t.actions)
+      .where(and(isNull(t.actions.revertedAt), or(isNull(t.actions.expiresAt), gt(t.actions.expiresAt, now)))),
+    db.select({ id: t.edges.id, name: t.edges.name }).from(t.edges),
+  ]);
+  const edgeName = new Map(edges.map((e) => [e.id, e.name]));
+  return rows
+    .map((r) => ({
+      id: r.id,
+      kind: r.kind as ActionKind,
+      edge: r.edgeId === null ? null : (edgeName.get(r.edgeId) ?? null),
+      params: (r.params ?? {}) as Record<string, unknown>,
+      createdAt: r.createdAt,
+      expiresAt: r.expiresAt,
+      source: r.source as 'operator' | 'automation',
+    }))
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id);
+}
+
+/** Reads the database and compiles the snapshot body (pure part: `compileBody`). */
+export async function compileSnapshot(db: Db, now = new Date()): Promise<SnapshotBody> {
+  const [config, actions, loads] = await Promise.all([
+    exportConfig(db),
+    activeActions(db, now),
+    db.select({ edgeId: t.edgeLoads.edgeId, rps: t.edgeLoads.rps }).from(t.edgeLoads),
+  ]);
+  const edgeIds = await db.select({ id: t.edges.id, name: t.edges.name }).from(t.edges);
+  const loadByEdge = new Map<string, number>();
+  for (const l of loads) {
+    const name = edgeIds.find((e) => e.id === l.edgeId)?.name;
+    if (name) loadByEdge.set(name, l.rps);
+  }
+  return compileBody(config, actions, loadByEdge);
+}
+
+/** Stable 32-bit seed per edge, so the DSR flow hash does not change between snapshots. */
+function seedOf(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+const latestOf = (actions: ActiveAction[], kind: ActionKind, edge: string | null) =>
+  actions.filter((a) => a.kind === kind && a.edge === edge).at(-1);
+
+/**
+ * The snapshot body from the configuration, the active actions and the reported loads.
+ * Pure: the same inputs always give the same body (and so the same checksum).
+ */
+export function compileBody(
+  config: NormalConfig,
+  actions: ActiveAction[],
+  loads: Map<string, number> = new Map(),
+): SnapshotBody {
+  const settings: SnapshotSettings = { ...DEFAULT_SETTINGS, ...config.settings };
+
+  const edges: SnapshotEdge[] = config.edges.map((e) => {
+    const overrideAction = actions.filter((a) => a.edge === e.name && a.kind in OVERRIDE_ACTIONS).at(-1);
+    const override = overrideAction
+      ? OVERRIDE_ACTIONS[overrideAction.kind as keyof typeof OVERRIDE_ACTIONS]
+      : (e.override ?? 'none');
+    const state = e.state ?? 'active';
+    const shift = latestOf(actions, 'dns-shift', e.name)?.params as
+      | { percent?: number; targets?: string[] }
+      | undefined;
+    const loadRps = loads.get(e.name) ?? null;
+    return {
+      name: e.name,
+      lat: e.location.lat,
+      lon: e.location.lon,
+      country: e.location.country,
+      continent: e.location.continent,
+      region: e.location.region ?? null,
+      capacityRps: e.capacity.rps,
+      state,
+      override,
+      usable: override === 'force-up' || (override === 'none' && state === 'active'),
+      loadRps,
+      utilisation: loadRps === null ? null : loadRps / e.capacity.rps,
+      shiftPercent: override === 'drain' ? 100 : (shift?.percent ?? 0),
+      shiftTargets: shift?.targets ?? [],
+      dsrAddress: e.dsrAddress ?? null,
+    };
+  });
+  const edgeByName = new Map(edges.map((e) => [e.name, e]));
+
+  // An edge announces while it serves traffic: not down, not in maintenance, not forced down.
+  const announcing = (name: string) => {
+    const e = edgeByName.get(name);
+    if (!e) return { ok: false, reason: 'unknown edge' };
+    if (e.override === 'force-down') return { ok: false, reason: 'edge forced down' };
+    if (e.override !== 'force-up' && (e.state === 'down' || e.state === 'maintenance')) {
+      return { ok: false, reason: `edge ${e.state}` };
+    }
+    return { ok: true, reason: null };
+  };
+  const extraCommunities = (edge: string, prefix: string) =>
+    actions
+      .filter((a) => a.kind === 'communities' && a.edge === edge)
+      .filter((a) => !a.params.prefix || a.params.prefix === prefix)
+      .flatMap((a) => a.params.communities as string[]);
+
+  const announcements: SnapshotAnnouncement[] = [];
+  for (const p of config.prefixes) {
+    const announcers = p.kind === 'unicast' ? [p.edge] : p.announcers;
+    for (const edge of announcers) {
+      const live = announcing(edge);
+      const withdrawal =
+        p.kind === 'unicast'
+          ? actions.filter((a) => a.kind === 'withdraw-unicast' && a.edge === edge && a.params.prefix === p.cidr).at(-1)
+          : undefined;
+      const communities = [...new Set([...(p.communities ?? []), ...extraCommunities(edge, p.cidr)])];
+      announcements.push({
+        edge,
+        prefix: p.cidr,
+        state: live.ok && !withdrawal ? 'announced' : 'withdrawn',
+        communities,
+        reason: !live.ok ? live.reason : withdrawal ? `action ${withdrawal.id}` : null,
+      });
+    }
+  }
+
+  const dsr: SnapshotDsr[] = edges.map((e) => {
+    const shed = latestOf(actions, 'dsr-shed', e.name)?.params as { fraction?: number; targets?: string[] } | undefined;
+    const vips = config.services.flatMap((s) => {
+      const a = s.addresses[e.name];
+      const addrs = [...(a?.v4 ?? []), ...(a?.v6 ?? [])];
+      return addrs.flatMap((address) => (s.ports ?? [80, 443]).map((port) => ({ address, port })));
+    });
+    // Targets: the named ones, else every other usable edge with a DSR address,
+    // weighted by headroom (never everything onto one edge).
+    const candidates = (shed?.targets ?? edges.filter((o) => o.name !== e.name).map((o) => o.name))
+      .map((n) => edgeByName.get(n))
+      .filter((o): o is SnapshotEdge => !!o && o.name !== e.name && o.usable && !!o.dsrAddress);
+    const targets = shed
+      ? candidates.map((o) => ({
+          edge: o.name,
+          address: o.dsrAddress as string,
+          weight: Math.max(1, Math.round(100 * (1 - Math.min(1, o.utilisation ?? 0)))),
+        }))
+      : [];
+    const fraction = shed && targets.length > 0 ? Math.min(65536, Math.round((shed.fraction ?? 0) * 65536)) : 0;
+    return { edge: e.name, enabled: fraction > 0, fraction, targets, vips, seed: seedOf(e.name) };
+  });
+
+  const services = config.services.map((s) => ({
+    name: s.name,
+    zone: s.zone,
+    ttl: s.ttl ?? 30,
+    policy: s.policy ?? null,
+    ports: s.ports ?? [80, 443],
+    anycast: { v4: s.anycast.v4 ?? null, v6: s.anycast.v6 ?? null },
+    addresses: Object.entries(s.addresses).map(([edge, a]) => ({ edge, v4: a.v4 ?? [], v6: a.v6 ?? [] })),
+  }));
+
+  const zones = config.zones.map((z) => ({
+    name: z.name,
+    ttl: z.ttl ?? 3600,
+    soa: z.soa,
+    ns: z.ns.map((n) => n.replace(/\.$/, '')),
+    records: (z.records ?? []).map((r) => ({
+      name: r.name === '@' ? z.name : r.name.endsWith('.') ? r.name.slice(0, -1) : `${r.name}.${z.name}`,
+      type: r.type,
+      ttl: r.ttl ?? z.ttl ?? 3600,
+      value: r.value,
+    })),
+  }));
+
+  const freezes = actions.filter((a) => a.kind === 'freeze');
+  return {
+    zones,
+    edges,
+    services,
+    policies: config.policies.map((p) => ({ name: p.name, rules: p.rules })),
+    prefixes: config.prefixes.map((p) => ({
+      cidr: p.cidr,
+      kind: p.kind,
+      edge: p.kind === 'unicast' ? p.edge : null,
+      announcers: p.kind === 'unicast' ? [p.edge] : p.announcers,
+      supernet: p.kind === 'unicast' ? (p.supernet ?? null) : null,
+      communities: p.communities ?? [],
+    })),
+    announcements,
+    transits: config.transits.map((tr) => ({ name: tr.name, asn: tr.asn, intents: tr.intents })),
+    dsr,
+    automation: {
+      frozen: freezes.some((f) => f.edge === null),
+      frozenEdges: [...new Set(freezes.flatMap((f) => (f.edge ? [f.edge] : [])))].sort(),
+    },
+    settings,
+  };
+}

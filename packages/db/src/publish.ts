@@ -1,0 +1,71 @@
+import { EventEmitter } from 'node:events';
+import { type Snapshot, sealSnapshot, verifySnapshot } from '@catchment/core';
+import { desc, eq, sql } from 'drizzle-orm';
+import { compileSnapshot } from './compile.ts';
+import type { Db } from './connection.ts';
+import { snapshots } from './schema.ts';
+
+/** In-process publication events, e.g. for a DNS server running in the same process. */
+export const publications = new EventEmitter<{ published: [Snapshot] }>();
+
+export async function latestSnapshot(db: Pick<Db, 'select'>): Promise<Snapshot | undefined> {
+  const [row] = await db.select().from(snapshots).orderBy(desc(snapshots.version)).limit(1);
+  return row ? toSnapshot(row) : undefined;
+}
+
+export async function snapshotByVersion(db: Pick<Db, 'select'>, version: number): Promise<Snapshot | undefined> {
+  const [row] = await db.select().from(snapshots).where(eq(snapshots.version, version));
+  return row ? toSnapshot(row) : undefined;
+}
+
+function toSnapshot(row: typeof snapshots.$inferSelect): Snapshot {
+  return {
+    schema: 1,
+    version: row.version,
+    createdAt: row.createdAt.toISOString(),
+    checksum: row.checksum,
+    body: row.body as Snapshot['body'],
+  };
+}
+
+const PUBLISH_LOCK = 0x43617470;
+
+/**
+ * Compiles the current state and publishes it as the next version when it differs
+ * from the latest one. Publishers (API and controller replicas) serialise on an
+ * advisory lock, so each compiles from the state the previous one committed; the
+ * version primary key refuses a duplicate in any case. The new snapshot is verified
+ * exactly as consumers will verify it before it is stored.
+ */
+export async function publishSnapshot(
+  db: Db,
+  opts: { actor: string; now?: Date },
+): Promise<{ snapshot: Snapshot; published: boolean }> {
+  const result = await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`);
+    const body = await compileSnapshot(tx as unknown as Db, opts.now);
+    const [latest] = await tx
+      .select({ version: snapshots.version, checksum: snapshots.checksum, createdAt: snapshots.createdAt })
+      .from(snapshots)
+      .orderBy(desc(snapshots.version))
+      .limit(1);
+    const candidate = sealSnapshot((latest?.version ?? 0) + 1, body, opts.now);
+    if (latest && latest.checksum === candidate.checksum) {
+      return {
+        snapshot: { ...candidate, version: latest.version, createdAt: latest.createdAt.toISOString() },
+        published: false,
+      };
+    }
+    verifySnapshot(candidate);
+    await tx.insert(snapshots).values({
+      version: candidate.version,
+      checksum: candidate.checksum,
+      body: candidate.body,
+      createdBy: opts.actor,
+      createdAt: new Date(candidate.createdAt),
+    });
+    return { snapshot: candidate, published: true };
+  });
+  if (result.published) publications.emit('published', result.snapshot);
+  return result;
+}
