@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createLogger, type Logger, parseDuration } from '@catchment/core';
 import { type Db, publishSnapshot, schema } from '@catchment/db';
-import { basicRoutingGuard, checkHumansWin, edgeUsable } from '@catchment/safety';
+import { automationBlocked, basicRoutingGuard, edgeUsable } from '@catchment/safety';
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
 import { startHttp } from './http.ts';
@@ -249,14 +249,7 @@ export class Controller {
     const self = world.edges.find((e) => e.name === edge);
     if (!self || !edgeUsable(self)) return undefined;
     // Humans win: no new run on a frozen or overridden edge.
-    const blocked = checkHumansWin(world, {
-      kind: 'dns-shift',
-      edge,
-      source: 'automation',
-      direction: 'shed',
-      params: {},
-      moves: [],
-    });
+    const blocked = automationBlocked(world, edge);
     if (blocked.length > 0) return undefined;
     if (pb.cooldown) {
       const last = (

@@ -1,7 +1,7 @@
 import type { RunState } from '@catchment/core';
 import { type Db, schema } from '@catchment/db';
 import {
-  checkHumansWin,
+  automationBlocked,
   checkRouteBudget,
   edgeUsable,
   evaluateChange,
@@ -74,17 +74,6 @@ function statusesOf(run: LoadedRun): Map<number, StageStatus> {
   return out;
 }
 
-function blockedBy(ctx: ExecutorContext, edge: string): Refusal[] {
-  return checkHumansWin(ctx.world, {
-    kind: 'dns-shift',
-    edge,
-    source: 'automation',
-    direction: 'shed',
-    params: {},
-    moves: [],
-  }).filter((r) => r.details.action === undefined);
-}
-
 function notify(
   ctx: ExecutorContext,
   run: LoadedRun,
@@ -139,7 +128,7 @@ export async function advanceRun(ctx: ExecutorContext, initial: LoadedRun, readi
   let changed = false;
   for (let i = 0; i < 12; i++) {
     const memory = memoryOf(run.row);
-    const blocked = blockedBy(ctx, run.edge);
+    const blocked = automationBlocked(ctx.world, run.edge);
     const decision = decide({
       state: run.row.state as RunState,
       mode: run.row.mode,

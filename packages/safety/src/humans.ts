@@ -48,3 +48,18 @@ export function checkHumansWin(world: SafetyWorld, change: Change): Refusal[] {
   }
   return out;
 }
+
+/**
+ * Refusals that stop automation on an edge altogether (a freeze, an override), as
+ * opposed to an operator's action of one kind, which only refuses that kind of step.
+ */
+export function automationBlocked(world: SafetyWorld, edge: string): Refusal[] {
+  return checkHumansWin(world, {
+    kind: 'dns-shift',
+    edge,
+    source: 'automation',
+    direction: 'shed',
+    params: {},
+    moves: [],
+  }).filter((r) => r.details.action === undefined);
+}
