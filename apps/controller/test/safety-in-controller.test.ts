@@ -89,7 +89,7 @@ describe('safety rules inside the controller (PGlite)', () => {
     const steps = await db.select().from(schema.runSteps).orderBy(asc(schema.runSteps.id));
     assert.equal(steps[0]?.kind, 'dns-shift');
     assert.equal(steps[0]?.state, 'refused');
-    assert.equal((steps[0]?.refusal as { rule: string }[])[0]?.rule, 'humans-win');
+    assert.equal(((steps[0]?.refusal ?? []) as { rule: string }[])[0]?.rule, 'humans-win');
     // The run moves on to the next step instead of the rest of the schedule.
     assert.deepEqual(
       (await activeActions(db)).filter((a) => a.source === 'automation').map((a) => a.kind),
@@ -119,7 +119,7 @@ describe('safety rules inside the controller (PGlite)', () => {
         JSON.stringify(refusals),
       );
     }
-    assert.ok((steps[0]?.refusal as { rule: string }[]).some((r) => r.rule === 'capacity'));
+    assert.ok(((steps[0]?.refusal ?? []) as { rule: string }[]).some((r) => r.rule === 'capacity'));
     const metrics = await controller.metrics.registry.getSingleMetricAsString('catchment_controller_refusals_total');
     assert.match(metrics, /rule="capacity"/);
   });
