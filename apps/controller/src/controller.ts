@@ -17,6 +17,7 @@ import { openRuns, type PlaybookRow, type RunRow, stepsOf } from './run-store.ts
 import { SloEvaluator } from './slo-evaluator.ts';
 import { type StepDef, stagesOf } from './stages.ts';
 import { TriggerReadings } from './triggers.ts';
+import { subscribeWake } from './wake.ts';
 
 export interface TickResult {
   leader: boolean;
@@ -52,6 +53,8 @@ export class Controller {
   #http: Server | undefined;
   #ticking: Promise<TickResult> | undefined;
   #wasLeader = false;
+  #wakePending = false;
+  #unsubscribe: (() => Promise<void>) | undefined;
   #stopped = false;
   httpPort: number | undefined;
 
@@ -108,6 +111,11 @@ export class Controller {
     await this.leadership.check();
     this.metrics.leader.set(this.isLeader() ? 1 : 0);
     if (this.#o.schedule === false) return;
+    // New signals and approvals wake the leader at once (LISTEN/NOTIFY), the schedule is the fallback.
+    this.#unsubscribe = await subscribeWake(this.#o.database, () => this.wake()).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'cannot listen for wake-ups; relying on the schedule');
+      return undefined;
+    });
     const opts = { noOverlap: true };
     this.#tasks.push(cron.schedule(this.#cfg.tickSchedule, () => this.#safeTick(), opts));
     this.#tasks.push(cron.schedule(this.#cfg.sloSchedule, () => this.#safeSlo(), opts));
@@ -148,8 +156,25 @@ export class Controller {
     if (this.#ticking) return this.#ticking;
     this.#ticking = this.#tick().finally(() => {
       this.#ticking = undefined;
+      if (this.#wakePending && !this.#stopped) {
+        this.#wakePending = false;
+        void this.#safeTick();
+      }
     });
     return this.#ticking;
+  }
+
+  /** Stops reacting to wake-ups (the schedule alone drives ticks): for comparisons. */
+  async stopWake(): Promise<void> {
+    await this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  /** Something changed (a signal, an approval): tick now, or right after the tick in progress. */
+  wake(): void {
+    if (this.#stopped || !this.isLeader()) return;
+    if (this.#ticking) this.#wakePending = true;
+    else void this.#safeTick();
   }
 
   async #tick(): Promise<TickResult> {
@@ -322,6 +347,7 @@ export class Controller {
   /** Graceful stop: the lock is released so a standby takes over at once. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    await this.#unsubscribe?.();
     for (const t of this.#tasks) await t.destroy();
     this.#tasks = [];
     if (this.#poll) clearInterval(this.#poll);
@@ -335,6 +361,7 @@ export class Controller {
   /** As if the process died: no cleanup, the connection just goes (tests of takeover). */
   async crash(): Promise<void> {
     this.#stopped = true;
+    await this.#unsubscribe?.();
     for (const t of this.#tasks) await t.destroy();
     this.#tasks = [];
     if (this.#poll) clearInterval(this.#poll);

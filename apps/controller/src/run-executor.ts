@@ -513,9 +513,6 @@ async function apply(
   // The stage this one supersedes (the previous entry of a dns-shift schedule).
   const previous = stage.stage > 0 ? run.stages[index - 1] : undefined;
   const previousRow = previous && previous.position === stage.position ? stepOf(run, previous) : undefined;
-  const firstAction = !run.steps.some(
-    (s) => s.state === 'applied' || s.state === 'dry-run' || s.state === 'superseded' || s.state === 'reverted',
-  );
   await ctx.db.transaction(async (tx) => {
     const seq = memory.seq + 1;
     const ids = dryRun ? [] : await writeActions(tx, ctx, run, stage, plan.actions, seq);
@@ -559,7 +556,8 @@ async function apply(
     ctx,
     run,
     'acting',
-    firstAction ? 'started' : 'escalated',
+    // 'started' went out when the run was created; every stage applied is an escalation.
+    'escalated',
     `${verb} ${describe(stage)}, moving about ${Math.round(plan.prediction.movedRps)} rps`,
     {
       predicted: plan.prediction,
