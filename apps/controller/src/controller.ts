@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { createLogger, type Logger, parseDuration } from '@catchment/core';
 import { type Db, publishSnapshot, schema } from '@catchment/db';
 import { automationBlocked, basicRoutingGuard, edgeUsable } from '@catchment/safety';
-import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, lte, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
 import { startHttp } from './http.ts';
 import { type Leadership, leadershipFor } from './leader.ts';
@@ -54,6 +54,7 @@ export class Controller {
   #ticking: Promise<TickResult> | undefined;
   #wasLeader = false;
   #wakePending = false;
+  #lastTickAt: number | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
   #stopped = false;
   httpPort: number | undefined;
@@ -223,10 +224,16 @@ export class Controller {
       ...(this.#o.faults ? { faults: this.#o.faults } : {}),
     };
     for (const row of open) {
-      const loaded = await this.#loadRun(db, row, playbooks, world);
-      if (!loaded) continue;
-      const reading = readings.reading(loaded.playbook, loaded.edge);
-      result.changed = (await advanceRun(ctx, loaded, reading)) || result.changed;
+      // One run's trouble (a conflict with another replica, a bad playbook) does not stop the others.
+      try {
+        const loaded = await this.#loadRun(db, row, playbooks, world);
+        if (!loaded) continue;
+        const reading = readings.reading(loaded.playbook, loaded.edge);
+        result.changed = (await advanceRun(ctx, loaded, reading)) || result.changed;
+      } catch (err) {
+        this.metrics.ticks.inc({ result: 'run-error' });
+        this.logger.error({ run: row.id, err: (err as Error).message }, 'advancing a run failed');
+      }
     }
     const stillOpen = await openRuns(db);
     await renewExpiries(
@@ -238,8 +245,22 @@ export class Controller {
     this.metrics.runsOpen.reset();
     for (const r of stillOpen) this.metrics.runsOpen.inc({ state: r.state });
 
+    // An action that expired since the last tick (an operator's drain with an expiry...)
+    // changes the compiled state without any write: publish then too.
+    const expired = await db
+      .select({ id: schema.actions.id })
+      .from(schema.actions)
+      .where(
+        and(
+          isNull(schema.actions.revertedAt),
+          gt(schema.actions.expiresAt, new Date(this.#lastTickAt ?? now.getTime())),
+          lte(schema.actions.expiresAt, now),
+        ),
+      )
+      .limit(1);
+    this.#lastTickAt = now.getTime();
     // A new leader publishes once: the previous one may have died between commit and publish.
-    if (result.changed || !this.#wasLeader) await this.#publish(db);
+    if (result.changed || expired.length > 0 || !this.#wasLeader) await this.#publish(db);
     this.#wasLeader = true;
     this.metrics.ticks.inc({ result: 'ok' });
     endTimer();

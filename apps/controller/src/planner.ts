@@ -63,7 +63,8 @@ export function candidateTargets(world: ControllerWorld, edge: string, need?: (n
     .filter((e) => e.name !== edge && edgeUsable(e) && e.loadRps !== null && headroomRps(e) > 0)
     .filter((e) => !world.actions.some((a) => a.edge === e.name && a.kind !== 'freeze'))
     .filter((e) => (need ? need(e.name) : true))
-    .map((e) => e.name);
+    .map((e) => e.name)
+    .sort();
 }
 
 /** Splits `rps` over `targets` in proportion to `weight(target)`. */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { type Database, schema } from '@catchment/db';
+import { type Database, latestSnapshot, schema } from '@catchment/db';
 import { freshDatabase } from '@catchment/testkit';
 import { asc, eq, inArray } from 'drizzle-orm';
 import { Controller } from '../src/index.ts';
+import { loadWorld } from '../src/model.ts';
 import {
   activeActions,
   addPlaybook,
@@ -171,5 +172,44 @@ describe('safety rules inside the controller (PGlite)', () => {
       (await activeActions(db)).map((a) => (a.params as { percent: number }).percent),
       [25],
     );
+  });
+
+  it('every automated action expires unless the leader renews it while its run is open; expiries are published', async () => {
+    const db = database.db;
+    await controller.stop();
+    controller = new Controller({ database, now: clock.now, schedule: false, http: false, actionTtlMs: 10 * MIN });
+    await controller.start();
+    await addPlaybook(db, {
+      name: 'shed',
+      trigger: { alert: { alertname: 'EdgeOverloaded' } },
+      steps: [{ kind: 'dns-shift', schedule: [10], verify: { within: '2m' }, dwell: '5m' }],
+    });
+    await setAlert(db, ids, 'lhr', 'firing', clock.now());
+    await tickAfter(0);
+    for (let i = 0; i < 15; i++) await tickAfter(2 * MIN);
+    const [shift] = await activeActions(db);
+    assert.ok(shift?.expiresAt && shift.expiresAt > clock.now(), 'renewed for 30 minutes');
+    // The controllers are gone: the action runs out at its expiry.
+    await controller.stop();
+    clock.advance(11 * MIN);
+    const world = await loadWorld(db, clock.now(), { loadStaleMs: 60 * MIN, defaultThreshold: 0.85 });
+    assert.equal(world.actions.length, 0);
+    // An operator's drain with an expiry: published when it starts and again when it ends.
+    controller = new Controller({ database, now: clock.now, schedule: false, http: false });
+    await controller.start();
+    await db.insert(schema.actions).values({
+      kind: 'drain',
+      edgeId: ids.get('gru') ?? null,
+      params: {},
+      reason: 'maintenance window',
+      actor: 'alice',
+      source: 'operator',
+      createdAt: clock.now(),
+      expiresAt: new Date(clock.now().getTime() + 3 * MIN),
+    });
+    await tickAfter(0);
+    assert.equal((await latestSnapshot(db))?.body.edges.find((e) => e.name === 'gru')?.override, 'drain');
+    await tickAfter(4 * MIN);
+    assert.equal((await latestSnapshot(db))?.body.edges.find((e) => e.name === 'gru')?.override, 'none');
   });
 });
