@@ -123,6 +123,14 @@ export const SnapshotDsr = Type.Object(
     /** Service addresses (VIPs) handled by the program, with ports. */
     vips: Type.Array(Type.Object({ address: IpText, port: Type.Integer({ minimum: 0, maximum: 65535 }) }, strict)),
     seed: Type.Integer({ minimum: 0, maximum: 4294967295 }),
+    /** Encapsulation towards the targets: IP-in-IP, or GUE (direct IP over UDP to `guePort`). */
+    encap: Type.Union([Type.Literal('ipip'), Type.Literal('gue')]),
+    /** UDP destination port of GUE; the targets decapsulate on it (unused with ipip). */
+    guePort: Type.Integer({ minimum: 1, maximum: 65535 }),
+    /** Clients always shed (while enabled) or never shed, by longest matching prefix. */
+    clientPrefixes: Type.Array(
+      Type.Object({ cidr: CidrText, mode: Type.Union([Type.Literal('always'), Type.Literal('never')]) }, strict),
+    ),
   },
   strict,
 );

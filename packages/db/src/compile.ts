@@ -161,7 +161,19 @@ export function compileBody(
         }))
       : [];
     const fraction = shed && targets.length > 0 ? Math.min(65536, Math.round((shed.fraction ?? 0) * 65536)) : 0;
-    return { edge: e.name, enabled: fraction > 0, fraction, targets, vips, seed: seedOf(e.name) };
+    // Encapsulation, GUE port and client prefixes have no configuration yet: IP-in-IP, the
+    // default GUE port, no prefix rules (the XDP program supports all three).
+    return {
+      edge: e.name,
+      enabled: fraction > 0,
+      fraction,
+      targets,
+      vips,
+      seed: seedOf(e.name),
+      encap: 'ipip' as const,
+      guePort: 6080,
+      clientPrefixes: [],
+    };
   });
 
   const services = config.services.map((s) => ({

@@ -1,0 +1,181 @@
+import path from 'node:path';
+import type { Logger, Snapshot } from '@catchment/core';
+import type { Registry } from 'prom-client';
+import { fromHexList, hexArgs, Tools } from './bpftool.ts';
+import { configBytes, type DesiredMaps, desiredMaps } from './desired.ts';
+import { COUNTER_NAMES, type CounterName, Counters, decodeStruct, encodeStruct, MAPS, U32 } from './layout.ts';
+import { type AttachMode, BPFFS, type LoadResult, XdpProgram } from './loader.ts';
+import { createXdpMetrics, type XdpMetrics } from './metrics.ts';
+import { locateDsrObject } from './object.ts';
+
+/**
+ * Applies an edge's DSR part of the snapshot to its XDP program: loads and attaches the
+ * program on first use (reusing pinned maps, so flows survive restarts and upgrades),
+ * then diffs the maps against the desired state and writes only the differences, in one
+ * bpftool batch. Closing leaves the program attached (static stability: a stopped agent
+ * must not break redirected flows); remove() detaches and unpins.
+ */
+export interface XdpDsrOptions {
+  /** Interface that receives the traffic (and sends encapsulated packets back out). */
+  iface: string;
+  /** Network namespace (name under /run/netns) of the interface; default: the current one. */
+  netns?: string;
+  /** Pin directory name under /sys/fs/bpf (no dots); default `catchment_<iface>`. */
+  instance?: string;
+  /** A prebuilt object; default: build bpf/ from source. */
+  object?: string;
+  mode?: 'auto' | AttachMode;
+  flowIdleSeconds?: number;
+  registry?: Registry;
+  logger?: Logger;
+}
+
+export interface XdpApplyResult {
+  loaded: LoadResult | undefined;
+  summary: DesiredMaps['summary'];
+  warnings: string[];
+  writes: number;
+  deletes: number;
+}
+
+type Entry = { key: string[]; value: string[] };
+
+export class XdpDsrApplier {
+  readonly metrics: Registry;
+  readonly program: Promise<XdpProgram>;
+  private readonly opts: XdpDsrOptions;
+  private readonly tools: Tools;
+  private readonly m: XdpMetrics;
+  private loaded = false;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: XdpDsrOptions) {
+    this.opts = opts;
+    this.tools = new Tools(opts.netns === undefined ? {} : { netns: opts.netns });
+    // bpffs pin names cannot contain dots (VLAN devices are named like eth0.100).
+    const instance = opts.instance ?? `catchment_${opts.iface.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    if (!/^[A-Za-z0-9_-]+$/.test(instance)) throw new Error(`pin name "${instance}": letters, digits, _ and - only`);
+    this.program = locateDsrObject(opts.object).then(
+      (object) =>
+        new XdpProgram({
+          tools: this.tools,
+          pinDir: path.join(BPFFS, instance),
+          iface: opts.iface,
+          object,
+          ...(opts.logger ? { logger: opts.logger } : {}),
+        }),
+    );
+    this.program.catch(() => undefined);
+    this.m = createXdpMetrics(() => this.readCounters(), opts.registry);
+    this.metrics = this.m.registry;
+  }
+
+  /** Serialised: snapshots apply one after another, in order. */
+  apply(snapshot: Snapshot, edgeName: string): Promise<XdpApplyResult> {
+    const run = this.chain.then(() => this.applyNow(snapshot, edgeName));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Loads (again) now: what an upgrade to a new object does; maps and flows are kept. */
+  async reload(): Promise<LoadResult> {
+    const prog = await this.program;
+    const res = await prog.load(this.opts.mode ?? 'auto');
+    this.loaded = true;
+    this.m.attached.reset();
+    this.m.attached.set({ mode: res.mode }, 1);
+    return res;
+  }
+
+  private async applyNow(snapshot: Snapshot, edgeName: string): Promise<XdpApplyResult> {
+    try {
+      const prog = await this.program;
+      const loaded = this.loaded ? undefined : await this.reload();
+      const desired = desiredMaps(snapshot.body, edgeName, {
+        mtu: await prog.mtu(),
+        flowIdleSeconds: this.opts.flowIdleSeconds ?? 300,
+      });
+      const lines: string[] = [];
+      let deletes = 0;
+      const sync = async (mapName: string, want: Map<string, string>) => {
+        const pin = prog.mapPath(mapName);
+        const have = await this.tools.json<Entry[]>(['map', 'dump', 'pinned', pin]);
+        const haveMap = new Map(
+          have.map((e) => [fromHexList(e.key).toString('hex'), fromHexList(e.value).toString('hex')]),
+        );
+        for (const [k, v] of want) {
+          if (haveMap.get(k) !== v) {
+            lines.push(
+              `map update pinned ${pin} key ${hexArgs(Buffer.from(k, 'hex'))} value ${hexArgs(Buffer.from(v, 'hex'))}`,
+            );
+          }
+        }
+        const stale: string[] = [];
+        for (const k of haveMap.keys()) {
+          if (!want.has(k)) stale.push(`map delete pinned ${pin} key ${hexArgs(Buffer.from(k, 'hex'))}`);
+        }
+        deletes += stale.length;
+        return stale;
+      };
+      // Additions before the config that refers to them; deletions last.
+      const stale = [
+        ...(await sync(MAPS.vips.name, desired.vips)),
+        ...(await sync(MAPS.peers.name, desired.peers)),
+        ...(await sync(MAPS.clientPrefixes.name, desired.prefixes)),
+      ];
+      const zero = hexArgs(encodeStruct(U32, { value: 0 }));
+      lines.push(
+        `map update pinned ${prog.mapPath(MAPS.config.name)} key ${zero} value ${hexArgs(configBytes(desired.config))}`,
+      );
+      const writes = lines.length;
+      lines.push(...stale);
+      await this.tools.batch(lines);
+      for (const w of desired.warnings) this.opts.logger?.warn({ edge: edgeName }, w);
+      this.m.enabled.set(desired.summary.enabled ? 1 : 0);
+      this.m.fraction.set(desired.summary.enabled ? desired.summary.fraction / 65536 : 0);
+      this.m.applies.inc({ result: 'ok' });
+      this.opts.logger?.info({ version: snapshot.version, ...desired.summary, writes, deletes }, 'xdp dsr applied');
+      return { loaded, summary: desired.summary, warnings: desired.warnings, writes, deletes };
+    } catch (err) {
+      this.m.applies.inc({ result: 'error' });
+      throw err;
+    }
+  }
+
+  /** Decision counters summed over CPUs; undefined before the program is loaded. */
+  async readCounters(): Promise<Record<CounterName, bigint> | undefined> {
+    if (!this.loaded) return undefined;
+    const prog = await this.program;
+    const zero = hexArgs(encodeStruct(U32, { value: 0 }));
+    const res = await this.tools.json<{ values: Array<{ cpu: number; value: string[] }> }>([
+      'map',
+      'lookup',
+      'pinned',
+      prog.mapPath(MAPS.counters.name),
+      'key',
+      ...zero.split(' '),
+    ]);
+    const sum = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0n])) as Record<CounterName, bigint>;
+    for (const cpu of res.values) {
+      const v = decodeStruct(Counters, fromHexList(cpu.value));
+      for (const n of COUNTER_NAMES) sum[n] += v[n] as bigint;
+    }
+    return sum;
+  }
+
+  /** Stops using the program; leaves it attached with its maps pinned unless `detach`. */
+  async close(opts: { detach?: boolean } = {}): Promise<void> {
+    await this.chain;
+    if (opts.detach) await this.remove();
+  }
+
+  /** Detaches the program and removes its pins (flows are lost). */
+  async remove(): Promise<void> {
+    const prog = await this.program.catch(() => undefined);
+    if (!prog) return;
+    await prog.detach();
+    await prog.unpin();
+    this.loaded = false;
+    this.m.attached.reset();
+  }
+}

@@ -1,0 +1,63 @@
+import { type Snapshot, type SnapshotBody, type SnapshotDsr, type SnapshotEdge, sealSnapshot } from '@catchment/core';
+
+/** Minimal snapshots for the XDP tests: only edges (with dsrAddress) and dsr entries matter. */
+export function edge(name: string, dsrAddress: string | null): SnapshotEdge {
+  return {
+    name,
+    lat: 0,
+    lon: 0,
+    country: 'DE',
+    continent: 'EU',
+    region: null,
+    capacityRps: 1000,
+    state: 'active',
+    override: 'none',
+    usable: true,
+    loadRps: null,
+    utilisation: null,
+    shiftPercent: 0,
+    shiftTargets: [],
+    dsrAddress,
+  } as unknown as SnapshotEdge;
+}
+
+export function dsr(e: string, over: Partial<SnapshotDsr>): SnapshotDsr {
+  return {
+    edge: e,
+    enabled: true,
+    fraction: 0,
+    targets: [],
+    vips: [],
+    seed: 12345,
+    encap: 'ipip',
+    guePort: 6080,
+    clientPrefixes: [],
+    ...over,
+  };
+}
+
+let version = 1;
+
+export function snapshot(edges: SnapshotEdge[], entries: SnapshotDsr[]): Snapshot {
+  const body: SnapshotBody = {
+    zones: [],
+    edges,
+    services: [],
+    policies: [],
+    prefixes: [],
+    announcements: [],
+    transits: [],
+    dsr: entries,
+    automation: { frozen: false, frozenEdges: [] },
+    settings: {
+      coverageMinAnnouncers: 2,
+      maxEdgesShed: 1,
+      maxCapacityShedPercent: 25,
+      routeChangesPerPrefixPerHour: 6,
+      maxAnnounceLengthV4: 24,
+      maxAnnounceLengthV6: 48,
+      ecsTrustedResolvers: [],
+    },
+  };
+  return sealSnapshot(version++, body);
+}
