@@ -452,6 +452,9 @@ async function propose(ctx: ExecutorContext, run: LoadedRun, index: number): Pro
         actionId: null,
         startedAt: ctx.now,
         endedAt: null,
+        // A stage proposed again (after a cancellation) needs a fresh decision.
+        decidedBy: null,
+        decidedAt: null,
       },
     );
     await updateRun(

@@ -82,6 +82,8 @@ export async function upsertStep(
     actionId?: number | null;
     startedAt?: Date;
     endedAt?: Date | null;
+    decidedBy?: string | null;
+    decidedAt?: Date | null;
   },
 ): Promise<void> {
   const values = {
@@ -97,6 +99,8 @@ export async function upsertStep(
     ...(fields.actionId !== undefined ? { actionId: fields.actionId } : {}),
     ...(fields.startedAt ? { startedAt: fields.startedAt } : {}),
     ...(fields.endedAt !== undefined ? { endedAt: fields.endedAt } : {}),
+    ...(fields.decidedBy !== undefined ? { decidedBy: fields.decidedBy } : {}),
+    ...(fields.decidedAt !== undefined ? { decidedAt: fields.decidedAt } : {}),
   };
   const { runId: _r, position: _p, stage: _s, ...update } = values;
   await tx

@@ -5,6 +5,7 @@ import {
   type Change,
   checkDwell,
   checkExitHeld,
+  checkProposedAction,
   classify,
   evaluateChange,
   headroomRps,
@@ -220,5 +221,25 @@ describe('safety rules', () => {
     assert.deepEqual(checkExitHeld(new Date(NOW.getTime() - 1000), 1000, NOW), []);
     assert.equal(headroomRps(demoWorld().edges[3]!), 0, 'lhr at 93 % has no headroom');
     assert.equal(headroomRps(demoWorld().edges[0]!), 45_000);
+  });
+});
+
+describe('proposed actions (the API pipeline)', () => {
+  it('judges an operator action as a change: raise = shed, lower or revert = restore', () => {
+    const world = demoWorld();
+    world.actions = [
+      { id: 1, kind: 'dns-shift', edge: 'gru', prefix: null, source: 'automation', params: { percent: 10 } },
+      { id: 2, kind: 'dns-shift', edge: 'syd', prefix: null, source: 'automation', params: { percent: 10 } },
+    ];
+    const op = (kind: string, edge: string, params: Record<string, unknown>, revert = false) =>
+      checkProposedAction(world, { kind, edge, params, source: 'operator', revert }).map((r) => r.rule);
+    assert.deepEqual(op('dns-shift', 'lhr', { percent: 20 }), ['blast-radius']);
+    assert.deepEqual(op('dns-shift', 'gru', { percent: 50 }), []);
+    assert.deepEqual(op('dns-shift', 'gru', { percent: 5 }), []);
+    assert.deepEqual(op('dns-shift', 'gru', {}, true), []);
+    assert.deepEqual(op('freeze', 'lhr', {}), []);
+    assert.deepEqual(op('withdraw-unicast', 'gru', { prefix: '198.18.5.0/24' }), []);
+    world.edges = world.edges.map((e) => (['fra', 'iad'].includes(e.name) ? { ...e, state: 'down' as const } : e));
+    assert.ok(op('withdraw-unicast', 'gru', { prefix: '198.18.5.0/24' }).includes('coverage'));
   });
 });
