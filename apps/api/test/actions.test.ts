@@ -211,6 +211,9 @@ for (const mode of DB_MODES) {
         source: 'automation',
         runId: id,
       });
+      await db
+        .insert(schema.runSteps)
+        .values({ runId: id, position: 0, stage: 1, kind: 'dns-shift', state: 'awaiting-approval', params: {} });
       const listed = await t.call('GET', '/v1/runs?state=awaiting-approval');
       assert.deepEqual(
         listed.body.items.map((r: { id: number }) => r.id),
@@ -221,7 +224,9 @@ for (const mode of DB_MODES) {
         token: t.tokens.operator,
       });
       assert.equal(approved.status, 200, approved.text);
-      assert.equal(approved.body.state, 'approved');
+      // The run waits until the controller applies the approved stage.
+      assert.equal(approved.body.state, 'awaiting-approval');
+      assert.equal(approved.body.steps[0].state, 'approved');
       const twice = await t.call('POST', `/v1/runs/${id}/approve`, { body: { reason: 'again' } });
       assert.equal(twice.status, 409);
       assert.equal(twice.body.code, 'STATE_CONFLICT');
@@ -231,7 +236,7 @@ for (const mode of DB_MODES) {
       const acts = await t.call(`GET`, '/v1/actions?kind=dns-shift&active=true');
       assert.equal(acts.body.items.length, 0, 'the run’s action was reverted');
       assert.equal((await t.call('POST', `/v1/runs/${id}/abort`, { body: { reason: 'again' } })).status, 409);
-      assert.equal((await t.call('GET', `/v1/runs/${id}`)).body.steps.length, 0);
+      assert.equal((await t.call('GET', `/v1/runs/${id}`)).body.steps.length, 1);
     });
   });
 

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtimeSettings } from '@catchment/core';
 import { BirdSpeaker, GobgpSpeaker, type Speaker } from '@catchment/routing';
+import { Registry } from 'prom-client';
 import type { EdgeAgentOptions } from './agent.ts';
 import type { HealthCheckSpec } from './health.ts';
+import { XdpDsrApplier } from './xdp/index.ts';
 
 /**
  * The agent's settings from the environment (every one has a default but the edge name):
@@ -19,6 +21,9 @@ import type { HealthCheckSpec } from './health.ts';
  *  CATCHMENT_EDGE_MAX_PREFIXES     per session and family (default 1000)
  *  CATCHMENT_EDGE_GRACEFUL_SHUTDOWN=1 and CATCHMENT_EDGE_GRACEFUL_WAIT_MS: RFC 8326 on planned stop
  *  CATCHMENT_EDGE_HTTP             host:port of metrics and health (default 127.0.0.1:9464)
+ *  CATCHMENT_EDGE_XDP_IFACE        interface for the XDP DSR program (default: no XDP applier)
+ *  CATCHMENT_EDGE_XDP_NETNS, _OBJECT, _MODE, _INSTANCE   its namespace, prebuilt object,
+ *                                  attach mode (auto, native, generic) and pin name
  */
 export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<EdgeAgentOptions, 'logger'> {
   const edge = env.CATCHMENT_EDGE;
@@ -44,9 +49,11 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
     const i = v.lastIndexOf(':');
     return [v.slice(0, i).replace(/^\[|\]$/g, ''), Number(v.slice(i + 1))] as const;
   })();
+  const xdp = xdpFromEnv(env);
   return {
     edge,
     speaker,
+    ...(xdp ? { appliers: [xdp.applier], registry: xdp.registry } : {}),
     apiUrl: rt.apiUrl,
     token: rt.apiToken,
     cacheFile: env.CATCHMENT_EDGE_CACHE ?? join(rt.dataDir, `edge-${edge}.snapshot.json`),
@@ -59,6 +66,26 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
       : undefined,
     http: port === 0 && host === 'off' ? false : { host, port },
   };
+}
+
+/** The XDP DSR applier when CATCHMENT_EDGE_XDP_IFACE names an interface; its metrics share the agent's registry. */
+export function xdpFromEnv(env: NodeJS.ProcessEnv): { applier: XdpDsrApplier; registry: Registry } | undefined {
+  const iface = env.CATCHMENT_EDGE_XDP_IFACE;
+  if (!iface) return undefined;
+  const mode = env.CATCHMENT_EDGE_XDP_MODE ?? 'auto';
+  if (mode !== 'auto' && mode !== 'native' && mode !== 'generic') {
+    throw new Error(`CATCHMENT_EDGE_XDP_MODE must be auto, native or generic, not "${mode}"`);
+  }
+  const registry = new Registry();
+  const applier = new XdpDsrApplier({
+    iface,
+    mode,
+    registry,
+    ...(env.CATCHMENT_EDGE_XDP_NETNS ? { netns: env.CATCHMENT_EDGE_XDP_NETNS } : {}),
+    ...(env.CATCHMENT_EDGE_XDP_OBJECT ? { object: env.CATCHMENT_EDGE_XDP_OBJECT } : {}),
+    ...(env.CATCHMENT_EDGE_XDP_INSTANCE ? { instance: env.CATCHMENT_EDGE_XDP_INSTANCE } : {}),
+  });
+  return { applier, registry };
 }
 
 /** The health check file: a JSON array of checks; every problem is reported with its index. */

@@ -21,6 +21,8 @@ export interface LabEdge {
   includeFile: string;
   address: string;
   transitAddress: string;
+  /** The edge's end of its link to the transit (inside `ns`). */
+  iface: string;
   bird?: ChildProcess;
 }
 
@@ -104,6 +106,7 @@ export class BgpLab {
         includeFile: join(dir, 'catchment.conf'),
         address: `100.64.${i}.2`,
         transitAddress: `100.64.${i}.1`,
+        iface: b,
       };
       this.edges.push(edge);
       await writeFile(

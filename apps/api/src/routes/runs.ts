@@ -190,10 +190,23 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
               details: { state: row.state },
             });
           const now = new Date();
+          const state = path === 'approve' ? row.state : next;
           await tx
             .update(r)
-            .set({ state: next, updatedAt: now, ...(revert ? { endedAt: now } : {}) })
+            .set({ state, updatedAt: now, ...(revert ? { endedAt: now } : {}) })
             .where(eq(r.id, id));
+          // The controller applies the stage its run waits on once that stage is approved
+          // (apps/controller decideStage: the same row change, here in the API's transaction).
+          // The run itself stays 'awaiting-approval' until the controller has applied the stage.
+          if (path === 'approve') {
+            const steps = await tx
+              .update(schema.runSteps)
+              .set({ state: 'approved', decidedBy: actor, decidedAt: now })
+              .where(and(eq(schema.runSteps.runId, id), eq(schema.runSteps.state, 'awaiting-approval')))
+              .returning({ id: schema.runSteps.id });
+            if (steps.length === 0)
+              throw new CatchmentError('STATE_CONFLICT', `run ${id} has no stage waiting for an approval`);
+          }
           let reverted: number[] = [];
           if (revert) {
             const active = await tx
@@ -210,7 +223,7 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
             objectId: String(id),
             reason,
             before: { state: row.state },
-            after: { state: next, revertedActions: reverted },
+            after: { state, revertedActions: reverted, ...(path === 'approve' ? { step: 'approved' } : {}) },
           });
           const [out] = await loadRuns(tx as unknown as Db, eq(r.id, id), 1, true);
           return out as Run;
