@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/**
+ * Child processes of one end-to-end world: each keeps the tail of its stderr (shown when a
+ * test fails) and every one is stopped by `stopAll()` (SIGTERM, then SIGKILL after a grace
+ * period); `killAllSync()` is the last resort on process exit.
+ */
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  tail(): string;
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
+}
+
+const live = new Set<Proc>();
+process.on('exit', () => {
+  for (const p of live) p.child.kill('SIGKILL');
+});
+
+export function startProc(name: string, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(cmd, args, {
+    env: { ...process.env, NODE_TEST_CONTEXT: '', CATCHMENT_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err = (err + d).slice(-3000);
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      live.delete(proc);
+      resolve(code);
+    });
+    child.once('error', () => resolve(-1));
+  });
+  const proc: Proc = {
+    name,
+    child,
+    exited,
+    tail: () => err,
+    async stop(signal = 'SIGTERM', graceMs = 5000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      return exited;
+    },
+  };
+  live.add(proc);
+  return proc;
+}
+
+export function startNode(name: string, script: string, env: Record<string, string>): Proc {
+  return startProc(name, process.execPath, [script], env);
+}
+
+/** Polls `check` until it holds, at most `timeoutMs` and 2000 times; the error names `what`. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let i = 0; i < 2000 && Date.now() < deadline; i++) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms: ${what}${last ? ` (${(last as Error).message})` : ''}`);
+}
