@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { createToken, type StartedApi, startApi } from '@catchment/api';
@@ -135,7 +136,14 @@ export class World {
     const overloaded = this.lab.edge(OVERLOADED);
     const instance = `catchment_${overloaded.iface}`;
     this.xdpPin = `/sys/fs/bpf/${instance}`;
-    this.#cleanups.push(() => rm(this.xdpPin, { recursive: true, force: true }));
+    const pin = this.xdpPin;
+    const unpin = () => rmSync(pin, { recursive: true, force: true });
+    // Killed test runs too: the namespace goes with the lab, the pins would stay.
+    process.once('exit', unpin);
+    this.#cleanups.push(async () => {
+      process.off('exit', unpin);
+      await rm(pin, { recursive: true, force: true });
+    });
 
     await this.reportLoads();
     const common = { CATCHMENT_API_URL: this.api.url, CATCHMENT_API_TOKEN: this.token };
