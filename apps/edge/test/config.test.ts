@@ -4,6 +4,7 @@ import { BirdSpeaker, GobgpSpeaker } from '@catchment/routing';
 import { Registry } from 'prom-client';
 import { agentOptionsFromEnv, parseChecks } from '../src/config.ts';
 import { createEdgeMetrics, startEdgeAgent } from '../src/index.ts';
+import { XdpDsrApplier } from '../src/xdp/index.ts';
 
 test('agent settings from the environment, with defaults', () => {
   assert.throws(() => agentOptionsFromEnv({}), /CATCHMENT_EDGE/);
@@ -62,5 +63,24 @@ test('metrics can live on a registry shared with the appliers', async () => {
   assert.match(
     await createEdgeMetrics('lhr').registry.metrics(),
     /catchment_edge_seconds_since_last_apply\{edge="lhr"\} -1/,
+  );
+});
+
+test('the XDP DSR applier is loaded when CATCHMENT_EDGE_XDP_IFACE names an interface', () => {
+  assert.equal(agentOptionsFromEnv({ CATCHMENT_EDGE: 'fra' }).appliers, undefined);
+  const o = agentOptionsFromEnv({
+    CATCHMENT_EDGE: 'fra',
+    CATCHMENT_EDGE_XDP_IFACE: 'eth1',
+    CATCHMENT_EDGE_XDP_NETNS: 'edge-fra',
+    CATCHMENT_EDGE_XDP_MODE: 'generic',
+    CATCHMENT_EDGE_XDP_OBJECT: '/opt/catchment/catchment_dsr.o',
+  });
+  assert.equal(o.appliers?.length, 1);
+  assert.ok(o.appliers?.[0] instanceof XdpDsrApplier);
+  assert.ok(o.registry instanceof Registry, 'the applier’s metrics share the agent’s registry');
+  assert.throws(
+    () =>
+      agentOptionsFromEnv({ CATCHMENT_EDGE: 'fra', CATCHMENT_EDGE_XDP_IFACE: 'eth1', CATCHMENT_EDGE_XDP_MODE: 'fast' }),
+    /CATCHMENT_EDGE_XDP_MODE/,
   );
 });
