@@ -10,7 +10,7 @@
 
 import { FRA_ANSWER, FRA_V4, xdpConfig } from '../apps/controller/test/e2e/probes.ts';
 import { until } from '../apps/controller/test/e2e/procs.ts';
-import { latestRun } from '../apps/controller/test/e2e/scenario.ts';
+import { latestRun, latestVersion, publishedAfter } from '../apps/controller/test/e2e/scenario.ts';
 import { OVERLOADED, World } from '../apps/controller/test/e2e/world.ts';
 import { queryServer } from '../apps/dns/src/verify.ts';
 import { birdCommand } from '../packages/routing/src/index.ts';
@@ -125,6 +125,7 @@ async function main() {
     };
 
     const results: Record<string, number[]> = {
+      published: [],
       'bench-dns': [],
       'bench-withdraw': [],
       'bench-dsr': [],
@@ -136,11 +137,16 @@ async function main() {
         await sleep(150 + 173 * i);
         const startsAt = new Date().toISOString();
         const effect = effectsOf[pb.name] as () => Promise<number>;
+        const v0 = await latestVersion(w);
+        const wall0 = Date.now();
         const t0 = performance.now();
         const seen = effect();
         await post(pb.alertname, 'firing', startsAt, i);
         const t = await seen;
         results[pb.name]?.push(t - t0);
+        // The controller's share: the first snapshot published after the alert.
+        const published = await publishedAfter(w, v0);
+        if (published) results.published?.push(published.getTime() - wall0);
         await post(pb.alertname, 'resolved', startsAt, i);
         await settle(pb.name);
       }
@@ -160,6 +166,7 @@ async function main() {
       return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
     };
     const label: Record<string, string> = {
+      published: 'alert at API → snapshot published (controller, all runs)',
       'bench-dns': 'alert at API → DNS answers changed on both DNS servers',
       'bench-withdraw': 'alert at API → /24 gone from the transit RIB',
       'bench-dsr': 'alert at API → DSR fraction in the XDP map',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { schema } from '@catchment/db';
 import { formatCommunity } from '@catchment/routing';
-import { asc, desc, eq } from 'drizzle-orm';
+import { asc, desc, eq, gt } from 'drizzle-orm';
 import { digAnswers, FRA_ANSWER, FRA_V4, PREPEND, SUPERNET_V4, xdpConfig } from './probes.ts';
 import { until } from './procs.ts';
 import { OVERLOADED, type World } from './world.ts';
@@ -160,4 +160,25 @@ export async function assertUndoneInReverse(w: World, runId: number): Promise<vo
 function num(params: unknown, key: string): number {
   const v = (params as Record<string, unknown> | null)?.[key];
   return typeof v === 'number' ? v : 0;
+}
+
+/** The newest published snapshot version. */
+export async function latestVersion(w: World): Promise<number> {
+  const [row] = await w.database.db
+    .select({ v: schema.snapshots.version })
+    .from(schema.snapshots)
+    .orderBy(desc(schema.snapshots.version))
+    .limit(1);
+  return row?.v ?? 0;
+}
+
+/** When the first snapshot after `version` was published (undefined: none yet). */
+export async function publishedAfter(w: World, version: number): Promise<Date | undefined> {
+  const [row] = await w.database.db
+    .select({ at: schema.snapshots.createdAt })
+    .from(schema.snapshots)
+    .where(gt(schema.snapshots.version, version))
+    .orderBy(asc(schema.snapshots.version))
+    .limit(1);
+  return row?.at;
 }
