@@ -89,6 +89,13 @@ for (const mode of DB_MODES) {
       await t.call('POST', '/v1/edges/lhr/undrain', { body: { reason: 'done' } });
     });
 
+    it('explains with the embedded country database when no GeoIP files are configured', async () => {
+      const r = await t.call('GET', '/v1/explain?name=www.example.net&client=81.2.69.142');
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.decision.service, 'www.example.net');
+      assert.ok(r.body.decision.trace.length > 0);
+    });
+
     it('the core SnapshotFollower follows the API version by version', async () => {
       const dir = await tempDir('catchment-follow-');
       const follower = new SnapshotFollower({
