@@ -286,6 +286,7 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
       const result = rec as ActionRecord;
       return {
         result,
+        changedActions: [row.id],
         audit: { action: a.kind, objectType: 'action', objectId: String(row.id), after: result },
       };
     },
@@ -318,6 +319,7 @@ async function revertActions(
       const result = ids.length > 0 ? await loadActions(tx, inArray(t.id, ids)) : [];
       return {
         result,
+        changedActions: ids,
         audit: { action: 'revert', objectType: 'action', objectId: what, before: targets, after: { reverted: ids } },
       };
     },

@@ -2,9 +2,8 @@ import type { SnapshotBody } from '@catchment/core';
 import type { Db } from '@catchment/db';
 import { checkBlastRadius } from './blast-radius.ts';
 import { checkCapacity } from './capacity.ts';
-import { checkCoverage } from './coverage.ts';
-import { checkLastRoute } from './last-route.ts';
-import { checkRouteBudget } from './route-budget.ts';
+import { checkRoutes } from './routes.ts';
+import { checkServiceAnswer } from './service-answer.ts';
 import { utilisationLimits } from './thresholds.ts';
 
 /** The action as proposed, for checks that care about its kind or target. */
@@ -31,16 +30,18 @@ export type CheckAction = (
   after: SnapshotBody,
   action: ProposedAction,
   before: SnapshotBody,
-  /** The transaction the change runs in (an adapter can read SLO thresholds, route history...). */
-  context: { db: Db; now: Date },
+  /**
+   * The transaction the change runs in (an adapter can read SLO thresholds, route
+   * history...) and the ids of the actions this change created or reverted.
+   */
+  context: { db: Db; now: Date; changedActions: readonly number[] },
 ) => Refusal | undefined | Promise<Refusal | undefined>;
 
-export const checkActionRules: CheckAction = async (after, _action, before, { db, now }) =>
-  checkLastRoute(before, after) ??
-  checkCoverage(before, after) ??
+export const checkActionRules: CheckAction = async (after, _action, before, { db, now, changedActions }) =>
+  (await checkRoutes(db, before, after, now, changedActions)) ??
+  checkServiceAnswer(before, after) ??
   checkBlastRadius(before, after) ??
-  checkCapacity(before, after, await utilisationLimits(db)) ??
-  (await checkRouteBudget(db, before, after, now));
+  checkCapacity(before, after, await utilisationLimits(db));
 
 export { predictLoads } from './capacity.ts';
-export { checkBlastRadius, checkCapacity, checkCoverage, checkLastRoute, checkRouteBudget, utilisationLimits };
+export { checkBlastRadius, checkCapacity, checkRoutes, checkServiceAnswer, utilisationLimits };
