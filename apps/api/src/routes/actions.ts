@@ -140,6 +140,7 @@ interface NewAction {
   kind: ActionKind;
   edge: string | null;
   params: Record<string, unknown>;
+  revert?: boolean;
 }
 
 /** Resolves names to ids and checks what the schemas cannot: targets exist, syntax of communities and CIDRs. */
@@ -459,7 +460,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         req,
         reply,
         eq(t.id, id),
-        { kind: a.kind as ActionKind, edge: a.edge, params: a.params },
+        { kind: a.kind as ActionKind, edge: a.edge, params: a.params, revert: true },
         req.body as Static<typeof UndoBody>,
         String(id),
       );
@@ -507,7 +508,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
           req,
           reply,
           and(eq(t.edgeId, edgeId), inArray(t.kind, kinds)) as SQL,
-          { kind: kinds[0] as ActionKind, edge: name, params: {} },
+          { kind: kinds[0] as ActionKind, edge: name, params: {}, revert: true },
           req.body as Static<typeof UndoBody>,
           `${name}:${path}`,
         );
@@ -556,7 +557,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         req,
         reply,
         and(eq(t.kind, 'freeze'), isNull(t.edgeId)) as SQL,
-        { kind: 'freeze', edge: null, params: {} },
+        { kind: 'freeze', edge: null, params: {}, revert: true },
         req.body as Static<typeof UndoBody>,
         'automation:unfreeze',
       ),
@@ -627,7 +628,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         req,
         reply,
         and(eq(t.kind, 'withdraw-unicast'), eq(t.prefixId, p.id)) as SQL,
-        { kind: 'withdraw-unicast', edge: p.edge, params: { prefix: p.cidr } },
+        { kind: 'withdraw-unicast', edge: p.edge, params: { prefix: p.cidr }, revert: true },
         req.body as Static<typeof UndoBody>,
         p.cidr,
       );
