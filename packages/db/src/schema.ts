@@ -270,12 +270,18 @@ export const playbookRuns = pgTable(
     mode: playbookMode('mode').notNull(),
     trigger: jsonb('trigger').notNull(),
     plan: jsonb('plan'),
+    /** The controller's memory between ticks (phase start, exit-held-since, ...): apps/controller run-machine.ts. */
+    machine: jsonb('machine'),
     error: text('error'),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: updated(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
   },
-  (t) => [index('playbook_runs_state').on(t.state)],
+  (t) => [
+    index('playbook_runs_state').on(t.state),
+    /** At most one open run per playbook and edge, whichever controller replica asks. */
+    uniqueIndex('playbook_runs_one_open').on(t.playbookId, t.edgeId).where(sql`${t.endedAt} IS NULL`),
+  ],
 );
 
 export const runSteps = pgTable(
@@ -295,6 +301,9 @@ export const runSteps = pgTable(
     observed: jsonb('observed'),
     refusal: jsonb('refusal'),
     actionId: integer('action_id'),
+    /** Approval mode: the operator who approved or rejected the stage, and when. */
+    decidedBy: text('decided_by'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
   },

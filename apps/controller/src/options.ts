@@ -1,0 +1,58 @@
+import type { Logger } from '@catchment/core';
+import type { Database, Db } from '@catchment/db';
+import type { RoutingGuard } from '@catchment/safety';
+import type { Stage } from './stages.ts';
+
+export interface ControllerOptions {
+  database: Database;
+  logger?: Logger;
+  /** This replica's name, in actors and logs (default controller:<hostname>:<pid>). */
+  name?: string;
+  /** The clock (tests pass a fake one). */
+  now?: () => Date;
+  /** Prometheus base URL for SLO evaluations (else utilisation comes from edge_loads). */
+  prometheusUrl?: string;
+  /** Chat webhook (Slack / Mattermost incoming webhook) for run events. */
+  webhookUrl?: string;
+  /**
+   * Publishes a new snapshot from the active actions; default: @catchment/db's
+   * publishSnapshot. Called after every tick that changed actions, and once when this
+   * replica becomes leader (its predecessor may have died between commit and publish).
+   */
+  publish?: (db: Db, actor: string) => Promise<unknown>;
+  /** Coverage / last-route checks (@catchment/routing's, once merged). */
+  guard?: RoutingGuard;
+  /** node-cron expressions (with seconds) of the decision tick and of SLO evaluations. */
+  tickSchedule?: string;
+  sloSchedule?: string;
+  /** How often a standby tries to take the lead. */
+  leaderPollMs?: number;
+  /** Metrics and health endpoint; false for none. */
+  http?: { host: string; port: number } | false;
+  /** Run ticks and SLO evaluations on their schedules (false: the caller calls tick()). */
+  schedule?: boolean;
+  defaultVerifyMs?: number;
+  defaultDwellMs?: number;
+  actionTtlMs?: number;
+  loadStaleMs?: number;
+  sloStaleMs?: number;
+  defaultThreshold?: number;
+  minTargets?: number;
+  dnsSteerableShare?: number;
+  burnRate?: { shortWindowDivisor: number };
+  faults?: { afterActionsWritten?: (runId: number, stage: Stage) => void | Promise<void> };
+}
+
+export const DEFAULTS = {
+  tickSchedule: '*/2 * * * * *',
+  sloSchedule: '*/15 * * * * *',
+  leaderPollMs: 1000,
+  defaultVerifyMs: 120_000,
+  defaultDwellMs: 300_000,
+  actionTtlMs: 3_600_000,
+  loadStaleMs: 120_000,
+  sloStaleMs: 120_000,
+  defaultThreshold: 0.85,
+  minTargets: 2,
+  dnsSteerableShare: 1,
+};
