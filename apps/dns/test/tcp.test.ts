@@ -161,3 +161,31 @@ describe('TCP (RFC 7766)', () => {
     for (const sock of socks) sock.destroy();
   });
 });
+
+describe('TCP global connection cap', () => {
+  let s: Running;
+  before(async () => {
+    s = await startServer(demoBody(), {
+      geo: { city: CITY_DB, asn: ASN_DB, watch: false },
+      tcp: { maxConnections: 2, maxPerClient: 10 },
+    });
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  it('refuses connections beyond the global cap', async () => {
+    const socks = await Promise.all([1, 2, 3].map(() => open(s.port)));
+    const answered = await Promise.all(
+      socks.map(async (sock, i) => {
+        sock.on('error', () => {});
+        sock.write(frame(buildQuery('example.net', 1, { id: i })));
+        return (await readReplies(sock, 1, 2000)).length;
+      }),
+    );
+    assert.equal(answered.filter((n) => n === 1).length, 2);
+    for (const sock of socks) sock.destroy();
+    const m = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+    assert.match(m, /catchment_dns_tcp_rejected_total 1/);
+  });
+});
