@@ -187,30 +187,35 @@ for (const mode of DB_MODES) {
       assert.ok(!active.body.items.some((a: { id: number }) => a.id === r.body.action.id));
     });
 
-    it('playbook runs: approve only when waiting, abort reverts the run’s actions', async () => {
+    it('playbook runs: approve or reject the waiting stage, abort reverts the run’s actions', async () => {
       const db = t.database.db;
       const [pb] = await db.select().from(schema.playbooks);
-      const [edge] = await db.select().from(schema.edges).where(eq(schema.edges.name, 'lhr'));
-      const [run] = await db
-        .insert(schema.playbookRuns)
-        .values({
-          playbookId: pb?.id ?? 0,
-          edgeId: edge?.id ?? null,
+      const edges = await db.select().from(schema.edges);
+      const edgeId = (n: string) => edges.find((e) => e.name === n)?.id ?? null;
+      // Runs as the controller writes them: the stage waiting for an operator is a run_steps row.
+      const newRun = async (edge: string) => {
+        const [run] = await db
+          .insert(schema.playbookRuns)
+          .values({
+            playbookId: pb?.id ?? 0,
+            edgeId: edgeId(edge),
+            state: 'awaiting-approval',
+            mode: 'approve',
+            trigger: { slo: 'lhr-utilisation' },
+          })
+          .returning();
+        const id = run?.id ?? 0;
+        await db.insert(schema.runSteps).values({
+          runId: id,
+          position: 0,
+          stage: 0,
+          kind: 'dns-shift',
           state: 'awaiting-approval',
-          mode: 'approve',
-          trigger: { slo: 'lhr-utilisation' },
-        })
-        .returning();
-      const id = run?.id ?? 0;
-      await db.insert(schema.actions).values({
-        kind: 'dns-shift',
-        edgeId: edge?.id ?? null,
-        params: { percent: 10 },
-        reason: 'playbook',
-        actor: 'controller',
-        source: 'automation',
-        runId: id,
-      });
+          params: { percent: 10 },
+        });
+        return id;
+      };
+      const id = await newRun('lhr');
       const listed = await t.call('GET', '/v1/runs?state=awaiting-approval');
       assert.deepEqual(
         listed.body.items.map((r: { id: number }) => r.id),
@@ -221,17 +226,38 @@ for (const mode of DB_MODES) {
         token: t.tokens.operator,
       });
       assert.equal(approved.status, 200, approved.text);
-      assert.equal(approved.body.state, 'approved');
+      assert.equal(approved.body.steps[0].state, 'approved');
+      assert.equal(approved.body.steps[0].decidedBy, 'token:test-operator');
       const twice = await t.call('POST', `/v1/runs/${id}/approve`, { body: { reason: 'again' } });
       assert.equal(twice.status, 409);
       assert.equal(twice.body.code, 'STATE_CONFLICT');
+      const audit = await t.call('GET', `/v1/audit?objectType=run&objectId=${id}&action=approve`);
+      assert.equal(audit.body.items[0].reason, 'looks right');
+
+      const other = await newRun('sin');
+      const rejected = await t.call('POST', `/v1/runs/${other}/reject`, { body: { reason: 'not now' } });
+      assert.equal(rejected.body.steps[0].state, 'rejected');
+
+      await db.insert(schema.actions).values({
+        kind: 'dns-shift',
+        edgeId: edgeId('lhr'),
+        params: { percent: 10 },
+        reason: 'playbook',
+        actor: 'controller',
+        source: 'automation',
+        runId: id,
+      });
       const aborted = await t.call('POST', `/v1/runs/${id}/abort`, { body: { reason: 'stop' } });
-      assert.equal(aborted.status, 200);
+      assert.equal(aborted.status, 200, aborted.text);
       assert.equal(aborted.body.state, 'aborted');
-      const acts = await t.call(`GET`, '/v1/actions?kind=dns-shift&active=true');
+      assert.ok(aborted.body.endedAt);
+      const acts = await t.call('GET', '/v1/actions?kind=dns-shift&active=true');
       assert.equal(acts.body.items.length, 0, 'the run’s action was reverted');
-      assert.equal((await t.call('POST', `/v1/runs/${id}/abort`, { body: { reason: 'again' } })).status, 409);
-      assert.equal((await t.call('GET', `/v1/runs/${id}`)).body.steps.length, 0);
+      const again = await t.call('POST', `/v1/runs/${id}/abort`, { body: { reason: 'again' } });
+      assert.equal(again.status, 409);
+      assert.equal(again.body.code, 'STATE_CONFLICT');
+      assert.equal((await t.call('POST', `/v1/runs/${other}/abort`, { body: { reason: 'tidy' } })).status, 200);
+      assert.equal((await t.call('GET', '/v1/runs/999999')).status, 404);
     });
   });
 
