@@ -138,7 +138,15 @@ for (const mode of DB_MODES) {
           load: { rps: 50000 },
         },
       });
+      // A DNS server's traffic model (packages/core DnsLoadReport) is kept as sent.
+      const model = { windowSeconds: 60, answers: [{ block: '81.2.69.0/24', edge: 'lhr', count: 12 }] };
+      const dnsModel = await t.call('POST', '/v1/reports', {
+        token: t.tokens.agent,
+        body: { consumer: 'dns-2', kind: 'dns', snapshotVersion: latest, healthy: true, load: model },
+      });
+      assert.equal(dnsModel.status, 202, dnsModel.text);
       const view = await t.call('GET', '/v1/consumers');
+      assert.deepEqual(view.body.items.find((c: { name: string }) => c.name === 'dns-2').load, model);
       assert.equal(view.status, 200);
       assert.equal(view.body.latestVersion, latest);
       const byName = Object.fromEntries(view.body.items.map((c: { name: string }) => [c.name, c]));
