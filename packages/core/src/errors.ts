@@ -17,6 +17,35 @@ export const ErrorCodes = {
   UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
   FORBIDDEN: { status: 403, title: 'Forbidden' },
   INTERNAL: { status: 500, title: 'Internal error' },
+  // Request shape (API): the request itself cannot be understood.
+  BAD_REQUEST: { status: 400, title: 'Bad request' },
+  MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON' },
+  INVALID_QUERY: { status: 400, title: 'Invalid query or path parameter' },
+  INVALID_CURSOR: { status: 400, title: 'Invalid pagination cursor' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  BODY_TOO_LARGE: { status: 413, title: 'Body too large' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  // Domain rules on resources, each its own code so scripts can tell them apart.
+  CIDR_INVALID: { status: 422, title: 'Invalid CIDR' },
+  PREFIX_TOO_LONG: { status: 422, title: 'Prefix longer than the longest announceable length' },
+  PREFIX_OUTSIDE_SUPERNET: { status: 422, title: 'Unicast prefix is not inside its supernet' },
+  PREFIX_OVERLAP: { status: 409, title: 'Unicast prefix overlaps another edge or prefix' },
+  COMMUNITY_INVALID: { status: 422, title: 'Invalid BGP community' },
+  ADDRESS_INVALID: { status: 422, title: 'Invalid IP address' },
+  REFERENCE_UNKNOWN: { status: 422, title: 'Reference to an unknown object' },
+  PLAYBOOK_INVALID: { status: 422, title: 'Playbook structure is invalid' },
+  SLO_INVALID: { status: 422, title: 'SLO thresholds are invalid' },
+  NAME_OUT_OF_ZONE: { status: 422, title: 'Name is not inside its zone' },
+  NAME_TAKEN: { status: 409, title: 'Name already in use' },
+  IN_USE: { status: 409, title: 'Object is still referenced' },
+  // Concurrency and idempotency.
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with a different request' },
+  STATE_CONFLICT: { status: 409, title: 'Object is not in a state that allows this' },
+  NO_SNAPSHOT: { status: 404, title: 'No snapshot published yet' },
+  NOT_MIGRATED: { status: 503, title: 'Database schema is not migrated' },
+  EXPLAIN_UNAVAILABLE: { status: 503, title: 'No DNS decision function is configured' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -47,7 +47,8 @@ export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
 
   constructor(opts: SnapshotFollowerOptions) {
     super();
-    this.#opts = { waitSeconds: 30, retryMs: 500, ...opts };
+    // `undefined` in opts means "the default", not "no value".
+    this.#opts = { ...opts, waitSeconds: opts.waitSeconds ?? 30, retryMs: opts.retryMs ?? 500 };
   }
 
   current(): Snapshot | undefined {

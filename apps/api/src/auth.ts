@@ -1,0 +1,76 @@
+import { CatchmentError } from '@catchment/core';
+import { type Db, schema } from '@catchment/db';
+import { eq } from 'drizzle-orm';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authenticate, type Principal, type Role } from './tokens.ts';
+
+/** Who may call a route. Everything requires a token except routes marked public. */
+export type Access = 'public' | readonly Role[];
+
+export const READ: readonly Role[] = ['viewer', 'operator', 'admin'];
+export const OPERATE: readonly Role[] = ['operator', 'admin'];
+export const ADMIN: readonly Role[] = ['admin'];
+/** DNS servers and edge agents read snapshots; people may too. */
+export const SNAPSHOT_READ: readonly Role[] = ['viewer', 'operator', 'admin', 'agent'];
+export const REPORT: readonly Role[] = ['agent', 'admin'];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** Bearer, or Basic with the token as password (Alertmanager's http_config, browsers on /docs). */
+export function presentedToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const [scheme, value] = header.split(/\s+/, 2);
+  if (!scheme || !value) return undefined;
+  if (scheme.toLowerCase() === 'bearer') return value;
+  if (scheme.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+  }
+  return undefined;
+}
+
+export function actorOf(req: FastifyRequest): string {
+  return req.principal ? `token:${req.principal.name}` : 'anonymous';
+}
+
+const LAST_USED_EVERY_MS = 60_000;
+
+export function registerAuth(app: FastifyInstance, db: Db): void {
+  const lastUsed = new Map<number, number>();
+  app.addHook('onRequest', async (req, reply) => {
+    const access = req.routeOptions.config?.access ?? READ;
+    if (access === 'public') return;
+    const text = presentedToken(req.headers.authorization);
+    const principal = text ? await authenticate(db, text) : undefined;
+    if (!principal) {
+      reply.header('www-authenticate', 'Bearer realm="catchment", Basic realm="catchment"');
+      throw new CatchmentError(
+        'UNAUTHORIZED',
+        text ? 'the token is invalid, expired or revoked' : 'a token is required',
+      );
+    }
+    req.principal = principal;
+    if (!access.includes(principal.role)) {
+      throw new CatchmentError(
+        'FORBIDDEN',
+        `role "${principal.role}" may not ${req.method} ${req.routeOptions.url ?? req.url} (needs ${access.join(' or ')})`,
+      );
+    }
+    const now = Date.now();
+    if ((lastUsed.get(principal.tokenId) ?? 0) + LAST_USED_EVERY_MS < now) {
+      lastUsed.set(principal.tokenId, now);
+      await db
+        .update(schema.apiTokens)
+        .set({ lastUsedAt: new Date(now) })
+        .where(eq(schema.apiTokens.id, principal.tokenId));
+    }
+  });
+}

@@ -1,0 +1,31 @@
+import type { Logger } from '@catchment/core';
+import type { Database, Db } from '@catchment/db';
+import type { Access } from './auth.ts';
+import type { Metrics } from './metrics.ts';
+import type { CompileSnapshot, SnapshotHub } from './publication.ts';
+import type { Explain } from './routes/explain.ts';
+import type { CheckAction } from './safety/index.ts';
+
+export interface RouteInfo {
+  method: string;
+  url: string;
+  access: Access;
+  /** Hidden from the OpenAPI document (the Swagger UI's own routes). */
+  hidden: boolean;
+}
+
+/** What every route module gets: the database, the snapshot hub, the pluggable steps. */
+export interface ApiContext {
+  database: Database;
+  db: Db;
+  logger: Logger;
+  hub: SnapshotHub;
+  metrics: Metrics;
+  checkAction: CheckAction;
+  explain: Explain | undefined;
+  compile: CompileSnapshot;
+  /** Every route with who may call it (the role matrix tests and the OpenAPI check read this). */
+  routes: RouteInfo[];
+  /** After a committed change: compile and publish a new snapshot if the body changed. */
+  changed(actor: string): Promise<void>;
+}

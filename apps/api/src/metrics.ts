@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** One registry per API instance, so several instances (tests) never share counters. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'catchment_api_' });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'catchment_api_requests_total',
+      help: 'HTTP requests by route, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'catchment_api_request_duration_seconds',
+      help: 'HTTP request latency by route and method (long-polls included)',
+      labelNames: ['route', 'method'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30, 60],
+      registers: [registry],
+    }),
+    snapshotVersion: new Gauge({
+      name: 'catchment_snapshot_version',
+      help: 'Latest published snapshot version known to the API',
+      registers: [registry],
+    }),
+    consumerVersion: new Gauge({
+      name: 'catchment_consumer_snapshot_version',
+      help: 'Snapshot version each consumer last reported',
+      labelNames: ['consumer', 'kind'] as const,
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'catchment_consumer_lag_versions',
+      help: 'Versions a consumer is behind the latest published snapshot',
+      labelNames: ['consumer', 'kind'] as const,
+      registers: [registry],
+    }),
+    consumerHealthy: new Gauge({
+      name: 'catchment_consumer_healthy',
+      help: '1 when the consumer reported itself healthy',
+      labelNames: ['consumer', 'kind'] as const,
+      registers: [registry],
+    }),
+    waiting: new Gauge({
+      name: 'catchment_api_longpoll_waiting',
+      help: 'Snapshot long-polls waiting for a newer version',
+      registers: [registry],
+    }),
+    signals: new Counter({
+      name: 'catchment_api_signals_total',
+      help: 'Signals received, by source and outcome (new, updated, duplicate)',
+      labelNames: ['source', 'outcome'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+  });
+}

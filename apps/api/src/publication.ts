@@ -1,0 +1,174 @@
+import { EventEmitter } from 'node:events';
+import type { Logger, Snapshot, SnapshotBody } from '@catchment/core';
+import { type Db, schema } from '@catchment/db';
+import { desc, eq, gt } from 'drizzle-orm';
+
+/** Compiles the body the current database state (plus active actions) would publish. */
+export type CompileSnapshot = (db: Db) => Promise<SnapshotBody>;
+/** Publishes a new version when the compiled body differs from the latest; returns the latest. */
+export type PublishSnapshot = (db: Db, actor: string) => Promise<Snapshot | undefined>;
+
+function snapshotOf(row: typeof schema.snapshots.$inferSelect): Snapshot {
+  return {
+    schema: 1,
+    version: row.version,
+    createdAt: row.createdAt.toISOString(),
+    checksum: row.checksum,
+    body: row.body as SnapshotBody,
+  };
+}
+
+export interface HubOptions {
+  db: Db;
+  logger: Logger;
+  publish?: PublishSnapshot | undefined;
+  /** How often the database is checked for versions published by other processes, while someone waits. */
+  pollMs?: number;
+}
+
+/**
+ * The API's view of published snapshots. Long-poll waiters are woken at once by
+ * publications in this process (`notify`, called by the API after it publishes, and by
+ * an in-process controller) and, for other processes' publications, by a poll of the
+ * latest version that runs only while someone waits. Emits 'snapshot' for every new
+ * version it learns of, so a DNS server in the same process can follow without HTTP.
+ */
+export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
+  readonly #db: Db;
+  readonly #logger: Logger;
+  readonly #publish: PublishSnapshot | undefined;
+  readonly #pollMs: number;
+  #latest: Snapshot | undefined;
+  #text: { version: number; text: string } | undefined;
+  #waiters = new Set<(force?: boolean) => void>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(opts: HubOptions) {
+    super();
+    this.#db = opts.db;
+    this.#logger = opts.logger;
+    this.#publish = opts.publish;
+    this.#pollMs = opts.pollMs ?? 250;
+  }
+
+  /** Long-polls waiting right now. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  get canPublish(): boolean {
+    return this.#publish !== undefined;
+  }
+
+  /** The newest snapshot this process knows of, without a query. */
+  latestKnown(): Snapshot | undefined {
+    return this.#latest;
+  }
+
+  /** The latest published snapshot: one cheap query for the version, the body only when it is new. */
+  async latest(): Promise<Snapshot | undefined> {
+    const [head] = await this.#db
+      .select({ version: schema.snapshots.version })
+      .from(schema.snapshots)
+      .orderBy(desc(schema.snapshots.version))
+      .limit(1);
+    if (head && (!this.#latest || head.version > this.#latest.version)) {
+      const [row] = await this.#db.select().from(schema.snapshots).where(eq(schema.snapshots.version, head.version));
+      if (row) this.#learn(snapshotOf(row));
+    }
+    return this.#latest;
+  }
+
+  /** The JSON text of a snapshot, serialised once per version (every consumer gets the same bytes). */
+  serialised(snap: Snapshot): string {
+    if (this.#text?.version !== snap.version) this.#text = { version: snap.version, text: JSON.stringify(snap) };
+    return this.#text.text;
+  }
+
+  async byVersion(version: number): Promise<Snapshot | undefined> {
+    if (this.#latest?.version === version) return this.#latest;
+    const [row] = await this.#db.select().from(schema.snapshots).where(eq(schema.snapshots.version, version));
+    return row ? snapshotOf(row) : undefined;
+  }
+
+  /** The latest snapshot when it is newer than `since`: consumers jump straight to the newest state. */
+  async newerThan(since: number): Promise<Snapshot | undefined> {
+    const cached = this.#latest;
+    if (cached && cached.version > since) return cached;
+    const [row] = await this.#db
+      .select()
+      .from(schema.snapshots)
+      .where(gt(schema.snapshots.version, since))
+      .orderBy(desc(schema.snapshots.version))
+      .limit(1);
+    if (!row) return undefined;
+    const snap = snapshotOf(row);
+    this.#learn(snap);
+    return snap;
+  }
+
+  /** Resolves with the latest snapshot newer than `since`, or undefined after `waitMs` (or on abort/close). */
+  async waitNewer(since: number, waitMs: number, signal?: AbortSignal): Promise<Snapshot | undefined> {
+    const now = await this.newerThan(since);
+    if (now || waitMs <= 0 || this.#closed) return now;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timeout);
+        this.#waiters.delete(wake);
+        signal?.removeEventListener('abort', done);
+        this.#updatePolling();
+        resolve();
+      };
+      const wake = (force?: boolean) => {
+        if (force || (this.#latest?.version ?? 0) > since) done();
+      };
+      const timeout = setTimeout(done, waitMs);
+      signal?.addEventListener('abort', done, { once: true });
+      this.#waiters.add(wake);
+      this.#updatePolling();
+    });
+    const v = this.#latest;
+    return v && v.version > since ? v : undefined;
+  }
+
+  /** A snapshot was published in this process: wake the waiters now. */
+  notify(snap: Snapshot): void {
+    this.#learn(snap);
+  }
+
+  /** Compiles and publishes (when a publisher is configured), then wakes the waiters. */
+  async publish(actor: string): Promise<Snapshot | undefined> {
+    if (!this.#publish) return undefined;
+    const snap = await this.#publish(this.#db, actor);
+    if (snap) this.#learn(snap);
+    return snap;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const w of [...this.#waiters]) w(true);
+    this.#waiters.clear();
+  }
+
+  #learn(snap: Snapshot): void {
+    if (this.#latest && snap.version <= this.#latest.version) return;
+    this.#latest = snap;
+    for (const w of [...this.#waiters]) w();
+    this.emit('snapshot', snap);
+  }
+
+  #updatePolling(): void {
+    if (this.#waiters.size > 0 && !this.#timer && !this.#closed) {
+      this.#timer = setInterval(() => {
+        this.latest().catch((err) => this.#logger.warn({ err }, 'snapshot poll failed'));
+      }, this.#pollMs);
+      this.#timer.unref();
+    } else if (this.#waiters.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}

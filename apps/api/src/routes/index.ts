@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../context.ts';
+import { crud } from '../resources/crud.ts';
+import { edgeResource } from '../resources/edges.ts';
+import { policyResource } from '../resources/policies.ts';
+import { prefixResource } from '../resources/prefixes.ts';
+import { serviceResource } from '../resources/services.ts';
+import { playbookResource, sloResource, transitResource } from '../resources/simple.ts';
+import { recordResource, zoneResource } from '../resources/zones.ts';
+import { actionRoutes } from './actions.ts';
+import { auditRoutes } from './audit.ts';
+import { explainRoutes } from './explain.ts';
+import { healthRoutes } from './health.ts';
+import { prefixCommunityRoutes } from './prefix-communities.ts';
+import { reportRoutes } from './reports.ts';
+import { runRoutes } from './runs.ts';
+import { serviceAddressRoutes } from './service-addresses.ts';
+import { settingsRoutes } from './settings.ts';
+import { signalRoutes } from './signals.ts';
+import { snapshotRoutes } from './snapshot.ts';
+import { tokenRoutes } from './tokens.ts';
+
+export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  healthRoutes(app, ctx);
+  crud(app, ctx, edgeResource);
+  crud(app, ctx, zoneResource);
+  crud(app, ctx, recordResource);
+  crud(app, ctx, serviceResource);
+  crud(app, ctx, prefixResource);
+  crud(app, ctx, policyResource);
+  crud(app, ctx, transitResource);
+  crud(app, ctx, sloResource);
+  crud(app, ctx, playbookResource);
+  serviceAddressRoutes(app, ctx);
+  prefixCommunityRoutes(app, ctx);
+  settingsRoutes(app, ctx);
+  actionRoutes(app, ctx);
+  runRoutes(app, ctx);
+  signalRoutes(app, ctx);
+  snapshotRoutes(app, ctx);
+  reportRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  auditRoutes(app, ctx);
+  explainRoutes(app, ctx);
+}

@@ -1,0 +1,146 @@
+import { CatchmentError } from '@catchment/core';
+import { schema } from '@catchment/db';
+import { and, asc, eq, gt } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { READ, REPORT } from '../auth.ts';
+import type { ApiContext } from '../context.ts';
+import { errorResponses, Timestamp } from '../schemas.ts';
+
+const ConsumerName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$' });
+
+export const Report = Type.Object(
+  {
+    consumer: ConsumerName,
+    kind: Type.Union([Type.Literal('dns'), Type.Literal('edge')]),
+    snapshotVersion: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+    healthy: Type.Boolean(),
+    /** For edge agents: `rps` feeds the edge's load (utilisation) in the next snapshot. */
+    load: Type.Optional(Type.Record(Type.String(), Type.Number())),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** The edge an edge agent reports for; defaults to `consumer`. */
+    edge: Type.Optional(Type.String({ maxLength: 63 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Consumer = Type.Object({
+  name: Type.String(),
+  kind: Type.String(),
+  snapshotVersion: Type.Union([Type.Integer(), Type.Null()]),
+  /** Versions behind the latest published snapshot (null when unknown). */
+  lag: Type.Union([Type.Integer(), Type.Null()]),
+  healthy: Type.Boolean(),
+  load: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()]),
+  details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  reportedAt: Timestamp,
+});
+
+export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.post(
+    '/v1/reports',
+    {
+      config: { access: REPORT },
+      schema: {
+        tags: ['snapshots'],
+        summary: 'State report of a DNS server or edge agent (snapshot version, health, load)',
+        body: Report,
+        response: {
+          202: Type.Object({ accepted: Type.Boolean(), latestVersion: Type.Union([Type.Integer(), Type.Null()]) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = req.body as Static<typeof Report>;
+      const scope = req.principal?.scope;
+      if (req.principal?.role === 'agent' && scope && scope !== r.consumer)
+        throw new CatchmentError('FORBIDDEN', `this token may only report for "${scope}"`);
+      const now = new Date();
+      const row = {
+        kind: r.kind,
+        snapshotVersion: r.snapshotVersion,
+        healthy: r.healthy,
+        load: r.load ?? null,
+        details: r.details ?? null,
+        reportedAt: now,
+      };
+      await ctx.db.transaction(async (tx) => {
+        await tx
+          .insert(schema.consumers)
+          .values({ name: r.consumer, ...row })
+          .onConflictDoUpdate({ target: schema.consumers.name, set: row });
+        const rps = r.load?.rps;
+        if (r.kind === 'edge' && typeof rps === 'number' && rps >= 0) {
+          const [edge] = await tx
+            .select({ id: schema.edges.id })
+            .from(schema.edges)
+            .where(eq(schema.edges.name, r.edge ?? r.consumer));
+          if (edge)
+            await tx
+              .insert(schema.edgeLoads)
+              .values({ edgeId: edge.id, rps, reportedAt: now })
+              .onConflictDoUpdate({ target: schema.edgeLoads.edgeId, set: { rps, reportedAt: now } });
+        }
+      });
+      const latest = ctx.hub.latestKnown() ?? (await ctx.hub.latest());
+      return reply.code(202).send({ accepted: true, latestVersion: latest?.version ?? null });
+    },
+  );
+
+  app.get(
+    '/v1/consumers',
+    {
+      config: { access: READ },
+      schema: {
+        tags: ['snapshots'],
+        summary: 'Which DNS servers and edge agents run which snapshot version',
+        querystring: Type.Object(
+          {
+            kind: Type.Optional(Type.Union([Type.Literal('dns'), Type.Literal('edge')])),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            latestVersion: Type.Union([Type.Integer(), Type.Null()]),
+            items: Type.Array(Consumer),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as { kind?: string; limit?: number; cursor?: string };
+      const limit = q.limit ?? 100;
+      // Consumers are keyed by name: the cursor is the last name returned.
+      const after = q.cursor ? Buffer.from(q.cursor, 'base64url').toString('utf8') : '';
+      const rows = await ctx.db
+        .select()
+        .from(schema.consumers)
+        .where(and(gt(schema.consumers.name, after), q.kind ? eq(schema.consumers.kind, q.kind) : undefined))
+        .orderBy(asc(schema.consumers.name))
+        .limit(limit + 1);
+      const latest = (await ctx.hub.latest())?.version ?? null;
+      const page = rows.slice(0, limit);
+      const last = rows.length > limit ? rows[limit - 1] : undefined;
+      return {
+        latestVersion: latest,
+        items: page.map((r) => ({
+          name: r.name,
+          kind: r.kind,
+          snapshotVersion: r.snapshotVersion,
+          lag: latest !== null && r.snapshotVersion !== null ? Math.max(0, latest - r.snapshotVersion) : null,
+          healthy: r.healthy,
+          load: (r.load as Record<string, number> | null) ?? null,
+          details: (r.details as Record<string, unknown> | null) ?? null,
+          reportedAt: r.reportedAt.toISOString(),
+        })),
+        nextCursor: last ? Buffer.from(last.name).toString('base64url') : null,
+      };
+    },
+  );
+}

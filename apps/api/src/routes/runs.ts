@@ -1,0 +1,230 @@
+import { CatchmentError } from '@catchment/core';
+import { type Db, recordAudit, schema } from '@catchment/db';
+import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { actorOf, OPERATE, READ } from '../auth.ts';
+import type { ApiContext } from '../context.ts';
+import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
+import { errorResponses, Reason, Timestamp } from '../schemas.ts';
+
+/** Run states that are over: nothing to approve or abort. */
+export const TERMINAL_RUN_STATES = ['completed', 'aborted', 'failed', 'rolled-back', 'refused'];
+/** States in which a run of an `approve` playbook waits for an operator. */
+export const AWAITING_APPROVAL = ['awaiting-approval', 'pending-approval'];
+
+const RunStep = Type.Object({
+  position: Type.Integer(),
+  stage: Type.Integer(),
+  kind: Type.String(),
+  state: Type.String(),
+  params: Type.Unknown(),
+  predicted: Type.Unknown(),
+  observed: Type.Unknown(),
+  refusal: Type.Unknown(),
+  actionId: Type.Union([Type.Integer(), Type.Null()]),
+  startedAt: Timestamp,
+  endedAt: Type.Union([Timestamp, Type.Null()]),
+});
+export const Run = Type.Object({
+  id: Type.Integer(),
+  playbook: Type.String(),
+  edge: Type.Union([Type.String(), Type.Null()]),
+  state: Type.String(),
+  currentStep: Type.Integer(),
+  mode: Type.String(),
+  trigger: Type.Unknown(),
+  plan: Type.Unknown(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  startedAt: Timestamp,
+  updatedAt: Timestamp,
+  endedAt: Type.Union([Timestamp, Type.Null()]),
+  steps: Type.Optional(Type.Array(RunStep)),
+});
+type Run = Static<typeof Run>;
+
+const r = schema.playbookRuns;
+
+async function loadRuns(db: Db, where: SQL | undefined, limit: number, withSteps = false): Promise<Run[]> {
+  const rows = await db
+    .select({ run: r, playbook: schema.playbooks.name, edge: schema.edges.name })
+    .from(r)
+    .innerJoin(schema.playbooks, eq(schema.playbooks.id, r.playbookId))
+    .leftJoin(schema.edges, eq(schema.edges.id, r.edgeId))
+    .where(where)
+    .orderBy(asc(r.id))
+    .limit(limit);
+  const steps =
+    withSteps && rows.length > 0
+      ? await db
+          .select()
+          .from(schema.runSteps)
+          .where(
+            inArray(
+              schema.runSteps.runId,
+              rows.map((x) => x.run.id),
+            ),
+          )
+          .orderBy(asc(schema.runSteps.position), asc(schema.runSteps.stage))
+      : [];
+  return rows.map(({ run, playbook, edge }) => ({
+    id: run.id,
+    playbook,
+    edge,
+    state: run.state,
+    currentStep: run.currentStep,
+    mode: run.mode,
+    trigger: run.trigger,
+    plan: run.plan,
+    error: run.error,
+    startedAt: run.startedAt.toISOString(),
+    updatedAt: run.updatedAt.toISOString(),
+    endedAt: run.endedAt?.toISOString() ?? null,
+    ...(withSteps
+      ? {
+          steps: steps
+            .filter((s) => s.runId === run.id)
+            .map((s) => ({
+              position: s.position,
+              stage: s.stage,
+              kind: s.kind,
+              state: s.state,
+              params: s.params,
+              predicted: s.predicted,
+              observed: s.observed,
+              refusal: s.refusal,
+              actionId: s.actionId,
+              startedAt: s.startedAt.toISOString(),
+              endedAt: s.endedAt?.toISOString() ?? null,
+            })),
+        }
+      : {}),
+  }));
+}
+
+/**
+ * Playbook runs are written by the controller; operators read them, approve runs of
+ * `approve` playbooks, and abort runs (which also reverts the run's active actions, so
+ * an abort takes effect even before the controller notices).
+ */
+export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const Id = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+  const Body = Type.Object({ reason: Reason }, { additionalProperties: false });
+
+  app.get(
+    '/v1/runs',
+    {
+      config: { access: READ },
+      schema: {
+        tags: ['runs'],
+        summary: 'Playbook runs',
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            state: Type.Optional(Type.String({ maxLength: 40 })),
+            playbook: Type.Optional(Type.String({ maxLength: 63 })),
+            edge: Type.Optional(Type.String({ maxLength: 63 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(Run), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const q = req.query as { limit?: number; cursor?: string; state?: string; playbook?: string; edge?: string };
+      const limit = q.limit ?? 100;
+      const conds: SQL[] = [gt(r.id, decodeCursor(q.cursor))];
+      if (q.state) conds.push(eq(r.state, q.state));
+      if (q.playbook) conds.push(eq(schema.playbooks.name, q.playbook));
+      if (q.edge) conds.push(eq(schema.edges.name, q.edge));
+      const rows = await loadRuns(ctx.db, and(...conds), limit + 1);
+      return pageOf(
+        rows,
+        limit,
+        (x) => x.id,
+        (x) => x,
+      );
+    },
+  );
+
+  app.get(
+    '/v1/runs/:id',
+    {
+      config: { access: READ },
+      schema: {
+        tags: ['runs'],
+        summary: 'One run with its steps',
+        params: Id,
+        response: { 200: Run, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const [run] = await loadRuns(ctx.db, eq(r.id, (req.params as { id: number }).id), 1, true);
+      if (!run) throw new CatchmentError('NOT_FOUND', 'no such run');
+      return run;
+    },
+  );
+
+  const transition = (
+    path: string,
+    summary: string,
+    allowed: (state: string) => boolean,
+    next: string,
+    revert: boolean,
+  ) =>
+    app.post(
+      `/v1/runs/:id/${path}`,
+      {
+        config: { access: OPERATE },
+        schema: { tags: ['runs'], summary, params: Id, body: Body, response: { 200: Run, ...errorResponses } },
+      },
+      async (req) => {
+        const { id } = req.params as { id: number };
+        const { reason } = req.body as Static<typeof Body>;
+        const actor = actorOf(req);
+        const run = await ctx.db.transaction(async (tx) => {
+          const [row] = await tx.select().from(r).where(eq(r.id, id)).for('update');
+          if (!row) throw new CatchmentError('NOT_FOUND', `run ${id} does not exist`);
+          if (!allowed(row.state))
+            throw new CatchmentError('STATE_CONFLICT', `run ${id} is "${row.state}": cannot ${path} it`, {
+              details: { state: row.state },
+            });
+          const now = new Date();
+          await tx
+            .update(r)
+            .set({ state: next, updatedAt: now, ...(revert ? { endedAt: now } : {}) })
+            .where(eq(r.id, id));
+          let reverted: number[] = [];
+          if (revert) {
+            const active = await tx
+              .update(schema.actions)
+              .set({ revertedAt: now, revertedBy: actor })
+              .where(and(eq(schema.actions.runId, id), isNull(schema.actions.revertedAt)))
+              .returning({ id: schema.actions.id });
+            reverted = active.map((a) => a.id);
+          }
+          await recordAudit(tx, {
+            actor,
+            action: path,
+            objectType: 'run',
+            objectId: String(id),
+            reason,
+            before: { state: row.state },
+            after: { state: next, revertedActions: reverted },
+          });
+          const [out] = await loadRuns(tx as unknown as Db, eq(r.id, id), 1, true);
+          return out as Run;
+        });
+        if (revert) await ctx.changed(actor);
+        return run;
+      },
+    );
+  transition('approve', 'Approve a run waiting for approval', (s) => AWAITING_APPROVAL.includes(s), 'approved', false);
+  transition(
+    'abort',
+    'Abort a run and revert its active actions',
+    (s) => !TERMINAL_RUN_STATES.includes(s),
+    'aborted',
+    true,
+  );
+}

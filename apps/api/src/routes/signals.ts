@@ -1,0 +1,321 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '@catchment/core';
+import { type Db, schema } from '@catchment/db';
+import { and, asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { OPERATE, READ } from '../auth.ts';
+import type { ApiContext } from '../context.ts';
+import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
+import { errorResponses, Timestamp } from '../schemas.ts';
+
+const Labels = Type.Record(Type.String(), Type.String());
+
+/** Alertmanager's webhook payload, version 4 (extra fields tolerated: Alertmanager may add some). */
+export const AlertmanagerWebhook = Type.Object({
+  version: Type.Literal('4'),
+  groupKey: Type.String(),
+  truncatedAlerts: Type.Optional(Type.Integer({ minimum: 0 })),
+  status: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
+  receiver: Type.String(),
+  groupLabels: Labels,
+  commonLabels: Labels,
+  commonAnnotations: Labels,
+  externalURL: Type.String(),
+  alerts: Type.Array(
+    Type.Object({
+      status: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
+      labels: Labels,
+      annotations: Labels,
+      startsAt: Type.String(),
+      endsAt: Type.String(),
+      generatorURL: Type.String(),
+      fingerprint: Type.String({ minLength: 1, maxLength: 200 }),
+    }),
+    { maxItems: 10000 },
+  ),
+});
+
+export const GenericSignal = Type.Object(
+  {
+    source: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,62}$' })),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    status: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
+    /** Identity of the condition across resends; default: a digest of name and labels. */
+    fingerprint: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    labels: Type.Optional(Labels),
+    edge: Type.Optional(Type.String({ maxLength: 63 })),
+    slo: Type.Optional(Type.String({ maxLength: 63 })),
+    severity: Type.Optional(Type.String({ maxLength: 32 })),
+    value: Type.Optional(Type.Number()),
+    startsAt: Type.Optional(Timestamp),
+    endsAt: Type.Optional(Timestamp),
+  },
+  { additionalProperties: false },
+);
+
+export const Signal = Type.Object({
+  id: Type.Integer(),
+  source: Type.String(),
+  fingerprint: Type.String(),
+  name: Type.String(),
+  edge: Type.Union([Type.String(), Type.Null()]),
+  slo: Type.Union([Type.String(), Type.Null()]),
+  severity: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String(),
+  labels: Labels,
+  value: Type.Union([Type.Number(), Type.Null()]),
+  startsAt: Timestamp,
+  endsAt: Type.Union([Timestamp, Type.Null()]),
+  receivedAt: Timestamp,
+});
+
+const Outcome = Type.Union([Type.Literal('new'), Type.Literal('resolved'), Type.Literal('duplicate')]);
+const IntakeResult = Type.Object({
+  received: Type.Integer(),
+  new: Type.Integer(),
+  resolved: Type.Integer(),
+  duplicates: Type.Integer(),
+  signals: Type.Array(
+    Type.Object({ id: Type.Integer(), fingerprint: Type.String(), status: Type.String(), outcome: Outcome }),
+  ),
+});
+
+interface Incoming {
+  source: string;
+  fingerprint: string;
+  name: string;
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  edge: string | undefined;
+  slo: string | undefined;
+  severity: string | undefined;
+  value: number | null;
+  startsAt: Date;
+  endsAt: Date | null;
+}
+
+/** Alertmanager's zero time ("0001-01-01T00:00:00Z") means "no end yet". */
+function time(text: string | undefined): Date | null {
+  if (!text || text.startsWith('0001-')) return null;
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/**
+ * Idempotent intake: a signal is identified by (source, fingerprint, startsAt), so
+ * Alertmanager's resends and regroupings of the same alert land on the same row.
+ * Firing inserts once; resolved moves a firing row to resolved once; anything else is
+ * a duplicate and changes nothing.
+ */
+async function ingest(db: Db, s: Incoming): Promise<{ id: number; outcome: 'new' | 'resolved' | 'duplicate' }> {
+  const t = schema.signals;
+  return db.transaction(async (tx) => {
+    const [edge] = s.edge
+      ? await tx.select({ id: schema.edges.id }).from(schema.edges).where(eq(schema.edges.name, s.edge))
+      : [];
+    const [inserted] = await tx
+      .insert(t)
+      .values({
+        source: s.source,
+        fingerprint: s.fingerprint,
+        name: s.name,
+        edgeId: edge?.id ?? null,
+        slo: s.slo ?? null,
+        severity: s.severity ?? null,
+        status: s.status,
+        labels: s.labels,
+        value: s.value,
+        startsAt: s.startsAt,
+        endsAt: s.status === 'resolved' ? (s.endsAt ?? new Date()) : null,
+      })
+      .onConflictDoNothing()
+      .returning({ id: t.id });
+    if (inserted) return { id: inserted.id, outcome: 'new' as const };
+    const identity = and(eq(t.source, s.source), eq(t.fingerprint, s.fingerprint), eq(t.startsAt, s.startsAt));
+    if (s.status === 'resolved') {
+      const [resolved] = await tx
+        .update(t)
+        .set({ status: 'resolved', endsAt: s.endsAt ?? new Date(), updatedAt: new Date() })
+        .where(and(identity, eq(t.status, 'firing')))
+        .returning({ id: t.id });
+      if (resolved) return { id: resolved.id, outcome: 'resolved' as const };
+    }
+    const [existing] = await tx.select({ id: t.id }).from(t).where(identity);
+    return { id: existing?.id ?? 0, outcome: 'duplicate' as const };
+  });
+}
+
+function digest(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
+}
+
+export function signalRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const intake = async (items: Incoming[]) => {
+    const out: Static<typeof IntakeResult> = {
+      received: items.length,
+      new: 0,
+      resolved: 0,
+      duplicates: 0,
+      signals: [],
+    };
+    for (const s of items) {
+      const r = await ingest(ctx.db, s);
+      ctx.metrics.signals.inc({ source: s.source, outcome: r.outcome });
+      if (r.outcome === 'new') out.new++;
+      else if (r.outcome === 'resolved') out.resolved++;
+      else out.duplicates++;
+      out.signals.push({ id: r.id, fingerprint: s.fingerprint, status: s.status, outcome: r.outcome });
+    }
+    return out;
+  };
+
+  app.post(
+    '/v1/signals/alertmanager',
+    {
+      config: { access: OPERATE },
+      // A large alert group can exceed the default body limit; Alertmanager would retry it forever.
+      bodyLimit: 16 * 1024 * 1024,
+      schema: {
+        tags: ['signals'],
+        summary: "Alertmanager webhook (version 4); bearer or basic auth from Alertmanager's http_config",
+        body: AlertmanagerWebhook,
+        response: { 200: IntakeResult, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const hook = req.body as Static<typeof AlertmanagerWebhook>;
+      return intake(
+        hook.alerts.map((a) => {
+          const value = Number(a.annotations.value);
+          return {
+            source: 'alertmanager',
+            fingerprint: a.fingerprint,
+            name: a.labels.alertname ?? 'unnamed',
+            status: a.status,
+            labels: a.labels,
+            edge: a.labels.edge,
+            slo: a.labels.slo,
+            severity: a.labels.severity,
+            value: a.annotations.value !== undefined && Number.isFinite(value) ? value : null,
+            startsAt: time(a.startsAt) ?? new Date(0),
+            endsAt: time(a.endsAt),
+          };
+        }),
+      );
+    },
+  );
+
+  app.post(
+    '/v1/signals',
+    {
+      config: { access: OPERATE },
+      schema: {
+        tags: ['signals'],
+        summary: 'Generic signal (any monitoring system); idempotent by source, fingerprint and start time',
+        body: GenericSignal,
+        response: { 200: IntakeResult, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const b = req.body as Static<typeof GenericSignal>;
+      const source = b.source ?? 'generic';
+      const labels = b.labels ?? {};
+      const fingerprint = b.fingerprint ?? digest({ name: b.name, labels, edge: b.edge, slo: b.slo });
+      let startsAt = time(b.startsAt);
+      if (!startsAt) {
+        // Without a start time the latest occurrence of the same identity is meant: a
+        // resend of firing or of resolved lands on it; firing after resolved is a new one.
+        const t = schema.signals;
+        const [last] = await ctx.db
+          .select({ startsAt: t.startsAt, status: t.status })
+          .from(t)
+          .where(and(eq(t.source, source), eq(t.fingerprint, fingerprint)))
+          .orderBy(desc(t.startsAt))
+          .limit(1);
+        startsAt = last && !(last.status === 'resolved' && b.status === 'firing') ? last.startsAt : new Date();
+      }
+      return intake([
+        {
+          source,
+          fingerprint,
+          name: b.name,
+          status: b.status,
+          labels: { ...labels, ...(b.edge ? { edge: b.edge } : {}), ...(b.slo ? { slo: b.slo } : {}) },
+          edge: b.edge ?? labels.edge,
+          slo: b.slo ?? labels.slo,
+          severity: b.severity ?? labels.severity,
+          value: b.value ?? null,
+          startsAt,
+          endsAt: time(b.endsAt),
+        },
+      ]);
+    },
+  );
+
+  app.get(
+    '/v1/signals',
+    {
+      config: { access: READ },
+      schema: {
+        tags: ['signals'],
+        summary: 'Received signals',
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            status: Type.Optional(Type.Union([Type.Literal('firing'), Type.Literal('resolved')])),
+            source: Type.Optional(Type.String({ maxLength: 63 })),
+            edge: Type.Optional(Type.String({ maxLength: 63 })),
+            name: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(Signal), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const q = req.query as {
+        limit?: number;
+        cursor?: string;
+        status?: string;
+        source?: string;
+        edge?: string;
+        name?: string;
+      };
+      const t = schema.signals;
+      const limit = q.limit ?? 100;
+      const conds: SQL[] = [gt(t.id, decodeCursor(q.cursor))];
+      if (q.status) conds.push(eq(t.status, q.status));
+      if (q.source) conds.push(eq(t.source, q.source));
+      if (q.name) conds.push(eq(t.name, q.name));
+      if (q.edge) conds.push(sql`${t.edgeId} = (select id from edges where name = ${q.edge})`);
+      const rows = await ctx.db
+        .select({ s: t, edge: schema.edges.name })
+        .from(t)
+        .leftJoin(schema.edges, eq(schema.edges.id, t.edgeId))
+        .where(and(...conds))
+        .orderBy(asc(t.id))
+        .limit(limit + 1);
+      return pageOf(
+        rows,
+        limit,
+        (r) => r.s.id,
+        ({ s, edge }) => ({
+          id: s.id,
+          source: s.source,
+          fingerprint: s.fingerprint,
+          name: s.name,
+          edge,
+          slo: s.slo,
+          severity: s.severity,
+          status: s.status,
+          labels: s.labels as Record<string, string>,
+          value: s.value,
+          startsAt: s.startsAt.toISOString(),
+          endsAt: s.endsAt?.toISOString() ?? null,
+          receivedAt: s.receivedAt.toISOString(),
+        }),
+      );
+    },
+  );
+}

@@ -1,0 +1,169 @@
+import { CatchmentError, createLogger, type Logger, type Snapshot } from '@catchment/core';
+import { compileSnapshot, type Database, publications, publishSnapshot } from '@catchment/db';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { READ, registerAuth } from './auth.ts';
+import type { ApiContext, RouteInfo } from './context.ts';
+import { createMetrics, registerRequestMetrics } from './metrics.ts';
+import { sendProblem, toCatchmentError } from './problem.ts';
+import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publication.ts';
+import type { Explain } from './routes/explain.ts';
+import { registerRoutes } from './routes/index.ts';
+import { type CheckAction, checkActionRules } from './safety/index.ts';
+import { validatorCompiler } from './validator.ts';
+
+export interface ApiOptions {
+  database: Database;
+  logger?: Logger;
+  /** Compiles the snapshot body of the current state (default: packages/db compileSnapshot). */
+  compile?: CompileSnapshot;
+  /** Publishes a new version after changes (default: packages/db publishSnapshot); null: never publish. */
+  publish?: PublishSnapshot | null;
+  /** The safety step of operator actions; defaults to apps/api/src/safety. */
+  checkAction?: CheckAction;
+  /** The geo decision behind GET /v1/explain (packages/geo). */
+  explain?: Explain;
+  /** Called for every new snapshot version (in-process DNS server). */
+  onSnapshot?: (snap: Snapshot) => void;
+  /** Requests per token per window (default 1200 per minute). */
+  rateLimit?: { max: number; timeWindowMs: number };
+  /** Poll interval for versions published by other processes while long-polls wait. */
+  pollMs?: number;
+  /** Largest accepted request body, bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    catchment: ApiContext;
+  }
+}
+
+/** The operator REST API as a fastify instance, ready to `listen` or `inject`. */
+export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
+  const logger = opts.logger ?? createLogger('api');
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) {
+      if (method !== 'HEAD')
+        routes.push({ method, url: r.url, access: r.config?.access ?? READ, hidden: !!r.schema?.hide });
+    }
+  });
+
+  const metrics = createMetrics();
+  const publish: PublishSnapshot | undefined =
+    opts.publish === null
+      ? undefined
+      : (opts.publish ?? (async (db, actor) => (await publishSnapshot(db, { actor })).snapshot));
+  const hub = new SnapshotHub({ db: opts.database.db, logger, publish, pollMs: opts.pollMs });
+  hub.on('snapshot', (snap) => {
+    metrics.snapshotVersion.set(snap.version);
+    try {
+      opts.onSnapshot?.(snap);
+    } catch (err) {
+      logger.error({ err }, 'onSnapshot hook failed');
+    }
+  });
+  // Publications by anyone in this process (the API itself, an in-process controller)
+  // wake long-polls at once; other processes' are found by the hub's poll.
+  const fromOthers = (snap: Snapshot) => hub.notify(snap);
+  publications.on('published', fromOthers);
+
+  const ctx: ApiContext = {
+    database: opts.database,
+    db: opts.database.db,
+    logger,
+    hub,
+    metrics,
+    checkAction: opts.checkAction ?? checkActionRules,
+    compile: opts.compile ?? compileSnapshot,
+    routes,
+    explain: opts.explain,
+    async changed(actor) {
+      try {
+        await hub.publish(actor);
+      } catch (err) {
+        // The change is committed; the controller (or the next change) publishes it.
+        logger.error({ err }, 'snapshot publication after a change failed');
+      }
+    },
+  };
+  app.decorate('catchment', ctx);
+
+  app.setErrorHandler((err, req, reply) => {
+    const ce = toCatchmentError(err);
+    if (ce.status >= 500) req.log.error({ err }, 'request failed');
+    return sendProblem(reply, req, ce);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, req, new CatchmentError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Catchment API',
+        version: '1.0.0',
+        description:
+          'Operator REST API of Catchment: configuration, operator actions, alert intake and snapshot distribution. ' +
+          'Errors are RFC 9457 problem details with a stable `code`.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'ct_<lookup>.<secret> token' },
+          basic: { type: 'http', scheme: 'basic', description: 'any user name, the token as password' },
+        },
+      },
+      security: [{ bearer: [] }, { basic: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerAuth(app, ctx.db);
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: opts.rateLimit?.max ?? 1200,
+    timeWindow: opts.rateLimit?.timeWindowMs ?? 60_000,
+    keyGenerator: (req) => (req.principal ? `token:${req.principal.tokenId}` : `ip:${req.ip}`),
+    errorResponseBuilder: (_req, c) =>
+      new CatchmentError('RATE_LIMITED', `rate limit of ${c.max} requests per ${c.after} exceeded; retry later`),
+  });
+  registerRequestMetrics(app, metrics);
+  await registerRoutes(app, ctx);
+
+  // Before the server waits for requests in flight: end the long-polls (they answer 304).
+  app.addHook('preClose', async () => {
+    publications.off('published', fromOthers);
+    hub.close();
+  });
+  return app;
+}
+
+export interface StartedApi {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Builds and listens; `close` stops accepting, ends long-polls and waits for requests in flight. */
+export async function startApi(opts: ApiOptions & { host?: string; port?: number }): Promise<StartedApi> {
+  const app = await buildApi(opts);
+  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
+  const host = (opts.host ?? '127.0.0.1').includes(':') ? `[${opts.host}]` : (opts.host ?? '127.0.0.1');
+  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+}

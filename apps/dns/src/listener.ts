@@ -1,0 +1,330 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createLogger, type Logger } from '@catchment/core';
+import { type Address, formatAddress, parseAddress } from '@catchment/geo';
+import { type ClientAddress, Responder } from './respond.ts';
+import { RRL_DROP, RRL_SEND, Rrl, type RrlOptions } from './rrl.ts';
+import { type BlockCount, drainBlocks, ListenerStats } from './stats.ts';
+import { RCODE } from './wire/constants.ts';
+import type { CompiledZones } from './zone/compile.ts';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface TcpLimits {
+  /** A connection with nothing in flight is closed after this long (RFC 7766 §6.2.3). */
+  idleMs: number;
+  /** A started message must be complete within this long (slowloris). */
+  messageMs: number;
+  maxConnections: number;
+  maxPerClient: number;
+  /** Replies queued on one connection before reading pauses (write backpressure). */
+  maxQueuedBytes: number;
+}
+
+export const DEFAULT_TCP: TcpLimits = {
+  idleMs: 10_000,
+  messageMs: 5_000,
+  maxConnections: 2000,
+  maxPerClient: 20,
+  maxQueuedBytes: 256 * 1024,
+};
+
+export interface ListenerOptions {
+  endpoints: Endpoint[];
+  tcp: TcpLimits;
+  rrl: RrlOptions | undefined;
+  /** Several listeners (threads) share the ports through SO_REUSEPORT. */
+  reusePort: boolean;
+  /** Sample 1 in N queries for the latency histogram (0: off). */
+  latencySample: number;
+  /** Log 1 in N queries (0: off, the default: per-query logs cost more than answering). */
+  queryLogSample?: number;
+  /** UDP socket buffers (default 4 MiB; capped by the kernel's rmem_max / wmem_max). */
+  udpBufferBytes?: number;
+}
+
+/**
+ * The sockets of one thread: UDP and TCP on every endpoint, answering from the zones it was
+ * given. Swapping zones is one assignment between two packets: no query sees half a snapshot.
+ */
+export class DnsListener {
+  readonly responder = new Responder();
+  readonly stats = new ListenerStats();
+  readonly #opts: ListenerOptions;
+  readonly #udp: UdpSocket[] = [];
+  readonly #tcp: Server[] = [];
+  readonly #conns = new Set<Socket>();
+  readonly #perClient = new Map<string, number>();
+  readonly #addrCache = new Map<string, ClientAddress>();
+  readonly #rrl: Rrl | undefined;
+  #pendingBlocks: BlockCount[] = [];
+  #sample = 0;
+  #logCount = 0;
+  #log: Logger | undefined;
+
+  constructor(opts: ListenerOptions) {
+    this.#opts = opts;
+    this.#rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new Rrl(opts.rrl) : undefined;
+  }
+
+  setZones(zones: CompiledZones): void {
+    // Counters refer to the old tables' blocks: resolve them before the swap.
+    this.#pendingBlocks.push(...drainBlocks(this.responder.zones));
+    this.responder.zones = zones;
+  }
+
+  drainBlocks(): BlockCount[] {
+    const out = [...this.#pendingBlocks, ...drainBlocks(this.responder.zones)];
+    this.#pendingBlocks = [];
+    return out;
+  }
+
+  get tcpConnections(): number {
+    return this.#conns.size;
+  }
+
+  async start(): Promise<void> {
+    for (const ep of this.#opts.endpoints) {
+      await this.#listenUdp(ep);
+      await this.#listenTcp(ep);
+    }
+  }
+
+  #client(address: string): ClientAddress {
+    let c = this.#addrCache.get(address);
+    if (!c) {
+      const a: Address | undefined = parseAddress(address);
+      c = a ? { family: a.family, bytes: a.bytes } : { family: 4, bytes: new Uint8Array(4) };
+      if (this.#addrCache.size > 50_000) this.#addrCache.clear();
+      this.#addrCache.set(address, c);
+    }
+    return c;
+  }
+
+  /** Answers one message; counts it. Returns the reply length in responder.out (0: none). */
+  #answer(msg: Uint8Array, len: number, client: ClientAddress, tcp: boolean): number {
+    const sample = this.#opts.latencySample > 0 && ++this.#sample >= this.#opts.latencySample;
+    const t0 = sample ? performance.now() : 0;
+    const r = this.responder;
+    let n: number;
+    try {
+      n = r.respond(msg, len, client, tcp);
+    } catch {
+      // Never reached in tests; a bug in one reply must not take the server down.
+      n = 0;
+    }
+    if (n === 0) return 0;
+    const s = this.stats;
+    s.rcodes[r.rcode]!++;
+    s.qtypes[r.q.qnameEnd > 0 ? r.q.qtype : 65536]!++;
+    if (r.q.ecsFamily !== 0) s.ecs++;
+    else s.noEcs++;
+    if (r.truncated) s.truncated++;
+    if (r.service >= 0) {
+      const zones = r.zones!;
+      zones.services[r.service]!.answerCounts[r.edge]!++;
+      if (r.blockKey >= 0) zones.blockCounts[r.classIdx]![r.blockKey]!++;
+    }
+    if (sample) {
+      this.#sample = 0;
+      s.recordLatency((performance.now() - t0) / 1000);
+    }
+    const every = this.#opts.queryLogSample ?? 0;
+    if (every > 0 && ++this.#logCount >= every) {
+      this.#logCount = 0;
+      this.#logQuery(msg, client, tcp);
+    }
+    return n;
+  }
+
+  #logQuery(msg: Uint8Array, client: ClientAddress, tcp: boolean): void {
+    this.#log ??= createLogger('dns-query');
+    const r = this.responder;
+    const q = r.q;
+    const labels: string[] = [];
+    for (let i = 0; i < q.labels; i++) {
+      const o = q.labelOffsets[i]!;
+      labels.push(Buffer.from(msg.subarray(o + 1, o + 1 + msg[o]!)).toString('latin1'));
+    }
+    this.#log.info(
+      {
+        client: formatAddress(client),
+        transport: tcp ? 'tcp' : 'udp',
+        qname: q.qnameEnd > 0 ? `${labels.join('.')}.` : null,
+        qtype: q.qnameEnd > 0 ? q.qtype : null,
+        rcode: r.rcode,
+        ecs: q.ecsFamily !== 0,
+        edge: r.service >= 0 ? (r.zones?.services[r.service]?.edges[r.edge] ?? 'anycast') : undefined,
+        scope: r.usedEcs ? r.scope : undefined,
+      },
+      'query',
+    );
+  }
+
+  #listenUdp(ep: Endpoint): Promise<void> {
+    const type = ep.address.includes(':') ? 'udp6' : 'udp4';
+    const sock = createSocket({
+      type,
+      reuseAddr: false,
+      reusePort: this.#opts.reusePort,
+      ipv6Only: type === 'udp6',
+      // Replies go to the literal source address: skip dgram's default dns.lookup (a tick per send).
+      lookup: (address, _opts, cb) =>
+        (cb as (e: null, a: string, f: number) => void)(null, address, type === 'udp6' ? 6 : 4),
+    });
+    this.#udp.push(sock);
+    sock.on('message', (msg, rinfo) => {
+      // Source port 0 cannot be answered (and is a classic way to crash naive servers).
+      if (rinfo.port === 0) return;
+      const client = this.#client(rinfo.address);
+      const n = this.#answer(msg, msg.length, client, false);
+      if (n === 0) return;
+      let reply = this.responder.out;
+      let len = n;
+      if (this.#rrl) {
+        const rc = this.responder.rcode;
+        const kind = rc === RCODE.NOERROR || rc === RCODE.NXDOMAIN ? (rc === RCODE.NOERROR ? 0 : 1) : 2;
+        const action = this.#rrl.check(client.family, client.bytes, kind, Date.now());
+        if (action === RRL_DROP) {
+          this.stats.rrlDropped++;
+          return;
+        }
+        if (action !== RRL_SEND) {
+          this.stats.rrlSlipped++;
+          len = slip(reply, this.responder.q.qnameEnd);
+          reply = this.responder.out;
+        }
+      }
+      // The reply buffer is reused by the next query: send a copy (small pooled allocation).
+      const out = Buffer.allocUnsafe(len);
+      reply.copy(out, 0, 0, len);
+      sock.send(out, rinfo.port, rinfo.address);
+    });
+    sock.on('error', () => {});
+    return new Promise((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind({ address: ep.address, port: ep.port, exclusive: true }, () => {
+        sock.off('error', reject);
+        // A deep receive buffer absorbs bursts (and GC pauses) instead of dropping queries;
+        // the kernel caps it at net.core.rmem_max.
+        try {
+          sock.setRecvBufferSize(this.#opts.udpBufferBytes ?? 4 * 1024 * 1024);
+          sock.setSendBufferSize(this.#opts.udpBufferBytes ?? 4 * 1024 * 1024);
+        } catch {
+          // Keep the system default.
+        }
+        resolve();
+      });
+    });
+  }
+
+  #listenTcp(ep: Endpoint): Promise<void> {
+    const server = createServer({ noDelay: true, allowHalfOpen: false }, (sock) => this.#onConnection(sock));
+    this.#tcp.push(server);
+    server.on('error', () => {});
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: ep.address, port: ep.port, reusePort: this.#opts.reusePort, ipv6Only: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  #onConnection(sock: Socket): void {
+    const limits = this.#opts.tcp;
+    const peer = sock.remoteAddress ?? '';
+    const count = this.#perClient.get(peer) ?? 0;
+    if (this.#conns.size >= limits.maxConnections || count >= limits.maxPerClient) {
+      this.stats.tcpRejected++;
+      sock.destroy();
+      return;
+    }
+    this.#conns.add(sock);
+    this.#perClient.set(peer, count + 1);
+    const client = this.#client(peer);
+    let buf: Buffer = Buffer.alloc(0);
+    let messageTimer: NodeJS.Timeout | undefined;
+    sock.setTimeout(limits.idleMs, () => sock.destroy());
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      clearTimeout(messageTimer);
+      this.#conns.delete(sock);
+      const c = (this.#perClient.get(peer) ?? 1) - 1;
+      if (c <= 0) this.#perClient.delete(peer);
+      else this.#perClient.set(peer, c);
+    });
+    // Write backpressure: while more than maxQueuedBytes of replies wait for the client, stop
+    // answering (queries stay in `buf`) and stop reading; continue on 'drain'.
+    let blocked = false;
+    const answerBuffered = (): void => {
+      // Pipelining (RFC 7766 §6.2.1.1): answer every complete message in the buffer, in order.
+      while (buf.length >= 2) {
+        if (sock.writableLength > limits.maxQueuedBytes) {
+          blocked = true;
+          sock.pause();
+          return;
+        }
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) break;
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        const n = this.#answer(msg, len, client, true);
+        if (n === 0) {
+          // A response or a runt: RFC 7766 lets the server close.
+          if (len < 12 || (msg[2]! & 0x80) !== 0) {
+            sock.destroy();
+            return;
+          }
+          continue;
+        }
+        const out = Buffer.allocUnsafe(n + 2);
+        out.writeUInt16BE(n, 0);
+        this.responder.out.copy(out, 2, 0, n);
+        sock.write(out);
+      }
+      clearTimeout(messageTimer);
+      messageTimer = undefined;
+      if (buf.length > 0) {
+        // Whole-message deadline: a started message must arrive in full, soon.
+        messageTimer = setTimeout(() => sock.destroy(), limits.messageMs);
+      }
+    };
+    sock.on('drain', () => {
+      if (!blocked) return;
+      blocked = false;
+      answerBuffered();
+      if (!blocked && !sock.destroyed) sock.resume();
+    });
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      if (!blocked) answerBuffered();
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.#udp) s.close();
+    this.#udp.length = 0;
+    const closing = this.#tcp.map((srv) => new Promise<void>((r) => srv.close(() => r())));
+    for (const c of this.#conns) c.end();
+    setTimeout(() => {
+      for (const c of this.#conns) c.destroy();
+    }, 1000).unref();
+    this.#tcp.length = 0;
+    await Promise.all(closing);
+  }
+}
+
+/** RRL slip: header + question, TC set, nothing else (the client retries over TCP). */
+function slip(out: Buffer, qnameEnd: number): number {
+  out[2] = out[2]! | 0x02;
+  out.fill(0, 6, 12);
+  if (qnameEnd < 0) {
+    out.fill(0, 4, 6);
+    return 12;
+  }
+  return qnameEnd + 4;
+}

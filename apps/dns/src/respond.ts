@@ -1,0 +1,319 @@
+import { type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
+import { CLASS_IN, EDNS_BUFFER, RCODE, TYPE } from './wire/constants.ts';
+import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
+import type { Chunk, CompiledZones, NameEntry, Section } from './zone/compile.ts';
+
+/**
+ * Turns one query packet into one reply packet in a reused buffer. Everything it writes was
+ * encoded when the snapshot was loaded; per query it only parses, looks names up in place,
+ * does one longest-prefix lookup for steered names and copies bytes.
+ */
+export const MAX_MESSAGE = 65535;
+
+export interface ClientAddress {
+  family: 4 | 6;
+  bytes: Uint8Array;
+}
+
+const EMPTY: Chunk = { bytes: Buffer.alloc(0), count: 0, patches: [] };
+const NO_ADDITIONAL: Section = { answer: EMPTY, additional: EMPTY };
+
+export class Responder {
+  zones: CompiledZones | undefined;
+  /** Resolvers whose ECS is used (undefined: all). */
+  trustedEcs: LookupTrie | undefined;
+  readonly q: Query = newQuery();
+  readonly out: Buffer = Buffer.allocUnsafe(MAX_MESSAGE);
+  readonly #lookup: LookupResult = { value: 0, length: 0, key: 0 };
+  readonly #mapped = new Uint8Array(4);
+
+  /** Facts about the last reply, read by the listener for metrics and reports. */
+  rcode = 0;
+  truncated = false;
+  usedEcs = false;
+  /** Steered answer: service index, edge index (0 = anycast), class and leaf key; -1 otherwise. */
+  service = -1;
+  edge = -1;
+  classIdx = -1;
+  blockKey = -1;
+
+  constructor(zones?: CompiledZones) {
+    this.zones = zones;
+  }
+
+  /** Returns the reply length in `out`, or 0 when the packet gets no reply. */
+  respond(msg: Uint8Array, len: number, client: ClientAddress, tcp: boolean): number {
+    const q = this.q;
+    this.truncated = false;
+    this.usedEcs = false;
+    this.service = -1;
+    this.edge = -1;
+    this.blockKey = -1;
+    const status = parseQuery(msg, len, q);
+    if (status === DROP) return 0;
+    if (status !== RCODE.NOERROR) return this.#error(msg, status);
+    const zones = this.zones;
+    if (q.qclass !== CLASS_IN) return this.#error(msg, RCODE.REFUSED);
+    if (!zones) return this.#error(msg, RCODE.SERVFAIL);
+    if (q.qtype === TYPE.MAILA || q.qtype === TYPE.MAILB) return this.#error(msg, RCODE.NOTIMP);
+
+    const qEnd = q.qnameEnd;
+    let idx = zones.table.find(msg, 12, qEnd);
+    let entry: NameEntry | undefined = idx >= 0 ? zones.entries[idx] : undefined;
+    let encloser: NameEntry | undefined;
+    let encloserLabel = 0;
+    if (!entry) {
+      for (let i = 1; i < q.labels; i++) {
+        idx = zones.table.find(msg, q.labelOffsets[i]!, qEnd);
+        if (idx >= 0) {
+          encloser = zones.entries[idx];
+          encloserLabel = i;
+          break;
+        }
+      }
+      if (!encloser) return this.#error(msg, RCODE.REFUSED);
+    }
+    const zoneIdx = (entry ?? encloser)!.zone;
+    const zone = zones.zones[zoneIdx]!;
+    // Zone transfers are not offered (the zones come from snapshots, not from a primary).
+    if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return this.#error(msg, RCODE.REFUSED);
+
+    // A zone cut at or above the name (below the apex): referral, not authoritative.
+    const first = entry ? 0 : encloserLabel;
+    for (let i = first; zones.hasCuts && i < q.labels; i++) {
+      const e = i === 0 ? entry! : zones.entries[zones.table.find(msg, q.labelOffsets[i]!, qEnd)];
+      if (!e) continue;
+      if (e === zones.entries[zone.entry]) break;
+      if (e.delegation) return this.#write(msg, RCODE.NOERROR, false, NO_ADDITIONAL, e.delegation, e.wireLen, tcp);
+    }
+
+    if (!entry) {
+      const wild = encloser!.wildcard;
+      if (wild < 0)
+        return this.#write(msg, RCODE.NXDOMAIN, true, NO_ADDITIONAL, soaSection(zone.soa), zone.wireLen, tcp);
+      entry = zones.entries[wild]!;
+    }
+
+    const qtype = q.qtype;
+    let section: Section | undefined;
+    if (qtype === TYPE.ANY) {
+      // RFC 8482: one small synthesised HINFO instead of every RRset.
+      if (entry.hasData) section = { answer: zones.hinfo, additional: EMPTY };
+    } else if (entry.cname && qtype !== TYPE.CNAME) {
+      section = entry.cname;
+      // RFC 1034 §4.3.2: the target's records follow when the target is ours (one step).
+      const target = entry.cnameTarget >= 0 ? zones.entries[entry.cnameTarget]! : undefined;
+      if (target && !target.cname && !target.delegation) {
+        const chained =
+          target.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)
+            ? this.#steer(msg, target.service, qtype, client)
+            : target.rrsets.get(qtype);
+        if (chained && chained.answer.count > 0) {
+          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chained.answer);
+        }
+      }
+    } else if (entry.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)) {
+      section = this.#steer(msg, entry.service, qtype, client);
+    } else {
+      section = entry.rrsets.get(qtype);
+    }
+    if (!section || section.answer.count === 0) {
+      return this.#write(msg, RCODE.NOERROR, true, NO_ADDITIONAL, soaSection(zone.soa), zone.wireLen, tcp);
+    }
+    return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp);
+  }
+
+  #steer(msg: Uint8Array, serviceIdx: number, qtype: number, client: ClientAddress): Section {
+    const zones = this.zones!;
+    const svc = zones.services[serviceIdx]!;
+    const trie = zones.steering.classes[svc.classIdx]!.trie;
+    const q = this.q;
+    const out = this.#lookup;
+    let useEcs = q.ecsFamily !== 0 && q.ecsSource > 0;
+    if (useEcs && this.trustedEcs) {
+      lookupBits(this.trustedEcs, client.family, client.bytes, 0, client.bytes.length, out);
+      useEcs = out.value === 1;
+    }
+    let value: number;
+    if (useEcs) {
+      let family: 4 | 6 = q.ecsFamily === 1 ? 4 : 6;
+      let bytes: Uint8Array = msg;
+      let offset = q.ecsAddr;
+      let available = q.ecsAddrLen;
+      let source = q.ecsSource;
+      if (family === 6 && source >= 96 && isMapped(msg, offset, available)) {
+        // IPv4-mapped IPv6 is looked up as IPv4.
+        family = 4;
+        const m = this.#mapped;
+        for (let i = 0; i < 4; i++) m[i] = 12 + i < available ? msg[offset + 12 + i]! : 0;
+        bytes = m;
+        offset = 0;
+        available = 4;
+        source -= 96;
+      }
+      lookupBits(trie, family, bytes, offset, available, out);
+      value = out.value;
+      this.usedEcs = true;
+      this.scope = Math.min(out.length, source);
+    } else {
+      lookupBits(zones.steering.publicResolvers, client.family, client.bytes, 0, client.bytes.length, out);
+      if (out.value === 1) {
+        value = 0;
+        out.key = -1;
+      } else {
+        lookupBits(trie, client.family, client.bytes, 0, client.bytes.length, out);
+        value = out.value;
+      }
+      this.scope = 0;
+    }
+    const edge = leafEdge(value) + 1;
+    this.service = serviceIdx;
+    this.edge = edge;
+    this.classIdx = svc.classIdx;
+    this.blockKey = out.key;
+    const answer = qtype === TYPE.A ? svc.a[edge]! : svc.aaaa[edge]!;
+    return { answer, additional: EMPTY };
+  }
+
+  /** ECS scope of the last steered answer. */
+  scope = 0;
+
+  #error(msg: Uint8Array, rcode: number): number {
+    const q = this.q;
+    const out = this.out;
+    this.rcode = rcode;
+    out[0] = msg[0]!;
+    out[1] = msg[1]!;
+    out[2] = 0x80 | (q.opcode << 3) | q.rd;
+    out[3] = q.cd | (rcode & 0x0f);
+    out.fill(0, 4, 12);
+    let pos = 12;
+    if (q.qnameEnd > 0 && rcode !== RCODE.NOTIMP) {
+      const qLen = q.qnameEnd + 4 - 12;
+      out.set(msg.subarray(12, 12 + qLen), 12);
+      out[5] = 1;
+      pos += qLen;
+    }
+    if (q.edns) {
+      pos = this.#opt(pos, rcode >> 4, false, msg);
+      out[11] = 1;
+    }
+    return pos;
+  }
+
+  /** OPT record: our buffer size, extended rcode, DO copied (RFC 3225), ECS echoed with scope. */
+  #opt(pos: number, extRcode: number, ecs: boolean, msg: Uint8Array): number {
+    const out = this.out;
+    const q = this.q;
+    out[pos] = 0;
+    out.writeUInt16BE(TYPE.OPT, pos + 1);
+    out.writeUInt16BE(EDNS_BUFFER, pos + 3);
+    out[pos + 5] = extRcode;
+    out[pos + 6] = 0;
+    out[pos + 7] = q.dnssecOk;
+    out[pos + 8] = 0;
+    if (!ecs) {
+      out.writeUInt16BE(0, pos + 9);
+      return pos + 11;
+    }
+    const optLen = 4 + q.ecsAddrLen;
+    out.writeUInt16BE(4 + optLen, pos + 9);
+    out.writeUInt16BE(8, pos + 11);
+    out.writeUInt16BE(optLen, pos + 13);
+    out.writeUInt16BE(q.ecsFamily, pos + 15);
+    out[pos + 17] = q.ecsSource;
+    out[pos + 18] = this.usedEcs ? this.scope : 0;
+    out.set(msg.subarray(q.ecsAddr, q.ecsAddr + q.ecsAddrLen), pos + 19);
+    return pos + 19 + q.ecsAddrLen;
+  }
+
+  #write(
+    msg: Uint8Array,
+    rcode: number,
+    aa: boolean,
+    answer: Section,
+    authority: Section | undefined,
+    ownerWireLen: number,
+    tcp: boolean,
+    chained?: Chunk,
+  ): number {
+    const q = this.q;
+    const out = this.out;
+    this.rcode = rcode;
+    const qLen = q.qnameEnd + 4 - 12;
+    const ecs = q.ecsFamily !== 0;
+    const optLen = q.edns ? 11 + (ecs ? 8 + q.ecsAddrLen : 0) : 0;
+    const max = tcp ? MAX_MESSAGE : q.edns ? Math.min(Math.max(q.udpSize, 512), EDNS_BUFFER) : 512;
+    const an = answer.answer;
+    const chain = chained ?? EMPTY;
+    const ns = authority ? authority.answer : EMPTY;
+    // Glue of a referral is required (RFC 9471): it never gets dropped silently.
+    const referral = authority !== undefined && !aa;
+    let ad = referral ? authority.additional : answer.additional;
+    const core = 12 + qLen + an.bytes.length + chain.bytes.length + ns.bytes.length + optLen;
+    let tc = false;
+    if (core + ad.bytes.length > max) {
+      if (core <= max && !referral) ad = EMPTY;
+      else tc = true;
+    }
+    out[0] = msg[0]!;
+    out[1] = msg[1]!;
+    out[2] = 0x80 | (aa ? 0x04 : 0) | (tc ? 0x02 : 0) | q.rd;
+    out[3] = q.cd | rcode;
+    out[4] = 0;
+    out[5] = 1;
+    out.set(msg.subarray(12, 12 + qLen), 12);
+    let pos = 12 + qLen;
+    if (tc) {
+      // Truncated: header, question and OPT only; the client retries over TCP.
+      this.truncated = true;
+      out.fill(0, 6, 12);
+      if (q.edns) {
+        pos = this.#opt(pos, 0, ecs, msg);
+        out[11] = 1;
+      }
+      return pos;
+    }
+    out.writeUInt16BE(an.count + chain.count, 6);
+    out.writeUInt16BE(ns.count, 8);
+    out.writeUInt16BE(ad.count + (q.edns ? 1 : 0), 10);
+    const pointer = 0xc000 | (q.qnameEnd - ownerWireLen);
+    pos = copyChunk(out, pos, an, pointer);
+    if (chain.count > 0) {
+      // The chained records are owned by the CNAME's target: its rdata, right after the CNAME's
+      // owner pointer (2 bytes) and type/class/TTL/length (10 bytes).
+      const targetPtr = 0xc000 | (12 + qLen + 12);
+      const start = pos;
+      chain.bytes.copy(out, pos);
+      for (const o of chain.owners ?? []) {
+        out[start + o] = targetPtr >> 8;
+        out[start + o + 1] = targetPtr & 0xff;
+      }
+      pos += chain.bytes.length;
+    }
+    pos = copyChunk(out, pos, ns, pointer);
+    pos = copyChunk(out, pos, ad, pointer);
+    if (q.edns) pos = this.#opt(pos, 0, ecs, msg);
+    return pos;
+  }
+}
+
+function soaSection(soa: Chunk): Section {
+  return { answer: soa, additional: EMPTY };
+}
+
+function copyChunk(out: Buffer, pos: number, c: Chunk, pointer: number): number {
+  if (c.count === 0) return pos;
+  c.bytes.copy(out, pos);
+  for (const p of c.patches) {
+    out[pos + p] = pointer >> 8;
+    out[pos + p + 1] = pointer & 0xff;
+  }
+  return pos + c.bytes.length;
+}
+
+function isMapped(b: Uint8Array, off: number, available: number): boolean {
+  if (available < 12) return false;
+  for (let i = 0; i < 10; i++) if (b[off + i] !== 0) return false;
+  return b[off + 10] === 0xff && b[off + 11] === 0xff;
+}

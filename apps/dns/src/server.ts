@@ -1,0 +1,329 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { createLogger, type Logger, type Snapshot, verifySnapshot } from '@catchment/core';
+import {
+  buildSteering,
+  type ExplainInput,
+  type Explanation,
+  explainClient,
+  GeoDb,
+  type GeoOptions,
+} from '@catchment/geo';
+import { DEFAULT_TCP, type Endpoint, type TcpLimits } from './listener.ts';
+import { DnsMetrics } from './metrics.ts';
+import type { RrlOptions } from './rrl.ts';
+import type { BlockCount, StatsDelta } from './stats.ts';
+import { AnswerThread, type LoadResult, type ThreadOptions } from './thread.ts';
+
+export interface DnsServerOptions {
+  /** UDP and TCP endpoints (IPv4 and IPv6 addresses). */
+  listen: Endpoint[];
+  geo?: GeoOptions;
+  /** Answering threads; 0 answers in the calling thread. Default: one per core. */
+  workers?: number;
+  /** First snapshot to answer from (more arrive through setSnapshot). */
+  snapshot?: Snapshot;
+  tcp?: Partial<TcpLimits>;
+  /** Response rate limiting; off unless given. */
+  rrl?: RrlOptions;
+  /** Accept ECS only from these resolvers (plus the snapshot's settings.ecsTrustedResolvers). */
+  ecsTrustedResolvers?: string[];
+  /** Metrics (/metrics) and health (/healthz, /readyz) endpoint. */
+  http?: Endpoint;
+  /** Answer counts per (client block, edge) to the API every interval. */
+  reports?: { apiUrl: string; token?: string; consumer: string; intervalMs?: number };
+  latencySample?: number;
+  /** Log 1 in N queries (0 or absent: off). */
+  queryLogSample?: number;
+  logger?: Logger;
+}
+
+export interface DnsServer {
+  setSnapshot(snapshot: Snapshot): Promise<LoadResult>;
+  current(): Snapshot | undefined;
+  explain(input: ExplainInput): Explanation | undefined;
+  metrics: DnsMetrics;
+  /** Port of the metrics/health endpoint (useful with port 0). */
+  httpPort: number | undefined;
+  /** Graceful reload: re-read the GeoIP files, rebuild and swap the tables in every thread. */
+  reload(): Promise<void>;
+  /** Sends the pending report now (also done on the interval and at close). */
+  flushReport(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface ThreadHandle {
+  call<T>(type: string, extra?: Record<string, unknown>): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A worker thread that is replaced when it dies (a bug must cost one thread a moment, not the
+ * server its capacity): the replacement loads the current snapshot and binds the shared ports.
+ */
+function workerHandle(
+  spawnWorker: () => Worker,
+  log: Logger,
+  onReload: (r: LoadResult) => void,
+  current: () => Snapshot | undefined,
+): ThreadHandle {
+  let next = 1;
+  let stopping = false;
+  let started = false;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let w: Worker;
+  const call = <T>(type: string, extra: Record<string, unknown> = {}): Promise<T> => {
+    const id = next++;
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      w.postMessage({ type, id, ...extra });
+    });
+  };
+  const attach = () => {
+    w = spawnWorker();
+    w.on('message', (m: { type: string; id?: number; result?: unknown; error?: string; message?: string }) => {
+      if (m.type === 'reloaded') onReload(m.result as LoadResult);
+      else if (m.type === 'error') log.error({ err: m.message }, 'dns worker error');
+      else if (m.type === 'done' && m.id !== undefined) {
+        const p = waiting.get(m.id);
+        waiting.delete(m.id);
+        if (m.error) p?.reject(new Error(m.error));
+        else p?.resolve(m.result);
+      }
+    });
+    w.on('error', (err) => log.error({ err }, 'dns worker failed'));
+    w.on('exit', (code) => {
+      for (const p of waiting.values()) p.reject(new Error(`worker exited with code ${code}`));
+      waiting.clear();
+      if (stopping || !started) return;
+      log.error({ code }, 'dns worker exited: starting a replacement');
+      attach();
+      const snap = current();
+      void (async () => {
+        if (snap) await call('snapshot', { snapshot: snap });
+        await call('start');
+      })().catch((err) => log.error({ err }, 'replacement dns worker failed to start'));
+    });
+  };
+  attach();
+  return {
+    async call<T>(type: string, extra: Record<string, unknown> = {}): Promise<T> {
+      const r = await call<T>(type, extra);
+      if (type === 'start') started = true;
+      return r;
+    },
+    async stop() {
+      stopping = true;
+      await call('stop').catch(() => undefined);
+      await w.terminate();
+    },
+  };
+}
+
+function localHandle(t: AnswerThread): ThreadHandle {
+  return {
+    async call<T>(type: string, extra: Record<string, unknown> = {}): Promise<T> {
+      if (type === 'start') return (await t.start()) as T;
+      if (type === 'snapshot') return t.load(extra.snapshot as Snapshot) as T;
+      if (type === 'drain') return t.drain() as T;
+      if (type === 'reload') return t.reload() as T;
+      if (type === 'blocks') return t.drainBlocks() as T;
+      throw new Error(`unknown call ${type}`);
+    },
+    stop: () => t.stop(),
+  };
+}
+
+/**
+ * The authoritative server: answering threads (worker threads sharing the ports with
+ * SO_REUSEPORT, or the calling thread), metrics, health, reports and snapshot swaps.
+ */
+export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
+  const log = opts.logger ?? createLogger('dns');
+  const workers = opts.workers ?? availableParallelism();
+  const threadOpts: ThreadOptions = {
+    listener: {
+      endpoints: opts.listen,
+      tcp: { ...DEFAULT_TCP, ...opts.tcp },
+      rrl: opts.rrl,
+      reusePort: workers > 0,
+      latencySample: opts.latencySample ?? 64,
+      queryLogSample: opts.queryLogSample ?? 0,
+    },
+    geo: opts.geo ?? {},
+    ecsTrustedResolvers: opts.ecsTrustedResolvers ?? [],
+  };
+  const metrics = new DnsMetrics();
+  // The explain path has its own reader and tables (built lazily), away from the answer threads.
+  let explainGeo: GeoDb | undefined;
+  let explainTable: { version: number; geoVersion: number; table: ReturnType<typeof buildSteering> } | undefined;
+  let current: Snapshot | undefined;
+  let blocks: BlockCount[] = [];
+
+  const onReload = (r: LoadResult) => {
+    metrics.blocks.set(r.blocks);
+    log.info({ version: r.version, blocks: r.blocks, ms: r.buildMs }, 'GeoIP databases changed: tables rebuilt');
+  };
+  const threads: ThreadHandle[] = [];
+  if (workers === 0) {
+    const t = new AnswerThread(threadOpts);
+    t.onReload = onReload;
+    t.onError = (err) => log.error({ err }, 'dns thread error');
+    threads.push(localHandle(t));
+  } else {
+    for (let i = 0; i < workers; i++) {
+      const spawnWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: threadOpts });
+      threads.push(workerHandle(spawnWorker, log, onReload, () => current));
+    }
+  }
+
+  const setSnapshot = async (snapshot: Snapshot): Promise<LoadResult> => {
+    const snap = verifySnapshot(snapshot);
+    const results = await Promise.all(threads.map((t) => t.call<LoadResult>('snapshot', { snapshot: snap })));
+    current = snap;
+    const r = results[0]!;
+    metrics.snapshotVersion.set(snap.version);
+    metrics.blocks.set(r.blocks);
+    for (const p of r.problems) log.warn({ version: snap.version }, `snapshot record skipped: ${p}`);
+    log.info({ version: snap.version, blocks: r.blocks, ms: r.buildMs }, 'snapshot loaded');
+    return r;
+  };
+
+  // Tables before sockets: the first query already has an answer.
+  if (opts.snapshot) await setSnapshot(opts.snapshot);
+  try {
+    await Promise.all(threads.map((t) => t.call('start')));
+  } catch (err) {
+    await Promise.all(threads.map((t) => t.stop()));
+    throw err;
+  }
+
+  const drain = async () => {
+    const parts = await Promise.all(
+      threads.map((t) => t.call<{ stats: StatsDelta; tcp: number }>('drain').catch(() => undefined)),
+    );
+    let tcp = 0;
+    for (const p of parts) {
+      if (!p) continue;
+      metrics.add(p.stats);
+      tcp += p.tcp;
+    }
+    metrics.tcpConnections.set(tcp);
+    if (current) metrics.snapshotAge.set((Date.now() - Date.parse(current.createdAt)) / 1000);
+  };
+  const statsTimer = setInterval(() => void drain(), 1000);
+  statsTimer.unref();
+
+  const flushReport = async () => {
+    const parts = await Promise.all(threads.map((t) => t.call<BlockCount[]>('blocks').catch(() => [])));
+    for (const p of parts) blocks.push(...p);
+    if (!opts.reports) {
+      blocks = [];
+      return;
+    }
+    const merged = new Map<string, BlockCount>();
+    for (const b of blocks) {
+      const k = `${b.block}|${b.edge}`;
+      const m = merged.get(k);
+      if (m) m.answers += b.answers;
+      else merged.set(k, { ...b });
+    }
+    blocks = [];
+    const body = {
+      consumer: opts.reports.consumer,
+      kind: 'dns',
+      snapshotVersion: current?.version ?? 0,
+      healthy: current !== undefined,
+      load: { answers: [...merged.values()].reduce((n, b) => n + b.answers, 0) },
+      details: { intervalMs: opts.reports.intervalMs ?? 60_000, blocks: [...merged.values()] },
+    };
+    try {
+      const res = await fetch(`${opts.reports.apiUrl.replace(/\/$/, '')}/v1/reports`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(opts.reports.token ? { authorization: `Bearer ${opts.reports.token}` } : {}),
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!res.ok) log.warn({ status: res.status }, 'report refused by the API');
+    } catch (err) {
+      // The API being down never affects answering (static stability).
+      log.warn({ err: String(err) }, 'report not delivered');
+    }
+  };
+  const reportTimer = opts.reports
+    ? setInterval(() => void flushReport(), opts.reports.intervalMs ?? 60_000)
+    : undefined;
+  reportTimer?.unref();
+
+  let http: HttpServer | undefined;
+  let httpPort: number | undefined;
+  if (opts.http) {
+    http = createHttpServer(async (req, res) => {
+      if (req.url === '/metrics') {
+        await drain();
+        res.setHeader('content-type', metrics.registry.contentType);
+        res.end(await metrics.registry.metrics());
+      } else if (req.url === '/healthz') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ status: 'ok' }));
+      } else if (req.url === '/readyz') {
+        // Ready means: answering from a snapshot.
+        res.statusCode = current ? 200 : 503;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ ready: current !== undefined, snapshotVersion: current?.version ?? null }));
+      } else {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      http!.once('error', reject);
+      http!.listen(opts.http!.port, opts.http!.address, () => resolve());
+    });
+    const a = http.address();
+    httpPort = typeof a === 'object' && a ? a.port : undefined;
+  }
+
+  return {
+    setSnapshot,
+    current: () => current,
+    metrics,
+    httpPort,
+    flushReport,
+    async reload() {
+      const results = await Promise.all(threads.map((t) => t.call<LoadResult | undefined>('reload')));
+      explainGeo?.reload();
+      const r = results[0];
+      if (r) metrics.blocks.set(r.blocks);
+      log.info(
+        { version: r?.version, blocks: r?.blocks, ms: r?.buildMs },
+        'reloaded: GeoIP files re-read, tables rebuilt',
+      );
+    },
+    explain(input) {
+      if (!current) return undefined;
+      explainGeo ??= new GeoDb(threadOpts.geo);
+      if (!explainTable || explainTable.version !== current.version || explainTable.geoVersion !== explainGeo.version) {
+        explainTable = {
+          version: current.version,
+          geoVersion: explainGeo.version,
+          table: buildSteering(current.body, explainGeo),
+        };
+      }
+      return explainClient(current.body, explainTable.table, explainGeo, input);
+    },
+    async close() {
+      clearInterval(statsTimer);
+      if (reportTimer) clearInterval(reportTimer);
+      await flushReport().catch(() => undefined);
+      await Promise.all(threads.map((t) => t.stop()));
+      explainGeo?.close();
+      if (http) await new Promise<void>((r) => http!.close(() => r()));
+      log.info('dns server stopped');
+    },
+  };
+}

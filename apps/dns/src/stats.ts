@@ -1,0 +1,112 @@
+import { blockOfKey, formatNetwork } from '@catchment/geo';
+import type { CompiledZones } from './zone/compile.ts';
+
+/**
+ * Counters kept by each listener in typed arrays (no allocation on the query path), drained
+ * once per second into Prometheus by the main thread and once per report interval into the
+ * (client block, edge) answer counts the controller's traffic model is built from.
+ */
+export const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01];
+
+export interface StatsDelta {
+  rcodes: Record<string, number>;
+  qtypes: Record<string, number>;
+  /** `service|edge` → answers. */
+  answers: Record<string, number>;
+  ecs: number;
+  noEcs: number;
+  truncated: number;
+  rrlDropped: number;
+  rrlSlipped: number;
+  tcpRejected: number;
+  latency: { buckets: number[]; sum: number; count: number };
+}
+
+export interface BlockCount {
+  block: string;
+  edge: string | null;
+  answers: number;
+}
+
+export class ListenerStats {
+  rcodes = new Float64Array(32);
+  /** Index: question type; 65536: no question. */
+  qtypes = new Float64Array(65537);
+  ecs = 0;
+  noEcs = 0;
+  truncated = 0;
+  rrlDropped = 0;
+  rrlSlipped = 0;
+  tcpRejected = 0;
+  latBuckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+  latSum = 0;
+  latCount = 0;
+
+  recordLatency(seconds: number): void {
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+    this.latBuckets[i]!++;
+    this.latSum += seconds;
+    this.latCount++;
+  }
+
+  drain(zones: CompiledZones | undefined): StatsDelta {
+    const rcodes: Record<string, number> = {};
+    this.rcodes.forEach((n, i) => {
+      if (n > 0) rcodes[String(i)] = n;
+    });
+    const qtypes: Record<string, number> = {};
+    this.qtypes.forEach((n, t) => {
+      if (n > 0) qtypes[t === 65536 ? '-1' : String(t)] = n;
+    });
+    const answers: Record<string, number> = {};
+    for (const svc of zones?.services ?? []) {
+      svc.answerCounts.forEach((n, i) => {
+        if (n > 0) answers[`${svc.name}|${svc.edges[i] ?? 'anycast'}`] = n;
+      });
+      svc.answerCounts.fill(0);
+    }
+    const d: StatsDelta = {
+      rcodes,
+      qtypes,
+      answers,
+      ecs: this.ecs,
+      noEcs: this.noEcs,
+      truncated: this.truncated,
+      rrlDropped: this.rrlDropped,
+      rrlSlipped: this.rrlSlipped,
+      tcpRejected: this.tcpRejected,
+      latency: { buckets: Array.from(this.latBuckets), sum: this.latSum, count: this.latCount },
+    };
+    this.rcodes.fill(0);
+    this.qtypes.fill(0);
+    this.ecs = this.noEcs = this.truncated = this.rrlDropped = this.rrlSlipped = this.tcpRejected = 0;
+    this.latBuckets.fill(0);
+    this.latSum = 0;
+    this.latCount = 0;
+    return d;
+  }
+}
+
+/** Answers per (client block, edge) since the last call; resets the counters. */
+export function drainBlocks(zones: CompiledZones | undefined): BlockCount[] {
+  const out: BlockCount[] = [];
+  if (!zones) return out;
+  zones.blockCounts.forEach((counts, classIdx) => {
+    const cls = zones.steering.classes[classIdx]!;
+    for (let key = 0; key < counts.length; key++) {
+      const n = counts[key]!;
+      if (n === 0) continue;
+      counts[key] = 0;
+      const child = cls.trie.nodes[key]!;
+      if (child >= 0) continue;
+      const edgeIdx = ((~child & 0xfffff) >>> 0) - 1;
+      out.push({
+        block: formatNetwork(blockOfKey(cls.trie, key)),
+        edge: edgeIdx >= 0 ? (cls.edges[edgeIdx]?.name ?? null) : null,
+        answers: n,
+      });
+    }
+  });
+  return out;
+}

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runtimeSettings } from '@catchment/core';
+import { BirdSpeaker, GobgpSpeaker, type Speaker } from '@catchment/routing';
+import type { EdgeAgentOptions } from './agent.ts';
+import type { HealthCheckSpec } from './health.ts';
+
+/**
+ * The agent's settings from the environment (every one has a default but the edge name):
+ *  CATCHMENT_EDGE                  edge name in the snapshot (required)
+ *  CATCHMENT_API_URL/_TOKEN        API to follow and report to
+ *  CATCHMENT_EDGE_CACHE            last-known-good snapshot file ($CATCHMENT_DATA_DIR/edge-<name>.snapshot.json)
+ *  CATCHMENT_EDGE_SPEAKER          bird (default) or gobgp
+ *  BIRD_SOCKET, BIRD_CONFIG, BIRD_INCLUDE   /run/bird/bird.ctl, /etc/bird/bird.conf, /etc/bird/catchment.conf
+ *  BIRD_PEERS                      comma-separated BGP protocols whose exports confirm an apply (default: all established)
+ *  GOBGP_TARGET, GOBGP_TRANSPORT  gobgpd API (127.0.0.1:50051 or unix:///path), grpc (default) or cli
+ *  CATCHMENT_EDGE_CHECKS           JSON file: array of health checks (service, kind, host, port, ...)
+ *  CATCHMENT_EDGE_RECONCILE_CRON   drift repair schedule (default every 30 s)
+ *  CATCHMENT_EDGE_MAX_PREFIXES     per session and family (default 1000)
+ *  CATCHMENT_EDGE_GRACEFUL_SHUTDOWN=1 and CATCHMENT_EDGE_GRACEFUL_WAIT_MS: RFC 8326 on planned stop
+ *  CATCHMENT_EDGE_HTTP             host:port of metrics and health (default 127.0.0.1:9464)
+ */
+export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<EdgeAgentOptions, 'logger'> {
+  const edge = env.CATCHMENT_EDGE;
+  if (!edge) throw new Error('CATCHMENT_EDGE (the edge name) is required');
+  const rt = runtimeSettings(env);
+  const speaker: Speaker =
+    (env.CATCHMENT_EDGE_SPEAKER ?? 'bird') === 'gobgp'
+      ? new GobgpSpeaker({
+          target: env.GOBGP_TARGET ?? '127.0.0.1:50051',
+          ...(env.GOBGP_TRANSPORT === 'cli' || env.GOBGP_TRANSPORT === 'grpc'
+            ? { transport: env.GOBGP_TRANSPORT }
+            : {}),
+        })
+      : new BirdSpeaker({
+          socket: env.BIRD_SOCKET ?? '/run/bird/bird.ctl',
+          mainConfig: env.BIRD_CONFIG ?? '/etc/bird/bird.conf',
+          includeFile: env.BIRD_INCLUDE ?? '/etc/bird/catchment.conf',
+          ...(env.BIRD_PEERS ? { peers: env.BIRD_PEERS.split(',').map((p) => p.trim()) } : {}),
+        });
+  const checks = env.CATCHMENT_EDGE_CHECKS ? parseChecks(readFileSync(env.CATCHMENT_EDGE_CHECKS, 'utf8')) : [];
+  const [host, port] = (() => {
+    const v = env.CATCHMENT_EDGE_HTTP ?? '127.0.0.1:9464';
+    const i = v.lastIndexOf(':');
+    return [v.slice(0, i).replace(/^\[|\]$/g, ''), Number(v.slice(i + 1))] as const;
+  })();
+  return {
+    edge,
+    speaker,
+    apiUrl: rt.apiUrl,
+    token: rt.apiToken,
+    cacheFile: env.CATCHMENT_EDGE_CACHE ?? join(rt.dataDir, `edge-${edge}.snapshot.json`),
+    checks,
+    reconcileCron: env.CATCHMENT_EDGE_RECONCILE_CRON,
+    maxPrefixesPerSession: env.CATCHMENT_EDGE_MAX_PREFIXES ? Number(env.CATCHMENT_EDGE_MAX_PREFIXES) : undefined,
+    gracefulShutdownOnStop: env.CATCHMENT_EDGE_GRACEFUL_SHUTDOWN === '1',
+    gracefulShutdownWaitMs: env.CATCHMENT_EDGE_GRACEFUL_WAIT_MS
+      ? Number(env.CATCHMENT_EDGE_GRACEFUL_WAIT_MS)
+      : undefined,
+    http: port === 0 && host === 'off' ? false : { host, port },
+  };
+}
+
+/** The health check file: a JSON array of checks; every problem is reported with its index. */
+export function parseChecks(text: string): HealthCheckSpec[] {
+  const list = JSON.parse(text) as unknown;
+  if (!Array.isArray(list)) throw new Error('health checks must be a JSON array');
+  return list.map((c: Record<string, unknown>, i) => {
+    const bad = (what: string) => new Error(`health check ${i}: ${what}`);
+    if (typeof c?.service !== 'string' || c.service === '') throw bad('service must be a DNS name');
+    if (c.kind !== 'tcp' && c.kind !== 'http') throw bad('kind must be tcp or http');
+    if (typeof c.host !== 'string' || c.host === '') throw bad('host is required');
+    if (!Number.isInteger(c.port) || (c.port as number) < 1 || (c.port as number) > 65535)
+      throw bad('port must be 1-65535');
+    for (const k of ['intervalMs', 'timeoutMs', 'fall', 'rise', 'dwellMs']) {
+      if (c[k] !== undefined && (typeof c[k] !== 'number' || (c[k] as number) < 0))
+        throw bad(`${k} must be a number >= 0`);
+    }
+    return c as unknown as HealthCheckSpec;
+  });
+}

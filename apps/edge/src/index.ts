@@ -1,0 +1,6 @@
+export * from './agent.ts';
+export * from './applier.ts';
+export * from './health.ts';
+export * from './local-withdrawals.ts';
+export * from './metrics.ts';
+export * from './reporter.ts';

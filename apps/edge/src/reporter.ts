@@ -1,0 +1,35 @@
+import type { Logger } from '@catchment/core';
+
+export interface EdgeReport {
+  consumer: string;
+  kind: 'edge';
+  snapshotVersion: number | null;
+  healthy: boolean;
+  details: Record<string, unknown>;
+}
+
+/** POST {apiUrl}/v1/reports. Best effort: a failed report is logged and never affects routing. */
+export async function sendReport(
+  apiUrl: string,
+  token: string | undefined,
+  report: EdgeReport,
+  logger?: Logger,
+  timeoutMs = 5000,
+): Promise<boolean> {
+  try {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(new URL('/v1/reports', apiUrl), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(report),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.body?.cancel();
+    if (!res.ok) logger?.warn({ status: res.status }, 'report refused by the API');
+    return res.ok;
+  } catch (err) {
+    logger?.debug({ err: (err as Error).message }, 'report not delivered');
+    return false;
+  }
+}

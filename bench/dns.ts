@@ -1,0 +1,285 @@
+/**
+ * `pnpm bench:dns`: Catchment's DNS server against gdnsd (geoip plugin, equivalent config) in
+ * the same run, on loopback, with dnsperf replaying raw queries (`-B`) whose ECS subnets vary
+ * over many countries. Server pinned to one core, dnsperf to the other (taskset). Reports
+ * qps, qps per server core (qps / server CPU), latency percentiles at half the peak rate, RSS.
+ * Bounded: every dnsperf run is `-l` seconds. Options: BENCH_SECONDS (10), BENCH_RUNS (3).
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sealSnapshot } from '../packages/core/src/index.ts';
+import { countryCentroid, countryContinent } from '../packages/geo/src/countries.ts';
+import { GeoDb } from '../packages/geo/src/index.ts';
+import { demoBody } from '../packages/geo/test/fixtures.ts';
+import { cityRecord, writeMmdb } from '../packages/geo/test/mmdb-writer.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? '1';
+const CLIENT_CPU = process.env.BENCH_CLIENT_CPU ?? '0';
+const root = join(import.meta.dirname, '..');
+
+for (const tool of ['dnsperf', 'gdnsd', 'taskset', 'dig']) {
+  if (spawnSync('which', [tool]).status !== 0) {
+    console.error(`bench:dns needs ${tool} (scripts/test-deps.sh installs dnsperf and gdnsd)`);
+    process.exit(2);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'catchment-bench-dns-'));
+const procs: ChildProcess[] = [];
+const cleanup = () => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+// 1. A City-layout database both servers read: networks of the embedded country database,
+//    every one with its country's continent and centroid (gdnsd reads only MaxMind's layout).
+console.log('building the GeoIP database (City layout, from the embedded country database)...');
+const flat = new GeoDb({ watch: false });
+const networks: { cidr: string; country: string }[] = [];
+let seen = 0;
+flat.forEachLocation(4, (bytes, length, geo) => {
+  if (seen++ % 3 !== 0) return;
+  networks.push({ cidr: `${Array.from(bytes).join('.')}/${length}`, country: geo.country });
+});
+flat.close();
+const cityFile = join(dir, 'city.mmdb');
+writeFileSync(
+  cityFile,
+  writeMmdb(
+    networks.flatMap((n) => {
+      const c = countryCentroid(n.country);
+      const cont = countryContinent(n.country);
+      return c && cont ? [{ cidr: n.cidr, data: cityRecord(n.country, cont, c.lat, c.lon) }] : [];
+    }),
+    { databaseType: 'GeoIP2-City' },
+  ),
+);
+const countries = new Set(networks.map((n) => n.country));
+console.log(`  ${networks.length} IPv4 networks, ${countries.size} countries`);
+
+// 2. Queries: www.example.net A, each with the ECS /24 of a random address in a random network.
+let seed = 12345;
+const rand = () => {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return seed / 4294967296;
+};
+const queries: Buffer[] = [];
+for (let i = 0; i < 200_000; i++) {
+  const n = networks[Math.floor(rand() * networks.length)]!;
+  const [addr, len] = n.cidr.split('/') as [string, string];
+  const base = addr.split('.').map(Number);
+  const span = 2 ** (32 - Number(len));
+  const v = (((base[0]! << 24) | (base[1]! << 16) | (base[2]! << 8) | base[3]!) >>> 0) + Math.floor(rand() * span);
+  const name = Buffer.from([3, ...Buffer.from('www'), 7, ...Buffer.from('example'), 3, ...Buffer.from('net'), 0]);
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(i & 0xffff, 0);
+  h.writeUInt16BE(1, 4);
+  h.writeUInt16BE(1, 10);
+  const q = Buffer.from([0, 1, 0, 1]);
+  const ecs = Buffer.from([0, 8, 0, 7, 0, 1, 24, 0, (v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff]);
+  const opt = Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, ecs.length]);
+  const msg = Buffer.concat([h, name, q, opt, ecs]);
+  const len2 = Buffer.alloc(2);
+  len2.writeUInt16BE(msg.length);
+  queries.push(len2, msg);
+}
+const queryFile = join(dir, 'queries.bin');
+writeFileSync(queryFile, Buffer.concat(queries));
+
+// 3. The servers.
+const edges = demoBody().edges;
+const waitForAnswer = async (port: number) => {
+  for (let i = 0; i < 100; i++) {
+    const r = spawnSync('dig', ['@127.0.0.1', '-p', String(port), '+short', '+time=1', '+tries=1', 'www.example.net']);
+    if (r.status === 0 && /\d+\.\d+\.\d+\.\d+/.test(r.stdout.toString())) return;
+    await new Promise((r2) => setTimeout(r2, 200));
+  }
+  throw new Error(`server on ${port} never answered`);
+};
+
+async function startCatchment(): Promise<{ pid: number; port: number }> {
+  const port = await freePort();
+  const snap = join(dir, 'snapshot.json');
+  writeFileSync(snap, JSON.stringify(sealSnapshot(1, demoBody())));
+  const opts = {
+    listen: [{ address: '127.0.0.1', port }],
+    workers: Number(process.env.BENCH_WORKERS ?? 0),
+    geo: { city: cityFile, watch: false },
+  };
+  const p = spawn(
+    'taskset',
+    ['-c', SERVER_CPU, process.execPath, join(root, 'apps/dns/test/serve.ts'), JSON.stringify(opts), snap],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CATCHMENT_LOG_LEVEL: 'warn' } },
+  );
+  procs.push(p);
+  await waitForAnswer(port);
+  return { pid: p.pid!, port };
+}
+
+async function startGdnsd(): Promise<{ pid: number; port: number }> {
+  const port = await freePort();
+  const conf = join(dir, 'gdnsd');
+  const zones = join(conf, 'zones');
+  execFileSync('mkdir', ['-p', zones, join(dir, 'gdnsd-run'), join(dir, 'gdnsd-state')]);
+  const names = edges.map((e) => e.name);
+  writeFileSync(
+    join(conf, 'config'),
+    `options => {
+  listen => [ 127.0.0.1:${port} ]
+  udp_threads => 1
+  tcp_threads => 1
+  run_dir => ${join(dir, 'gdnsd-run')}
+  state_dir => ${join(dir, 'gdnsd-state')}
+}
+plugins => {
+  geoip => {
+    maps => {
+      prod => {
+        geoip2_db => ${cityFile}
+        datacenters => [ ${names.join(', ')} ]
+        auto_dc_coords => { ${edges.map((e) => `${e.name} => [ ${e.lat}, ${e.lon} ]`).join(', ')} }
+        map => { AS => { CN => [ sin ] }, OC => [ syd, sin ] }
+      }
+    }
+    resources => {
+      www => {
+        map => prod
+        dcmap => { ${edges.map((e, i) => `${e.name} => 198.18.${i + 1}.10`).join(', ')} }
+      }
+    }
+  }
+}
+`,
+  );
+  writeFileSync(
+    join(zones, 'example.net'),
+    `$TTL 3600
+@ SOA ns1 hostmaster 2026112201 3600 600 1209600 60
+@ NS ns1
+ns1 A 192.0.2.53
+www 30 DYNA geoip!www
+`,
+  );
+  const p = spawn('taskset', ['-c', SERVER_CPU, 'gdnsd', '-c', conf, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr!.on('data', (d) => {
+    err += d;
+  });
+  procs.push(p);
+  await waitForAnswer(port).catch((e) => {
+    throw new Error(`${(e as Error).message}\n${err}`);
+  });
+  return { pid: p.pid!, port };
+}
+
+/** CPU seconds of a process (all threads). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+/** The real server's pid under taskset (taskset execs, so it is the same pid). */
+function dnsperf(port: number, extra: string[]): string {
+  const r = spawnSync(
+    'taskset',
+    [
+      '-c',
+      CLIENT_CPU,
+      'dnsperf',
+      '-s',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-d',
+      queryFile,
+      '-B',
+      '-l',
+      String(SECONDS),
+      ...extra,
+    ],
+    { maxBuffer: 1 << 30 },
+  );
+  return r.stdout.toString();
+}
+
+interface Peak {
+  qps: number;
+  perCore: number;
+  lost: number;
+  avgMs: number;
+}
+
+function peak(pid: number, port: number): Peak {
+  const c0 = cpuSeconds(pid);
+  const out = dnsperf(port, ['-q', '300', '-c', '8', '-t', '1']);
+  const cpu = cpuSeconds(pid) - c0;
+  const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const lost = Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const avgMs = Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1] ?? 0) * 1000;
+  return { qps, perCore: cpu > 0 ? completed / cpu : 0, lost, avgMs };
+}
+
+function latencies(port: number, qps: number): { p50: number; p99: number; p999: number } {
+  const out = dnsperf(port, ['-Q', String(Math.round(qps)), '-q', '300', '-t', '1', '-v']);
+  const values = [...out.matchAll(/^> \S+ .* ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
+  const pct = (p: number) => values[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
+  return { p50: pct(0.5), p99: pct(0.99), p999: pct(0.999) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+const servers = { catchment: await startCatchment(), gdnsd: await startGdnsd() };
+const results: Record<string, Peak[]> = { catchment: [], gdnsd: [] };
+for (let run = 0; run < RUNS; run++) {
+  for (const [name, s] of Object.entries(servers)) {
+    const p = peak(s.pid, s.port);
+    results[name]!.push(p);
+    console.log(
+      `run ${run + 1} ${name}: ${Math.round(p.qps)} qps, ${Math.round(p.perCore)} qps/core, lost ${p.lost}, avg ${p.avgMs.toFixed(3)} ms`,
+    );
+  }
+}
+const summary: Record<string, { qps: number; perCore: number; lat: ReturnType<typeof latencies>; rss: number }> = {};
+for (const [name, s] of Object.entries(servers)) {
+  const qps = median(results[name]!.map((r) => r.qps));
+  const perCore = median(results[name]!.map((r) => r.perCore));
+  const lat = latencies(s.port, qps / 2);
+  summary[name] = { qps, perCore, lat, rss: rssMb(s.pid) };
+}
+const c = summary.catchment!;
+const g = summary.gdnsd!;
+console.log('\n| server | qps (median) | qps per server core | p50 / p99 / p99.9 ms at half peak | RSS MB |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const [name, s] of Object.entries(summary)) {
+  console.log(
+    `| ${name} | ${Math.round(s.qps)} | ${Math.round(s.perCore)} | ${s.lat.p50.toFixed(3)} / ${s.lat.p99.toFixed(3)} / ${s.lat.p999.toFixed(3)} | ${s.rss} |`,
+  );
+}
+console.log(
+  `\nCatchment / gdnsd: ${(c.qps / g.qps).toFixed(2)} x qps, ${(c.perCore / g.perCore).toFixed(2)} x qps per core`,
+);
+process.exit(0);

@@ -1,0 +1,120 @@
+import type { SnapshotBody } from '@catchment/core';
+import type { GeoDb } from './geodb.ts';
+import { type Address, formatNetwork, maskBytes, type Network, parseNetwork } from './ip.ts';
+import { addressInRule, type CidrRule, chooseEdge, type TraceStep } from './resolvers.ts';
+import { leafEdge, type SteeringTable } from './steering.ts';
+import { type LookupResult, lookupBits } from './trie.ts';
+
+export interface ExplainInput {
+  /** Service name (`www.example.net`). */
+  name: string;
+  /** Client subnet as ECS would carry it (`81.2.69.0/24`) or a client address. */
+  client?: string;
+  /** Address of the resolver that asked; used when there is no client subnet. */
+  resolver?: string;
+}
+
+export interface Explanation {
+  service: string;
+  /** What the decision was keyed on. */
+  source: 'ecs' | 'resolver';
+  client: string;
+  /** The block the answer holds for (ECS scope): the widest block with the same answer. */
+  block: string;
+  scope: number;
+  edge: string | null;
+  addresses: { v4: string[]; v6: string[] };
+  reason: 'rule' | 'nearest' | 'fallback' | 'shift' | 'public-resolver';
+  trace: TraceStep[];
+}
+
+/**
+ * "Explain this client": the answer the DNS servers give for `name` to this client, read from
+ * the same tables they answer from, with the trace of how the chain of resolvers got there.
+ */
+export function explainClient(
+  body: SnapshotBody,
+  table: SteeringTable,
+  geo: GeoDb,
+  input: ExplainInput,
+): Explanation | undefined {
+  const svc = body.services.find((s) => s.name === input.name.toLowerCase().replace(/\.$/, ''));
+  const classIdx = svc ? table.serviceClass.get(svc.name) : undefined;
+  if (!svc || classIdx === undefined) return undefined;
+  const cls = table.classes[classIdx]!;
+  const trace: TraceStep[] = [];
+  const fromEcs = input.client !== undefined;
+  const text = input.client ?? input.resolver;
+  const net: Network | undefined = text ? parseNetwork(text) : undefined;
+  if (!net) throw new Error(`"${text ?? ''}" is not an address or a subnet`);
+  trace.push({
+    step: 'ecs',
+    detail: fromEcs ? `client subnet ${formatNetwork(net)}` : `no client subnet: resolver ${formatNetwork(net)}`,
+  });
+  const anycast = { v4: svc.anycast.v4 ? [svc.anycast.v4] : [], v6: svc.anycast.v6 ? [svc.anycast.v6] : [] };
+  const addr: Address = { family: net.family, bytes: maskBytes(net.bytes, net.length) };
+  const out: LookupResult = { value: 0, length: 0, key: 0 };
+
+  if (!fromEcs) {
+    lookupBits(table.publicResolvers, addr.family, addr.bytes, 0, addr.bytes.length, out);
+    if (out.value === 1) {
+      trace.push({
+        step: 'fallback',
+        detail: 'a public resolver without ECS: its location says nothing of the client',
+      });
+      return {
+        service: svc.name,
+        source: 'resolver',
+        client: formatNetwork(net),
+        block: formatNetwork({ ...addr, length: out.length }),
+        scope: 0,
+        edge: null,
+        addresses: anycast,
+        reason: 'public-resolver',
+        trace,
+      };
+    }
+  }
+
+  const loc = geo.locate(addr);
+  const asn = geo.asn(addr);
+  trace.push({
+    step: 'geo',
+    detail: loc.geo
+      ? `${loc.geo.country} ${loc.geo.continent} (${loc.geo.lat}, ${loc.geo.lon}, ${loc.geo.precision}) from ${formatNetwork({ ...addr, length: loc.length })}`
+      : `not in the location database (block ${formatNetwork({ ...addr, length: loc.length })})`,
+  });
+  if (asn.asn !== undefined) trace.push({ step: 'geo', detail: `AS${asn.asn} ${asn.organization ?? ''}`.trim() });
+  let cidrRule: CidrRule | undefined;
+  for (const r of cls.policy.cidrRules) if (addressInRule(r, addr)) cidrRule = r;
+  const choice = chooseEdge(cls.edges, cls.policy, { geo: loc.geo, asn: asn.asn, cidrRule }, trace);
+
+  lookupBits(cls.trie, addr.family, addr.bytes, 0, addr.bytes.length, out);
+  const edgeIdx = leafEdge(out.value);
+  const edge = edgeIdx >= 0 ? cls.edges[edgeIdx]! : undefined;
+  let reason: Explanation['reason'] = choice.reason;
+  if (choice.edge >= 0 && edgeIdx !== choice.edge) {
+    const from = cls.edges[choice.edge]!;
+    trace.push({
+      step: 'shift',
+      detail: `${from.shiftPercent}% DNS shift away from ${from.name}: this block goes to ${edge?.name ?? 'anycast'} (targets weighted by headroom)`,
+    });
+    reason = 'shift';
+  } else if (choice.edge >= 0 && cls.edges[choice.edge]!.shiftPercent > 0) {
+    const from = cls.edges[choice.edge]!;
+    trace.push({ step: 'shift', detail: `${from.shiftPercent}% DNS shift on ${from.name}: this block stays` });
+  }
+  const scope = Math.min(out.length, net.length);
+  const a = edge ? svc.addresses.find((x) => x.edge === edge.name) : undefined;
+  return {
+    service: svc.name,
+    source: fromEcs ? 'ecs' : 'resolver',
+    client: formatNetwork(net),
+    block: formatNetwork({ ...addr, length: out.length }),
+    scope,
+    edge: edge?.name ?? null,
+    addresses: a ? { v4: a.v4, v6: a.v6 } : anycast,
+    reason,
+    trace,
+  };
+}

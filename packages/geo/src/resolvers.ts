@@ -1,0 +1,239 @@
+import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
+import type { GeoInfo } from './geodb.ts';
+import { type Address, type Network, parseNetwork } from './ip.ts';
+
+/**
+ * The edge choice as a chain of small resolvers, gdnsd style: explicit policy rules
+ * (client CIDR, then ASN, country, continent), else the nearest usable edge with headroom,
+ * else the service's anycast fallback. Each step appends to the trace, so "explain this
+ * client" reads exactly what the answer tables were built from.
+ */
+export interface TraceStep {
+  step: 'rule' | 'nearest' | 'fallback' | 'skip' | 'shift' | 'geo' | 'ecs';
+  detail: string;
+}
+
+export interface Choice {
+  /** Index into the class's edges; -1 for the anycast fallback. */
+  edge: number;
+  reason: 'rule' | 'nearest' | 'fallback';
+}
+
+export interface CidrRule {
+  network: Network;
+  edges: string[];
+  index: number;
+}
+
+/** A policy prepared for lookups: CIDR rules by network, the others by key. */
+export interface PreparedPolicy {
+  name: string | null;
+  cidrRules: CidrRule[];
+  asnRules: Map<number, { edges: string[]; index: number }>;
+  countryRules: Map<string, { edges: string[]; index: number }>;
+  continentRules: Map<string, { edges: string[]; index: number }>;
+}
+
+export function preparePolicy(body: SnapshotBody, name: string | null): PreparedPolicy {
+  const p: PreparedPolicy = {
+    name,
+    cidrRules: [],
+    asnRules: new Map(),
+    countryRules: new Map(),
+    continentRules: new Map(),
+  };
+  const policy = name ? body.policies.find((x) => x.name === name) : undefined;
+  policy?.rules.forEach((rule, index) => {
+    const m = rule.match;
+    if ('cidr' in m) {
+      const network = parseNetwork(m.cidr);
+      if (network) p.cidrRules.push({ network, edges: rule.edges, index });
+    } else if ('asn' in m) {
+      if (!p.asnRules.has(m.asn)) p.asnRules.set(m.asn, { edges: rule.edges, index });
+    } else if ('country' in m) {
+      if (!p.countryRules.has(m.country)) p.countryRules.set(m.country, { edges: rule.edges, index });
+    } else if (!p.continentRules.has(m.continent)) {
+      p.continentRules.set(m.continent, { edges: rule.edges, index });
+    }
+  });
+  // Shorter first: inserting longer networks later lets the longest match win.
+  p.cidrRules.sort((a, b) => a.network.length - b.network.length);
+  return p;
+}
+
+export function hasHeadroom(e: SnapshotEdge): boolean {
+  return e.utilisation === null || e.utilisation < 1;
+}
+
+export function headroomRps(e: SnapshotEdge): number {
+  return Math.max(0, e.capacityRps - (e.loadRps ?? 0));
+}
+
+function usableReason(e: SnapshotEdge): string | undefined {
+  if (!e.usable) return `${e.name} not usable (state ${e.state}, override ${e.override})`;
+  return undefined;
+}
+
+/** First usable edge with headroom in order, else the first usable one; records skips. */
+function firstUsable(order: SnapshotEdge[], trace: TraceStep[] | undefined): SnapshotEdge | undefined {
+  let spare: SnapshotEdge | undefined;
+  for (const e of order) {
+    const why = usableReason(e);
+    if (why) {
+      trace?.push({ step: 'skip', detail: why });
+      continue;
+    }
+    if (!hasHeadroom(e)) {
+      trace?.push({ step: 'skip', detail: `${e.name} has no headroom (utilisation ${e.utilisation})` });
+      spare ??= e;
+      continue;
+    }
+    return e;
+  }
+  if (spare) trace?.push({ step: 'skip', detail: `every candidate is full; ${spare.name} is the least bad` });
+  return spare;
+}
+
+const RAD = Math.PI / 180;
+/** Great-circle distance in km (haversine). */
+export function distanceKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const dLat = (lat2 - lat1) * RAD;
+  const dLon = (lon2 - lon1) * RAD;
+  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * Math.sin(dLon / 2) ** 2;
+  return 12742 * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+
+export interface ChoiceInput {
+  geo: GeoInfo | undefined;
+  asn: number | undefined;
+  /** The longest CIDR rule containing the client, if any. */
+  cidrRule: CidrRule | undefined;
+}
+
+/**
+ * Chooses among `edges` (the edges that have addresses for the service). Pure: the same
+ * input gives the same choice, which is what lets the tables be precomputed per block.
+ */
+export function chooseEdge(
+  edges: SnapshotEdge[],
+  policy: PreparedPolicy,
+  input: ChoiceInput,
+  trace?: TraceStep[],
+): Choice {
+  const byName = new Map(edges.map((e, i) => [e.name, i]));
+  const ruleOrder = (names: string[]) =>
+    names.map((n) => edges[byName.get(n) ?? -1]).filter((e): e is SnapshotEdge => e !== undefined);
+  const rules: [string, { edges: string[]; index: number } | undefined][] = [
+    ['cidr', input.cidrRule],
+    ['asn', input.asn === undefined ? undefined : policy.asnRules.get(input.asn)],
+    ['country', input.geo ? policy.countryRules.get(input.geo.country) : undefined],
+    ['continent', input.geo ? policy.continentRules.get(input.geo.continent) : undefined],
+  ];
+  for (const [kind, rule] of rules) {
+    if (!rule) continue;
+    const label = `policy ${policy.name} rule #${rule.index} (${kind}) → ${rule.edges.join(', ')}`;
+    trace?.push({ step: 'rule', detail: label });
+    const e = firstUsable(ruleOrder(rule.edges), trace);
+    if (e) return { edge: byName.get(e.name)!, reason: 'rule' };
+    trace?.push({ step: 'skip', detail: `no edge of rule #${rule.index} can answer; trying the next step` });
+    break;
+  }
+  const geo = input.geo;
+  if (!geo) {
+    trace?.push({ step: 'fallback', detail: 'location unknown: anycast fallback' });
+    return { edge: -1, reason: 'fallback' };
+  }
+  const order = edges
+    .map((e) => ({ e, d: distanceKm(geo.lat, geo.lon, e.lat, e.lon) }))
+    .sort((a, b) => a.d - b.d || (a.e.name < b.e.name ? -1 : 1));
+  trace?.push({
+    step: 'nearest',
+    detail: `by distance: ${order.map((o) => `${o.e.name} ${Math.round(o.d)} km`).join(', ')}`,
+  });
+  const e = firstUsable(
+    order.map((o) => o.e),
+    trace,
+  );
+  if (e) return { edge: byName.get(e.name)!, reason: 'nearest' };
+  trace?.push({ step: 'fallback', detail: 'no usable edge: anycast fallback' });
+  return { edge: -1, reason: 'fallback' };
+}
+
+/** FNV-1a over the unit's bytes, its length and a salt: stable across processes and versions. */
+export function unitHash(bytes: Uint8Array, length: number, salt: string): number {
+  let h = 0x811c9dc5;
+  const n = (length + 7) >> 3;
+  for (let i = 0; i < n; i++) {
+    let b = bytes[i] ?? 0;
+    if (i === n - 1 && length & 7) b &= (0xff << (8 - (length & 7))) & 0xff;
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  h = Math.imul(h ^ length, 0x01000193);
+  for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 0x01000193);
+  // Final avalanche (murmur3 fmix32) so that neighbouring units spread evenly.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Is this unit among the `percent` % shifted away from `edge`? Raising the percentage only adds units. */
+export function isShifted(bytes: Uint8Array, length: number, edge: SnapshotEdge): boolean {
+  if (edge.shiftPercent <= 0) return false;
+  if (edge.shiftPercent >= 100) return true;
+  return unitHash(bytes, length, `shift:${edge.name}`) / 4294967296 < edge.shiftPercent / 100;
+}
+
+/** Targets of a shift: the explicit ones, else every other usable edge with headroom. */
+export function shiftTargets(edges: SnapshotEdge[], from: SnapshotEdge): SnapshotEdge[] {
+  const explicit = from.shiftTargets.length > 0;
+  return edges.filter(
+    (e) =>
+      e.name !== from.name &&
+      e.usable &&
+      hasHeadroom(e) &&
+      headroomRps(e) > 0 &&
+      (!explicit || from.shiftTargets.includes(e.name)),
+  );
+}
+
+/**
+ * Weighted rendezvous hashing: each unit goes to the target with the best score, weighted by
+ * headroom, so shifted clients spread in proportion to headroom and a unit only moves when its
+ * own target changes.
+ */
+export function pickShiftTarget(bytes: Uint8Array, length: number, targets: SnapshotEdge[]): SnapshotEdge | undefined {
+  let best: SnapshotEdge | undefined;
+  let bestScore = Number.POSITIVE_INFINITY;
+  for (const t of targets) {
+    const u = (unitHash(bytes, length, `target:${t.name}`) + 0.5) / 4294967296;
+    const score = -Math.log(u) / headroomRps(t);
+    if (score < bestScore) {
+      bestScore = score;
+      best = t;
+    }
+  }
+  return best;
+}
+
+/**
+ * Shift granularity: a block is split into at most 16 units (but never below /24 or /48), so a
+ * country-sized block does not move as one piece, yet the tables stay about the same size.
+ */
+export function shiftUnitLength(family: 4 | 6, blockLength: number): number {
+  const finest = family === 4 ? 24 : 48;
+  return blockLength >= finest ? blockLength : Math.min(finest, blockLength + 4);
+}
+
+export function addressInRule(rule: CidrRule, addr: Address): boolean {
+  const n = rule.network;
+  if (n.family !== addr.family) return false;
+  for (let i = 0; i < n.length; i++) {
+    const a = ((addr.bytes[i >> 3] ?? 0) >> (7 - (i & 7))) & 1;
+    const b = ((n.bytes[i >> 3] ?? 0) >> (7 - (i & 7))) & 1;
+    if (a !== b) return false;
+  }
+  return true;
+}

@@ -1,0 +1,169 @@
+/**
+ * The binary trie the answer tables are built in. Every node carries the facts that decide the
+ * answer for its block (location id, ASN id, CIDR rule id; -1 = none). Inserting a network
+ * splits leaves on its path (children inherit the parent's facts) and sets the fact on its
+ * whole subtree, so the result is the product of all sources: each leaf is a block in which
+ * every source says the same thing.
+ */
+export const FACT_LOC = 0;
+export const FACT_ASN = 1;
+export const FACT_RULE = 2;
+const FACTS = 3;
+
+export class BuilderTrie {
+  left = new Int32Array(1024);
+  right = new Int32Array(1024);
+  facts = new Int32Array(1024 * FACTS);
+  size = 0;
+
+  constructor() {
+    this.#alloc(-1, -1, -1);
+  }
+
+  #alloc(loc: number, asn: number, rule: number): number {
+    if (this.size === this.left.length) {
+      const grow = (a: Int32Array, n: number) => {
+        const b = new Int32Array(n);
+        b.set(a);
+        return b;
+      };
+      this.left = grow(this.left, this.left.length * 2);
+      this.right = grow(this.right, this.right.length * 2);
+      this.facts = grow(this.facts, this.facts.length * 2);
+    }
+    const i = this.size++;
+    this.left[i] = -1;
+    this.right[i] = -1;
+    this.facts[i * FACTS] = loc;
+    this.facts[i * FACTS + 1] = asn;
+    this.facts[i * FACTS + 2] = rule;
+    return i;
+  }
+
+  fact(node: number, which: number): number {
+    return this.facts[node * FACTS + which]!;
+  }
+
+  insert(bytes: Uint8Array, length: number, which: number, value: number): void {
+    let node = 0;
+    for (let depth = 0; depth < length; depth++) {
+      if (this.left[node] === -1) {
+        const f = node * FACTS;
+        const l = this.#alloc(this.facts[f]!, this.facts[f + 1]!, this.facts[f + 2]!);
+        const r = this.#alloc(this.facts[f]!, this.facts[f + 1]!, this.facts[f + 2]!);
+        this.left[node] = l;
+        this.right[node] = r;
+      }
+      const bit = ((bytes[depth >> 3] ?? 0) >> (7 - (depth & 7))) & 1;
+      node = bit ? this.right[node]! : this.left[node]!;
+    }
+    const stack = [node];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      this.facts[n * FACTS + which] = value;
+      if (this.left[n] !== -1) stack.push(this.left[n]!, this.right[n]!);
+    }
+  }
+}
+
+/**
+ * The frozen lookup trie: two Int32 per node; a child >= 0 is a node, < 0 is a leaf whose
+ * value is ~child. The roots are always nodes, so no answer ever has scope /0.
+ */
+export interface LookupTrie {
+  nodes: Int32Array;
+  /** Parent link of each node (parent * 2 + bit), -1 for roots: turns a leaf key back into a block. */
+  parents: Int32Array;
+  root4: number;
+  root6: number;
+}
+
+export class TrieWriter {
+  nodes = new Int32Array(2048);
+  parents = new Int32Array(1024);
+  size = 0;
+
+  node(left: number, right: number): number {
+    if (this.size * 2 === this.nodes.length) {
+      const n = new Int32Array(this.nodes.length * 2);
+      n.set(this.nodes);
+      this.nodes = n;
+      const p = new Int32Array(this.parents.length * 2);
+      p.set(this.parents);
+      this.parents = p;
+    }
+    const i = this.size++;
+    this.nodes[i * 2] = left;
+    this.nodes[i * 2 + 1] = right;
+    this.parents[i] = -1;
+    if (left >= 0) this.parents[left] = i * 2;
+    if (right >= 0) this.parents[right] = i * 2 + 1;
+    return i;
+  }
+
+  finish(root4: number, root6: number): LookupTrie {
+    return {
+      nodes: this.nodes.slice(0, this.size * 2),
+      parents: this.parents.slice(0, this.size),
+      root4,
+      root6,
+    };
+  }
+}
+
+/** Result of one lookup, reused by the caller to avoid allocation on the query path. */
+export interface LookupResult {
+  value: number;
+  /** Depth of the leaf: the block's prefix length. */
+  length: number;
+  /** parent * 2 + bit: identifies the block for per-block counters. */
+  key: number;
+}
+
+/**
+ * Longest-prefix lookup of an address held in `bytes` from `offset`; bits past `available`
+ * bytes read as zero (ECS addresses carry only the source prefix's bytes).
+ */
+export function lookupBits(
+  trie: LookupTrie,
+  family: 4 | 6,
+  bytes: Uint8Array,
+  offset: number,
+  available: number,
+  out: LookupResult,
+): void {
+  const nodes = trie.nodes;
+  let node = family === 4 ? trie.root4 : trie.root6;
+  for (let depth = 0; ; depth++) {
+    const byteIndex = depth >> 3;
+    const byte = byteIndex < available ? bytes[offset + byteIndex]! : 0;
+    const bit = (byte >> (7 - (depth & 7))) & 1;
+    const child = nodes[node * 2 + bit]!;
+    if (child < 0) {
+      out.value = ~child;
+      out.length = depth + 1;
+      out.key = node * 2 + bit;
+      return;
+    }
+    node = child;
+  }
+}
+
+/** The block (family, bytes, length) a leaf key stands for. */
+export function blockOfKey(trie: LookupTrie, key: number): { family: 4 | 6; bytes: Uint8Array; length: number } {
+  const bits: number[] = [];
+  let link = key;
+  let node = -1;
+  while (link >= 0) {
+    bits.push(link & 1);
+    node = link >> 1;
+    link = trie.parents[node]!;
+  }
+  const family = node === trie.root4 ? 4 : 6;
+  const bytes = new Uint8Array(family === 4 ? 4 : 16);
+  bits.reverse();
+  bits.forEach((b, i) => {
+    if (b) bytes[i >> 3] = bytes[i >> 3]! | (0x80 >> (i & 7));
+  });
+  return { family, bytes, length: bits.length };
+}

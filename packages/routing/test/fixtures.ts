@@ -1,0 +1,86 @@
+import { DEFAULT_SETTINGS, type SnapshotBody, type SnapshotEdge } from '@catchment/core';
+
+/** A small world like config/demo.yaml: three large edges announce the /20 and /40, three small ones. */
+export function edge(name: string, over: Partial<SnapshotEdge> = {}): SnapshotEdge {
+  return {
+    name,
+    lat: 0,
+    lon: 0,
+    country: 'DE',
+    continent: 'EU',
+    region: null,
+    capacityRps: 1000,
+    state: 'active',
+    override: 'none',
+    usable: true,
+    loadRps: null,
+    utilisation: null,
+    shiftPercent: 0,
+    shiftTargets: [],
+    dsrAddress: null,
+    ...over,
+  };
+}
+
+const large = ['fra', 'iad', 'sin'];
+const all = ['fra', 'iad', 'sin', 'lhr', 'gru', 'syd'];
+
+export function world(): SnapshotBody {
+  return {
+    zones: [],
+    edges: all.map((n) => edge(n)),
+    services: [
+      {
+        name: 'www.example.net',
+        zone: 'example.net',
+        ttl: 30,
+        policy: null,
+        ports: [80, 443],
+        anycast: { v4: '198.18.0.1', v6: '2001:db8:100::1' },
+        addresses: all.map((e, i) => ({ edge: e, v4: [`198.18.${i + 1}.10`], v6: [`2001:db8:10${i + 1}::10`] })),
+      },
+    ],
+    policies: [],
+    prefixes: [
+      { cidr: '198.18.0.0/20', kind: 'anycast', edge: null, announcers: large, supernet: null, communities: [] },
+      { cidr: '2001:db8:100::/40', kind: 'anycast', edge: null, announcers: large, supernet: null, communities: [] },
+      ...all.map((e, i) => ({
+        cidr: `198.18.${i + 1}.0/24`,
+        kind: 'unicast' as const,
+        edge: e,
+        announcers: [e],
+        supernet: '198.18.0.0/20',
+        communities: e === 'lhr' ? ['64500:100'] : [],
+      })),
+      ...all.map((e, i) => ({
+        cidr: `2001:db8:10${i + 1}::/48`,
+        kind: 'unicast' as const,
+        edge: e,
+        announcers: [e],
+        supernet: '2001:db8:100::/40',
+        communities: [],
+      })),
+    ],
+    announcements: [],
+    transits: [
+      {
+        name: 'transit-a',
+        asn: 64500,
+        intents: {
+          'no-export-to-64501': ['64500:64501'],
+          'prepend-2x': ['64500:2002'],
+          'lower-local-pref-eu': ['64500:70:150'],
+          'graceful-shutdown': ['GRACEFUL_SHUTDOWN'],
+        },
+      },
+      { name: 'transit-b', asn: 64510, intents: { 'prepend-2x': ['64510:202'], 'no-export-eu': ['64510:0:3'] } },
+    ],
+    dsr: [],
+    automation: { frozen: false, frozenEdges: [] },
+    settings: { ...DEFAULT_SETTINGS },
+  };
+}
+
+export function setEdge(body: SnapshotBody, name: string, over: Partial<SnapshotEdge>): SnapshotBody {
+  return { ...body, edges: body.edges.map((e) => (e.name === name ? { ...e, ...over } : e)) };
+}
