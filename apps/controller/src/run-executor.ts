@@ -1,7 +1,7 @@
 import type { RunState } from '@catchment/core';
 import { schema } from '@catchment/db';
 import { automationBlocked, type Refusal } from '@catchment/safety';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import {
   type ExecutorContext,
   type LoadedRun,
@@ -27,7 +27,7 @@ export { renewExpiries } from './stage-undo.ts';
  * together, so a crash repeats or skips nothing. Returns whether active actions changed.
  */
 export async function advanceRun(ctx: ExecutorContext, initial: LoadedRun, reading: Reading): Promise<boolean> {
-  let run = initial;
+  let run = await takeRunApproval(ctx, initial);
   let changed = false;
   for (let i = 0; i < 12; i++) {
     const memory = memoryOf(run.row);
@@ -209,4 +209,36 @@ async function execute(
 
 function sqlActiveOfRun(runId: number) {
   return and(eq(schema.actions.runId, runId), isNull(schema.actions.revertedAt));
+}
+
+/**
+ * The API's `POST /v1/runs/:id/approve` approves a whole run (state 'approved', with an
+ * audit record) rather than one stage: that approval is carried over to the stage the
+ * run waits on, with the approving operator from the audit log, and the run waits as
+ * before; the next decision applies the stage (or cancels it if the signal improved).
+ */
+async function takeRunApproval(ctx: ExecutorContext, run: LoadedRun): Promise<LoadedRun> {
+  if (run.row.state !== 'approved') return run;
+  const memory = memoryOf(run.row);
+  const [audit] = await ctx.db
+    .select({ actor: schema.auditLog.actor, at: schema.auditLog.at })
+    .from(schema.auditLog)
+    .where(
+      and(
+        eq(schema.auditLog.objectType, 'run'),
+        eq(schema.auditLog.objectId, String(run.row.id)),
+        eq(schema.auditLog.action, 'approve'),
+      ),
+    )
+    .orderBy(desc(schema.auditLog.id))
+    .limit(1);
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .update(schema.runSteps)
+      .set({ state: 'approved', decidedBy: audit?.actor ?? 'operator', decidedAt: audit?.at ?? ctx.now })
+      .where(and(eq(schema.runSteps.runId, run.row.id), eq(schema.runSteps.state, 'awaiting-approval')));
+    await updateRun(tx, run.row, { state: 'awaiting-approval', memory: next(memory, {}) }, ctx.now);
+  });
+  const row = await runById(ctx.db, run.row.id);
+  return row ? { ...run, row, steps: await stepsOf(ctx.db, run.row.id) } : run;
 }
