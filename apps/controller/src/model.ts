@@ -1,6 +1,6 @@
 import {
   DEFAULT_SETTINGS,
-  DnsLoadReport,
+  DnsBlockReport,
   isActionKind,
   type SnapshotBody,
   type SnapshotSettings,
@@ -161,10 +161,11 @@ export async function loadWorld(db: Db, now: Date, opts: ModelOptions): Promise<
 
   const answers = new Map<string, Map<string, number>>();
   for (const c of dnsReports) {
-    if (!Value.Check(DnsLoadReport, c.load)) continue;
-    for (const a of c.load.answers) {
+    if (!Value.Check(DnsBlockReport, c.details)) continue;
+    for (const a of c.details.blocks) {
+      if (a.edge === null) continue;
       const perEdge = answers.get(a.edge) ?? new Map<string, number>();
-      perEdge.set(a.block, (perEdge.get(a.block) ?? 0) + a.count);
+      perEdge.set(a.block, (perEdge.get(a.block) ?? 0) + a.answers);
       answers.set(a.edge, perEdge);
     }
   }
