@@ -9,6 +9,7 @@ import { BirdSpeaker } from '@catchment/routing';
 import { freshDatabase, sharedCluster } from '@catchment/testkit';
 import { asc } from 'drizzle-orm';
 import { BgpLab } from '../../../packages/routing/test/lab.ts';
+import { Config, decodeStruct, Tools, XdpDsrApplier } from '../../edge/src/xdp/index.ts';
 import { Controller } from '../src/index.ts';
 import { addPlaybook, NORMAL_LOADS, reportLoads, seedWorld } from './fixtures.ts';
 
@@ -26,9 +27,11 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
   let database: Database | undefined;
   let api: StartedApi | undefined;
   let controller: Controller | undefined;
+  let xdp: XdpDsrApplier | undefined;
   const agents: EdgeAgent[] = [];
   after(async () => {
     for (const a of agents) await a.stop().catch(() => {});
+    await xdp?.remove().catch(() => {});
     await controller?.stop();
     await api?.close();
     await database?.close();
@@ -45,7 +48,8 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
       trigger: { alert: { alertname: 'EdgeOverloaded' } },
       steps: [
         { kind: 'communities', transit: 'transit-a', intents: ['prepend-2x'], verify: { within: '3s' }, dwell: '2s' },
-        { kind: 'withdraw-unicast', verify: { within: '1m' }, dwell: '2s' },
+        { kind: 'withdraw-unicast', verify: { within: '3s' }, dwell: '2s' },
+        { kind: 'dsr-shed', fraction: 0.25, verify: { within: '1m' }, dwell: '2s' },
       ],
     });
     await reportLoads(db, ids, NORMAL_LOADS, new Date());
@@ -53,6 +57,22 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
     api = await startApi({ database, port: 0 });
     controller = new Controller({ database, http: false, name: 'controller:lab' });
     await controller.start();
+    // lhr's agent also drives the XDP DSR program on its uplink, in its namespace.
+    const lhr = lab.edge('lhr');
+    xdp = new XdpDsrApplier({ iface: `${lab.id}e4`, netns: lhr.ns, instance: `catchment_ctl_e2e_${process.pid}` });
+    const tools = new Tools({ netns: lhr.ns });
+    const xdpConfig = async () => {
+      const prog = await xdp?.program;
+      if (!prog) return undefined;
+      const entries = await tools.json<{ value: string[] }[]>(['map', 'dump', 'pinned', prog.mapPath('config')]);
+      const value = entries[0]?.value;
+      if (!value) return undefined;
+      const cfg = decodeStruct(Config, Buffer.from(value.map((h) => Number.parseInt(h, 16)))) as Record<
+        string,
+        unknown
+      >;
+      return { enabled: Number(cfg.enabled), fraction: Number(cfg.fraction) };
+    };
     for (const name of ['fra', 'iad', 'sin', 'lhr']) {
       const e = lab.edge(name);
       const token = (await createToken(db, { name: `edge-${name}`, role: 'agent' })).token;
@@ -72,6 +92,7 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
           reconcileCron: '*/5 * * * * *',
           reportIntervalMs: 0,
           http: false,
+          ...(name === 'lhr' && xdp ? { appliers: [xdp] } : {}),
         }),
       );
     }
@@ -111,9 +132,13 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
     const withdrawnAfter = Date.now() - fired;
     const rib = await view();
     assert.ok(rib.includes('fra4 198.18.0.0/20') && rib.includes('iad4 198.18.0.0/20'), 'the supernet stays');
+    await lab.waitFor(async () => (await xdpConfig())?.fraction === 16384, 30_000, "the DSR fraction in lhr's XDP map");
+    const dsrAfter = Date.now() - fired;
+    assert.equal((await xdpConfig())?.enabled, 1);
 
     const resolved = Date.now();
     assert.equal((await signal('resolved')).status < 300, true);
+    await lab.waitFor(async () => (await xdpConfig())?.enabled === 0, 30_000, 'DSR shedding off first');
     await lab.waitFor(async () => (await lhr24()) !== undefined, 30_000, "lhr's /24 back at the transit");
     await lab.waitFor(async () => (await lhr24()) === 'lhr4 198.18.4.0/24 64500:100', 30_000, 'the community removed');
     const restoredAfter = Date.now() - resolved;
@@ -121,11 +146,11 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
     const actions = await db.select().from(schema.actions).orderBy(asc(schema.actions.id));
     assert.deepEqual(
       actions.map((a) => a.kind),
-      ['communities', 'withdraw-unicast', 'withdraw-unicast'],
+      ['communities', 'withdraw-unicast', 'withdraw-unicast', 'dsr-shed'],
     );
     assert.ok(actions.every((a) => a.revertedAt !== null));
     console.log(
-      `# e2e lab: signal → community at the transit ${communityAfter} ms, → /24 gone ${withdrawnAfter} ms (after the 3 s verify window); resolved → all back ${restoredAfter} ms (two 2 s dwells)`,
+      `# e2e lab: signal → community at the transit ${communityAfter} ms, → /24 gone ${withdrawnAfter} ms (after a 3 s verify window), → XDP fraction set ${dsrAfter} ms (after another); resolved → all back ${restoredAfter} ms (three 2 s dwells)`,
     );
   });
 });
