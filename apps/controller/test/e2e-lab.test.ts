@@ -27,12 +27,14 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
   let database: Database | undefined;
   let api: StartedApi | undefined;
   let controller: Controller | undefined;
+  let standby: Controller | undefined;
   let xdp: XdpDsrApplier | undefined;
   const agents: EdgeAgent[] = [];
   after(async () => {
     for (const a of agents) await a.stop().catch(() => {});
     await xdp?.remove().catch(() => {});
-    await controller?.stop();
+    await controller?.crash();
+    await standby?.stop();
     await api?.close();
     await database?.close();
     await lab?.destroy();
@@ -55,8 +57,13 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
     await reportLoads(db, ids, NORMAL_LOADS, new Date());
     const operator = (await createToken(db, { name: 'monitoring', role: 'operator' })).token;
     api = await startApi({ database, port: 0 });
-    controller = new Controller({ database, http: false, name: 'controller:lab' });
+    // Two replicas: the leader is killed in the middle of the run, the standby finishes it.
+    controller = new Controller({ database, http: false, name: 'controller:a' });
     await controller.start();
+    standby = new Controller({ database, http: false, name: 'controller:b', leaderPollMs: 200 });
+    await standby.start();
+    assert.equal(controller.isLeader() !== standby.isLeader(), true, 'exactly one leads');
+    const [leader, follower] = controller.isLeader() ? [controller, standby] : [standby, controller];
     // lhr's agent also drives the XDP DSR program on its uplink, in its namespace.
     const lhr = lab.edge('lhr');
     xdp = new XdpDsrApplier({ iface: `${lab.id}e4`, netns: lhr.ns, instance: `catchment_ctl_e2e_${process.pid}` });
@@ -128,6 +135,8 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
       'the prepend community at the transit',
     );
     const communityAfter = Date.now() - fired;
+    await leader.crash();
+    await lab.waitFor(() => follower.isLeader(), 20_000, 'the standby leads');
     await lab.waitFor(async () => (await lhr24()) === undefined, 30_000, "lhr's /24 gone from the transit");
     const withdrawnAfter = Date.now() - fired;
     const rib = await view();
@@ -147,6 +156,11 @@ describe('signal → API → controller → edge agents → BIRD → transit RIB
     assert.deepEqual(
       actions.map((a) => a.kind),
       ['communities', 'withdraw-unicast', 'withdraw-unicast', 'dsr-shed'],
+    );
+    assert.equal(actions[0]?.actor, leader.name);
+    assert.ok(
+      actions.slice(1).every((a) => a.actor === follower.name),
+      'the standby finished the run, nothing twice',
     );
     assert.ok(actions.every((a) => a.revertedAt !== null));
     console.log(
