@@ -53,6 +53,7 @@ describe('alert → API → controller → snapshot → DNS answers (PostgreSQL)
     });
     await addPlaybook(db, {
       name: 'shed',
+      mode: 'approve',
       trigger: { alert: { alertname: 'EdgeOverloaded' } },
       steps: [
         { kind: 'dns-shift', schedule: [100], verify: { within: '2s' }, dwell: '2s' },
@@ -104,13 +105,31 @@ describe('alert → API → controller → snapshot → DNS answers (PostgreSQL)
         endsAt: new Date(fired + 3_600_000).toISOString(),
       },
     ]);
+    // Approval mode: each stage waits for an operator's POST /v1/runs/:id/approve.
+    const approve = async () => {
+      const [pending] = await db.select().from(schema.playbookRuns);
+      const res = await fetch(`${api?.url}/v1/runs/${pending?.id}/approve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'go ahead' }),
+      });
+      return res.status;
+    };
+    const awaiting = async () => (await db.select().from(schema.playbookRuns))[0]?.state === 'awaiting-approval';
+    await waitFor(awaiting, 30_000);
+    assert.equal(await dig(), '198.18.4.10', 'nothing changes before the approval');
+    const approvedAt = Date.now();
+    assert.equal(await approve(), 200);
     await waitFor(async () => !['198.18.4.10', ''].includes(await dig()), 30_000);
+    const approvedToAnswer = Date.now() - approvedAt;
     const shiftedAfter = Date.now() - fired;
     const answer = await dig();
     assert.match(answer, /^198\.18\.[1-6]\.10$/, 'another edge answers for lhr clients');
     const withdrawn = async () =>
       follower?.current()?.body.announcements.find((a) => a.edge === 'lhr' && a.prefix === '198.18.4.0/24')?.state ===
       'withdrawn';
+    await waitFor(awaiting, 30_000);
+    assert.equal(await approve(), 200);
     await waitFor(withdrawn, 30_000);
 
     const resolved = Date.now();
@@ -144,6 +163,9 @@ describe('alert → API → controller → snapshot → DNS answers (PostgreSQL)
     console.log(
       `# e2e timeline after the push to Alertmanager: signal stored ${since(signal?.receivedAt)} ms, action ${since(actions[0]?.createdAt)} ms, snapshot ${since(shiftSnap?.createdAt)} ms`,
     );
+    const steps = await db.select().from(schema.runSteps);
+    assert.deepEqual(steps.map((s) => s.decidedBy).filter(Boolean).length, 2, 'both stages approved by the operator');
+    console.log(`# e2e: approval → DNS answer changed ${approvedToAnswer} ms`);
     console.log(
       `# e2e: alert pushed to Alertmanager → DNS answer changed: ${shiftedAfter} ms; resolved → DNS answer back: ${restoredAfter} ms (includes the 2 s dwell)`,
     );
