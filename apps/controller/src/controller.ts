@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createLogger, type Logger, parseDuration } from '@catchment/core';
 import { type Db, publishSnapshot, schema } from '@catchment/db';
-import { automationBlocked, basicRoutingGuard, edgeUsable } from '@catchment/safety';
+import { automationBlocked, edgeUsable } from '@catchment/safety';
 import { and, desc, eq, gt, isNotNull, isNull, lte, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
 import { startHttp } from './http.ts';
@@ -11,6 +11,7 @@ import { type ControllerMetrics, createMetrics } from './metrics.ts';
 import { type ControllerWorld, loadWorld } from './model.ts';
 import { Notifier } from './notifier.ts';
 import { type ControllerOptions, DEFAULTS } from './options.ts';
+import { routingPackageGuard } from './routing-guard.ts';
 import { advanceRun, type ExecutorContext, type LoadedRun, renewExpiries } from './run-executor.ts';
 import { initialMemory } from './run-machine.ts';
 import { openRuns, type PlaybookRow, type RunRow, stepsOf } from './run-store.ts';
@@ -216,7 +217,7 @@ export class Controller {
         world = await loadWorld(db, now, modelOpts);
         return world;
       },
-      guard: this.#o.guard ?? basicRoutingGuard,
+      guard: this.#o.guard ?? routingPackageGuard,
       notifier: this.notifier,
       metrics: this.metrics,
       planner: { minTargets: this.#cfg.minTargets, dnsSteerableShare: this.#cfg.dnsSteerableShare },
