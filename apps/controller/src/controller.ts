@@ -11,7 +11,7 @@ import { type ControllerMetrics, createMetrics } from './metrics.ts';
 import { type ControllerWorld, loadWorld } from './model.ts';
 import { Notifier } from './notifier.ts';
 import { type ControllerOptions, DEFAULTS } from './options.ts';
-import { routingGuard } from './routing-guard.ts';
+import { routingPackageGuard } from './routing-guard.ts';
 import { advanceRun, type ExecutorContext, type LoadedRun, renewExpiries } from './run-executor.ts';
 import { initialMemory } from './run-machine.ts';
 import { openRuns, type PlaybookRow, type RunRow, stepsOf } from './run-store.ts';
@@ -217,7 +217,7 @@ export class Controller {
         world = await loadWorld(db, now, modelOpts);
         return world;
       },
-      guard: this.#o.guard ?? routingGuard,
+      guard: this.#o.guard ?? routingPackageGuard,
       notifier: this.notifier,
       metrics: this.metrics,
       planner: { minTargets: this.#cfg.minTargets, dnsSteerableShare: this.#cfg.dnsSteerableShare },

@@ -9,7 +9,6 @@ export { type Notification, Notifier, type NotifyEvent } from './notifier.ts';
 export type { ControllerOptions } from './options.ts';
 export { type Plan, type Prediction, planStage } from './planner.ts';
 export { promQuery } from './prometheus.ts';
-export { routingBody, routingGuard } from './routing-guard.ts';
 export { type Decision, decide, type Memory } from './run-machine.ts';
 export { DEFAULT_QUERIES, SloEvaluator } from './slo-evaluator.ts';
 export { type Stage, stagesOf } from './stages.ts';

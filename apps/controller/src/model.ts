@@ -1,5 +1,11 @@
-import { DEFAULT_SETTINGS, DnsLoadReport, isActionKind, type SnapshotSettings } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import {
+  DEFAULT_SETTINGS,
+  DnsBlockReport,
+  isActionKind,
+  type SnapshotBody,
+  type SnapshotSettings,
+} from '@catchment/core';
+import { compileSnapshot, type Db, schema } from '@catchment/db';
 import type {
   RouteChange,
   SafetyAction,
@@ -27,6 +33,8 @@ export interface ControllerWorld extends SafetyWorld {
   /** Transit name → intent → community values. */
   transits: Map<string, Record<string, string[]>>;
   traffic: TrafficModel;
+  /** The snapshot body the current state compiles to (for @catchment/routing's rules). */
+  body?: SnapshotBody;
 }
 
 export interface ModelOptions {
@@ -54,7 +62,7 @@ export async function loadWorld(db: Db, now: Date, opts: ModelOptions): Promise<
       db.select().from(schema.settings),
     ]);
   const hourAgo = new Date(now.getTime() - 3_600_000);
-  const [activeRows, recentRouteRows, dnsReports] = await Promise.all([
+  const [activeRows, recentRouteRows, dnsReports, body] = await Promise.all([
     db
       .select()
       .from(schema.actions)
@@ -72,6 +80,7 @@ export async function loadWorld(db: Db, now: Date, opts: ModelOptions): Promise<
         ),
       ),
     db.select().from(schema.consumers).where(eq(schema.consumers.kind, 'dns')),
+    compileSnapshot(db, now),
   ]);
 
   const edgeNames = new Map(edgeRows.map((e) => [e.id, e.name]));
@@ -152,10 +161,11 @@ export async function loadWorld(db: Db, now: Date, opts: ModelOptions): Promise<
 
   const answers = new Map<string, Map<string, number>>();
   for (const c of dnsReports) {
-    if (!Value.Check(DnsLoadReport, c.load)) continue;
-    for (const a of c.load.answers) {
+    if (!Value.Check(DnsBlockReport, c.details)) continue;
+    for (const a of c.details.blocks) {
+      if (a.edge === null) continue;
       const perEdge = answers.get(a.edge) ?? new Map<string, number>();
-      perEdge.set(a.block, (perEdge.get(a.block) ?? 0) + a.count);
+      perEdge.set(a.block, (perEdge.get(a.block) ?? 0) + a.answers);
       answers.set(a.edge, perEdge);
     }
   }
@@ -173,6 +183,7 @@ export async function loadWorld(db: Db, now: Date, opts: ModelOptions): Promise<
     prefixIds: new Map(prefixRows.map((p) => [p.cidr, p.id])),
     transits: new Map(transitRows.map((t) => [t.name, t.intents as Record<string, string[]>])),
     traffic: { answers },
+    body,
   };
 }
 

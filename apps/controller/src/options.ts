@@ -20,7 +20,7 @@ export interface ControllerOptions {
    * replica becomes leader (its predecessor may have died between commit and publish).
    */
   publish?: (db: Db, actor: string) => Promise<unknown>;
-  /** Coverage / last-route checks (@catchment/routing's, once merged). */
+  /** Coverage / last-route checks; default: @catchment/routing's checkWithdrawal on the compiled state. */
   guard?: RoutingGuard;
   /** node-cron expressions (with seconds) of the decision tick and of SLO evaluations. */
   tickSchedule?: string;

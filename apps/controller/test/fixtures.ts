@@ -33,10 +33,11 @@ const demoText = await readFile(new URL('../../../config/demo.yaml', import.meta
  */
 export async function seedWorld(
   db: Db,
-  opts: { settings?: Record<string, unknown> } = {},
+  opts: { settings?: Record<string, unknown>; edit?: (config: CatchmentConfig) => void } = {},
 ): Promise<Map<string, number>> {
   const config = parse(demoText) as CatchmentConfig;
   delete config.playbooks;
+  opts.edit?.(config);
   if (opts.settings) config.settings = { ...config.settings, ...opts.settings };
   await importConfig(db, config, { actor: 'test' });
   const rows = await db.select({ id: schema.edges.id, name: schema.edges.name }).from(schema.edges);

@@ -226,6 +226,30 @@ for (const mode of DB_MODES) {
         // Rejecting dns-shift 25 % skips the rest of the schedule: withdraw-unicast is proposed next.
         const next = await db.select().from(schema.runSteps).where(eq(schema.runSteps.state, 'awaiting-approval'));
         assert.equal(next[0]?.kind, 'withdraw-unicast');
+        // The API approves whole runs (POST /v1/runs/:id/approve): state 'approved' plus an audit record.
+        const pendingRun = (await db.select().from(schema.playbookRuns))[0];
+        await db
+          .update(schema.playbookRuns)
+          .set({ state: 'approved' })
+          .where(eq(schema.playbookRuns.id, pendingRun?.id ?? 0));
+        await db.insert(schema.auditLog).values({
+          actor: 'bob',
+          action: 'approve',
+          objectType: 'run',
+          objectId: String(pendingRun?.id),
+          reason: 'go ahead',
+          at: clock.now(),
+        });
+        await controller.tick();
+        const withdrawals = (await activeActions(db)).filter((a) => a.kind === 'withdraw-unicast');
+        assert.equal(withdrawals.length, 2, 'the approved stage is applied');
+        const decided = (
+          await db.select().from(schema.runSteps).where(eq(schema.runSteps.kind, 'withdraw-unicast'))
+        )[0];
+        assert.equal(decided?.decidedBy, 'bob');
+        clock.advance(3 * MIN);
+        await reportLoads(db, ids, NORMAL_LOADS, clock.now());
+        await controller.tick();
         // The alert resolves while waiting: the pending stage is cancelled.
         await setAlert(db, ids, 'lhr', 'resolved', clock.now());
         await controller.tick();

@@ -7,7 +7,11 @@ import { activeStages, decide, initialMemory, type Memory, type StageStatus } fr
 import { stagesOf } from '../src/stages.ts';
 import { STEPS } from './fixtures.ts';
 
-const stages = stagesOf(STEPS, { verifyMs: 120_000, dwellMs: 300_000 });
+// The demo's steps, the withdrawal with an improveBy (one more verify window when the signal drops by 0.05).
+const stages = stagesOf(
+  STEPS.map((s) => (s.kind === 'withdraw-unicast' ? { ...s, verify: { within: '2m', improveBy: 0.05 } } : s)),
+  { verifyMs: 120_000, dwellMs: 300_000 },
+);
 
 /**
  * The pure state machine under random signals and clocks, carried out by a minimal
@@ -18,16 +22,22 @@ const stages = stagesOf(STEPS, { verifyMs: 120_000, dwellMs: 300_000 });
 describe('run state machine (properties)', () => {
   it('escalates only while over, recovers in reverse after dwell, resolves only when empty', () => {
     const step = fc.record({
-      level: fc.constantFrom<SignalLevel>('over', 'over', 'between', 'under', 'under', 'unknown'),
+      level: fc.oneof(
+        { arbitrary: fc.constant<SignalLevel>('over'), weight: 6 },
+        { arbitrary: fc.constant<SignalLevel>('between'), weight: 1 },
+        { arbitrary: fc.constant<SignalLevel>('under'), weight: 3 },
+        { arbitrary: fc.constant<SignalLevel>('unknown'), weight: 1 },
+      ),
       advanceMs: fc.integer({ min: 0, max: 12 * 60_000 }),
+      value: fc.integer({ min: 0, max: 200 }).map((x) => x / 100),
       approve: fc.boolean(),
-      refuse: fc.boolean(),
+      refuse: fc.oneof({ arbitrary: fc.constant(false), weight: 5 }, { arbitrary: fc.constant(true), weight: 1 }),
     });
     const seen = new Set<string>();
     fc.assert(
       fc.property(
         fc.constantFrom<'auto' | 'approve'>('auto', 'approve'),
-        fc.array(step, { minLength: 1, maxLength: 80 }),
+        fc.array(step, { minLength: 1, maxLength: 150 }),
         (mode, seq) => {
           let now = Date.parse('2026-11-22T02:00:00Z');
           let state: RunState = 'triggered';
@@ -44,7 +54,7 @@ describe('run state machine (properties)', () => {
                 stages,
                 statuses,
                 level: s.level,
-                value: 1,
+                value: s.value,
                 now: new Date(now),
                 blocked: false,
               };
@@ -87,7 +97,13 @@ describe('run state machine (properties)', () => {
                     }
                     statuses.set(d.index, { state: 'applied', startedAt: new Date(now) });
                     appliedAt.set(d.index, now);
-                    memory = { ...memory, phaseSince: new Date(now).toISOString(), exitSince: null, extended: false };
+                    memory = {
+                      ...memory,
+                      phaseSince: new Date(now).toISOString(),
+                      exitSince: null,
+                      extended: false,
+                      valueAtPhase: s.value,
+                    };
                   }
                   memory.cursor = d.index + 1;
                   state = 'acting';
@@ -132,8 +148,20 @@ describe('run state machine (properties)', () => {
                 case 'extend':
                 case 'exhausted':
                   if (d.type === 'exhausted') memory.exhaustedNotified = true;
-                  if (d.type === 'extend')
-                    memory = { ...memory, extended: true, phaseSince: new Date(now).toISOString() };
+                  if (d.type === 'extend') {
+                    const top = stages[active.at(-1) ?? -1];
+                    assert.equal(s.level, 'over');
+                    assert.ok(
+                      top?.improveBy !== undefined && !memory.extended,
+                      'one extension, only where improveBy is set',
+                    );
+                    memory = {
+                      ...memory,
+                      extended: true,
+                      phaseSince: new Date(now).toISOString(),
+                      valueAtPhase: s.value,
+                    };
+                  }
                   break;
               }
               // At most one stage of each dns-shift schedule is in place.
@@ -145,9 +173,19 @@ describe('run state machine (properties)', () => {
           }
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 3000 },
     );
-    for (const t of ['apply', 'propose', 'undo', 'resolve', 'mitigated', 'reescalate', 'cancel', 'exhausted']) {
+    for (const t of [
+      'apply',
+      'propose',
+      'undo',
+      'resolve',
+      'mitigated',
+      'reescalate',
+      'cancel',
+      'exhausted',
+      'extend',
+    ]) {
       assert.ok(seen.has(t), `some sequence led to ${t}: ${[...seen]}`);
     }
   });

@@ -11,20 +11,22 @@ export function isActionKind(kind: string): kind is ActionKind {
 }
 
 /**
- * What DNS servers report as `load` in `POST /v1/reports` (kind 'dns'): answers
- * given per client block and edge over the last `windowSeconds`. The controller's
- * planner uses it as its traffic model (how finely a DNS shift moves clients).
+ * What DNS servers put in the `details` of their state reports (`POST /v1/reports`,
+ * kind 'dns'; apps/dns server.ts): answers given per client block and edge since the
+ * last report, every `intervalMs`. The controller's planner uses them as its traffic
+ * model (how finely a DNS shift moves clients). `edge` is null for answers that named
+ * no edge (anycast fallback, NODATA...).
  */
-export const DnsLoadReport = Type.Object(
+export const DnsBlockReport = Type.Object(
   {
-    windowSeconds: Type.Number({ exclusiveMinimum: 0 }),
-    answers: Type.Array(
+    intervalMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    blocks: Type.Array(
       Type.Object(
-        { block: CidrText, edge: Name, count: Type.Integer({ minimum: 0 }) },
-        { additionalProperties: false },
+        { block: CidrText, edge: Type.Union([Name, Type.Null()]), answers: Type.Number({ minimum: 0 }) },
+        { additionalProperties: true },
       ),
     ),
   },
   { additionalProperties: true },
 );
-export type DnsLoadReport = Static<typeof DnsLoadReport>;
+export type DnsBlockReport = Static<typeof DnsBlockReport>;
