@@ -21,7 +21,7 @@ import { e2eSteps, OVERLOADED, World } from './world.ts';
 const OVERLOAD_RPS = 92_000; // of fra's 100 000: over the rule's 90 %
 const NORMAL_RPS = 40_000;
 
-describe('load shedding end to end', { timeout: 170_000 }, () => {
+describe('load shedding end to end', { timeout: 240_000 }, () => {
   let w: World;
   before(async () => {
     w = await World.start({
