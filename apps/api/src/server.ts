@@ -55,7 +55,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     loggerInstance: logger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
-    forceCloseConnections: true,
+    // Idle keep-alive sockets close at once; requests in flight finish (long-polls are ended in preClose).
+    forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);

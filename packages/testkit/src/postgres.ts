@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,24 @@ async function pgRun(bin: string, args: string[]): Promise<void> {
 let counter = 0;
 
 /**
+ * Clusters still running when the process exits (a test killed by its timeout, an
+ * uncaught error): stopped synchronously so that no postgres outlives its test.
+ */
+const running = new Map<string, string>();
+process.on('exit', () => {
+  for (const [dir, data] of running) {
+    const asRoot = process.getuid?.() === 0;
+    const argv = ['-D', data, '-m', 'immediate', '-w', 'stop'];
+    try {
+      if (asRoot)
+        execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl'), ...argv], { stdio: 'ignore' });
+      else execFileSync(join(PG_BIN, 'pg_ctl'), argv, { stdio: 'ignore' });
+    } catch {}
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
  * Starts a throwaway PostgreSQL 15 cluster in a temporary folder, listening on
  * 127.0.0.1 on a free port and on a Unix socket in that folder. `stop` removes it all.
  */
@@ -40,9 +59,11 @@ export async function startPostgres(): Promise<PostgresCluster> {
   const data = join(dir, 'data');
   const port = await freePort();
   const stop = async () => {
+    running.delete(dir);
     await pgRun('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
     await rm(dir, { recursive: true, force: true });
   };
+  running.set(dir, data);
   try {
     await pgRun('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     await pgRun('pg_ctl', [

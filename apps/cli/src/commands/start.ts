@@ -132,7 +132,6 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
     }
 
     if (parts.has('api')) {
-      await firstAdminToken(database, settings.dataDir, logger);
       const geo = new GeoDb(geoOptions());
       const api: StartedApi = await startApi({
         database,
@@ -150,6 +149,8 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
       });
       stops.push(() => api.close());
       logger.info({ url: api.url }, 'api listening');
+      // Only now: whoever waits for this file can use the API at once.
+      await firstAdminToken(database, settings.dataDir, logger);
     }
 
     if (parts.has('controller')) {
