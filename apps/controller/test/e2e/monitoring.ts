@@ -1,8 +1,9 @@
+import { rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, tempDir } from '@catchment/testkit';
 import { promQuery } from '../../src/prometheus.ts';
-import { type Proc, startProc, until } from './procs.ts';
+import { onAbruptEnd, type Proc, startProc, until } from './procs.ts';
 
 /**
  * A real Alertmanager (Debian `prometheus-alertmanager`, no clustering) that sends
@@ -24,8 +25,10 @@ export const OVERLOAD_RULE = 'catchment_edge_load_rps / catchment_edge_capacity_
 export async function startMonitoring(opts: { apiUrl: string; token: string; exporter: string }): Promise<Monitoring> {
   const dir = await tempDir('catchment-e2e-mon-');
   const procs: Proc[] = [];
+  const forget = onAbruptEnd(() => rmSync(dir.path, { recursive: true, force: true }));
   const stop = async () => {
     for (const p of procs.reverse()) await p.stop();
+    forget();
     await dir.remove();
   };
   try {

@@ -14,9 +14,38 @@ export interface Proc {
 }
 
 const live = new Set<Proc>();
-process.on('exit', () => {
+const lastResorts = new Set<() => void>();
+
+/**
+ * Registers a synchronous cleanup for a test process that ends abruptly (exit, SIGINT, SIGTERM):
+ * the children are killed and `fn` runs (e.g. removing pinned BPF objects). Returns the unregister.
+ */
+export function onAbruptEnd(fn: () => void): () => void {
+  lastResorts.add(fn);
+  return () => lastResorts.delete(fn);
+}
+
+function lastResort() {
   for (const p of live) p.child.kill('SIGKILL');
-});
+  for (const fn of lastResorts) {
+    try {
+      fn();
+    } catch {
+      // keep going
+    }
+  }
+  lastResorts.clear();
+}
+process.on('exit', lastResort);
+// A test killed by a signal: the BgpLab's handler re-raises it, which would end the process
+// without its 'exit' handlers (the testkit's PostgreSQL cluster, these children, the pins);
+// exiting here runs them all first.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    lastResort();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
 
 export function startProc(name: string, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(cmd, args, {

@@ -12,7 +12,7 @@ import { addPlaybook, EDGES, type EdgeName, seedWorld } from '../fixtures.ts';
 import { startExporter } from '../prometheus-harness.ts';
 import { type Monitoring, startMonitoring } from './monitoring.ts';
 import { DE_SUBNETS, digAnswers, FRA_ANSWER } from './probes.ts';
-import { type Proc, startNode, until } from './procs.ts';
+import { onAbruptEnd, type Proc, startNode, until } from './procs.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../../../../${p}`, import.meta.url));
 const DNS_MAIN = root('apps/dns/src/main.ts');
@@ -93,8 +93,13 @@ export class World {
   }
 
   async #start(opts: WorldOptions) {
-    this.#dir = await tempDir('catchment-e2e-');
-    this.#cleanups.push(() => this.#dir.remove());
+    const dir = await tempDir('catchment-e2e-');
+    this.#dir = dir;
+    const forgetDir = onAbruptEnd(() => rmSync(dir.path, { recursive: true, force: true }));
+    this.#cleanups.push(async () => {
+      forgetDir();
+      await dir.remove();
+    });
     const bpf = await buildBpf();
 
     await sharedCluster();
@@ -137,11 +142,10 @@ export class World {
     const instance = `catchment_${overloaded.iface}`;
     this.xdpPin = `/sys/fs/bpf/${instance}`;
     const pin = this.xdpPin;
-    const unpin = () => rmSync(pin, { recursive: true, force: true });
     // Killed test runs too: the namespace goes with the lab, the pins would stay.
-    process.once('exit', unpin);
+    const forget = onAbruptEnd(() => rmSync(pin, { recursive: true, force: true }));
     this.#cleanups.push(async () => {
-      process.off('exit', unpin);
+      forget();
       await rm(pin, { recursive: true, force: true });
     });
 
