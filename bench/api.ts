@@ -13,7 +13,8 @@ import {
   publications,
   publishSnapshot,
 } from '../packages/db/src/index.ts';
-import { startPostgres } from '../packages/testkit/src/index.ts';
+// The postgres module only: the testkit index registers node:test hooks, which would end this script early.
+import { startPostgres } from '../packages/testkit/src/postgres.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)] ?? Number.NaN;

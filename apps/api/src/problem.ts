@@ -81,6 +81,11 @@ function fromDatabase(err: unknown): CatchmentError | undefined {
           return new CatchmentError('VALIDATION_FAILED', pg.message ?? 'check constraint violated', { details });
         case '22P02':
         case '22023':
+        case '22021':
+        case '22P05':
+        case '22003':
+        case '22001':
+        case '54000':
           return new CatchmentError('VALIDATION_FAILED', pg.message ?? 'invalid value', { details });
         case '08006':
         case '08001':

@@ -57,10 +57,6 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
     return this.#waiters.size;
   }
 
-  get canPublish(): boolean {
-    return this.#publish !== undefined;
-  }
-
   /** The newest snapshot this process knows of, without a query. */
   latestKnown(): Snapshot | undefined {
     return this.#latest;

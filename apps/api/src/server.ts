@@ -1,5 +1,6 @@
 import { CatchmentError, createLogger, type Logger, type Snapshot } from '@catchment/core';
 import { compileSnapshot, type Database, publications, publishSnapshot } from '@catchment/db';
+import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -24,8 +25,13 @@ export interface ApiOptions {
   publish?: PublishSnapshot | null;
   /** The safety step of operator actions; defaults to apps/api/src/safety. */
   checkAction?: CheckAction;
-  /** The geo decision behind GET /v1/explain (packages/geo). */
-  explain?: Explain;
+  /**
+   * The decision behind GET /v1/explain. Default: packages/geo's `createExplainer` over a
+   * GeoDb opened (on first use) from `geo`, or the embedded country database; null: none.
+   */
+  explain?: Explain | null;
+  /** GeoIP files for the default explainer (packages/geo GeoOptions). */
+  geo?: GeoOptions;
   /** Called for every new snapshot version (in-process DNS server). */
   onSnapshot?: (snap: Snapshot) => void;
   /** Requests per token per window (default 1200 per minute). */
@@ -80,6 +86,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const fromOthers = (snap: Snapshot) => hub.notify(snap);
   publications.on('published', fromOthers);
 
+  const explainer = defaultExplainer(opts);
   const ctx: ApiContext = {
     database: opts.database,
     db: opts.database.db,
@@ -89,7 +96,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     checkAction: opts.checkAction ?? checkActionRules,
     compile: opts.compile ?? compileSnapshot,
     routes,
-    explain: opts.explain,
+    explain: explainer.explain,
     async changed(actor) {
       try {
         await hub.publish(actor);
@@ -149,7 +156,25 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     publications.off('published', fromOthers);
     hub.close();
   });
+  app.addHook('onClose', async () => explainer.close());
   return app;
+}
+
+/** The explain step: the caller's, none, or packages/geo's over a lazily opened GeoDb. */
+function defaultExplainer(opts: ApiOptions): { explain: Explain | undefined; close(): void } {
+  if (opts.explain !== undefined) return { explain: opts.explain ?? undefined, close() {} };
+  let geo: GeoDb | undefined;
+  let explain: ReturnType<typeof createExplainer> | undefined;
+  return {
+    explain: (snapshot, query) => {
+      if (!geo) {
+        geo = new GeoDb({ watch: false, ...opts.geo });
+        explain = createExplainer(geo);
+      }
+      return explain?.(snapshot, query);
+    },
+    close: () => geo?.close(),
+  };
 }
 
 export interface StartedApi {

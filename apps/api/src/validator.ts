@@ -15,6 +15,19 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   const isBody = httpPart === 'body';
   const code: ErrorCode = isBody ? (bodyCodes.get(url) ?? 'VALIDATION_FAILED') : 'INVALID_QUERY';
   return (data: unknown) => {
+    const nul = findNul(data);
+    if (nul !== undefined) {
+      const path = isBody ? nul : nul.replace(/^\//, '');
+      return {
+        error: new CatchmentError(
+          code,
+          `${isBody ? 'body' : httpPart} ${path || '/'}: NUL characters are not allowed`,
+          {
+            errors: [{ path, message: 'must not contain NUL (U+0000) characters' }],
+          },
+        ),
+      };
+    }
     const value = isBody ? data : Value.Convert(schema, data);
     if (check.Check(value)) return { value };
     const errors = [...check.Errors(value)]
@@ -34,6 +47,19 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
     return { error: new CatchmentError(code, message, { errors }) };
   };
 };
+
+/** PostgreSQL text cannot hold U+0000: such input is refused up front, with its path. */
+function findNul(value: unknown, path = '', depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const p = `${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    if (k.includes('\u0000')) return p;
+    const found = findNul(v, p, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
 
 /** Route URL → the problem code for its body schema errors. */
 export const bodyCodes = new Map<string, ErrorCode>();

@@ -112,6 +112,9 @@ for (const mode of DB_MODES) {
       assert.equal(got.edge, null);
       assert.equal(got.labels.edge, 'mars');
 
+      const reserved = await t.call('POST', '/v1/signals', { body: { ...body, source: 'slo' } });
+      assert.equal(reserved.status, 422);
+      assert.equal(reserved.body.errors[0].path, '/source');
       const bad = await t.call('POST', '/v1/signals/alertmanager', { body: { version: '3', alerts: [] } });
       assert.equal(bad.status, 422);
       assert.equal((await t.call('POST', '/v1/signals', { body, token: t.tokens.viewer })).status, 403);

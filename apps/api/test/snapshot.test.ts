@@ -89,6 +89,13 @@ for (const mode of DB_MODES) {
       await t.call('POST', '/v1/edges/lhr/undrain', { body: { reason: 'done' } });
     });
 
+    it('explains with the embedded country database when no GeoIP files are configured', async () => {
+      const r = await t.call('GET', '/v1/explain?name=www.example.net&client=81.2.69.142');
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.decision.service, 'www.example.net');
+      assert.ok(r.body.decision.trace.length > 0);
+    });
+
     it('the core SnapshotFollower follows the API version by version', async () => {
       const dir = await tempDir('catchment-follow-');
       const follower = new SnapshotFollower({
@@ -131,7 +138,15 @@ for (const mode of DB_MODES) {
           load: { rps: 50000 },
         },
       });
+      // A DNS server's traffic model (packages/core DnsLoadReport) is kept as sent.
+      const model = { windowSeconds: 60, answers: [{ block: '81.2.69.0/24', edge: 'lhr', count: 12 }] };
+      const dnsModel = await t.call('POST', '/v1/reports', {
+        token: t.tokens.agent,
+        body: { consumer: 'dns-2', kind: 'dns', snapshotVersion: latest, healthy: true, load: model },
+      });
+      assert.equal(dnsModel.status, 202, dnsModel.text);
       const view = await t.call('GET', '/v1/consumers');
+      assert.deepEqual(view.body.items.find((c: { name: string }) => c.name === 'dns-2').load, model);
       assert.equal(view.status, 200);
       assert.equal(view.body.latestVersion, latest);
       const byName = Object.fromEntries(view.body.items.map((c: { name: string }) => [c.name, c]));

@@ -3,6 +3,8 @@ import { isCatchmentError } from '@catchment/core';
 import { Command, CommanderError } from 'commander';
 import { configCommands } from './commands/config.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { startCommand } from './commands/start.ts';
+import { tokenCommands } from './commands/token.ts';
 import { VERSION } from './version.ts';
 
 const program = new Command('catchment')
@@ -16,8 +18,10 @@ program
   .action(() => {
     process.stdout.write(`catchment ${VERSION} (node ${process.version})\n`);
   });
+startCommand(program);
 migrateCommand(program);
 configCommands(program);
+tokenCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,6 +9,8 @@ import {
   explainClient,
   GeoDb,
   type GeoOptions,
+  type SteeringTable,
+  shareSteering,
 } from '@catchment/geo';
 import { DEFAULT_TCP, type Endpoint, type TcpLimits } from './listener.ts';
 import { DnsMetrics } from './metrics.ts';
@@ -65,8 +67,7 @@ interface ThreadHandle {
 function workerHandle(
   spawnWorker: () => Worker,
   log: Logger,
-  onReload: (r: LoadResult) => void,
-  current: () => Snapshot | undefined,
+  current: () => { snapshot: Snapshot; steering: SteeringTable } | undefined,
 ): ThreadHandle {
   let next = 1;
   let stopping = false;
@@ -83,9 +84,7 @@ function workerHandle(
   const attach = () => {
     w = spawnWorker();
     w.on('message', (m: { type: string; id?: number; result?: unknown; error?: string; message?: string }) => {
-      if (m.type === 'reloaded') onReload(m.result as LoadResult);
-      else if (m.type === 'error') log.error({ err: m.message }, 'dns worker error');
-      else if (m.type === 'done' && m.id !== undefined) {
+      if (m.type === 'done' && m.id !== undefined) {
         const p = waiting.get(m.id);
         waiting.delete(m.id);
         if (m.error) p?.reject(new Error(m.error));
@@ -99,9 +98,9 @@ function workerHandle(
       if (stopping || !started) return;
       log.error({ code }, 'dns worker exited: starting a replacement');
       attach();
-      const snap = current();
+      const now = current();
       void (async () => {
-        if (snap) await call('snapshot', { snapshot: snap });
+        if (now) await call('load', now);
         await call('start');
       })().catch((err) => log.error({ err }, 'replacement dns worker failed to start'));
     });
@@ -125,9 +124,8 @@ function localHandle(t: AnswerThread): ThreadHandle {
   return {
     async call<T>(type: string, extra: Record<string, unknown> = {}): Promise<T> {
       if (type === 'start') return (await t.start()) as T;
-      if (type === 'snapshot') return t.load(extra.snapshot as Snapshot) as T;
+      if (type === 'load') return t.load(extra.snapshot as Snapshot, extra.steering as SteeringTable) as T;
       if (type === 'drain') return t.drain() as T;
-      if (type === 'reload') return t.reload() as T;
       if (type === 'blocks') return t.drainBlocks() as T;
       throw new Error(`unknown call ${type}`);
     },
@@ -151,44 +149,60 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
       latencySample: opts.latencySample ?? 64,
       queryLogSample: opts.queryLogSample ?? 0,
     },
-    geo: opts.geo ?? {},
     ecsTrustedResolvers: opts.ecsTrustedResolvers ?? [],
   };
   const metrics = new DnsMetrics();
-  // The explain path has its own reader and tables (built lazily), away from the answer threads.
-  let explainGeo: GeoDb | undefined;
-  let explainTable: { version: number; geoVersion: number; table: ReturnType<typeof buildSteering> } | undefined;
+  // One set of GeoIP readers and one build of the steering tables for all threads (shared
+  // memory), also used by explain; files are watched and the tables rebuilt on change.
+  const geo = new GeoDb(opts.geo ?? {});
   let current: Snapshot | undefined;
+  let tables: { version: number; geoVersion: number; steering: SteeringTable } | undefined;
   let blocks: BlockCount[] = [];
 
-  const onReload = (r: LoadResult) => {
-    metrics.blocks.set(r.blocks);
-    log.info({ version: r.version, blocks: r.blocks, ms: r.buildMs }, 'GeoIP databases changed: tables rebuilt');
-  };
   const threads: ThreadHandle[] = [];
   if (workers === 0) {
-    const t = new AnswerThread(threadOpts);
-    t.onReload = onReload;
-    t.onError = (err) => log.error({ err }, 'dns thread error');
-    threads.push(localHandle(t));
+    threads.push(localHandle(new AnswerThread(threadOpts)));
   } else {
     for (let i = 0; i < workers; i++) {
       const spawnWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: threadOpts });
-      threads.push(workerHandle(spawnWorker, log, onReload, () => current));
+      threads.push(
+        workerHandle(spawnWorker, log, () =>
+          current && tables ? { snapshot: current, steering: tables.steering } : undefined,
+        ),
+      );
     }
   }
 
-  const setSnapshot = async (snapshot: Snapshot): Promise<LoadResult> => {
-    const snap = verifySnapshot(snapshot);
-    const results = await Promise.all(threads.map((t) => t.call<LoadResult>('snapshot', { snapshot: snap })));
+  /** Builds the tables of `snap` with the current GeoIP data and swaps them into every thread. */
+  const install = async (snap: Snapshot, why: string): Promise<LoadResult> => {
+    const started = performance.now();
+    const built = buildSteering(snap.body, geo);
+    const steering = workers > 0 ? shareSteering(built) : built;
+    const results = await Promise.all(threads.map((t) => t.call<LoadResult>('load', { snapshot: snap, steering })));
     current = snap;
-    const r = results[0]!;
+    tables = { version: snap.version, geoVersion: geo.version, steering: built };
+    const r = { ...results[0]!, buildMs: Math.round(performance.now() - started) };
     metrics.snapshotVersion.set(snap.version);
     metrics.blocks.set(r.blocks);
     for (const p of r.problems) log.warn({ version: snap.version }, `snapshot record skipped: ${p}`);
-    log.info({ version: snap.version, blocks: r.blocks, ms: r.buildMs }, 'snapshot loaded');
+    log.info({ version: snap.version, blocks: r.blocks, ms: r.buildMs }, why);
     return r;
   };
+  // Swaps happen one at a time, in order (a GeoIP change and a new snapshot may coincide).
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(f: () => Promise<T>): Promise<T> => {
+    const run = queue.then(f, f);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const setSnapshot = (snapshot: Snapshot): Promise<LoadResult> =>
+    serial(() => install(verifySnapshot(snapshot), 'snapshot loaded'));
+  geo.on('change', () => {
+    void serial(async () => {
+      if (current) await install(current, 'GeoIP databases changed: tables rebuilt');
+    }).catch((err) => log.error({ err }, 'rebuild after a GeoIP change failed; keeping the current tables'));
+  });
+  geo.on('error', (err) => log.error({ err }, 'GeoIP database reload failed; keeping the current data'));
 
   // Tables before sockets: the first query already has an answer.
   if (opts.snapshot) await setSnapshot(opts.snapshot);
@@ -295,33 +309,21 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     httpPort,
     flushReport,
     async reload() {
-      const results = await Promise.all(threads.map((t) => t.call<LoadResult | undefined>('reload')));
-      explainGeo?.reload();
-      const r = results[0];
-      if (r) metrics.blocks.set(r.blocks);
-      log.info(
-        { version: r?.version, blocks: r?.blocks, ms: r?.buildMs },
-        'reloaded: GeoIP files re-read, tables rebuilt',
-      );
+      await serial(async () => {
+        geo.reload();
+        if (current) await install(current, 'reloaded: GeoIP files re-read, tables rebuilt');
+      });
     },
     explain(input) {
-      if (!current) return undefined;
-      explainGeo ??= new GeoDb(threadOpts.geo);
-      if (!explainTable || explainTable.version !== current.version || explainTable.geoVersion !== explainGeo.version) {
-        explainTable = {
-          version: current.version,
-          geoVersion: explainGeo.version,
-          table: buildSteering(current.body, explainGeo),
-        };
-      }
-      return explainClient(current.body, explainTable.table, explainGeo, input);
+      if (!current || !tables) return undefined;
+      return explainClient(current.body, tables.steering, geo, input);
     },
     async close() {
       clearInterval(statsTimer);
       if (reportTimer) clearInterval(reportTimer);
       await flushReport().catch(() => undefined);
       await Promise.all(threads.map((t) => t.stop()));
-      explainGeo?.close();
+      geo.close();
       if (http) await new Promise<void>((r) => http!.close(() => r()));
       log.info('dns server stopped');
     },

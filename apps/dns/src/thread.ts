@@ -1,16 +1,17 @@
 import type { Snapshot } from '@catchment/core';
-import { GeoDb, type GeoOptions } from '@catchment/geo';
-import { compileSnapshot, networkSetTrie } from './engine.ts';
+import type { SteeringTable } from '@catchment/geo';
+import { networkSetTrie } from './engine.ts';
 import { DnsListener, type ListenerOptions } from './listener.ts';
 import type { BlockCount, StatsDelta } from './stats.ts';
+import { compileZones } from './zone/compile.ts';
 
 /**
- * One answering thread: its GeoIP readers, its compiled tables and its sockets. Used in the
- * main thread (workers: 0) and in each worker thread alike.
+ * One answering thread: its compiled zones and its sockets. Used in the main thread
+ * (workers: 0) and in each worker thread alike. The steering tables (the large part) are built
+ * once by the server and shared with every thread.
  */
 export interface ThreadOptions {
   listener: ListenerOptions;
-  geo: GeoOptions;
   ecsTrustedResolvers: string[];
 }
 
@@ -23,47 +24,26 @@ export interface LoadResult {
 
 export class AnswerThread {
   readonly listener: DnsListener;
-  readonly geo: GeoDb;
   readonly #opts: ThreadOptions;
-  #snapshot: Snapshot | undefined;
-  onReload: ((r: LoadResult) => void) | undefined;
-  onError: ((err: unknown) => void) | undefined;
 
   constructor(opts: ThreadOptions) {
     this.#opts = opts;
     this.listener = new DnsListener(opts.listener);
-    this.geo = new GeoDb(opts.geo);
-    this.geo.on('change', () => {
-      // New GeoIP data: rebuild the tables of the current snapshot, then swap.
-      if (!this.#snapshot) return;
-      try {
-        this.onReload?.(this.load(this.#snapshot));
-      } catch (err) {
-        this.onError?.(err);
-      }
-    });
-    this.geo.on('error', (err) => this.onError?.(err));
   }
 
-  load(snapshot: Snapshot): LoadResult {
+  /** Compiles the zones of `snapshot` on top of `steering` and swaps them in. */
+  load(snapshot: Snapshot, steering: SteeringTable): LoadResult {
     const started = performance.now();
-    const zones = compileSnapshot(snapshot, this.geo);
+    const zones = compileZones(snapshot, steering);
     const trusted = [...this.#opts.ecsTrustedResolvers, ...snapshot.body.settings.ecsTrustedResolvers];
     this.listener.responder.trustedEcs = networkSetTrie(trusted);
     this.listener.setZones(zones);
-    this.#snapshot = snapshot;
     return {
       version: snapshot.version,
-      blocks: zones.steering.stats.blocks,
+      blocks: steering.stats.blocks,
       buildMs: Math.round(performance.now() - started),
       problems: zones.problems,
     };
-  }
-
-  /** Re-reads the GeoIP files and rebuilds the tables of the current snapshot. */
-  reload(): LoadResult | undefined {
-    this.geo.reload();
-    return this.#snapshot ? this.load(this.#snapshot) : undefined;
   }
 
   start(): Promise<void> {
@@ -72,7 +52,6 @@ export class AnswerThread {
 
   async stop(): Promise<void> {
     await this.listener.stop();
-    this.geo.close();
   }
 
   drain(): { stats: StatsDelta; tcp: number } {

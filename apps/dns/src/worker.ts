@@ -1,23 +1,21 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Snapshot } from '@catchment/core';
+import type { SteeringTable } from '@catchment/geo';
 import { AnswerThread, type ThreadOptions } from './thread.ts';
 
 /** Worker thread entry: messages from the server drive one AnswerThread. */
 const port = parentPort;
 if (!port) throw new Error('worker.ts runs only as a worker thread');
 const thread = new AnswerThread(workerData as ThreadOptions);
-thread.onReload = (r) => port.postMessage({ type: 'reloaded', result: r });
-thread.onError = (err) => port.postMessage({ type: 'error', message: String(err) });
 
-port.on('message', async (m: { type: string; id: number; snapshot?: unknown }) => {
+port.on('message', async (m: { type: string; id: number; snapshot?: Snapshot; steering?: SteeringTable }) => {
   try {
     if (m.type === 'start') {
       await thread.start();
       port.postMessage({ type: 'done', id: m.id });
-    } else if (m.type === 'snapshot') {
-      const result = thread.load(m.snapshot as Parameters<AnswerThread['load']>[0]);
+    } else if (m.type === 'load') {
+      const result = thread.load(m.snapshot!, m.steering!);
       port.postMessage({ type: 'done', id: m.id, result });
-    } else if (m.type === 'reload') {
-      port.postMessage({ type: 'done', id: m.id, result: thread.reload() });
     } else if (m.type === 'drain') {
       port.postMessage({ type: 'done', id: m.id, result: thread.drain() });
     } else if (m.type === 'blocks') {

@@ -229,6 +229,10 @@ print(' '.join(f'{rr.name}:{dns.rdatatype.to_text(rr.rdtype)}:{rr[0]}' for rr in
     const m = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
     assert.match(m, /catchment_dns_queries_total\{rcode="NOERROR"\} \d+/);
     assert.match(m, /catchment_dns_snapshot_version 1/);
+    assert.match(m, /catchment_dns_steered_answers_total\{service="www\.example\.net",edge="lhr"\} [1-9]/);
+    assert.match(m, /catchment_dns_ecs_queries_total\{ecs="yes"\} [1-9]/);
+    assert.match(m, /catchment_dns_queries_by_type_total\{qtype="MX"\} [1-9]/);
+    assert.match(m, /catchment_dns_truncated_total [1-9]/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CatchmentError } from '@catchment/core';
 import { PGlite } from '@electric-sql/pglite';
@@ -65,28 +65,64 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     return { db, kind: 'postgres', location, url: opts.url, close: () => client.end({ timeout: 5 }) };
   }
   const dataDir = opts.dataDir ?? 'memory';
-  let client: PGlite;
-  let location = 'memory';
   if (dataDir === 'memory') {
-    client = new PGlite();
-  } else {
-    location = join(dataDir, 'pglite');
-    await mkdir(location, { recursive: true });
-    try {
-      client = new PGlite(location);
-      await client.waitReady;
-    } catch (cause) {
-      throw new CatchmentError(
-        'DB_UNREACHABLE',
-        `cannot open the embedded database in ${location}: ${(cause as Error).message}`,
-        {
-          cause,
-        },
-      );
-    }
+    const client = new PGlite();
+    const db = drizzlePglite(client, { schema }) as unknown as Db;
+    return { db, kind: 'pglite', location: 'memory', close: () => client.close() };
+  }
+  const location = join(dataDir, 'pglite');
+  await mkdir(location, { recursive: true });
+  const unlock = await lockDataDir(location);
+  let client: PGlite;
+  try {
+    client = new PGlite(location);
+    await client.waitReady;
+  } catch (cause) {
+    await unlock();
+    const reason = (cause as Error).message;
+    throw new CatchmentError('DB_UNREACHABLE', `cannot open the embedded database in ${location}: ${reason}`, {
+      cause,
+    });
   }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
-  return { db, kind: 'pglite', location, close: () => client.close() };
+  return { db, kind: 'pglite', location, close: () => client.close().finally(unlock) };
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same folder would
+ * corrupt it. A lock file holding the owner's pid refuses that with a clear error, and
+ * is taken over when its owner is gone.
+ */
+async function lockDataDir(location: string): Promise<() => Promise<void>> {
+  const file = `${location}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(file, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(file, { force: true });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new CatchmentError(
+          'DB_UNREACHABLE',
+          `the embedded database in ${location} is in use by process ${owner} (a running catchment start?); stop it, or use a PostgreSQL server through DATABASE_URL`,
+        );
+      }
+      await rm(file, { force: true }); // stale: its owner is gone
+    }
+  }
+  throw new CatchmentError('DB_UNREACHABLE', `cannot lock the embedded database in ${location}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
 }
 
 /** Rows of `db.execute()`: postgres-js returns an array, PGlite an object with `rows`. */

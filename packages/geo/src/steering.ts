@@ -289,3 +289,27 @@ export function buildSteering(body: SnapshotBody, geo: GeoDb): SteeringTable {
     },
   };
 }
+
+function sharedCopy(a: Int32Array): Int32Array {
+  const s = new Int32Array(new SharedArrayBuffer(a.byteLength));
+  s.set(a);
+  return s;
+}
+
+/**
+ * The same table with its tries in SharedArrayBuffers: posting it to worker threads shares the
+ * (large) tries instead of copying them, so N answering threads cost one set of tables.
+ */
+export function shareSteering(table: SteeringTable): SteeringTable {
+  const share = (t: LookupTrie): LookupTrie => ({
+    nodes: sharedCopy(t.nodes),
+    parents: sharedCopy(t.parents),
+    root4: t.root4,
+    root6: t.root6,
+  });
+  return {
+    ...table,
+    classes: table.classes.map((c) => ({ ...c, trie: share(c.trie) })),
+    publicResolvers: share(table.publicResolvers),
+  };
+}

@@ -13,6 +13,8 @@ export interface ChangeRequest<R> {
   /** Writes the change inside the transaction; returns the result and its audit record. */
   apply(tx: Db): Promise<{
     result: R;
+    /** Ids of the actions created or reverted, so history-based rules leave this change out. */
+    changedActions: number[];
     audit: { action: string; objectType: string; objectId: string; before?: unknown; after?: unknown };
   }>;
   /** Runs first in the transaction (e.g. an idempotency lock), may short-circuit with a replay. */
@@ -46,7 +48,12 @@ export async function runChange<R>(ctx: ApiContext, req: ChangeRequest<R>): Prom
       const applied = await req.apply(tx);
       const after = await ctx.compile(tx);
       const diff = diffBodies(before, after);
-      const refusal = (await ctx.checkAction(after, req.proposed, before, { db: tx, now: new Date() })) ?? null;
+      const refusal =
+        (await ctx.checkAction(after, req.proposed, before, {
+          db: tx,
+          now: new Date(),
+          changedActions: applied.changedActions,
+        })) ?? null;
       if (req.dryRun) {
         outcome = { kind: 'dry-run', diff, refusal, before, after };
         throw new Rollback();

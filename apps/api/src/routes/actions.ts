@@ -140,6 +140,7 @@ interface NewAction {
   kind: ActionKind;
   edge: string | null;
   params: Record<string, unknown>;
+  revert?: boolean;
 }
 
 /** Resolves names to ids and checks what the schemas cannot: targets exist, syntax of communities and CIDRs. */
@@ -286,6 +287,7 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
       const result = rec as ActionRecord;
       return {
         result,
+        changedActions: [row.id],
         audit: { action: a.kind, objectType: 'action', objectId: String(row.id), after: result },
       };
     },
@@ -318,6 +320,7 @@ async function revertActions(
       const result = ids.length > 0 ? await loadActions(tx, inArray(t.id, ids)) : [];
       return {
         result,
+        changedActions: ids,
         audit: { action: 'revert', objectType: 'action', objectId: what, before: targets, after: { reverted: ids } },
       };
     },
@@ -457,7 +460,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         req,
         reply,
         eq(t.id, id),
-        { kind: a.kind as ActionKind, edge: a.edge, params: a.params },
+        { kind: a.kind as ActionKind, edge: a.edge, params: a.params, revert: true },
         req.body as Static<typeof UndoBody>,
         String(id),
       );
@@ -505,7 +508,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
           req,
           reply,
           and(eq(t.edgeId, edgeId), inArray(t.kind, kinds)) as SQL,
-          { kind: kinds[0] as ActionKind, edge: name, params: {} },
+          { kind: kinds[0] as ActionKind, edge: name, params: {}, revert: true },
           req.body as Static<typeof UndoBody>,
           `${name}:${path}`,
         );
@@ -554,7 +557,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         req,
         reply,
         and(eq(t.kind, 'freeze'), isNull(t.edgeId)) as SQL,
-        { kind: 'freeze', edge: null, params: {} },
+        { kind: 'freeze', edge: null, params: {}, revert: true },
         req.body as Static<typeof UndoBody>,
         'automation:unfreeze',
       ),
@@ -625,7 +628,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
         req,
         reply,
         and(eq(t.kind, 'withdraw-unicast'), eq(t.prefixId, p.id)) as SQL,
-        { kind: 'withdraw-unicast', edge: p.edge, params: { prefix: p.cidr } },
+        { kind: 'withdraw-unicast', edge: p.edge, params: { prefix: p.cidr }, revert: true },
         req.body as Static<typeof UndoBody>,
         p.cidr,
       );

@@ -15,8 +15,12 @@ export const Report = Type.Object(
     kind: Type.Union([Type.Literal('dns'), Type.Literal('edge')]),
     snapshotVersion: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
     healthy: Type.Boolean(),
-    /** For edge agents: `rps` feeds the edge's load (utilisation) in the next snapshot. */
-    load: Type.Optional(Type.Record(Type.String(), Type.Number())),
+    /**
+     * Free-form load. Edge agents: a number `rps` feeds the edge's load (utilisation) in
+     * the next snapshot. DNS servers: packages/core DnsLoadReport (answers per client block
+     * and edge), which the controller's planner reads as its traffic model.
+     */
+    load: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     /** The edge an edge agent reports for; defaults to `consumer`. */
     edge: Type.Optional(Type.String({ maxLength: 63 })),
@@ -31,7 +35,7 @@ export const Consumer = Type.Object({
   /** Versions behind the latest published snapshot (null when unknown). */
   lag: Type.Union([Type.Integer(), Type.Null()]),
   healthy: Type.Boolean(),
-  load: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()]),
+  load: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   reportedAt: Timestamp,
 });
@@ -135,7 +139,7 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
           snapshotVersion: r.snapshotVersion,
           lag: latest !== null && r.snapshotVersion !== null ? Math.max(0, latest - r.snapshotVersion) : null,
           healthy: r.healthy,
-          load: (r.load as Record<string, number> | null) ?? null,
+          load: (r.load as Record<string, unknown> | null) ?? null,
           details: (r.details as Record<string, unknown> | null) ?? null,
           reportedAt: r.reportedAt.toISOString(),
         })),

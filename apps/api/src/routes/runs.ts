@@ -1,17 +1,13 @@
+import { abortRun } from '@catchment/controller';
 import { CatchmentError } from '@catchment/core';
 import { type Db, recordAudit, schema } from '@catchment/db';
-import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { actorOf, OPERATE, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
 import { errorResponses, Reason, Timestamp } from '../schemas.ts';
-
-/** Run states that are over: nothing to approve or abort. */
-export const TERMINAL_RUN_STATES = ['completed', 'aborted', 'failed', 'rolled-back', 'refused'];
-/** States in which a run of an `approve` playbook waits for an operator. */
-export const AWAITING_APPROVAL = ['awaiting-approval', 'pending-approval'];
 
 const RunStep = Type.Object({
   position: Type.Integer(),
@@ -23,6 +19,8 @@ const RunStep = Type.Object({
   observed: Type.Unknown(),
   refusal: Type.Unknown(),
   actionId: Type.Union([Type.Integer(), Type.Null()]),
+  decidedBy: Type.Union([Type.String(), Type.Null()]),
+  decidedAt: Type.Union([Timestamp, Type.Null()]),
   startedAt: Timestamp,
   endedAt: Type.Union([Timestamp, Type.Null()]),
 });
@@ -94,6 +92,8 @@ async function loadRuns(db: Db, where: SQL | undefined, limit: number, withSteps
               observed: s.observed,
               refusal: s.refusal,
               actionId: s.actionId,
+              decidedBy: s.decidedBy,
+              decidedAt: s.decidedAt?.toISOString() ?? null,
               startedAt: s.startedAt.toISOString(),
               endedAt: s.endedAt?.toISOString() ?? null,
             })),
@@ -165,13 +165,12 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
-  const transition = (
-    path: string,
-    summary: string,
-    allowed: (state: string) => boolean,
-    next: string,
-    revert: boolean,
-  ) =>
+  /**
+   * Approval contract (packages/core runs.ts): the stage the run waits on moves from
+   * awaiting-approval to approved or rejected, with who and when; a database trigger
+   * wakes the controller, which applies an approved stage after checking the rules again.
+   */
+  const decide = (path: 'approve' | 'reject', decision: 'approved' | 'rejected', summary: string) =>
     app.post(
       `/v1/runs/:id/${path}`,
       {
@@ -182,49 +181,63 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const { id } = req.params as { id: number };
         const { reason } = req.body as Static<typeof Body>;
         const actor = actorOf(req);
-        const run = await ctx.db.transaction(async (tx) => {
-          const [row] = await tx.select().from(r).where(eq(r.id, id)).for('update');
-          if (!row) throw new CatchmentError('NOT_FOUND', `run ${id} does not exist`);
-          if (!allowed(row.state))
-            throw new CatchmentError('STATE_CONFLICT', `run ${id} is "${row.state}": cannot ${path} it`, {
-              details: { state: row.state },
-            });
+        return ctx.db.transaction(async (txn) => {
+          const tx = txn as unknown as Db;
+          const [run] = await tx.select().from(r).where(eq(r.id, id)).for('update');
+          if (!run) throw new CatchmentError('NOT_FOUND', `run ${id} does not exist`);
           const now = new Date();
-          await tx
-            .update(r)
-            .set({ state: next, updatedAt: now, ...(revert ? { endedAt: now } : {}) })
-            .where(eq(r.id, id));
-          let reverted: number[] = [];
-          if (revert) {
-            const active = await tx
-              .update(schema.actions)
-              .set({ revertedAt: now, revertedBy: actor })
-              .where(and(eq(schema.actions.runId, id), isNull(schema.actions.revertedAt)))
-              .returning({ id: schema.actions.id });
-            reverted = active.map((a) => a.id);
-          }
+          const [step] = await tx
+            .update(schema.runSteps)
+            .set({ state: decision, decidedBy: actor, decidedAt: now })
+            .where(and(eq(schema.runSteps.runId, id), eq(schema.runSteps.state, 'awaiting-approval')))
+            .returning();
+          if (!step)
+            throw new CatchmentError('STATE_CONFLICT', `run ${id} (${run.state}) is not waiting for an approval`, {
+              details: { state: run.state },
+            });
           await recordAudit(tx, {
             actor,
             action: path,
             objectType: 'run',
             objectId: String(id),
             reason,
-            before: { state: row.state },
-            after: { state: next, revertedActions: reverted },
+            before: { step: step.id, position: step.position, stage: step.stage, state: 'awaiting-approval' },
+            after: { step: step.id, state: decision },
           });
-          const [out] = await loadRuns(tx as unknown as Db, eq(r.id, id), 1, true);
+          const [out] = await loadRuns(tx, eq(r.id, id), 1, true);
           return out as Run;
         });
-        if (revert) await ctx.changed(actor);
-        return run;
       },
     );
-  transition('approve', 'Approve a run waiting for approval', (s) => AWAITING_APPROVAL.includes(s), 'approved', false);
-  transition(
-    'abort',
-    'Abort a run and revert its active actions',
-    (s) => !TERMINAL_RUN_STATES.includes(s),
-    'aborted',
-    true,
+  decide('approve', 'approved', 'Approve the stage a run waits on (mode approve)');
+  decide('reject', 'rejected', 'Reject the stage a run waits on (the controller skips it)');
+
+  app.post(
+    '/v1/runs/:id/abort',
+    {
+      config: { access: OPERATE },
+      schema: {
+        tags: ['runs'],
+        summary: "Abort a run at once: its active actions are reverted (the controller's abortRun)",
+        params: Id,
+        body: Body,
+        response: { 200: Run, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: number };
+      const { reason } = req.body as Static<typeof Body>;
+      const actor = actorOf(req);
+      try {
+        await abortRun(ctx.db, id, actor, reason);
+      } catch (err) {
+        if (err instanceof CatchmentError && err.code === 'CONFLICT')
+          throw new CatchmentError('STATE_CONFLICT', err.message);
+        throw err;
+      }
+      await ctx.changed(actor);
+      const [run] = await loadRuns(ctx.db, eq(r.id, id), 1, true);
+      return run as Run;
+    },
   );
 }

@@ -7,9 +7,11 @@ import { type Static, Type } from 'typebox';
 import { OPERATE, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
+import { fieldProblem } from '../problem.ts';
 import { errorResponses, Timestamp } from '../schemas.ts';
 
 const Labels = Type.Record(Type.String(), Type.String());
+const RESERVED_SOURCES = new Set(['slo', 'alertmanager']);
 
 /** Alertmanager's webhook payload, version 4 (extra fields tolerated: Alertmanager may add some). */
 export const AlertmanagerWebhook = Type.Object({
@@ -220,6 +222,9 @@ export function signalRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const b = req.body as Static<typeof GenericSignal>;
       const source = b.source ?? 'generic';
+      // 'slo' is the controller's own evaluations, 'alertmanager' the webhook's: not to be imitated.
+      if (RESERVED_SOURCES.has(source))
+        throw fieldProblem([{ path: '/source', message: `source "${source}" is reserved`, code: 'VALIDATION_FAILED' }]);
       const labels = b.labels ?? {};
       const fingerprint = b.fingerprint ?? digest({ name: b.name, labels, edge: b.edge, slo: b.slo });
       let startsAt = time(b.startsAt);

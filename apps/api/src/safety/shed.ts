@@ -1,4 +1,4 @@
-import { cidrContains, parseCidr, type SnapshotBody, type SnapshotEdge } from '@catchment/core';
+import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
 
 /** Utilisation above which an edge has no headroom to take traffic (capacity and coverage checks). */
 export const HEADROOM_LIMIT = 0.85;
@@ -28,20 +28,4 @@ export function shedShare(body: SnapshotBody, edge: string): number {
 
 export function shedEdges(body: SnapshotBody): string[] {
   return body.edges.filter((e) => shedShare(body, e.name) > 0).map((e) => e.name);
-}
-
-/** Anycast supernets that cover a prefix, from the body's prefixes. */
-export function coveringSupernets(body: SnapshotBody, cidr: string): string[] {
-  const inner = parseCidr(cidr);
-  return body.prefixes
-    .filter((p) => p.kind === 'anycast' && p.cidr !== cidr)
-    .filter((p) => {
-      const outer = parseCidr(p.cidr);
-      return outer.length < inner.length && cidrContains(outer, inner);
-    })
-    .map((p) => p.cidr);
-}
-
-export function announcedBy(body: SnapshotBody, prefix: string): string[] {
-  return body.announcements.filter((a) => a.prefix === prefix && a.state === 'announced').map((a) => a.edge);
 }

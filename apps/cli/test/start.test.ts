@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { freePort, tempDir } from '@catchment/testkit';
+
+const run = promisify(execFile);
+const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+const CITY = new URL('../../../../shared/testdata/geoip/GeoIP2-City-Test.mmdb', import.meta.url).pathname;
+
+/** `catchment start` as a user runs it, on its own data folder and free ports. */
+async function startCatchment(dataDir: string, ports: Record<string, number>) {
+  const env = {
+    ...process.env,
+    CATCHMENT_DATA_DIR: dataDir,
+    CATCHMENT_API_PORT: String(ports.api),
+    CATCHMENT_DNS_PORT: String(ports.dns),
+    CATCHMENT_DNS_HTTP_PORT: String(ports.dnsHttp),
+    CATCHMENT_CONTROLLER_PORT: String(ports.controller),
+    CATCHMENT_DNS_WORKERS: '1',
+    CATCHMENT_GEOIP_CITY: CITY,
+    CATCHMENT_LOG_LEVEL: 'info',
+  };
+  const child = spawn(process.execPath, [MAIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return { child, env, output: () => output };
+}
+
+async function dig(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '+short', '+time=1', '+tries=1', ...args]);
+  return stdout.trim();
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}: ${String(last)}`);
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [code] = await once(child, 'exit');
+  clearTimeout(timer);
+  return code as number | null;
+}
+
+describe('catchment start (single process, embedded database)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let ports: Record<string, number>;
+  let main: Awaited<ReturnType<typeof startCatchment>>;
+  before(async () => {
+    dir = await tempDir();
+    ports = { api: await freePort(), dns: await freePort(), dnsHttp: await freePort(), controller: await freePort() };
+    main = await startCatchment(join(dir.path, 'data'), ports);
+  });
+  after(async () => {
+    await stop(main.child);
+    await dir.remove();
+  });
+
+  it('serves the demo configuration over DNS by geography', async () => {
+    // MaxMind's test data: 81.2.69.142 is London, 175.16.199.0 is in China, 216.160.83.56 in the US.
+    const london = await until(
+      'a DNS answer',
+      async () => (await dig(ports.dns!, 'www.example.net', '+subnet=81.2.69.142/32')) || undefined,
+    );
+    assert.equal(london, '198.18.4.10', main.output());
+    assert.equal(await dig(ports.dns!, 'www.example.net', '+subnet=175.16.199.0/24'), '198.18.3.10');
+    assert.equal(await dig(ports.dns!, 'www.example.net', '+subnet=216.160.83.56/32'), '198.18.2.10');
+    assert.match(
+      await dig(ports.dns!, 'example.net', 'SOA'),
+      /^ns1\.example\.net\. hostmaster\.example\.net\. 2026112201 /,
+    );
+  });
+
+  it('creates a first admin token in a private file, and the API requires it', async () => {
+    const file = join(dir.path, 'data', 'admin-token');
+    const token = await until('the admin token file', async () => (await readFile(file, 'utf8')).trim() || undefined);
+    assert.match(token, /^ct_/);
+    assert.ok(!main.output().includes(token), 'the token never appears in the logs');
+    const api = `http://127.0.0.1:${ports.api}`;
+    assert.equal((await fetch(`${api}/v1/edges`)).status, 401);
+    const res = await fetch(`${api}/v1/edges`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+  });
+
+  it('an operator action reaches the in-process DNS server at once', async () => {
+    const token = (await readFile(join(dir.path, 'data', 'admin-token'), 'utf8')).trim();
+    const res = await fetch(`http://127.0.0.1:${ports.api}/v1/edges/lhr/drain`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'test: drain London' }),
+    });
+    assert.ok(res.status < 300, `${res.status} ${await res.text()}`);
+    const answer = await until('London clients moved off lhr', async () => {
+      const a = await dig(ports.dns!, 'www.example.net', '+subnet=81.2.69.142/32');
+      return a && a !== '198.18.4.10' ? a : undefined;
+    });
+    assert.equal(answer, '198.18.1.10', 'the nearest other edge to London is Frankfurt');
+  });
+
+  it('refuses a second process on the same embedded database, and a port in use', async () => {
+    const second = await run(process.execPath, [MAIN, 'token', 'create', '--role', 'viewer'], { env: main.env }).catch(
+      (e: { stderr: string; code: number }) => e,
+    );
+    assert.equal((second as { code: number }).code, 1);
+    assert.match(
+      (second as { stderr: string }).stderr,
+      /DB_UNREACHABLE: the embedded database .* is in use by process \d+/,
+    );
+
+    const other = await startCatchment(join(dir.path, 'other'), { ...ports, controller: await freePort() });
+    const [code] = await once(other.child, 'exit');
+    assert.equal(code, 1);
+    assert.match(other.output(), /PORT_IN_USE: DNS: 127\.0\.0\.1:\d+ is already in use/);
+  });
+
+  it('stops gracefully on SIGTERM and releases the database', async () => {
+    assert.equal(await stop(main.child), 0);
+    assert.ok(!existsSync(join(dir.path, 'data', 'pglite.lock')));
+    const made = await run(process.execPath, [MAIN, 'token', 'create', '--role', 'viewer', '--name', 'after-stop'], {
+      env: main.env,
+    });
+    assert.match(made.stdout, /^ct_/);
+  });
+});
