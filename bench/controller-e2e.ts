@@ -16,7 +16,7 @@ import { freePort } from '../apps/dns/test/helpers.ts';
 import { startEdgeAgent } from '../apps/edge/src/index.ts';
 import { Config, decodeStruct, Tools, XdpDsrApplier } from '../apps/edge/src/xdp/index.ts';
 import { type Snapshot, SnapshotFollower } from '../packages/core/src/index.ts';
-import { migrate, openDatabase, schema } from '../packages/db/src/index.ts';
+import { migrate, openDatabase, publishSnapshot, schema } from '../packages/db/src/index.ts';
 import { BirdSpeaker } from '../packages/routing/src/index.ts';
 import { BgpLab } from '../packages/routing/test/lab.ts';
 import { startPostgres } from '../packages/testkit/src/postgres.ts';
@@ -42,10 +42,13 @@ const dir = await tempDir('catchment-bench-');
 const cleanups: (() => Promise<unknown>)[] = [];
 try {
   const db = database.db;
+  // The bench flaps lhr's /24 on purpose: lift the route-change budget that would (rightly) stop it.
   const ids = await seedWorld(db, {
+    settings: { routeChangesPerPrefixPerHour: 1000 },
     edit: (c) => c.policies?.[0]?.rules.unshift({ match: { cidr: '192.0.2.0/24' }, edges: ['lhr'] }),
   });
   const operator = (await createToken(db, { name: 'monitoring', role: 'operator' })).token;
+  await publishSnapshot(db, { actor: 'bench' });
   const api = await startApi({ database, port: 0 });
   cleanups.push(() => api.close());
   const lhr = lab.edge('lhr');
@@ -139,6 +142,7 @@ try {
     await controller.start();
     if (!wake) await controller.stopWake();
     for (const [label, e] of Object.entries(effects)) {
+      if (process.env.BENCH_ONLY && !label.startsWith(process.env.BENCH_ONLY)) continue;
       const pbName = `bench-${++n}`;
       await addPlaybook(db, { name: pbName, trigger: { alert: { alertname: pbName } }, steps: [e.step] });
       const times: number[] = [];
@@ -159,7 +163,17 @@ try {
         const headers = { authorization: `Bearer ${operator}`, 'content-type': 'application/json' };
         const t0 = performance.now();
         await fetch(`${api.url}/v1/signals`, { method: 'POST', headers, body: body('firing', startsAt) });
-        await until(e.on);
+        await until(e.on).catch(async (err) => {
+          const runs = await db.select().from(schema.playbookRuns);
+          const steps = await db.select().from(schema.runSteps);
+          console.error(
+            JSON.stringify({
+              runs: runs.map((r) => [r.id, r.state]),
+              steps: steps.map((s) => [s.runId, s.kind, s.state, s.refusal]),
+            }),
+          );
+          throw err;
+        });
         times.push(performance.now() - t0);
         await fetch(`${api.url}/v1/signals`, { method: 'POST', headers, body: body('resolved', startsAt) });
         await until(e.off);
