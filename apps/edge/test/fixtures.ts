@@ -1,24 +1,7 @@
 import { DEFAULT_SETTINGS, type SnapshotBody, type SnapshotEdge } from '@catchment/core';
+import { snapshotEdge } from '@catchment/testkit';
 
-function edge(name: string, i: number): SnapshotEdge {
-  return {
-    name,
-    lat: 0,
-    lon: 0,
-    country: 'DE',
-    continent: 'EU',
-    region: null,
-    capacityRps: 1000,
-    state: 'active',
-    override: 'none',
-    usable: true,
-    loadRps: null,
-    utilisation: null,
-    shiftPercent: 0,
-    shiftTargets: [],
-    dsrAddress: `198.18.0.${10 + i}`,
-  };
-}
+const edge = (name: string, i: number): SnapshotEdge => snapshotEdge(name, { dsrAddress: `198.18.0.${10 + i}` });
 
 /**
  * The lab world: fra and iad announce the anycast /20 and /40 and their own /24 and /48;

@@ -1,26 +1,8 @@
 import { DEFAULT_SETTINGS, type SnapshotBody, type SnapshotEdge } from '@catchment/core';
+import { snapshotEdge } from '@catchment/testkit';
 
 /** A small world like config/demo.yaml: three large edges announce the /20 and /40, three small ones. */
-export function edge(name: string, over: Partial<SnapshotEdge> = {}): SnapshotEdge {
-  return {
-    name,
-    lat: 0,
-    lon: 0,
-    country: 'DE',
-    continent: 'EU',
-    region: null,
-    capacityRps: 1000,
-    state: 'active',
-    override: 'none',
-    usable: true,
-    loadRps: null,
-    utilisation: null,
-    shiftPercent: 0,
-    shiftTargets: [],
-    dsrAddress: null,
-    ...over,
-  };
-}
+export const edge = (name: string, over: Partial<SnapshotEdge> = {}): SnapshotEdge => snapshotEdge(name, over);
 
 const large = ['fra', 'iad', 'sin'];
 const all = ['fra', 'iad', 'sin', 'lhr', 'gru', 'syd'];

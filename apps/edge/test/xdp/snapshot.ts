@@ -1,25 +1,8 @@
 import { type Snapshot, type SnapshotBody, type SnapshotDsr, type SnapshotEdge, sealSnapshot } from '@catchment/core';
+import { snapshotEdge } from '@catchment/testkit';
 
 /** Minimal snapshots for the XDP tests: only edges (with dsrAddress) and dsr entries matter. */
-export function edge(name: string, dsrAddress: string | null): SnapshotEdge {
-  return {
-    name,
-    lat: 0,
-    lon: 0,
-    country: 'DE',
-    continent: 'EU',
-    region: null,
-    capacityRps: 1000,
-    state: 'active',
-    override: 'none',
-    usable: true,
-    loadRps: null,
-    utilisation: null,
-    shiftPercent: 0,
-    shiftTargets: [],
-    dsrAddress,
-  } as unknown as SnapshotEdge;
-}
+export const edge = (name: string, dsrAddress: string | null): SnapshotEdge => snapshotEdge(name, { dsrAddress });
 
 export function dsr(e: string, over: Partial<SnapshotDsr>): SnapshotDsr {
   return {
