@@ -1,19 +1,16 @@
 import type { SnapshotBody } from '@catchment/core';
 import type { Db } from '@catchment/db';
-import { checkProposedAction, type RoutingGuard } from '@catchment/safety';
+import { checkProposedAction, type RoutingGuard, type ProposedAction as SafetyProposal } from '@catchment/safety';
 import { predictMoves } from './loads.ts';
 import { checkRoutes } from './routes.ts';
 import { utilisationLimits } from './thresholds.ts';
 import { worldBefore } from './world.ts';
 
-/** The action as proposed, for checks that care about its kind or target. */
-export interface ProposedAction {
-  kind: string;
-  edge: string | null;
-  params: Record<string, unknown>;
-  /** True when the change ends active actions (undrain, restore, revert...) rather than adding one. */
-  revert?: boolean;
-}
+/**
+ * The action as proposed by an operator: packages/safety's proposal without the parts
+ * this adapter adds (the source, always an operator here, and the predicted load moves).
+ */
+export type ProposedAction = Pick<SafetyProposal, 'kind' | 'edge' | 'params' | 'revert'>;
 
 /** Which safety rule refuses an action, and why (DESIGN.md, safety rules). */
 export interface Refusal {

@@ -2,10 +2,8 @@ import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
 import type { LoadMove } from '@catchment/safety';
 import { HEADROOM_LIMIT } from './thresholds.ts';
 
-/**
- * The load a change moves, predicted from the two compiled snapshot bodies: the input
- * that packages/safety's capacity rule judges (`moves`), not a rule of its own.
- */
+// The load a change moves, predicted from the two compiled snapshot bodies: the input
+// that packages/safety's capacity rule judges (`moves`), not a rule of its own.
 
 function hasHeadroom(e: SnapshotEdge): boolean {
   return e.usable && (e.utilisation === null || e.utilisation < HEADROOM_LIMIT);
