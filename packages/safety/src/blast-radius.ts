@@ -1,4 +1,4 @@
-import type { Change, Refusal, SafetyAction, SafetyWorld } from './types.ts';
+import type { Change, Refusal, SafetyAction, SafetyService, SafetyWorld } from './types.ts';
 import { actionsAfter, edgeUsable, shedFraction } from './world.ts';
 
 /** The action a change would leave active (undefined for a full restore). */
@@ -26,32 +26,76 @@ export function resultingAction(change: Change): SafetyAction | undefined {
  */
 export function checkBlastRadius(world: SafetyWorld, change: Change): Refusal[] {
   if (change.direction !== 'shed') return [];
-  const before = world.actions;
   const after = actionsAfter(world, resultingAction(change), change.replaces);
-  const { maxEdgesShed, maxCapacityShedPercent } = world.settings;
+  return blastRadius(world, { ...world, actions: after }, `shedding ${change.edge}`);
+}
+
+/**
+ * The blast-radius comparison of two worlds (before and after any change: a shedding
+ * action, an operator override): refused when the after-world sheds more edges than
+ * allowed and more than before, or more capacity than allowed and more than before.
+ * `what` names the change in the reasons.
+ */
+export function blastRadius(before: SafetyWorld, after: SafetyWorld, what: string): Refusal[] {
+  const { maxEdgesShed, maxCapacityShedPercent } = after.settings;
   const out: Refusal[] = [];
-  const shedBefore = world.edges.filter((e) => shedFraction(e, before) > 0).map((e) => e.name);
-  const shedAfter = world.edges.filter((e) => shedFraction(e, after) > 0).map((e) => e.name);
+  const shedIn = (w: SafetyWorld) => w.edges.filter((e) => shedFraction(e, w.actions) > 0).map((e) => e.name);
+  const shedBefore = shedIn(before);
+  const shedAfter = shedIn(after);
   if (shedAfter.length > maxEdgesShed && shedAfter.length > shedBefore.length) {
     out.push({
       rule: 'blast-radius',
-      reason: `shedding ${change.edge} would make ${shedAfter.length} edges shed at once (at most ${maxEdgesShed})`,
+      reason: `${what} would make ${shedAfter.length} edges shed at once (at most ${maxEdgesShed})`,
       details: { shedEdges: shedAfter, maxEdgesShed },
     });
   }
-  const total = world.edges.reduce((s, e) => s + e.capacityRps, 0);
-  const shedCap = (actions: SafetyAction[]) =>
-    world.edges.reduce((s, e) => s + e.capacityRps * shedFraction(e, actions), 0);
-  const beforePct = total > 0 ? (100 * shedCap(before)) / total : 0;
-  const afterPct = total > 0 ? (100 * shedCap(after)) / total : 100;
+  const shedPercent = (w: SafetyWorld, empty: number) => {
+    const total = w.edges.reduce((s, e) => s + e.capacityRps, 0);
+    const shed = w.edges.reduce((s, e) => s + e.capacityRps * shedFraction(e, w.actions), 0);
+    return total > 0 ? (100 * shed) / total : empty;
+  };
+  const beforePct = shedPercent(before, 0);
+  const afterPct = shedPercent(after, 100);
   if (afterPct > maxCapacityShedPercent + 1e-9 && afterPct > beforePct) {
     out.push({
       rule: 'blast-radius',
-      reason: `shedding ${change.edge} would shed ${afterPct.toFixed(1)} % of total capacity (at most ${maxCapacityShedPercent} %)`,
-      details: { shedPercent: afterPct, maxCapacityShedPercent, totalCapacityRps: total },
+      reason: `${what} would shed ${afterPct.toFixed(1)} % of total capacity (at most ${maxCapacityShedPercent} %)`,
+      details: {
+        shedPercent: afterPct,
+        maxCapacityShedPercent,
+        totalCapacityRps: after.edges.reduce((s, e) => s + e.capacityRps, 0),
+      },
     });
   }
   return out;
+}
+
+/**
+ * Whether DNS has an answer for a service in a world: an anycast fallback address, or
+ * an edge with addresses that is usable and not fully shifted away.
+ */
+export function serviceAnswers(world: SafetyWorld, service: SafetyService): boolean {
+  if (service.anycast) return true;
+  const fullyShifted = (edge: string) =>
+    world.actions.some((a) => a.kind === 'dns-shift' && a.edge === edge && Number(a.params.percent) >= 100);
+  return service.edges.some((name) => {
+    const e = world.edges.find((x) => x.name === name);
+    return e !== undefined && edgeUsable(e) && !fullyShifted(name);
+  });
+}
+
+/**
+ * Safety rule 3, second half, for any change from `before` to `after`: a service that
+ * has a DNS answer keeps one. Only a change that takes the last answer away is refused.
+ */
+export function servicesLosingAnswer(before: SafetyWorld, after: SafetyWorld): Refusal[] {
+  return after.services
+    .filter((svc) => serviceAnswers(before, svc) && !serviceAnswers(after, svc))
+    .map((svc) => ({
+      rule: 'service-answer' as const,
+      reason: `${svc.name} would be left without a DNS answer`,
+      details: { service: svc.name },
+    }));
 }
 
 /**
@@ -62,22 +106,6 @@ export function checkBlastRadius(world: SafetyWorld, change: Change): Refusal[] 
 export function checkServiceAnswer(world: SafetyWorld, change: Change): Refusal[] {
   if (change.direction !== 'shed' || change.kind !== 'dns-shift') return [];
   const after = actionsAfter(world, resultingAction(change), change.replaces);
-  const fullyShifted = (edge: string) =>
-    after.some((a) => a.kind === 'dns-shift' && a.edge === edge && Number(a.params.percent) >= 100);
-  const out: Refusal[] = [];
-  for (const svc of world.services) {
-    if (svc.anycast || !svc.edges.includes(change.edge)) continue;
-    const answering = svc.edges.filter((name) => {
-      const e = world.edges.find((x) => x.name === name);
-      return e !== undefined && edgeUsable(e) && !fullyShifted(name);
-    });
-    if (answering.length === 0) {
-      out.push({
-        rule: 'service-answer',
-        reason: `${svc.name} would be left without a DNS answer`,
-        details: { service: svc.name },
-      });
-    }
-  }
-  return out;
+  const touched = { ...world, services: world.services.filter((s) => s.edges.includes(change.edge)) };
+  return servicesLosingAnswer(touched, { ...touched, actions: after });
 }

@@ -1,4 +1,4 @@
-import type { Change, Refusal, SafetyWorld } from './types.ts';
+import type { Change, LoadMove, Refusal, SafetyWorld } from './types.ts';
 import { edgeOf, edgeUsable } from './world.ts';
 
 /**
@@ -8,11 +8,16 @@ import { edgeOf, edgeUsable } from './world.ts';
  */
 export function checkCapacity(world: SafetyWorld, change: Change): Refusal[] {
   if (change.direction !== 'shed') return [];
+  return checkMoves(world, change.edge, change.moves);
+}
+
+/** The capacity check of load moved away from edge `from` (by any change) onto its targets. */
+export function checkMoves(world: SafetyWorld, from: string, moves: readonly LoadMove[]): Refusal[] {
   const out: Refusal[] = [];
-  for (const m of change.moves) {
+  for (const m of moves) {
     if (m.rps <= 0) continue;
     const target = edgeOf(world, m.edge);
-    if (!target || m.edge === change.edge) {
+    if (!target || m.edge === from) {
       out.push({ rule: 'capacity', reason: `target ${m.edge} is not another known edge`, details: { target: m.edge } });
       continue;
     }

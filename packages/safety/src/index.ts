@@ -4,6 +4,7 @@ export * from './dsr.ts';
 export * from './evaluate.ts';
 export * from './humans.ts';
 export * from './hysteresis.ts';
+export * from './overrides.ts';
 export * from './proposed.ts';
 export * from './route-budget.ts';
 export * from './routing-guard.ts';

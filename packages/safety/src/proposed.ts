@@ -1,5 +1,6 @@
 import type { SheddingActionKind } from '@catchment/core';
 import { evaluateChange } from './evaluate.ts';
+import { checkOverride, isOverrideKind } from './overrides.ts';
 import type { RoutingGuard } from './routing-guard.ts';
 import type { Change, LoadMove, Refusal, SafetyAction, SafetyWorld } from './types.ts';
 
@@ -19,11 +20,21 @@ export interface ProposedAction {
 
 /**
  * Judges one proposed action against the world with every safety rule, for callers
- * that are not the controller's planner (the API's action pipeline). Kinds that shed
- * nothing (freeze, drain, force-up...) are operator overrides: no rule refuses them.
+ * that are not the controller's planner (the API's action pipeline), for every action
+ * kind: shedding actions by `evaluateChange`, overrides that take an edge out of
+ * service (drain, force-down) by `checkOverride`; a freeze sheds nothing.
  */
 export function checkProposedAction(world: SafetyWorld, action: ProposedAction, guard?: RoutingGuard): Refusal[] {
-  if (!SHEDDING.has(action.kind) || action.edge === null) return [];
+  if (action.edge === null) return [];
+  if (isOverrideKind(action.kind)) {
+    return checkOverride(world, {
+      kind: action.kind,
+      edge: action.edge,
+      revert: action.revert ?? false,
+      moves: action.moves ?? [],
+    });
+  }
+  if (!SHEDDING.has(action.kind)) return [];
   const kind = action.kind as SheddingActionKind;
   const prefix = typeof action.params.prefix === 'string' ? action.params.prefix : undefined;
   const current: SafetyAction | undefined = world.actions.find(

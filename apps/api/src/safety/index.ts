@@ -1,20 +1,16 @@
 import type { SnapshotBody } from '@catchment/core';
 import type { Db } from '@catchment/db';
-import { checkBlastRadius } from './blast-radius.ts';
-import { checkCapacity } from './capacity.ts';
+import { checkProposedAction, type RoutingGuard, type ProposedAction as SafetyProposal } from '@catchment/safety';
+import { predictMoves } from './loads.ts';
 import { checkRoutes } from './routes.ts';
-import { checkServiceAnswer } from './service-answer.ts';
-import { checkShedding } from './shared.ts';
 import { utilisationLimits } from './thresholds.ts';
+import { worldBefore } from './world.ts';
 
-/** The action as proposed, for checks that care about its kind or target. */
-export interface ProposedAction {
-  kind: string;
-  edge: string | null;
-  params: Record<string, unknown>;
-  /** True when the change ends active actions (undrain, restore, revert...) rather than adding one. */
-  revert?: boolean;
-}
+/**
+ * The action as proposed by an operator: packages/safety's proposal without the parts
+ * this adapter adds (the source, always an operator here, and the predicted load moves).
+ */
+export type ProposedAction = Pick<SafetyProposal, 'kind' | 'edge' | 'params' | 'revert'>;
 
 /** Which safety rule refuses an action, and why (DESIGN.md, safety rules). */
 export interface Refusal {
@@ -25,9 +21,9 @@ export interface Refusal {
 
 /**
  * The pluggable safety step of the action pipeline: given the snapshot body the action
- * would publish (and the current one), a refusal or undefined. The checks here are
- * small pure functions; packages/routing and packages/safety can replace them through
- * `buildApi({ checkAction })` (an adapter builds their world from `context.db`).
+ * would publish (and the current one), a refusal or undefined. The rules themselves
+ * live in packages/routing and packages/safety; this module only builds their inputs
+ * from the database and the two bodies. Tests can replace it through `buildApi({ checkAction })`.
  */
 export type CheckAction = (
   after: SnapshotBody,
@@ -40,21 +36,32 @@ export type CheckAction = (
   context: { db: Db; now: Date; changedActions: readonly number[] },
 ) => Refusal | undefined | Promise<Refusal | undefined>;
 
-const SHEDDING = new Set(['dns-shift', 'withdraw-unicast', 'communities', 'dsr-shed']);
+/** Coverage and the last route are judged by packages/routing on the compiled after-state (checkRoutes). */
+const judgedByRouting: RoutingGuard = { checkWithdrawal: () => [] };
 
 /**
- * Routes (coverage, last route, route budget) by packages/routing on the two bodies;
- * shedding actions by packages/safety (the controller's rules); operator overrides
- * (drain, force-down, force-up, freeze), which packages/safety leaves to people, by the
- * local checks on the bodies: service answer, blast radius, capacity.
+ * Every action kind, judged in the two shared places: routes (coverage, last route,
+ * route-change budget) by packages/routing's `checkTransition` on the two bodies; then
+ * packages/safety's `checkProposedAction` on the world before the change (blast radius,
+ * service answer, capacity with the load this change is predicted to move, route
+ * budget, connection safety; overrides as the shedding of a whole edge). The first
+ * refusal is returned.
  */
 export const checkActionRules: CheckAction = async (after, action, before, { db, now, changedActions }) => {
   const routes = await checkRoutes(db, before, after, now, changedActions);
   if (routes) return routes;
-  const limitOf = await utilisationLimits(db);
-  if (SHEDDING.has(action.kind)) return checkShedding(db, before, after, action, now, changedActions, limitOf);
-  return checkServiceAnswer(before, after) ?? checkBlastRadius(before, after) ?? checkCapacity(before, after, limitOf);
+  const world = await worldBefore(db, before, now, changedActions, await utilisationLimits(db));
+  const [first] = checkProposedAction(
+    world,
+    {
+      kind: action.kind,
+      edge: action.edge,
+      params: action.params,
+      source: 'operator',
+      revert: action.revert ?? false,
+      moves: predictMoves(before, after),
+    },
+    judgedByRouting,
+  );
+  return first ? { rule: first.rule, message: first.reason, details: first.details } : undefined;
 };
-
-export { predictLoads } from './capacity.ts';
-export { checkBlastRadius, checkCapacity, checkRoutes, checkServiceAnswer, checkShedding, utilisationLimits };

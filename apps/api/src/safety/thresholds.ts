@@ -1,6 +1,8 @@
 import { type Db, schema } from '@catchment/db';
 import { eq } from 'drizzle-orm';
-import { HEADROOM_LIMIT } from './shed.ts';
+
+/** Utilisation above which an edge has no headroom to take traffic, when no SLO says otherwise. */
+export const HEADROOM_LIMIT = 0.85;
 
 /**
  * Per-edge utilisation limits for the capacity check (safety rule 4: "its SLO

@@ -1,6 +1,32 @@
 import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
-import type { Refusal } from './index.ts';
-import { HEADROOM_LIMIT, hasHeadroom, shedShare } from './shed.ts';
+import type { LoadMove } from '@catchment/safety';
+import { HEADROOM_LIMIT } from './thresholds.ts';
+
+// The load a change moves, predicted from the two compiled snapshot bodies: the input
+// that packages/safety's capacity rule judges (`moves`), not a rule of its own.
+
+function hasHeadroom(e: SnapshotEdge): boolean {
+  return e.usable && (e.utilisation === null || e.utilisation < HEADROOM_LIMIT);
+}
+
+/**
+ * The share (0-1) of an edge's traffic moved away in a body: DNS shift, drain/force-down
+ * (all of it), withdrawn unicast prefixes (all traffic to them), DSR (its fraction of new
+ * flows). The largest of these is what the edge no longer serves.
+ */
+function shedShare(body: SnapshotBody, edge: string): number {
+  const e = body.edges.find((x) => x.name === edge);
+  if (!e) return 0;
+  if (!e.usable) return 1;
+  const withdrawn = body.announcements.some(
+    (a) =>
+      a.edge === edge &&
+      a.state === 'withdrawn' &&
+      body.prefixes.some((p) => p.cidr === a.prefix && p.kind === 'unicast' && p.edge === edge),
+  );
+  const dsr = body.dsr.find((d) => d.edge === edge);
+  return Math.max(e.shiftPercent / 100, withdrawn ? 1 : 0, dsr?.enabled ? dsr.fraction / 65536 : 0);
+}
 
 export interface PredictedLoad {
   edge: string;
@@ -45,23 +71,9 @@ export function predictLoads(before: SnapshotBody, after: SnapshotBody): Predict
   });
 }
 
-/** Safety rule 4, capacity: refused when any target would exceed its utilisation limit (its SLO threshold). */
-export function checkCapacity(
-  before: SnapshotBody,
-  after: SnapshotBody,
-  limitOf: (edge: string) => number = () => HEADROOM_LIMIT,
-): Refusal | undefined {
-  const predicted = predictLoads(before, after).map((p) => ({ ...p, limit: limitOf(p.edge) }));
-  const over = predicted.filter((p) => p.predictedUtilisation > p.limit);
-  if (over.length === 0) return undefined;
-  return {
-    rule: 'capacity',
-    message: over
-      .map(
-        (p) =>
-          `${p.edge} would reach ${(100 * p.predictedUtilisation).toFixed(0)} % of capacity (limit ${(100 * p.limit).toFixed(0)} %)`,
-      )
-      .join('; '),
-    details: { predicted },
-  };
+/** The predicted loads as packages/safety's load moves (requests/s onto each target). */
+export function predictMoves(before: SnapshotBody, after: SnapshotBody): LoadMove[] {
+  return predictLoads(before, after)
+    .map((p) => ({ edge: p.edge, rps: p.predictedRps - p.loadRps }))
+    .filter((m) => m.rps > 0);
 }

@@ -1,13 +1,8 @@
 import { isActionKind, type SnapshotBody } from '@catchment/core';
 import { type Db, schema } from '@catchment/db';
-import { checkProposedAction, type RoutingGuard, type SafetyAction, type SafetyWorld } from '@catchment/safety';
+import type { SafetyAction, SafetyWorld } from '@catchment/safety';
 import { and, gt, inArray, isNull, or } from 'drizzle-orm';
-import { predictLoads } from './capacity.ts';
-import type { ProposedAction, Refusal } from './index.ts';
 import { routeHistory } from './routes.ts';
-
-/** Coverage is judged by packages/routing on the compiled after-state already (see routes.ts). */
-const judgedByRouting: RoutingGuard = { checkWithdrawal: () => [] };
 
 /**
  * packages/safety's world as it was before the change: edges, prefixes and services
@@ -15,7 +10,7 @@ const judgedByRouting: RoutingGuard = { checkWithdrawal: () => [] };
  * actions without the ones this change created (and with the ones it reverted), and
  * the route changes of the last hour.
  */
-async function worldBefore(
+export async function worldBefore(
   db: Db,
   before: SnapshotBody,
   now: Date,
@@ -79,38 +74,4 @@ async function worldBefore(
     })),
     routeChanges: (await routeHistory(db, before, now, changed)).map((c) => ({ prefix: c.prefix, at: new Date(c.at) })),
   };
-}
-
-/**
- * The shedding actions (dns-shift, withdraw-unicast, communities, dsr-shed) judged by
- * packages/safety's `checkProposedAction`, the same rules the controller obeys:
- * blast radius, service answer, capacity (with the loads this API predicts moving),
- * route budget, connection safety. The first refusal is returned.
- */
-export async function checkShedding(
-  db: Db,
-  before: SnapshotBody,
-  after: SnapshotBody,
-  action: ProposedAction,
-  now: Date,
-  changed: readonly number[],
-  limitOf: (edge: string) => number,
-): Promise<Refusal | undefined> {
-  const world = await worldBefore(db, before, now, changed, limitOf);
-  const moves = predictLoads(before, after)
-    .map((p) => ({ edge: p.edge, rps: p.predictedRps - p.loadRps }))
-    .filter((m) => m.rps > 0);
-  const [first] = checkProposedAction(
-    world,
-    {
-      kind: action.kind,
-      edge: action.edge,
-      params: action.params,
-      source: 'operator',
-      revert: action.revert ?? false,
-      moves,
-    },
-    judgedByRouting,
-  );
-  return first ? { rule: first.rule, message: first.reason, details: first.details } : undefined;
 }
