@@ -285,14 +285,25 @@ function freezeClass(
     }
     return best >= 0 ? best + 1 : edge + 1;
   };
+  // A shifted block: the value of each of its (at most 16) units, then joined in post-order
+  // (left, right, parent) so the nodes come out as a recursive split would write them.
+  const units = new Int32Array(16);
+  const fold = (lo: number, n: number): number => {
+    if (n === 1) return units[lo]!;
+    const half = n >> 1;
+    const l = fold(lo, half);
+    return join(l, fold(lo + half, half));
+  };
   const split = (edge: number, depth: number, unitLength: number): number => {
-    if (depth === unitLength) return ~shiftedValue(edge, unitLength);
-    setBit(depth, 0);
-    const l = split(edge, depth + 1, unitLength);
-    setBit(depth, 1);
-    const r = split(edge, depth + 1, unitLength);
-    setBit(depth, 0);
-    return join(l, r);
+    const k = unitLength - depth;
+    if (k === 0) return ~shiftedValue(edge, unitLength);
+    const n = 1 << k;
+    for (let j = 0; j < n; j++) {
+      for (let b = 0; b < k; b++) setBit(depth + b, (j >> (k - 1 - b)) & 1);
+      units[j] = ~shiftedValue(edge, unitLength);
+    }
+    for (let b = 0; b < k; b++) setBit(depth + b, 0);
+    return fold(0, n);
   };
 
   const freezeFamily = (family: 4 | 6) => {
