@@ -455,7 +455,14 @@ export class SteeringBuilder {
       let idx = classIndex.get(key);
       if (idx === undefined) {
         const index = this.#indexes.get(svc.policy)!;
-        const state = freezeClass(index, edges, locations, this.#classes.get(key));
+        let state: ClassState;
+        try {
+          state = freezeClass(index, edges, locations, this.#classes.get(key));
+        } catch (err) {
+          // The previous state may be half updated: the next build starts from scratch.
+          this.#classes = new Map();
+          throw err;
+        }
         states.set(key, state);
         idx = classes.length;
         classes.push({ key, policy: index.tries.policy, edges, trie: state.trie });
