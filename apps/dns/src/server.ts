@@ -3,12 +3,12 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createLogger, type Logger, type Snapshot, verifySnapshot } from '@catchment/core';
 import {
-  buildSteering,
   type ExplainInput,
   type Explanation,
   explainClient,
   GeoDb,
   type GeoOptions,
+  SteeringBuilder,
   type SteeringTable,
   shareSteering,
 } from '@catchment/geo';
@@ -158,6 +158,8 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
   let current: Snapshot | undefined;
   let tables: { version: number; geoVersion: number; steering: SteeringTable } | undefined;
   let blocks: BlockCount[] = [];
+  // Reuses the geo tries and unchanged subtrees across snapshots (state/shift/load changes are cheap).
+  const builder = new SteeringBuilder();
 
   const threads: ThreadHandle[] = [];
   if (workers === 0) {
@@ -176,7 +178,7 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
   /** Builds the tables of `snap` with the current GeoIP data and swaps them into every thread. */
   const install = async (snap: Snapshot, why: string): Promise<LoadResult> => {
     const started = performance.now();
-    const built = buildSteering(snap.body, geo);
+    const built = builder.build(snap.body, geo);
     const steering = workers > 0 ? shareSteering(built) : built;
     const results = await Promise.all(threads.map((t) => t.call<LoadResult>('load', { snapshot: snap, steering })));
     current = snap;

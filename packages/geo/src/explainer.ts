@@ -1,7 +1,7 @@
 import type { Snapshot } from '@catchment/core';
 import { type ExplainInput, type Explanation, explainClient } from './explain.ts';
 import type { GeoDb } from './geodb.ts';
-import { buildSteering, type SteeringTable } from './steering.ts';
+import { SteeringBuilder, type SteeringTable } from './steering.ts';
 
 export interface NotSteered {
   service: null;
@@ -15,9 +15,11 @@ export interface NotSteered {
  */
 export function createExplainer(geo: GeoDb): (snapshot: Snapshot, query: ExplainInput) => Explanation | NotSteered {
   let cache: { version: number; geoVersion: number; table: SteeringTable } | undefined;
+  // Later snapshots that only change edge state/shift/load rebuild incrementally.
+  const builder = new SteeringBuilder();
   return (snapshot, query) => {
     if (!cache || cache.version !== snapshot.version || cache.geoVersion !== geo.version) {
-      cache = { version: snapshot.version, geoVersion: geo.version, table: buildSteering(snapshot.body, geo) };
+      cache = { version: snapshot.version, geoVersion: geo.version, table: builder.build(snapshot.body, geo) };
     }
     const e = explainClient(snapshot.body, cache.table, geo, query);
     return (

@@ -161,6 +161,13 @@ export function chooseEdge(
 
 /** FNV-1a over the unit's bytes, its length and a salt: stable across processes and versions. */
 export function unitHash(bytes: Uint8Array, length: number, salt: string): number {
+  let h = unitPrefixHash(bytes, length);
+  for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 0x01000193);
+  return fmix(h);
+}
+
+/** The first part of `unitHash` (bytes and length), shared by every salt of one unit. */
+export function unitPrefixHash(bytes: Uint8Array, length: number): number {
   let h = 0x811c9dc5;
   const n = (length + 7) >> 3;
   for (let i = 0; i < n; i++) {
@@ -168,9 +175,25 @@ export function unitHash(bytes: Uint8Array, length: number, salt: string): numbe
     if (i === n - 1 && length & 7) b &= (0xff << (8 - (length & 7))) & 0xff;
     h = Math.imul(h ^ b, 0x01000193);
   }
-  h = Math.imul(h ^ length, 0x01000193);
-  for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 0x01000193);
-  // Final avalanche (murmur3 fmix32) so that neighbouring units spread evenly.
+  return Math.imul(h ^ length, 0x01000193);
+}
+
+/** `unitHash` from its prefix hash and the salt's char codes: the table builder's fast path. */
+export function saltedUnitHash(prefix: number, salt: Uint16Array): number {
+  let h = prefix;
+  for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt[i]!, 0x01000193);
+  return fmix(h);
+}
+
+export function saltCodes(salt: string): Uint16Array {
+  const codes = new Uint16Array(salt.length);
+  for (let i = 0; i < salt.length; i++) codes[i] = salt.charCodeAt(i);
+  return codes;
+}
+
+// Final avalanche (murmur3 fmix32) so that neighbouring units spread evenly.
+function fmix(x: number): number {
+  let h = x;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -2,14 +2,15 @@ import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
 import type { GeoDb, GeoInfo } from './geodb.ts';
 import { type Family, parseNetwork } from './ip.ts';
 import {
-  type Choice,
   chooseEdge,
-  isShifted,
+  headroomRps,
   type PreparedPolicy,
-  pickShiftTarget,
   preparePolicy,
+  saltCodes,
+  saltedUnitHash,
   shiftTargets,
   shiftUnitLength,
+  unitPrefixHash,
 } from './resolvers.ts';
 import { BuilderTrie, FACT_ASN, FACT_LOC, FACT_RULE, type LookupTrie, TrieWriter } from './trie.ts';
 
@@ -147,28 +148,106 @@ function buildGeoTries(geo: GeoDb, policies: PreparedPolicy[], locations: GeoInf
   return out;
 }
 
-function freezeClass(t: PolicyTries, edges: SnapshotEdge[], locations: GeoInfo[]): LookupTrie {
+/**
+ * Per policy: every leaf of the builder tries with the id of its (location, ASN, rule) triple,
+ * the triple's leaves (CSR) and each node's parent. Geo-only, so cached across snapshots: the
+ * per-snapshot work is one edge choice per distinct triple, then re-freezing only the subtrees
+ * that hold a triple whose answer changed.
+ */
+interface PolicyIndex {
+  tries: PolicyTries;
+  keys: { loc: number; asn: number; rule: number }[];
+  /** Per family: builder node → key id (-1 for inner nodes), parent node, leaves of each key. */
+  fam: Record<4 | 6, { leafKey: Int32Array; parent: Int32Array; keyStart: Int32Array; keyLeaves: Int32Array }>;
+}
+
+function indexPolicy(t: PolicyTries): PolicyIndex {
+  const keyIds = new Map<string, number>();
+  const keys: PolicyIndex['keys'] = [];
+  const fam = {} as PolicyIndex['fam'];
+  for (const family of [4, 6] as const) {
+    const b = family === 4 ? t.v4 : t.v6;
+    const leafKey = new Int32Array(b.size).fill(-1);
+    const parent = new Int32Array(b.size).fill(-1);
+    for (let n = 0; n < b.size; n++) {
+      if (b.left[n] !== -1) {
+        parent[b.left[n]!] = n;
+        parent[b.right[n]!] = n;
+        continue;
+      }
+      const loc = b.fact(n, FACT_LOC);
+      const asn = b.fact(n, FACT_ASN);
+      const rule = b.fact(n, FACT_RULE);
+      const k = `${loc}|${asn}|${rule}`;
+      let id = keyIds.get(k);
+      if (id === undefined) {
+        id = keys.length;
+        keys.push({ loc, asn, rule });
+        keyIds.set(k, id);
+      }
+      leafKey[n] = id;
+    }
+    fam[family] = { leafKey, parent, keyStart: new Int32Array(0), keyLeaves: new Int32Array(0) };
+  }
+  for (const family of [4, 6] as const) {
+    const f = fam[family];
+    const count = new Int32Array(keys.length + 1);
+    for (const k of f.leafKey) if (k >= 0) count[k + 1]!++;
+    for (let i = 0; i < keys.length; i++) count[i + 1]! += count[i]!;
+    const keyLeaves = new Int32Array(count[keys.length]!);
+    const fill = count.slice(0, keys.length);
+    f.leafKey.forEach((k, n) => {
+      if (k >= 0) keyLeaves[fill[k]!++] = n;
+    });
+    f.keyStart = count;
+    f.keyLeaves = keyLeaves;
+  }
+  return { tries: t, keys, fam };
+}
+
+/** What one class's last frozen trie was built from, to re-freeze only what changed. */
+interface ClassState {
+  trie: LookupTrie;
+  /** Per key: chosen edge index (-1 fallback). */
+  choice: Int32Array;
+  /** Per class edge: what a shift of that edge depends on ('' when not shifted). */
+  shiftSig: string[];
+  /** Per family, per builder node: frozen value of its subtree and the first writer node it used. */
+  out: Record<4 | 6, { value: Int32Array; start: Int32Array; lazy: Int32Array }>;
+}
+
+function shiftSignature(edges: SnapshotEdge[], e: SnapshotEdge): string {
+  if (e.shiftPercent <= 0) return '';
+  const targets = shiftTargets(edges, e).map((t) => `${edges.indexOf(t)}:${headroomRps(t)}`);
+  return `${e.shiftPercent}|${targets.join(',')}`;
+}
+
+function freezeClass(
+  index: PolicyIndex,
+  edges: SnapshotEdge[],
+  locations: GeoInfo[],
+  prev: ClassState | undefined,
+): ClassState {
+  const t = index.tries;
   const asns = t.asns;
   const writer = new TrieWriter();
-  const memo = new Map<number, Choice>();
-  const targetsOf = new Map<number, SnapshotEdge[]>();
   const path = new Uint8Array(16);
-  const nRules = t.policy.cidrRules.length + 1;
-  const nAsn = asns.length + 1;
-
-  const choose = (loc: number, asn: number, rule: number): Choice => {
-    const key = ((loc + 1) * nAsn + (asn + 1)) * nRules + (rule + 1);
-    let c = memo.get(key);
-    if (!c) {
-      c = chooseEdge(edges, t.policy, {
-        geo: loc >= 0 ? locations[loc] : undefined,
-        asn: asn >= 0 ? asns[asn] : undefined,
-        cidrRule: rule >= 0 ? t.policy.cidrRules[rule] : undefined,
-      });
-      memo.set(key, c);
-    }
-    return c;
+  const choice = new Int32Array(index.keys.length);
+  index.keys.forEach((k, i) => {
+    choice[i] = chooseEdge(edges, t.policy, {
+      geo: k.loc >= 0 ? locations[k.loc] : undefined,
+      asn: k.asn >= 0 ? asns[k.asn] : undefined,
+      cidrRule: k.rule >= 0 ? t.policy.cidrRules[k.rule] : undefined,
+    }).edge;
+  });
+  const shiftSig = edges.map((e) => shiftSignature(edges, e));
+  const changedKey = (k: number): boolean => {
+    if (!prev) return true;
+    const e = choice[k]!;
+    return prev.choice[k] !== e || (e >= 0 && prev.shiftSig[e] !== shiftSig[e]);
   };
+  if (prev && !index.keys.some((_, k) => changedKey(k))) return { ...prev, choice, shiftSig };
+
   const setBit = (depth: number, bit: number) => {
     const i = depth >> 3;
     const m = 0x80 >> (depth & 7);
@@ -177,53 +256,136 @@ function freezeClass(t: PolicyTries, edges: SnapshotEdge[], locations: GeoInfo[]
   const mergeable = (v: number) => (v & MISS) === 0;
   const join = (l: number, r: number): number => (l < 0 && l === r && mergeable(~l) ? l : writer.node(l, r));
 
+  // isShifted + pickShiftTarget with the salts' codes and the unit's prefix hash computed once.
+  const shiftSalt = edges.map((e) => saltCodes(`shift:${e.name}`));
+  const targetSalt = edges.map((e) => saltCodes(`target:${e.name}`));
+  const targetsOf = new Map<number, { index: number[]; headroom: number[] }>();
   const shiftedValue = (edge: number, unitLength: number): number => {
     const from = edges[edge]!;
-    if (!isShifted(path, unitLength, from)) return edge + 1;
+    const prefix = unitPrefixHash(path, unitLength);
+    if (from.shiftPercent < 100 && !(saltedUnitHash(prefix, shiftSalt[edge]!) / 4294967296 < from.shiftPercent / 100)) {
+      return edge + 1;
+    }
     let targets = targetsOf.get(edge);
     if (!targets) {
-      targets = shiftTargets(edges, from);
+      const list = shiftTargets(edges, from);
+      targets = { index: list.map((e) => edges.indexOf(e)), headroom: list.map(headroomRps) };
       targetsOf.set(edge, targets);
     }
-    const to = pickShiftTarget(path, unitLength, targets);
-    return to ? edges.indexOf(to) + 1 : edge + 1;
+    let best = -1;
+    let bestScore = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < targets.index.length; i++) {
+      const ti = targets.index[i]!;
+      const u = (saltedUnitHash(prefix, targetSalt[ti]!) + 0.5) / 4294967296;
+      const score = -Math.log(u) / targets.headroom[i]!;
+      if (score < bestScore) {
+        bestScore = score;
+        best = ti;
+      }
+    }
+    return best >= 0 ? best + 1 : edge + 1;
+  };
+  // A shifted block: the value of each of its (at most 16) units, then joined in post-order
+  // (left, right, parent) so the nodes come out as a recursive split would write them.
+  const units = new Int32Array(16);
+  const fold = (lo: number, n: number): number => {
+    if (n === 1) return units[lo]!;
+    const half = n >> 1;
+    const l = fold(lo, half);
+    return join(l, fold(lo + half, half));
   };
   const split = (edge: number, depth: number, unitLength: number): number => {
-    if (depth === unitLength) return ~shiftedValue(edge, unitLength);
-    setBit(depth, 0);
-    const l = split(edge, depth + 1, unitLength);
-    setBit(depth, 1);
-    const r = split(edge, depth + 1, unitLength);
-    setBit(depth, 0);
-    return join(l, r);
-  };
-  const freeze = (b: BuilderTrie, node: number, depth: number, family: 4 | 6): number => {
-    if (b.left[node] === -1) {
-      const loc = b.fact(node, FACT_LOC);
-      const rule = b.fact(node, FACT_RULE);
-      const c = choose(loc, b.fact(node, FACT_ASN), rule);
-      if (c.edge >= 0 && edges[c.edge]!.shiftPercent > 0) {
-        return split(c.edge, depth, shiftUnitLength(family, depth));
-      }
-      // A database miss keeps the database's own block (10/8 stays /8): never widened, never /0.
-      const miss = loc === -1 && rule === -1 ? MISS : 0;
-      return ~((c.edge + 1) | miss);
+    const k = unitLength - depth;
+    if (k === 0) return ~shiftedValue(edge, unitLength);
+    const n = 1 << k;
+    for (let j = 0; j < n; j++) {
+      for (let b = 0; b < k; b++) setBit(depth + b, (j >> (k - 1 - b)) & 1);
+      units[j] = ~shiftedValue(edge, unitLength);
     }
-    setBit(depth, 0);
-    const l = freeze(b, b.left[node]!, depth + 1, family);
-    setBit(depth, 1);
-    const r = freeze(b, b.right[node]!, depth + 1, family);
-    setBit(depth, 0);
-    return join(l, r);
+    for (let b = 0; b < k; b++) setBit(depth + b, 0);
+    return fold(0, n);
   };
-  const root = (b: BuilderTrie, family: 4 | 6): number => {
+
+  const freezeFamily = (family: 4 | 6) => {
+    const b = family === 4 ? t.v4 : t.v6;
+    const f = index.fam[family];
+    const before = prev?.out[family];
+    const out = before ?? {
+      value: new Int32Array(b.size),
+      start: new Int32Array(b.size),
+      lazy: new Int32Array(b.size),
+    };
+    // Dirty = the subtree holds a leaf whose answer changed; everything else is copied as is.
+    const dirty = new Uint8Array(b.size);
+    for (let k = 0; prev && k < index.keys.length; k++) {
+      if (!changedKey(k)) continue;
+      for (let i = f.keyStart[k]!; i < f.keyStart[k + 1]!; i++) {
+        for (let n = f.keyLeaves[i]!; n >= 0 && !dirty[n]; n = f.parent[n]!) dirty[n] = 1;
+      }
+    }
+    const prevNodes = prev?.trie.nodes;
+    // Records below a copied subtree are shifted lazily (pushed down when a walk descends).
+    const push = (n: number) => {
+      const d = out.lazy[n]!;
+      if (d === 0 || b.left[n] === -1) return;
+      for (const c of [b.left[n]!, b.right[n]!]) {
+        if (out.value[c]! >= 0) out.value[c]! += d;
+        out.start[c]! += d;
+        out.lazy[c]! += d;
+      }
+      out.lazy[n] = 0;
+    };
+    const copy = (n: number): number => {
+      const v = out.value[n]!;
+      if (v < 0) return v;
+      const s = out.start[n]!;
+      const off = writer.size - s;
+      for (let j = s; j <= v; j++) {
+        const l = prevNodes![j * 2]!;
+        const r = prevNodes![j * 2 + 1]!;
+        writer.node(l >= 0 ? l + off : l, r >= 0 ? r + off : r);
+      }
+      out.value[n] = v + off;
+      out.start[n] = s + off;
+      out.lazy[n]! += off;
+      return v + off;
+    };
+    const freeze = (node: number, depth: number): number => {
+      if (prevNodes && !dirty[node]) return copy(node);
+      push(node);
+      const start = writer.size;
+      let v: number;
+      if (b.left[node] === -1) {
+        const k = f.leafKey[node]!;
+        const edge = choice[k]!;
+        if (edge >= 0 && edges[edge]!.shiftPercent > 0) {
+          v = split(edge, depth, shiftUnitLength(family, depth));
+        } else {
+          const key = index.keys[k]!;
+          // A database miss keeps the database's own block (10/8 stays /8): never widened, never /0.
+          const miss = key.loc === -1 && key.rule === -1 ? MISS : 0;
+          v = ~((edge + 1) | miss);
+        }
+      } else {
+        setBit(depth, 0);
+        const l = freeze(b.left[node]!, depth + 1);
+        setBit(depth, 1);
+        const r = freeze(b.right[node]!, depth + 1);
+        setBit(depth, 0);
+        v = join(l, r);
+      }
+      out.value[node] = v;
+      out.start[node] = start;
+      out.lazy[node] = 0;
+      return v;
+    };
     path.fill(0);
-    const r = freeze(b, 0, 0, family);
-    return r >= 0 ? r : writer.node(r, r);
+    const r = freeze(0, 0);
+    return { root: r >= 0 ? r : writer.node(r, r), out };
   };
-  const r4 = root(t.v4, 4);
-  const r6 = root(t.v6, 6);
-  return writer.finish(r4, r6);
+  const f4 = freezeFamily(4);
+  const f6 = freezeFamily(6);
+  return { trie: writer.finish(f4.root, f6.root), choice, shiftSig, out: { 4: f4.out, 6: f6.out } };
 }
 
 function resolverTrie(): LookupTrie {
@@ -257,38 +419,77 @@ export function serviceEdges(body: SnapshotBody, serviceName: string): SnapshotE
   return body.edges.filter((e) => have.has(e.name));
 }
 
-export function buildSteering(body: SnapshotBody, geo: GeoDb): SteeringTable {
-  const started = performance.now();
-  const policyNames = [...new Set(body.services.map((s) => s.policy))];
-  const policies = policyNames.map((n) => preparePolicy(body, n));
-  const locations: GeoInfo[] = [];
-  const tries = buildGeoTries(geo, policies, locations);
-  const classes: SteeringClass[] = [];
-  const classIndex = new Map<string, number>();
-  const serviceClass = new Map<string, number>();
-  for (const svc of body.services) {
-    const edges = serviceEdges(body, svc.name);
-    const key = `${svc.policy ?? ''}|${edges.map((e) => e.name).join(',')}`;
-    let idx = classIndex.get(key);
-    if (idx === undefined) {
-      const t = tries.get(svc.policy)!;
-      idx = classes.length;
-      classes.push({ key, policy: t.policy, edges, trie: freezeClass(t, edges, locations) });
-      classIndex.set(key, idx);
+/**
+ * Builds steering tables snapshot after snapshot, reusing what did not change: the geo tries
+ * (keyed on the GeoIP database version and the policies) and, per class, every subtree whose
+ * answers are unchanged. The result is identical to a fresh `buildSteering`, node for node.
+ */
+export class SteeringBuilder {
+  #geo: WeakRef<GeoDb> | undefined;
+  #geoKey = '';
+  #locations: GeoInfo[] = [];
+  #indexes = new Map<string | null, PolicyIndex>();
+  #classes = new Map<string, ClassState>();
+
+  build(body: SnapshotBody, geo: GeoDb): SteeringTable {
+    const started = performance.now();
+    const policyNames = [...new Set(body.services.map((s) => s.policy))];
+    const geoKey = `${geo.version}|${JSON.stringify(policyNames.map((n) => [n, body.policies.find((p) => p.name === n) ?? null]))}`;
+    if (this.#geo?.deref() !== geo || this.#geoKey !== geoKey) {
+      const policies = policyNames.map((n) => preparePolicy(body, n));
+      this.#locations = [];
+      const tries = buildGeoTries(geo, policies, this.#locations);
+      this.#indexes = new Map([...tries].map(([name, t]) => [name, indexPolicy(t)]));
+      this.#classes = new Map();
+      this.#geo = new WeakRef(geo);
+      this.#geoKey = geoKey;
     }
-    serviceClass.set(svc.name, idx);
+    const locations = this.#locations;
+    const classes: SteeringClass[] = [];
+    const classIndex = new Map<string, number>();
+    const serviceClass = new Map<string, number>();
+    const states = new Map<string, ClassState>();
+    for (const svc of body.services) {
+      const edges = serviceEdges(body, svc.name);
+      const key = `${svc.policy ?? ''}|${edges.map((e) => e.name).join(',')}`;
+      let idx = classIndex.get(key);
+      if (idx === undefined) {
+        const index = this.#indexes.get(svc.policy)!;
+        let state: ClassState;
+        try {
+          state = freezeClass(index, edges, locations, this.#classes.get(key));
+        } catch (err) {
+          // The previous state may be half updated: the next build starts from scratch.
+          this.#classes = new Map();
+          throw err;
+        }
+        states.set(key, state);
+        idx = classes.length;
+        classes.push({ key, policy: index.tries.policy, edges, trie: state.trie });
+        classIndex.set(key, idx);
+      }
+      serviceClass.set(svc.name, idx);
+    }
+    this.#classes = states;
+    return {
+      classes,
+      serviceClass,
+      publicResolvers: resolverTrie(),
+      locations,
+      stats: {
+        blocks: classes.reduce((n, c) => n + c.trie.nodes.length / 2 + 1, 0),
+        buildMs: Math.round(performance.now() - started),
+      },
+    };
   }
-  return {
-    classes,
-    serviceClass,
-    publicResolvers: resolverTrie(),
-    locations,
-    stats: {
-      blocks: classes.reduce((n, c) => n + c.trie.nodes.length / 2 + 1, 0),
-      buildMs: Math.round(performance.now() - started),
-    },
-  };
 }
+
+/** A fresh build (nothing reused). */
+export function buildSteering(body: SnapshotBody, geo: GeoDb): SteeringTable {
+  return new SteeringBuilder().build(body, geo);
+}
+
+const sharedCopies = new WeakMap<LookupTrie, LookupTrie>();
 
 function sharedCopy(a: Int32Array): Int32Array {
   const s = new Int32Array(new SharedArrayBuffer(a.byteLength));
@@ -301,12 +502,15 @@ function sharedCopy(a: Int32Array): Int32Array {
  * (large) tries instead of copying them, so N answering threads cost one set of tables.
  */
 export function shareSteering(table: SteeringTable): SteeringTable {
-  const share = (t: LookupTrie): LookupTrie => ({
-    nodes: sharedCopy(t.nodes),
-    parents: sharedCopy(t.parents),
-    root4: t.root4,
-    root6: t.root6,
-  });
+  const share = (t: LookupTrie): LookupTrie => {
+    // A class reused unchanged from the last snapshot keeps its shared copy (no 10 MB copy).
+    let s = sharedCopies.get(t);
+    if (!s) {
+      s = { nodes: sharedCopy(t.nodes), parents: sharedCopy(t.parents), root4: t.root4, root6: t.root6 };
+      sharedCopies.set(t, s);
+    }
+    return s;
+  };
   return {
     ...table,
     classes: table.classes.map((c) => ({ ...c, trie: share(c.trie) })),
