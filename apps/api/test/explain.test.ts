@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Snapshot } from '@catchment/core';
+import { GEOIP_TESTDATA } from '@catchment/testkit';
 import type { ExplainQuery } from '../src/index.ts';
 import { buildWorld, startTestApi, type TestApi } from './helpers.ts';
 
 /** MaxMind's published test databases (fake data in the real format). */
-const TESTDATA = '/work/shared/testdata/geoip';
+const TESTDATA = GEOIP_TESTDATA;
 
 describe('GET /v1/explain', () => {
   const calls: { version: number; query: ExplainQuery }[] = [];

@@ -6,11 +6,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort, tempDir } from '@catchment/testkit';
+import { freePort, GEOIP_TESTDATA, tempDir } from '@catchment/testkit';
 
 const run = promisify(execFile);
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-const CITY = new URL('../../../../shared/testdata/geoip/GeoIP2-City-Test.mmdb', import.meta.url).pathname;
+const CITY = `${GEOIP_TESTDATA}/GeoIP2-City-Test.mmdb`;
 
 /** `catchment start` as a user runs it, on its own data folder and free ports. */
 async function startCatchment(dataDir: string, ports: Record<string, number>) {

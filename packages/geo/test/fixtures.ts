@@ -1,8 +1,9 @@
 import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
 import { DEFAULT_SETTINGS } from '@catchment/core';
+import { GEOIP_TESTDATA } from '@catchment/testkit';
 
 /** The demo configuration (config/demo.yaml) as a compiled snapshot body, for tests. */
-export const TESTDATA = '/work/shared/testdata/geoip';
+export const TESTDATA = GEOIP_TESTDATA;
 export const CITY_DB = `${TESTDATA}/GeoIP2-City-Test.mmdb`;
 export const ASN_DB = `${TESTDATA}/GeoLite2-ASN-Test.mmdb`;
 

@@ -2,4 +2,5 @@ export * from './databases.ts';
 export * from './ports.ts';
 export * from './postgres.ts';
 export * from './snapshots.ts';
+export * from './testdata.ts';
 export * from './tmp.ts';
