@@ -11,6 +11,7 @@ import { recordAudit } from './audit.ts';
 import { CONFIG_KINDS, type ConfigKind, diffConfig, type PlanChange } from './config-diff.ts';
 import { exportConfig } from './config-export.ts';
 import type { Db } from './connection.ts';
+import { edgeColumns, writePolicyRules } from './rows.ts';
 import * as t from './schema.ts';
 
 export interface ImportResult {
@@ -94,20 +95,7 @@ async function applyChanges(tx: Db, changes: PlanChange[], desired: NormalConfig
   }
 
   for (const e of upserts('edges') as Item<'edges'>[]) {
-    const row = {
-      name: e.name,
-      description: e.description ?? null,
-      lat: e.location.lat,
-      lon: e.location.lon,
-      country: e.location.country,
-      continent: e.location.continent,
-      region: e.location.region ?? null,
-      capacityRps: e.capacity.rps,
-      capacityGbps: e.capacity.gbps ?? null,
-      state: e.state ?? 'active',
-      override: e.override ?? 'none',
-      dsrAddress: e.dsrAddress ?? null,
-    };
+    const row = edgeColumns(e);
     await tx
       .insert(t.edges)
       .values(row)
@@ -148,25 +136,7 @@ async function applyChanges(tx: Db, changes: PlanChange[], desired: NormalConfig
       .onConflictDoUpdate({ target: t.policies.name, set: { ...row, updatedAt: new Date() } })
       .returning({ id: t.policies.id });
     const policyId = saved!.id;
-    await tx.delete(t.policyRules).where(eq(t.policyRules.policyId, policyId));
-    for (const [position, rule] of p.rules.entries()) {
-      const m = rule.match;
-      const [r] = await tx
-        .insert(t.policyRules)
-        .values({
-          policyId,
-          position,
-          kind: 'cidr' in m ? 'cidr' : 'asn' in m ? 'asn' : 'country' in m ? 'country' : 'continent',
-          cidr: 'cidr' in m ? m.cidr : null,
-          asn: 'asn' in m ? m.asn : null,
-          country: 'country' in m ? m.country : null,
-          continent: 'continent' in m ? m.continent : null,
-        })
-        .returning({ id: t.policyRules.id });
-      await tx
-        .insert(t.policyRuleEdges)
-        .values(rule.edges.map((edge, i) => ({ ruleId: r!.id, position: i, edgeId: need(edgeIds, edge, 'edge') })));
-    }
+    await writePolicyRules(tx, policyId, p.rules, (edge) => need(edgeIds, edge, 'edge'));
   }
   const policyIds = await ids(tx, 'policies');
 

@@ -6,4 +6,5 @@ export * from './config-import.ts';
 export * from './connection.ts';
 export * from './migrate.ts';
 export * from './publish.ts';
+export * from './rows.ts';
 export * as schema from './schema.ts';

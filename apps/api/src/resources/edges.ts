@@ -1,5 +1,5 @@
 import { type EdgeConfig, EdgeOverride, EdgeConfig as EdgeSchema, EdgeState, Name } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import { type Db, edgeColumns, schema } from '@catchment/db';
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { ResourceSpec } from './crud.ts';
@@ -8,22 +8,7 @@ import { edgeOf } from './view.ts';
 
 const t = schema.edges;
 
-function columns(b: EdgeConfig) {
-  return {
-    name: b.name,
-    description: b.description ?? null,
-    lat: b.location.lat,
-    lon: b.location.lon,
-    country: b.location.country,
-    continent: b.location.continent,
-    region: b.location.region ?? null,
-    capacityRps: b.capacity.rps,
-    capacityGbps: b.capacity.gbps ?? null,
-    state: b.state ?? 'active',
-    override: b.override ?? 'none',
-    dsrAddress: b.dsrAddress ?? null,
-  };
-}
+const columns = edgeColumns;
 
 export const edgeResource: ResourceSpec<EdgeConfig> = {
   kind: 'edge',

@@ -1,5 +1,5 @@
 import { Name, type PolicyConfig, PolicyConfig as PolicySchema } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import { type Db, schema, writePolicyRules } from '@catchment/db';
 import { asc, eq, gt } from 'drizzle-orm';
 import type { ResourceSpec } from './crud.ts';
 import { checkDomain } from './validate.ts';
@@ -8,28 +8,9 @@ import { loadNames, loadPolicies } from './view.ts';
 const t = schema.policies;
 
 async function writeRules(tx: Db, policyId: number, b: PolicyConfig): Promise<void> {
-  await tx.delete(schema.policyRules).where(eq(schema.policyRules.policyId, policyId));
   const names = await loadNames(tx);
   const edgeIds = new Map([...names.edges].map(([id, name]) => [name, id]));
-  for (const [position, rule] of b.rules.entries()) {
-    const m = rule.match;
-    const [row] = await tx
-      .insert(schema.policyRules)
-      .values({
-        policyId,
-        position,
-        kind: 'cidr' in m ? 'cidr' : 'asn' in m ? 'asn' : 'country' in m ? 'country' : 'continent',
-        cidr: 'cidr' in m ? m.cidr : null,
-        asn: 'asn' in m ? m.asn : null,
-        country: 'country' in m ? m.country : null,
-        continent: 'continent' in m ? m.continent : null,
-      })
-      .returning({ id: schema.policyRules.id });
-    if (!row) continue;
-    await tx
-      .insert(schema.policyRuleEdges)
-      .values(rule.edges.map((e, i) => ({ ruleId: row.id, position: i, edgeId: edgeIds.get(e) ?? 0 })));
-  }
+  await writePolicyRules(tx, policyId, b.rules, (edge) => edgeIds.get(edge) ?? 0);
 }
 
 async function one(db: Db, where: ReturnType<typeof eq>) {

@@ -1,0 +1,54 @@
+import type { EdgeConfig, PolicyConfig } from '@catchment/core';
+import { eq } from 'drizzle-orm';
+import type { Db } from './connection.ts';
+import * as t from './schema.ts';
+
+/**
+ * Configuration objects → table rows, shared by `catchment import` and the API's
+ * resources so that both write an object the same way.
+ */
+export function edgeColumns(e: EdgeConfig) {
+  return {
+    name: e.name,
+    description: e.description ?? null,
+    lat: e.location.lat,
+    lon: e.location.lon,
+    country: e.location.country,
+    continent: e.location.continent,
+    region: e.location.region ?? null,
+    capacityRps: e.capacity.rps,
+    capacityGbps: e.capacity.gbps ?? null,
+    state: e.state ?? 'active',
+    override: e.override ?? 'none',
+    dsrAddress: e.dsrAddress ?? null,
+  };
+}
+
+/** Replaces a policy's rules (and their ordered target edges). */
+export async function writePolicyRules(
+  tx: Db,
+  policyId: number,
+  rules: PolicyConfig['rules'],
+  edgeId: (name: string) => number,
+): Promise<void> {
+  await tx.delete(t.policyRules).where(eq(t.policyRules.policyId, policyId));
+  for (const [position, rule] of rules.entries()) {
+    const m = rule.match;
+    const [row] = await tx
+      .insert(t.policyRules)
+      .values({
+        policyId,
+        position,
+        kind: 'cidr' in m ? 'cidr' : 'asn' in m ? 'asn' : 'country' in m ? 'country' : 'continent',
+        cidr: 'cidr' in m ? m.cidr : null,
+        asn: 'asn' in m ? m.asn : null,
+        country: 'country' in m ? m.country : null,
+        continent: 'continent' in m ? m.continent : null,
+      })
+      .returning({ id: t.policyRules.id });
+    if (!row) throw new Error('policy rule insert returned nothing');
+    await tx
+      .insert(t.policyRuleEdges)
+      .values(rule.edges.map((edge, i) => ({ ruleId: row.id, position: i, edgeId: edgeId(edge) })));
+  }
+}
