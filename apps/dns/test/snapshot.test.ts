@@ -162,7 +162,10 @@ describe('snapshot intake', () => {
       await new Promise((r) => setTimeout(r, 300));
       await s.push(sealSnapshot(v, withLhr(`198.18.4.${10 + v}`)));
     }
-    await new Promise((r) => setTimeout(r, 300));
+    // Keep querying until the last version answers (a loaded machine may take a while to swap).
+    await until('the last snapshot to answer', async () => (seen.has('198.18.4.16') ? true : undefined), 10_000).catch(
+      () => undefined,
+    );
     stop = true;
     await load;
     await until('in-flight queries', async () => (pending.size === 0 ? true : undefined), 5000);
