@@ -1,6 +1,7 @@
 import { type CatchmentConfig, type NormalConfig, normaliseConfig } from '@catchment/core';
 import { asc } from 'drizzle-orm';
 import type { Db } from './connection.ts';
+import { policyRulesOf } from './rows.ts';
 import * as t from './schema.ts';
 
 type Tx = Pick<Db, 'select'>;
@@ -94,19 +95,7 @@ export async function exportConfig(db: Tx): Promise<NormalConfig> {
     policies: policies.map((p) => ({
       name: p.name,
       ...(p.description ? { description: p.description } : {}),
-      rules: rules
-        .filter((r) => r.policyId === p.id)
-        .map((r) => ({
-          match:
-            r.kind === 'cidr'
-              ? { cidr: r.cidr ?? '' }
-              : r.kind === 'asn'
-                ? { asn: r.asn ?? 0 }
-                : r.kind === 'country'
-                  ? { country: r.country ?? '' }
-                  : { continent: (r.continent ?? 'EU') as 'EU' },
-          edges: ruleEdges.filter((re) => re.ruleId === r.id).map((re) => edgeName.get(re.edgeId) ?? ''),
-        })),
+      rules: policyRulesOf(p.id, rules, ruleEdges, (id) => edgeName.get(id) ?? ''),
     })),
     services: services.map((s) => {
       const mine = addresses.filter((a) => a.serviceId === s.id);

@@ -52,3 +52,29 @@ export async function writePolicyRules(
       .values(rule.edges.map((edge, i) => ({ ruleId: row.id, position: i, edgeId: edgeId(edge) })));
   }
 }
+
+/** A policy's rules as configuration, from its rows (the inverse of `writePolicyRules`). */
+export function policyRulesOf(
+  policyId: number,
+  rules: (typeof t.policyRules.$inferSelect)[],
+  targets: (typeof t.policyRuleEdges.$inferSelect)[],
+  edgeName: (id: number) => string,
+): PolicyConfig['rules'] {
+  return rules
+    .filter((r) => r.policyId === policyId)
+    .sort((a, b) => a.position - b.position)
+    .map((r) => ({
+      match:
+        r.kind === 'cidr'
+          ? { cidr: r.cidr ?? '' }
+          : r.kind === 'asn'
+            ? { asn: r.asn ?? 0 }
+            : r.kind === 'country'
+              ? { country: r.country ?? '' }
+              : { continent: (r.continent ?? 'EU') as 'EU' },
+      edges: targets
+        .filter((x) => x.ruleId === r.id)
+        .sort((a, b) => a.position - b.position)
+        .map((x) => edgeName(x.edgeId)),
+    }));
+}

@@ -8,7 +8,7 @@ import type {
   TransitConfig,
   ZoneConfig,
 } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import { type Db, policyRulesOf, schema } from '@catchment/db';
 import { asc } from 'drizzle-orm';
 
 /**
@@ -149,19 +149,7 @@ export async function loadPolicies(db: Db, names?: Names): Promise<(PolicyConfig
       id: p.id,
       name: p.name,
       description: p.description ?? undefined,
-      rules: rules
-        .filter((r) => r.policyId === p.id)
-        .map((r) => ({
-          match:
-            r.kind === 'cidr'
-              ? { cidr: r.cidr ?? '' }
-              : r.kind === 'asn'
-                ? { asn: r.asn ?? 0 }
-                : r.kind === 'country'
-                  ? { country: r.country ?? '' }
-                  : { continent: r.continent as never },
-          edges: targets.filter((t) => t.ruleId === r.id).map((t) => n.edges.get(t.edgeId) ?? ''),
-        })),
+      rules: policyRulesOf(p.id, rules, targets, (id) => n.edges.get(id) ?? ''),
     }),
   );
 }
