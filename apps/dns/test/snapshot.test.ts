@@ -139,11 +139,14 @@ describe('snapshot intake', () => {
       } else failed++;
     });
     const query = optRecord([ecsOption(1, 32, 0, [81, 2, 69, 142])]);
+    // The load runs until the last version has answered (bounded: 40 s or 1 M queries), so a slow
+    // swap on a loaded machine is still seen under load rather than after the load has ended.
     let stop = false;
+    const maxQueries = 1_000_000;
     const load = (async () => {
-      const deadline = Date.now() + 15_000;
-      while (!stop && Date.now() < deadline && sent < 200_000) {
-        while (pending.size < 32 && sent < 200_000) {
+      const deadline = Date.now() + 40_000;
+      while (!stop && Date.now() < deadline && sent < maxQueries) {
+        while (pending.size < 32 && sent < maxQueries) {
           const id = (sent++ % 65000) + 1;
           const packet = buildQuery('www.example.net', 1, { id, opt: query });
           pending.set(
@@ -162,8 +165,7 @@ describe('snapshot intake', () => {
       await new Promise((r) => setTimeout(r, 300));
       await s.push(sealSnapshot(v, withLhr(`198.18.4.${10 + v}`)));
     }
-    // Keep querying until the last version answers (a loaded machine may take a while to swap).
-    await until('the last snapshot to answer', async () => (seen.has('198.18.4.16') ? true : undefined), 10_000).catch(
+    await until('the last snapshot to answer', async () => (seen.has('198.18.4.16') ? true : undefined), 30_000).catch(
       () => undefined,
     );
     stop = true;
