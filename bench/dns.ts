@@ -114,7 +114,7 @@ const waitForAnswer = async (port: number) => {
   throw new Error(`server on ${port} never answered`);
 };
 
-async function startCatchment(): Promise<{ pid: number; port: number }> {
+async function startCatchment(udpIo: 'batch' | 'dgram'): Promise<{ pid: number; port: number }> {
   const port = await freePort();
   const snap = join(dir, 'snapshot.json');
   writeFileSync(snap, JSON.stringify(sealSnapshot(1, demoBody())));
@@ -122,6 +122,7 @@ async function startCatchment(): Promise<{ pid: number; port: number }> {
     listen: [{ address: '127.0.0.1', port }],
     workers: Number(process.env.BENCH_WORKERS ?? 0),
     geo: { city: cityFile, watch: false },
+    udpIo,
   };
   const p = spawn(
     'taskset',
@@ -252,8 +253,14 @@ function latencies(port: number, qps: number): { p50: number; p99: number; p999:
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-const servers = { catchment: await startCatchment(), gdnsd: await startGdnsd() };
-const results: Record<string, Peak[]> = { catchment: [], gdnsd: [] };
+// Catchment twice: batched UDP I/O (the default) and Node's dgram (the fallback), to show what
+// the system calls cost.
+const servers = {
+  catchment: await startCatchment('batch'),
+  'catchment-dgram': await startCatchment('dgram'),
+  gdnsd: await startGdnsd(),
+};
+const results: Record<string, Peak[]> = Object.fromEntries(Object.keys(servers).map((k) => [k, []]));
 for (let run = 0; run < RUNS; run++) {
   for (const [name, s] of Object.entries(servers)) {
     const p = peak(s.pid, s.port);
@@ -279,7 +286,11 @@ for (const [name, s] of Object.entries(summary)) {
     `| ${name} | ${Math.round(s.qps)} | ${Math.round(s.perCore)} | ${s.lat.p50.toFixed(3)} / ${s.lat.p99.toFixed(3)} / ${s.lat.p999.toFixed(3)} | ${s.rss} |`,
   );
 }
+const d = summary['catchment-dgram']!;
 console.log(
   `\nCatchment / gdnsd: ${(c.qps / g.qps).toFixed(2)} x qps, ${(c.perCore / g.perCore).toFixed(2)} x qps per core`,
+);
+console.log(
+  `Catchment with dgram / gdnsd: ${(d.qps / g.qps).toFixed(2)} x qps, ${(d.perCore / g.perCore).toFixed(2)} x qps per core`,
 );
 process.exit(0);

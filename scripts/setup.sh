@@ -32,3 +32,7 @@ fi
 if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [ package.json -nt node_modules/.modules.yaml ]; then
   pnpm install --frozen-lockfile --reporter=append-only
 fi
+
+# The DNS server's batched UDP I/O addon (pnpm install builds it; this rebuilds it when its
+# sources changed). Optional: without a compiler the server falls back to dgram and says so.
+node packages/udp-batch/src/build.ts --optional

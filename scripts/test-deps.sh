@@ -4,6 +4,7 @@ set -euo pipefail
 pkgs=(
   postgresql-15 dnsutils knot-dnsutils python3-dnspython unbound dnsperf
   bird2 gobgpd golang-github-osrg-gobgp-dev iproute2 ethtool
+  g++ make python3
   clang llvm libbpf-dev bpftool xdp-tools linux-libc-dev gcc-multilib
   prometheus prometheus-alertmanager
   libmaxmind-db-writer-perl gdnsd curl

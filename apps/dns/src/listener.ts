@@ -2,9 +2,10 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createLogger, type Logger } from '@catchment/core';
 import { type Address, formatAddress, parseAddress } from '@catchment/geo';
+import { BatchUdpSocket } from '@catchment/udp-batch';
 import { type ClientAddress, Responder } from './respond.ts';
 import { RRL_DROP, RRL_SEND, Rrl, type RrlOptions } from './rrl.ts';
-import { type BlockCount, drainBlocks, ListenerStats } from './stats.ts';
+import { type BlockCount, drainBlocks, ListenerStats, type StatsDelta } from './stats.ts';
 import { RCODE } from './wire/constants.ts';
 import type { CompiledZones } from './zone/compile.ts';
 
@@ -44,6 +45,8 @@ export interface ListenerOptions {
   queryLogSample?: number;
   /** UDP socket buffers (default 4 MiB; capped by the kernel's rmem_max / wmem_max). */
   udpBufferBytes?: number;
+  /** 'batch': recvmmsg/sendmmsg through @catchment/udp-batch (the caller checked it loads). */
+  udpIo?: 'batch' | 'dgram';
 }
 
 /**
@@ -54,12 +57,14 @@ export class DnsListener {
   readonly responder = new Responder();
   readonly stats = new ListenerStats();
   readonly #opts: ListenerOptions;
-  readonly #udp: UdpSocket[] = [];
+  readonly #udp: (UdpSocket | BatchUdpSocket)[] = [];
   readonly #tcp: Server[] = [];
   readonly #conns = new Set<Socket>();
   readonly #perClient = new Map<string, number>();
   readonly #addrCache = new Map<string, ClientAddress>();
   readonly #rrl: Rrl | undefined;
+  /** The addon's drop counters are cumulative: what was already reported, per socket. */
+  readonly #socketDrops = new WeakMap<BatchUdpSocket, { send: number; oversize: number }>();
   #pendingBlocks: BlockCount[] = [];
   #sample = 0;
   #logCount = 0;
@@ -74,6 +79,20 @@ export class DnsListener {
     // Counters refer to the old tables' blocks: resolve them before the swap.
     this.#pendingBlocks.push(...drainBlocks(this.responder.zones));
     this.responder.zones = zones;
+  }
+
+  /** Counters since the last call (the batched sockets' drop counts folded in). */
+  drainStats(): StatsDelta {
+    const d = this.stats.drain(this.responder.zones);
+    for (const sock of this.#udp) {
+      if (!(sock instanceof BatchUdpSocket)) continue;
+      const st = sock.stats();
+      const seen = this.#socketDrops.get(sock) ?? { send: 0, oversize: 0 };
+      d.udpDropped.send += st.sendDropped - seen.send;
+      d.udpDropped.oversize += st.oversize - seen.oversize;
+      this.#socketDrops.set(sock, { send: st.sendDropped, oversize: st.oversize });
+    }
+    return d;
   }
 
   drainBlocks(): BlockCount[] {
@@ -164,7 +183,61 @@ export class DnsListener {
     );
   }
 
+  /**
+   * Answers one UDP query and applies RRL. Returns the reply length in responder.out (0: no
+   * reply: not a query we answer, or dropped by RRL).
+   */
+  #answerUdp(msg: Uint8Array, len: number, client: ClientAddress): number {
+    const n = this.#answer(msg, len, client, false);
+    if (n === 0 || !this.#rrl) return n;
+    const rc = this.responder.rcode;
+    const kind = rc === RCODE.NOERROR || rc === RCODE.NXDOMAIN ? (rc === RCODE.NOERROR ? 0 : 1) : 2;
+    const action = this.#rrl.check(client.family, client.bytes, kind, Date.now());
+    if (action === RRL_DROP) {
+      this.stats.rrlDropped++;
+      return 0;
+    }
+    if (action !== RRL_SEND) {
+      this.stats.rrlSlipped++;
+      return slip(this.responder.out, this.responder.q.qnameEnd);
+    }
+    return n;
+  }
+
   #listenUdp(ep: Endpoint): Promise<void> {
+    return this.#opts.udpIo === 'batch' ? this.#listenUdpBatch(ep) : this.#listenUdpDgram(ep);
+  }
+
+  /**
+   * The fast path: up to 64 datagrams per recvmmsg, one JS call per batch, one sendmmsg for the
+   * replies; client addresses are views of the addon's buffer (no string, no allocation).
+   */
+  async #listenUdpBatch(ep: Endpoint): Promise<void> {
+    const family = ep.address.includes(':') ? 6 : 4;
+    const clients: ClientAddress[] = [];
+    const sock: BatchUdpSocket = new BatchUdpSocket(
+      {
+        family,
+        address: ep.address,
+        port: ep.port,
+        reusePort: this.#opts.reusePort,
+        bufferBytes: this.#opts.udpBufferBytes ?? 4 * 1024 * 1024,
+      },
+      (count, batch) => {
+        for (let i = 0; i < count; i++) {
+          const len = batch.length(i);
+          // Source port 0 cannot be answered; a datagram over a slot was cut by the kernel.
+          if (len < 0 || batch.sourcePort(i) === 0) continue;
+          const n = this.#answerUdp(batch.slots[i]!, len, clients[i]!);
+          if (n > 0) batch.reply(i, this.responder.out, n);
+        }
+      },
+    );
+    for (const bytes of sock.addresses) clients.push({ family, bytes });
+    this.#udp.push(sock);
+  }
+
+  #listenUdpDgram(ep: Endpoint): Promise<void> {
     const type = ep.address.includes(':') ? 'udp6' : 'udp4';
     const sock = createSocket({
       type,
@@ -179,28 +252,11 @@ export class DnsListener {
     sock.on('message', (msg, rinfo) => {
       // Source port 0 cannot be answered (and is a classic way to crash naive servers).
       if (rinfo.port === 0) return;
-      const client = this.#client(rinfo.address);
-      const n = this.#answer(msg, msg.length, client, false);
+      const n = this.#answerUdp(msg, msg.length, this.#client(rinfo.address));
       if (n === 0) return;
-      let reply = this.responder.out;
-      let len = n;
-      if (this.#rrl) {
-        const rc = this.responder.rcode;
-        const kind = rc === RCODE.NOERROR || rc === RCODE.NXDOMAIN ? (rc === RCODE.NOERROR ? 0 : 1) : 2;
-        const action = this.#rrl.check(client.family, client.bytes, kind, Date.now());
-        if (action === RRL_DROP) {
-          this.stats.rrlDropped++;
-          return;
-        }
-        if (action !== RRL_SEND) {
-          this.stats.rrlSlipped++;
-          len = slip(reply, this.responder.q.qnameEnd);
-          reply = this.responder.out;
-        }
-      }
       // The reply buffer is reused by the next query: send a copy (small pooled allocation).
-      const out = Buffer.allocUnsafe(len);
-      reply.copy(out, 0, 0, len);
+      const out = Buffer.allocUnsafe(n);
+      this.responder.out.copy(out, 0, 0, n);
       sock.send(out, rinfo.port, rinfo.address);
     });
     sock.on('error', () => {});

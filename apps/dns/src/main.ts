@@ -34,6 +34,7 @@ const server = await createDnsServer({
   listen: settings.dnsAddresses.map((address) => ({ address, port: settings.dnsPort })),
   geo: { city: env.CATCHMENT_GEOIP_CITY, asn: env.CATCHMENT_GEOIP_ASN, country: env.CATCHMENT_GEOIP_COUNTRY },
   workers: env.CATCHMENT_DNS_WORKERS ? Number(env.CATCHMENT_DNS_WORKERS) : undefined,
+  udpIo: settings.dnsUdpIo,
   snapshot: first,
   rrl: rrl > 0 ? { responsesPerSecond: rrl, slip: num('CATCHMENT_DNS_RRL_SLIP', 2) } : undefined,
   queryLogSample: num('CATCHMENT_DNS_QUERY_LOG_SAMPLE', 0),

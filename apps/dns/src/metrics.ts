@@ -60,6 +60,12 @@ export class DnsMetrics {
     help: 'TCP connections refused by the connection caps',
     registers: [this.registry],
   });
+  readonly udpDropped = new Counter({
+    name: 'catchment_dns_udp_dropped_total',
+    help: 'UDP datagrams dropped by the server: replies the kernel would not take, queries over 4 KiB',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly tcpConnections = new Gauge({
     name: 'catchment_dns_tcp_connections',
     help: 'Open TCP connections',
@@ -100,6 +106,8 @@ export class DnsMetrics {
     if (d.rrlDropped) this.rrl.inc({ action: 'drop' }, d.rrlDropped);
     if (d.rrlSlipped) this.rrl.inc({ action: 'slip' }, d.rrlSlipped);
     if (d.tcpRejected) this.tcpRejected.inc(d.tcpRejected);
+    if (d.udpDropped.send) this.udpDropped.inc({ reason: 'send' }, d.udpDropped.send);
+    if (d.udpDropped.oversize) this.udpDropped.inc({ reason: 'oversize' }, d.udpDropped.oversize);
     // Histogram buckets arrive pre-counted: observe each bucket's upper bound.
     d.latency.buckets.forEach((n, i) => {
       const v = LATENCY_BUCKETS[i] ?? 0.02;

@@ -19,6 +19,8 @@ export interface StatsDelta {
   rrlDropped: number;
   rrlSlipped: number;
   tcpRejected: number;
+  /** UDP replies the kernel would not take (send buffer full), and datagrams over 4 KiB. */
+  udpDropped: { send: number; oversize: number };
   latency: { buckets: number[]; sum: number; count: number };
 }
 
@@ -76,6 +78,7 @@ export class ListenerStats {
       rrlDropped: this.rrlDropped,
       rrlSlipped: this.rrlSlipped,
       tcpRejected: this.tcpRejected,
+      udpDropped: { send: 0, oversize: 0 },
       latency: { buckets: Array.from(this.latBuckets), sum: this.latSum, count: this.latCount },
     };
     this.rcodes.fill(0);

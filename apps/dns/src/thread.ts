@@ -56,7 +56,7 @@ export class AnswerThread {
 
   drain(): { stats: StatsDelta; tcp: number } {
     return {
-      stats: this.listener.stats.drain(this.listener.responder.zones),
+      stats: this.listener.drainStats(),
       tcp: this.listener.tcpConnections,
     };
   }

@@ -115,4 +115,37 @@ describe('fuzz (bounded)', () => {
       assert.match(await dig(s.port, '+short', '+tcp', 'example.net', 'MX'), /10 mail\.example\.net\./);
     });
   });
+
+  it('batched (recvmmsg/sendmmsg) and dgram UDP I/O give the same replies to the same packets', async () => {
+    const geo = { city: CITY_DB, asn: ASN_DB, watch: false };
+    const servers = [await startServer(demoBody(), { geo, udpIo: 'batch' })];
+    try {
+      servers.push(await startServer(demoBody(), { geo, udpIo: 'dgram' }));
+      const r = rng(11);
+      const packets = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? seeds[i % seeds.length]! : hostile(r)));
+      const replies: string[][] = [];
+      for (const server of servers) {
+        const got: string[] = [];
+        const sock = createSocket('udp4');
+        sock.on('message', (m) => got.push(m.toString('hex')));
+        await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
+        sock.setRecvBufferSize(8 << 20);
+        for (let i = 0; i < packets.length; i += 100) {
+          for (const p of packets.slice(i, i + 100)) sock.send(p, server.port, '127.0.0.1');
+          await new Promise((res) => setTimeout(res, 5));
+        }
+        // Settled when nothing more arrives for 500 ms.
+        for (let n = -1; n !== got.length; ) {
+          n = got.length;
+          await new Promise((res) => setTimeout(res, 500));
+        }
+        await new Promise<void>((res) => sock.close(() => res()));
+        replies.push(got.sort());
+      }
+      assert.ok(replies[0]!.length >= 1000, `${replies[0]!.length} replies`);
+      assert.deepEqual(replies[0], replies[1]);
+    } finally {
+      for (const server of servers) await server.stop();
+    }
+  });
 });

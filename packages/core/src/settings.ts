@@ -21,6 +21,8 @@ export interface RuntimeSettings {
   apiPort: number;
   dnsAddresses: string[];
   dnsPort: number;
+  /** UDP socket I/O of the DNS server: batched system calls (native addon) or Node's dgram. */
+  dnsUdpIo: 'batch' | 'dgram';
   /** URL of the API for separate DNS / edge processes. */
   apiUrl: string;
   apiToken: string | undefined;
@@ -36,6 +38,12 @@ function intEnv(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
   return n;
 }
 
+function udpIoEnv(raw: string | undefined): 'batch' | 'dgram' {
+  if (raw === undefined || raw === '' || raw === 'batch') return 'batch';
+  if (raw === 'dgram') return 'dgram';
+  throw new Error(`CATCHMENT_DNS_UDP_IO must be "batch" or "dgram", got "${raw}"`);
+}
+
 export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
   const apiHost = env.CATCHMENT_API_HOST ?? '127.0.0.1';
   const apiPort = intEnv(env, 'CATCHMENT_API_PORT', 8080);
@@ -49,6 +57,7 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
       .map((s) => s.trim())
       .filter(Boolean),
     dnsPort: intEnv(env, 'CATCHMENT_DNS_PORT', 5353),
+    dnsUdpIo: udpIoEnv(env.CATCHMENT_DNS_UDP_IO),
     apiUrl: env.CATCHMENT_API_URL ?? `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${apiPort}`,
     apiToken: env.CATCHMENT_API_TOKEN || undefined,
   };

@@ -111,6 +111,7 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
         listen,
         geo: geoOptions(),
         ...(env.CATCHMENT_DNS_WORKERS ? { workers: Number(env.CATCHMENT_DNS_WORKERS) } : {}),
+        udpIo: settings.dnsUdpIo,
         ...(first ? { snapshot: first } : {}),
         http: { address: env.CATCHMENT_DNS_HTTP_HOST ?? '127.0.0.1', port: httpPort },
         ...(parts.has('api')
