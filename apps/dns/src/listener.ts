@@ -224,12 +224,20 @@ export class DnsListener {
         bufferBytes: this.#opts.udpBufferBytes ?? 4 * 1024 * 1024,
       },
       (count, batch) => {
-        for (let i = 0; i < count; i++) {
-          const len = batch.length(i);
-          // Source port 0 cannot be answered; a datagram over a slot was cut by the kernel.
-          if (len < 0 || batch.sourcePort(i) === 0) continue;
-          const n = this.#answerUdp(batch.slots[i]!, len, clients[i]!);
-          if (n > 0) batch.reply(i, this.responder.out, n);
+        const r = this.responder;
+        const home = r.out;
+        try {
+          for (let i = 0; i < count; i++) {
+            const len = batch.length(i);
+            // Source port 0 cannot be answered; a datagram over a slot was cut by the kernel.
+            if (len < 0 || batch.sourcePort(i) === 0) continue;
+            // The reply is written straight into the socket's reply slot (UDP replies fit).
+            r.out = batch.replies[i]!;
+            const n = this.#answerUdp(batch.slots[i]!, len, clients[i]!);
+            if (n > 0) batch.reply(i, n);
+          }
+        } finally {
+          r.out = home;
         }
       },
     );

@@ -23,7 +23,11 @@ export class Responder {
   /** Resolvers whose ECS is used (undefined: all). */
   trustedEcs: LookupTrie | undefined;
   readonly q: Query = newQuery();
-  readonly out: Buffer = Buffer.allocUnsafe(MAX_MESSAGE);
+  /**
+   * Where replies are written. The batched UDP path points it at the socket's reply slot
+   * (replies over UDP never exceed EDNS_BUFFER) so that nothing is copied.
+   */
+  out: Buffer = Buffer.allocUnsafe(MAX_MESSAGE);
   readonly #lookup: LookupResult = { value: 0, length: 0, key: 0 };
   readonly #mapped = new Uint8Array(4);
 
@@ -190,7 +194,7 @@ export class Responder {
     let pos = 12;
     if (q.qnameEnd > 0 && rcode !== RCODE.NOTIMP) {
       const qLen = q.qnameEnd + 4 - 12;
-      out.set(msg.subarray(12, 12 + qLen), 12);
+      copyBytes(msg, 12, out, 12, qLen);
       out[5] = 1;
       pos += qLen;
     }
@@ -223,7 +227,7 @@ export class Responder {
     out.writeUInt16BE(q.ecsFamily, pos + 15);
     out[pos + 17] = q.ecsSource;
     out[pos + 18] = this.usedEcs ? this.scope : 0;
-    out.set(msg.subarray(q.ecsAddr, q.ecsAddr + q.ecsAddrLen), pos + 19);
+    copyBytes(msg, q.ecsAddr, out, pos + 19, q.ecsAddrLen);
     return pos + 19 + q.ecsAddrLen;
   }
 
@@ -262,7 +266,7 @@ export class Responder {
     out[3] = q.cd | rcode;
     out[4] = 0;
     out[5] = 1;
-    out.set(msg.subarray(12, 12 + qLen), 12);
+    copyBytes(msg, 12, out, 12, qLen);
     let pos = 12 + qLen;
     if (tc) {
       // Truncated: header, question and OPT only; the client retries over TCP.
@@ -310,6 +314,11 @@ function copyChunk(out: Buffer, pos: number, c: Chunk, pointer: number): number 
     out[pos + p + 1] = pointer & 0xff;
   }
   return pos + c.bytes.length;
+}
+
+/** A byte loop: these copies are short, and subarray + set allocates a view per query. */
+function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, len: number): void {
+  for (let i = 0; i < len; i++) dst[to + i] = src[from + i]!;
 }
 
 function isMapped(b: Uint8Array, off: number, available: number): boolean {

@@ -78,11 +78,13 @@ export interface Datagrams {
   readonly slots: Buffer[];
   /** Per slot: a view of the source address (4 bytes for IPv4, 16 for IPv6). */
   readonly addresses: Uint8Array[];
+  /** Per slot: where the reply to that datagram is written (as long as a slot). */
+  readonly replies: Buffer[];
   /** Datagram length, or -1 for one longer than a slot. */
   length(i: number): number;
   sourcePort(i: number): number;
-  /** Queues `len` bytes of `data` as the reply to datagram i (at most one per datagram). */
-  reply(i: number, data: Uint8Array, len: number): boolean;
+  /** Sends the first `len` bytes of `replies[i]` to the source of datagram i after the batch. */
+  reply(i: number, len: number): void;
 }
 
 export class BatchUdpSocket implements Datagrams {
@@ -90,10 +92,9 @@ export class BatchUdpSocket implements Datagrams {
   readonly localPort: number;
   readonly slots: Buffer[] = [];
   readonly addresses: Uint8Array[] = [];
+  readonly replies: Buffer[] = [];
   readonly #native: Native;
   readonly #handle: object;
-  readonly #slot: number;
-  readonly #out: Buffer;
   readonly #meta: Int32Array;
   #closed = false;
 
@@ -105,17 +106,17 @@ export class BatchUdpSocket implements Datagrams {
     const slot = opts.slot ?? 4096;
     [this.#handle, this.localPort] = n.open(opts.family, opts.address, opts.port, opts.reusePort, opts.bufferBytes);
     const input = Buffer.alloc(batch * slot);
-    this.#out = Buffer.alloc(batch * slot);
+    const output = Buffer.alloc(batch * slot);
     this.#meta = new Int32Array(batch * 4);
     const addr = new Uint8Array(batch * 16);
     const addrLen = opts.family === 4 ? 4 : 16;
     for (let i = 0; i < batch; i++) {
       this.slots.push(input.subarray(i * slot, (i + 1) * slot));
+      this.replies.push(output.subarray(i * slot, (i + 1) * slot));
       this.addresses.push(addr.subarray(i * 16, i * 16 + addrLen));
     }
-    this.#slot = slot;
     const deliver = (count: number) => onBatch(count, this);
-    n.start(this.#handle, batch, slot, input, this.#out, this.#meta, addr, deliver);
+    n.start(this.#handle, batch, slot, input, output, this.#meta, addr, deliver);
   }
 
   length(i: number): number {
@@ -126,14 +127,9 @@ export class BatchUdpSocket implements Datagrams {
     return this.#meta[i * 4 + 1]!;
   }
 
-  reply(i: number, data: Uint8Array, len: number): boolean {
-    if (len > this.#slot || len > data.length) return false;
-    // A byte loop: replies are small, and a subarray + set would allocate per datagram.
-    const out = this.#out;
-    const base = i * this.#slot;
-    for (let k = 0; k < len; k++) out[base + k] = data[k]!;
+  reply(i: number, len: number): void {
+    // The addon ignores lengths outside 1..slot.
     this.#meta[i * 4 + 2] = len;
-    return true;
   }
 
   stats(): BatchSocketStats {

@@ -13,11 +13,11 @@ function echo(family: 4 | 6, onBatch?: (count: number) => void): BatchUdpSocket 
       for (let i = 0; i < count; i++) {
         const len = b.length(i);
         if (len < 0) continue;
-        const reply = Buffer.alloc(len + 2);
+        const reply = b.replies[i]!;
         b.slots[i]!.copy(reply, 0, 0, len);
         reply[0] = reply[0]! ^ 0xff;
         reply.writeUInt16BE(b.sourcePort(i), len);
-        b.reply(i, reply, reply.length);
+        b.reply(i, len + 2);
       }
     },
   );
@@ -122,7 +122,10 @@ describe('batched UDP sockets (recvmmsg/sendmmsg addon)', () => {
       { family: 4, address: '127.0.0.1', port: 0, reusePort: false, bufferBytes: 0 },
       (count, b) => {
         if (calls++ === 0) throw new Error('bug in the owner');
-        for (let i = 0; i < count; i++) b.reply(i, b.slots[i]!, b.length(i));
+        for (let i = 0; i < count; i++) {
+          b.slots[i]!.copy(b.replies[i]!);
+          b.reply(i, b.length(i));
+        }
       },
     );
     open.push(s);
@@ -170,7 +173,7 @@ describe('batched UDP sockets (recvmmsg/sendmmsg addon)', () => {
       const { parentPort } = require('node:worker_threads');
       import(${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)}).then(({ BatchUdpSocket }) => {
         const s = new BatchUdpSocket({ family: 4, address: '127.0.0.1', port: 0, reusePort: false, bufferBytes: 0 },
-          (n, b) => { for (let i = 0; i < n; i++) b.reply(i, b.slots[i], b.length(i)); });
+          (n, b) => { for (let i = 0; i < n; i++) { b.slots[i].copy(b.replies[i]); b.reply(i, b.length(i)); } });
         parentPort.postMessage(s.localPort);
       });`;
     const w = new Worker(code, { eval: true });
