@@ -7,7 +7,8 @@
  *   CATCHMENT_DATA_DIR, CATCHMENT_DNS_HTTP_PORT (metrics/health, default 9153),
  *   CATCHMENT_GEOIP_CITY, CATCHMENT_GEOIP_ASN, CATCHMENT_GEOIP_COUNTRY, CATCHMENT_DNS_WORKERS,
  *   CATCHMENT_DNS_RRL (responses/s per client block, 0 = off), CATCHMENT_DNS_RRL_SLIP (2),
- *   CATCHMENT_DNS_REPORT_SECONDS (60), CATCHMENT_DNS_QUERY_LOG_SAMPLE (log 1 in N queries; 0 = off).
+ *   CATCHMENT_DNS_REPORT_SECONDS (60), CATCHMENT_DNS_QUERY_LOG_SAMPLE (log 1 in N queries; 0 = off),
+ *   CATCHMENT_DNS_UDP_IO (batch | dgram; default batch).
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
