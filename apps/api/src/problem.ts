@@ -42,11 +42,7 @@ export function problemType(code: string): string {
 }
 
 /** Field errors that carry their own code; the problem's code is theirs when they agree. */
-export interface CodedFieldError extends FieldError {
-  code?: ErrorCode;
-}
-
-export function fieldProblem(errors: CodedFieldError[], fallback: ErrorCode = 'VALIDATION_FAILED'): CatchmentError {
+export function fieldProblem(errors: FieldError[], fallback: ErrorCode = 'VALIDATION_FAILED'): CatchmentError {
   const codes = new Set(errors.map((e) => e.code ?? fallback));
   const code = codes.size === 1 ? ([...codes][0] as ErrorCode) : fallback;
   const first = errors[0];

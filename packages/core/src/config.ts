@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument, stringify } from 'yaml';
 import { CatchmentConfig } from './config-schema.ts';
-import { CatchmentError, type FieldError } from './errors.ts';
+import { CatchmentError, type ErrorCode, type FieldError } from './errors.ts';
 import { type Cidr, canonicalIp, cidrContains, cidrOverlaps, cidrProblem, ipFamily, parseCidr } from './net.ts';
 import { DEFAULT_SETTINGS } from './settings.ts';
 import { schemaErrors } from './validate.ts';
@@ -49,14 +49,14 @@ export function communityProblem(text: string): string | undefined {
  */
 export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   const errors: FieldError[] = [];
-  const err = (path: string, message: string) => errors.push({ path, message });
+  const err = (path: string, message: string, code: ErrorCode) => errors.push({ path, message, code });
   const settings = { ...DEFAULT_SETTINGS, ...cfg.settings };
 
   const names = (list: { name: string }[] | undefined, path: string, norm = (s: string) => s) => {
     const seen = new Set<string>();
     list?.forEach((item, i) => {
       const n = norm(item.name);
-      if (seen.has(n)) err(`/${path}/${i}/name`, `duplicate name "${item.name}"`);
+      if (seen.has(n)) err(`/${path}/${i}/name`, `duplicate name "${item.name}"`, 'NAME_TAKEN');
       seen.add(n);
     });
     return seen;
@@ -69,17 +69,17 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   names(cfg.transits, 'transits');
   names(cfg.services, 'services', (s) => normaliseName(s));
   const edgeRef = (path: string, name: string) => {
-    if (!edges.has(name)) err(path, `unknown edge "${name}"`);
+    if (!edges.has(name)) err(path, `unknown edge "${name}"`, 'REFERENCE_UNKNOWN');
   };
   const ipRef = (path: string, ip: string, family?: 4 | 6) => {
     const f = ipFamily(ip);
-    if (f === undefined) err(path, `"${ip}" is not an IP address`);
-    else if (family && f !== family) err(path, `"${ip}" is not an IPv${family} address`);
+    if (f === undefined) err(path, `"${ip}" is not an IP address`, 'ADDRESS_INVALID');
+    else if (family && f !== family) err(path, `"${ip}" is not an IPv${family} address`, 'ADDRESS_INVALID');
   };
 
   cfg.settings?.ecsTrustedResolvers?.forEach((c, i) => {
     const p = cidrProblem(c);
-    if (p) err(`/settings/ecsTrustedResolvers/${i}`, p);
+    if (p) err(`/settings/ecsTrustedResolvers/${i}`, p, 'CIDR_INVALID');
   });
 
   cfg.edges?.forEach((e, i) => {
@@ -89,10 +89,11 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   cfg.services?.forEach((s, i) => {
     const zone = normaliseName(s.zone);
     const name = normaliseName(s.name, zone);
-    if (!zones.has(zone)) err(`/services/${i}/zone`, `unknown zone "${s.zone}"`);
+    if (!zones.has(zone)) err(`/services/${i}/zone`, `unknown zone "${s.zone}"`, 'REFERENCE_UNKNOWN');
     else if (name !== zone && !name.endsWith(`.${zone}`))
-      err(`/services/${i}/name`, `"${s.name}" is not inside zone "${s.zone}"`);
-    if (s.policy && !policies.has(s.policy)) err(`/services/${i}/policy`, `unknown policy "${s.policy}"`);
+      err(`/services/${i}/name`, `"${s.name}" is not inside zone "${s.zone}"`, 'NAME_OUT_OF_ZONE');
+    if (s.policy && !policies.has(s.policy))
+      err(`/services/${i}/policy`, `unknown policy "${s.policy}"`, 'REFERENCE_UNKNOWN');
     if (s.anycast.v4) ipRef(`/services/${i}/anycast/v4`, s.anycast.v4, 4);
     if (s.anycast.v6) ipRef(`/services/${i}/anycast/v6`, s.anycast.v6, 6);
     for (const [edge, addr] of Object.entries(s.addresses)) {
@@ -106,7 +107,7 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
     p.rules.forEach((r, j) => {
       if ('cidr' in r.match) {
         const prob = cidrProblem(r.match.cidr);
-        if (prob) err(`/policies/${i}/rules/${j}/match/cidr`, prob);
+        if (prob) err(`/policies/${i}/rules/${j}/match/cidr`, prob, 'CIDR_INVALID');
       }
       r.edges.forEach((e, k) => edgeRef(`/policies/${i}/rules/${j}/edges/${k}`, e));
     });
@@ -117,7 +118,7 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
     for (const [intent, list] of Object.entries(t.intents)) {
       list.forEach((c, j) => {
         const prob = communityProblem(c);
-        if (prob) err(`/transits/${i}/intents/${intent}/${j}`, prob);
+        if (prob) err(`/transits/${i}/intents/${intent}/${j}`, prob, 'COMMUNITY_INVALID');
       });
     }
   });
@@ -128,7 +129,7 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   cfg.prefixes?.forEach((p, i) => {
     const prob = cidrProblem(p.cidr);
     if (prob) {
-      err(`/prefixes/${i}/cidr`, prob);
+      err(`/prefixes/${i}/cidr`, prob, 'CIDR_INVALID');
       parsed.push(undefined);
       return;
     }
@@ -136,13 +137,17 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
     parsed.push(c);
     const max = c.family === 4 ? settings.maxAnnounceLengthV4 : settings.maxAnnounceLengthV6;
     if (c.length > max)
-      err(`/prefixes/${i}/cidr`, `/${c.length} is longer than the longest announceable IPv${c.family} prefix /${max}`);
+      err(
+        `/prefixes/${i}/cidr`,
+        `/${c.length} is longer than the longest announceable IPv${c.family} prefix /${max}`,
+        'PREFIX_TOO_LONG',
+      );
     if (byText.has(c.text))
-      err(`/prefixes/${i}/cidr`, `duplicate prefix ${c.text} (also /prefixes/${byText.get(c.text)})`);
+      err(`/prefixes/${i}/cidr`, `duplicate prefix ${c.text} (also /prefixes/${byText.get(c.text)})`, 'PREFIX_OVERLAP');
     byText.set(c.text, i);
     p.communities?.forEach((cm, j) => {
       const cp = communityProblem(cm);
-      if (cp) err(`/prefixes/${i}/communities/${j}`, cp);
+      if (cp) err(`/prefixes/${i}/communities/${j}`, cp, 'COMMUNITY_INVALID');
     });
     if (p.kind === 'unicast') edgeRef(`/prefixes/${i}/edge`, p.edge);
     else p.announcers.forEach((a, j) => edgeRef(`/prefixes/${i}/announcers/${j}`, a));
@@ -154,17 +159,23 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
       const si = byText.get(cidrProblem(p.supernet) ? p.supernet : parseCidr(p.supernet).text);
       const sup = si === undefined ? undefined : cfg.prefixes?.[si];
       const sc = si === undefined ? undefined : parsed[si];
-      if (!sup || !sc) err(`/prefixes/${i}/supernet`, `supernet ${p.supernet} is not declared as a prefix`);
-      else if (sup.kind !== 'anycast') err(`/prefixes/${i}/supernet`, `${p.supernet} is not an anycast supernet`);
+      if (!sup || !sc)
+        err(`/prefixes/${i}/supernet`, `supernet ${p.supernet} is not declared as a prefix`, 'REFERENCE_UNKNOWN');
+      else if (sup.kind !== 'anycast')
+        err(`/prefixes/${i}/supernet`, `${p.supernet} is not an anycast supernet`, 'PREFIX_OUTSIDE_SUPERNET');
       else if (!cidrContains(sc, c) || sc.length === c.length)
-        err(`/prefixes/${i}/supernet`, `${c.text} is not inside ${sc.text}`);
+        err(`/prefixes/${i}/supernet`, `${c.text} is not inside ${sc.text}`, 'PREFIX_OUTSIDE_SUPERNET');
     }
     cfg.prefixes?.forEach((q, j) => {
       const d = parsed[j];
       if (j <= i || !d || q.kind !== 'unicast') return;
       if (cidrOverlaps(c, d)) {
         const owners = q.edge === p.edge ? 'both' : `owned by "${p.edge}" and "${q.edge}"`;
-        err(`/prefixes/${j}/cidr`, `unicast ${d.text} overlaps unicast ${c.text} (/prefixes/${i}, ${owners})`);
+        err(
+          `/prefixes/${j}/cidr`,
+          `unicast ${d.text} overlaps unicast ${c.text} (/prefixes/${i}, ${owners})`,
+          'PREFIX_OVERLAP',
+        );
       }
     });
   });
@@ -172,32 +183,39 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   cfg.slos?.forEach((s, i) => {
     if (s.edge) edgeRef(`/slos/${i}/edge`, s.edge);
     if (s.exit > s.enter)
-      err(`/slos/${i}/exit`, `exit threshold ${s.exit} is above enter threshold ${s.enter} (no hysteresis)`);
+      err(
+        `/slos/${i}/exit`,
+        `exit threshold ${s.exit} is above enter threshold ${s.enter} (no hysteresis)`,
+        'SLO_INVALID',
+      );
   });
 
   cfg.playbooks?.forEach((pb, i) => {
     if ('slo' in pb.trigger && !slos.has(pb.trigger.slo))
-      err(`/playbooks/${i}/trigger/slo`, `unknown SLO "${pb.trigger.slo}"`);
+      err(`/playbooks/${i}/trigger/slo`, `unknown SLO "${pb.trigger.slo}"`, 'REFERENCE_UNKNOWN');
     pb.steps.forEach((st, j) => {
       const path = `/playbooks/${i}/steps/${j}`;
       if (st.kind === 'dns-shift') {
         st.schedule.forEach((v, k) => {
-          if (k > 0 && v <= (st.schedule[k - 1] ?? 0)) err(`${path}/schedule/${k}`, 'schedule must increase');
+          if (k > 0 && v <= (st.schedule[k - 1] ?? 0))
+            err(`${path}/schedule/${k}`, 'schedule must increase', 'PLAYBOOK_INVALID');
         });
       } else if (st.kind === 'dsr-shed') {
         st.targets?.forEach((t, k) => edgeRef(`${path}/targets/${k}`, t));
       } else if (st.kind === 'communities') {
-        if (st.transit && !transitNames.has(st.transit)) err(`${path}/transit`, `unknown transit "${st.transit}"`);
+        if (st.transit && !transitNames.has(st.transit))
+          err(`${path}/transit`, `unknown transit "${st.transit}"`, 'REFERENCE_UNKNOWN');
         const known = new Set(
           cfg.transits?.flatMap((t) => (!st.transit || t.name === st.transit ? Object.keys(t.intents) : [])),
         );
         st.intents.forEach((intent, k) => {
-          if (!known.has(intent)) err(`${path}/intents/${k}`, `no transit defines intent "${intent}"`);
+          if (!known.has(intent))
+            err(`${path}/intents/${k}`, `no transit defines intent "${intent}"`, 'REFERENCE_UNKNOWN');
         });
       } else if (st.kind === 'withdraw-unicast') {
         st.prefixes?.forEach((pf, k) => {
           const prob = cidrProblem(pf);
-          if (prob) err(`${path}/prefixes/${k}`, prob);
+          if (prob) err(`${path}/prefixes/${k}`, prob, 'PLAYBOOK_INVALID');
         });
       }
     });

@@ -54,6 +54,8 @@ export type ErrorCode = keyof typeof ErrorCodes;
 export interface FieldError {
   path: string;
   message: string;
+  /** The catalogue code of a domain rule (schema errors have none: VALIDATION_FAILED). */
+  code?: ErrorCode;
 }
 
 export class CatchmentError extends Error {

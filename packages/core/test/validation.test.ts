@@ -93,14 +93,48 @@ describe('configuration validation', () => {
           ],
         }),
       (err: CatchmentError) => {
-        const paths = err.errors.map((e) => e.path).sort();
-        assert.deepEqual(paths, [
-          '/edges/1/name',
-          '/playbooks/0/steps/0/schedule/1',
-          '/playbooks/0/steps/1/intents/0',
-          '/playbooks/0/trigger/slo',
-          '/slos/0/edge',
-          '/slos/0/exit',
+        const found = err.errors.map((e) => `${e.path} ${e.code}`).sort();
+        assert.deepEqual(found, [
+          '/edges/1/name NAME_TAKEN',
+          '/playbooks/0/steps/0/schedule/1 PLAYBOOK_INVALID',
+          '/playbooks/0/steps/1/intents/0 REFERENCE_UNKNOWN',
+          '/playbooks/0/trigger/slo REFERENCE_UNKNOWN',
+          '/slos/0/edge REFERENCE_UNKNOWN',
+          '/slos/0/exit SLO_INVALID',
+        ]);
+        return true;
+      },
+    );
+  });
+});
+
+describe('domain rule codes', () => {
+  it('every prefix rule has its own code', () => {
+    const edge = { location: { lat: 0, lon: 0, country: 'DE', continent: 'EU' }, capacity: { rps: 1 } };
+    assert.throws(
+      () =>
+        validateConfig({
+          edges: [{ name: 'a', ...edge }],
+          prefixes: [
+            { kind: 'anycast', cidr: '198.18.0.0/16', announcers: ['a'] },
+            { kind: 'unicast', cidr: '198.18.1.0/24', edge: 'a', supernet: '198.18.0.0/16' },
+            { kind: 'unicast', cidr: '198.18.1.0/25', edge: 'a', communities: ['65536:1'] },
+            { kind: 'unicast', cidr: '198.19.1.1/24', edge: 'a' },
+            { kind: 'unicast', cidr: '198.20.1.0/24', edge: 'a', supernet: '198.18.0.0/16' },
+            { kind: 'unicast', cidr: '198.21.1.0/24', edge: 'nope', supernet: '198.21.0.0/16' },
+          ],
+          settings: { maxAnnounceLengthV4: 24 },
+        }),
+      (err: CatchmentError) => {
+        const found = err.errors.map((e) => `${e.path} ${e.code}`).sort();
+        assert.deepEqual(found, [
+          '/prefixes/2/cidr PREFIX_OVERLAP',
+          '/prefixes/2/cidr PREFIX_TOO_LONG',
+          '/prefixes/2/communities/0 COMMUNITY_INVALID',
+          '/prefixes/3/cidr CIDR_INVALID',
+          '/prefixes/4/supernet PREFIX_OUTSIDE_SUPERNET',
+          '/prefixes/5/edge REFERENCE_UNKNOWN',
+          '/prefixes/5/supernet REFERENCE_UNKNOWN',
         ]);
         return true;
       },

@@ -7,7 +7,6 @@ import type { ApiContext } from '../context.ts';
 import { checkIfMatch } from '../etag.ts';
 import { fieldProblem } from '../problem.ts';
 import { sendWithEtag } from '../resources/crud.ts';
-import { codeOf } from '../resources/validate.ts';
 import { errorResponses } from '../schemas.ts';
 
 /** The safety settings (K, M, X %, announce lengths...): one document, admin writes. */
@@ -51,7 +50,7 @@ export function settingsRoutes(app: FastifyInstance, ctx: ApiContext): void {
         // The new settings must hold for the whole configuration (e.g. a shorter
         // announceable length than an existing prefix is refused, with that prefix's path).
         const cfg = await exportConfig(tx);
-        const errors = domainErrors({ ...cfg, settings: body }).map((e) => ({ ...e, code: codeOf(e) }));
+        const errors = domainErrors({ ...cfg, settings: body });
         if (errors.length > 0) throw fieldProblem(errors);
         await tx
           .insert(schema.settings)
