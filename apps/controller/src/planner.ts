@@ -1,4 +1,5 @@
 import type { SheddingActionKind } from '@catchment/core';
+import { distanceKm } from '@catchment/geo';
 import {
   type Change,
   COMMUNITIES_SHED_SHARE,
@@ -65,6 +66,45 @@ export function candidateTargets(world: ControllerWorld, edge: string, need?: (n
     .filter((e) => (need ? need(e.name) : true))
     .map((e) => e.name)
     .sort();
+}
+
+/** Shed load goes to the nearest targets that together have this many times its rate in spare room. */
+const COVER_FACTOR = 2;
+
+/**
+ * Of the candidate targets, the nearest to the shed edge (great-circle distance) whose room
+ * below their thresholds together takes `rps` COVER_FACTOR times over, and at least `min` of
+ * them: shed load stays near its clients (a Frankfurt overload spills to Amsterdam and London,
+ * not Sydney) and is still never dumped on one edge. Without coordinates or a known rate, all.
+ */
+export function nearestCovering(
+  world: ControllerWorld,
+  edge: string,
+  candidates: string[],
+  rps: number,
+  min: number,
+): string[] {
+  const where = new Map(world.body?.edges.map((e) => [e.name, e]) ?? []);
+  const from = where.get(edge);
+  if (!from || !(rps > 0)) return candidates;
+  const room = (name: string) => {
+    const e = edgeOf(world, name);
+    return e ? Math.max(0, e.threshold * e.capacityRps - (e.loadRps ?? 0)) : 0;
+  };
+  const ordered = candidates
+    .map((name) => {
+      const to = where.get(name);
+      return { name, km: to ? distanceKm(from.lat, from.lon, to.lat, to.lon) : Number.POSITIVE_INFINITY };
+    })
+    .sort((a, b) => a.km - b.km || (a.name < b.name ? -1 : 1));
+  const chosen: string[] = [];
+  let spare = 0;
+  for (const c of ordered) {
+    if (chosen.length >= min && spare >= COVER_FACTOR * rps) break;
+    chosen.push(c.name);
+    spare += room(c.name);
+  }
+  return chosen.sort();
 }
 
 /** Splits `rps` over `targets` in proportion to `weight(target)`. */
@@ -157,9 +197,12 @@ export function planStage(
     const e = edgeOf(world, name);
     return e ? headroomRps(e) : 0;
   };
-  const pickTargets = (explicit: string[] | undefined, need?: (n: string) => boolean) => {
-    const targets = explicit && explicit.length > 0 ? explicit : candidateTargets(world, edge, need);
+  const pickTargets = (rps: number, explicit: string[] | undefined, need?: (n: string) => boolean) => {
     const wanted = Math.min(opts.minTargets, Math.max(1, world.edges.length - 1));
+    const targets =
+      explicit && explicit.length > 0
+        ? explicit
+        : nearestCovering(world, edge, candidateTargets(world, edge, need), rps, wanted);
     if (!explicit?.length && targets.length < wanted) {
       refusals.push(
         refusal(`only ${targets.length} target(s) with headroom for ${edge}; shed load goes to at least ${wanted}`, {
@@ -183,7 +226,7 @@ export function planStage(
     const share = before >= 100 ? 0 : (percent - before) / (100 - before);
     const moved = Math.max(0, current * share * opts.dnsSteerableShare);
     const granularity = Math.min(current - moved, current * largestBlockShare(world, edge) * opts.dnsSteerableShare);
-    const targets = pickTargets(undefined);
+    const targets = pickTargets(moved + Math.max(0, granularity), undefined);
     moves = spread(moved + Math.max(0, granularity), targets, byHeadroom);
     prediction.movedRps = moved;
     prediction.granularityRps = Math.max(0, granularity);
@@ -251,7 +294,7 @@ export function planStage(
       });
     }
     const moved = current * COMMUNITIES_SHED_SHARE;
-    const targets = pickTargets(undefined);
+    const targets = pickTargets(moved, undefined);
     moves = spread(moved, targets, byHeadroom);
     prediction.movedRps = moved;
     prediction.confidence = 'estimate';
@@ -263,8 +306,8 @@ export function planStage(
       changes.push({ kind: 'communities', edge, source: 'automation', direction: 'shed', params, moves });
     }
   } else if (step.kind === 'dsr-shed') {
-    const targets = pickTargets(step.targets, (n) => Boolean(edgeOf(world, n)?.dsrAddress));
     const moved = current * step.fraction;
+    const targets = pickTargets(moved, step.targets, (n) => Boolean(edgeOf(world, n)?.dsrAddress));
     moves = spread(moved, targets, byHeadroom);
     prediction.movedRps = moved;
     const previous = runActionOf(world, runId, 'dsr-shed', edge);

@@ -57,7 +57,33 @@ const stages = stagesOf(STEPS, { verifyMs: 120_000, dwellMs: 300_000 });
 const opts = { minTargets: 2, dnsSteerableShare: 1 };
 const NORMAL = { fra: 40_000, iad: 50_000, sin: 30_000, lhr: 28_000, gru: 8_000, syd: 8_000 };
 
+/** The world with the edges' coordinates (the planner reads them from the compiled body). */
+function placed(w: ControllerWorld): ControllerWorld {
+  const at: Record<string, [number, number]> = {
+    fra: [50.1, 8.7],
+    lhr: [51.5, -0.1],
+    iad: [38.9, -77.0],
+    sin: [1.35, 103.8],
+    gru: [-23.5, -46.6],
+    syd: [-33.9, 151.2],
+  };
+  const edges = Object.entries(at).map(([name, [lat, lon]]) => ({ name, lat, lon }));
+  return { ...w, body: { edges } as unknown as NonNullable<ControllerWorld['body']> };
+}
+
 describe('planner', () => {
+  it('sends shed load to the nearest targets that have room for it, never to one', () => {
+    const plan = planStage(placed(world(NORMAL)), 1, 'lhr', stages[0]!, opts);
+    // fra alone has room for twice the 2 800 rps, but shed load never goes to one edge:
+    // the next nearest (iad) joins; gru, sin and syd are further away and not needed.
+    assert.deepEqual(plan.actions[0]?.params.targets, ['fra', 'iad']);
+    assert.deepEqual(plan.prediction.targets.map((t) => t.edge).sort(), ['fra', 'iad']);
+    // When the nearest are nearly full, the next ones join until the room suffices.
+    const busy = placed(world({ ...NORMAL, fra: 84_000, iad: 101_000 }));
+    const wider = planStage(busy, 1, 'lhr', stages[0]!, opts);
+    assert.deepEqual(wider.actions[0]?.params.targets, ['fra', 'gru', 'iad']);
+  });
+
   it('spreads shed load over every target with headroom, in proportion to the headroom', () => {
     const plan = planStage(world(NORMAL), 1, 'lhr', stages[0]!, opts);
     assert.equal(plan.prediction.movedRps, 2800);
