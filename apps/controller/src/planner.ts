@@ -1,5 +1,5 @@
 import type { SheddingActionKind } from '@catchment/core';
-import { distanceKm } from '@catchment/geo';
+import { nearestWithRoom } from '@catchment/geo';
 import {
   type Change,
   COMMUNITIES_SHED_SHARE,
@@ -68,14 +68,9 @@ export function candidateTargets(world: ControllerWorld, edge: string, need?: (n
     .sort();
 }
 
-/** Shed load goes to the nearest targets that together have this many times its rate in spare room. */
-const COVER_FACTOR = 2;
-
 /**
- * Of the candidate targets, the nearest to the shed edge (great-circle distance) whose room
- * below their thresholds together takes `rps` COVER_FACTOR times over, and at least `min` of
- * them: shed load stays near its clients (a Frankfurt overload spills to Amsterdam and London,
- * not Sydney) and is still never dumped on one edge. Without coordinates or a known rate, all.
+ * Of the candidate targets, the nearest to the shed edge with room below their thresholds for
+ * the moved load (packages/geo's rule, shared with DNS shifts). Without coordinates, all.
  */
 export function nearestCovering(
   world: ControllerWorld,
@@ -86,25 +81,14 @@ export function nearestCovering(
 ): string[] {
   const where = new Map(world.body?.edges.map((e) => [e.name, e]) ?? []);
   const from = where.get(edge);
-  if (!from || !(rps > 0)) return candidates;
-  const room = (name: string) => {
+  if (!from) return candidates;
+  const placed = candidates.flatMap((name) => {
+    const at = where.get(name);
     const e = edgeOf(world, name);
-    return e ? Math.max(0, e.threshold * e.capacityRps - (e.loadRps ?? 0)) : 0;
-  };
-  const ordered = candidates
-    .map((name) => {
-      const to = where.get(name);
-      return { name, km: to ? distanceKm(from.lat, from.lon, to.lat, to.lon) : Number.POSITIVE_INFINITY };
-    })
-    .sort((a, b) => a.km - b.km || (a.name < b.name ? -1 : 1));
-  const chosen: string[] = [];
-  let spare = 0;
-  for (const c of ordered) {
-    if (chosen.length >= min && spare >= COVER_FACTOR * rps) break;
-    chosen.push(c.name);
-    spare += room(c.name);
-  }
-  return chosen.sort();
+    if (!at || !e) return [];
+    return [{ name, lat: at.lat, lon: at.lon, room: Math.max(0, e.threshold * e.capacityRps - (e.loadRps ?? 0)) }];
+  });
+  return nearestWithRoom(from, placed, rps, min).map((c) => c.name);
 }
 
 /** Splits `rps` over `targets` in proportion to `weight(target)`. */

@@ -209,10 +209,52 @@ export function isShifted(bytes: Uint8Array, length: number, edge: SnapshotEdge)
   return unitHash(bytes, length, `shift:${edge.name}`) / 4294967296 < edge.shiftPercent / 100;
 }
 
-/** Targets of a shift: the explicit ones, else every other usable edge with headroom. */
+/** Shed load goes to the nearest targets that together have this many times its rate in spare room. */
+const COVER_FACTOR = 2;
+/** ... and to at least this many of them (never dumped on one). */
+const MIN_TARGETS = 2;
+
+export interface TargetCandidate {
+  name: string;
+  lat: number;
+  lon: number;
+  /** Spare room (requests/s) the candidate can take. */
+  room: number;
+}
+
+/**
+ * The candidates nearest to `from` (great-circle distance) whose room together takes `rps`
+ * COVER_FACTOR times over, and at least `min` of them: shed load stays near its clients (a
+ * Frankfurt overload spills to Amsterdam and London, not to Sydney) and is never dumped on one
+ * edge. Returned in the candidates' order. An unknown rate (0) gives every candidate.
+ */
+export function nearestWithRoom<T extends TargetCandidate>(
+  from: { lat: number; lon: number },
+  candidates: T[],
+  rps: number,
+  min = MIN_TARGETS,
+): T[] {
+  if (!(rps > 0)) return candidates;
+  const ordered = candidates
+    .map((c) => ({ c, km: distanceKm(from.lat, from.lon, c.lat, c.lon) }))
+    .sort((a, b) => a.km - b.km || (a.c.name < b.c.name ? -1 : 1));
+  const chosen = new Set<T>();
+  let room = 0;
+  for (const { c } of ordered) {
+    if (chosen.size >= min && room >= COVER_FACTOR * rps) break;
+    chosen.add(c);
+    room += c.room;
+  }
+  return candidates.filter((c) => chosen.has(c));
+}
+
+/**
+ * Targets of a shift: the explicit ones; else the nearest usable edges with headroom that
+ * have room for the shifted load (its reported load × the shift percentage), at least two.
+ */
 export function shiftTargets(edges: SnapshotEdge[], from: SnapshotEdge): SnapshotEdge[] {
   const explicit = from.shiftTargets.length > 0;
-  return edges.filter(
+  const candidates = edges.filter(
     (e) =>
       e.name !== from.name &&
       e.usable &&
@@ -220,6 +262,10 @@ export function shiftTargets(edges: SnapshotEdge[], from: SnapshotEdge): Snapsho
       headroomRps(e) > 0 &&
       (!explicit || from.shiftTargets.includes(e.name)),
   );
+  if (explicit) return candidates;
+  const shifted = ((from.loadRps ?? 0) * from.shiftPercent) / 100;
+  const withRoom = candidates.map((e) => ({ e, name: e.name, lat: e.lat, lon: e.lon, room: headroomRps(e) }));
+  return nearestWithRoom(from, withRoom, shifted).map((c) => c.e);
 }
 
 /**

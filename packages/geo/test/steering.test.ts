@@ -166,6 +166,23 @@ describe('edge choice and merged blocks', () => {
     assert.ok(e.trace.some((t) => t.step === 'shift'));
   });
 
+  it('with a known load, shifted clients go to the nearest edges with room for them, never one', () => {
+    const b = body((x) => {
+      const iad = x.edges.find((e) => e.name === 'iad')!;
+      iad.shiftPercent = 30;
+      iad.loadRps = 60_000; // 18 000 rps shifted: lhr (30 000 spare) and fra, the next nearest, take it
+    });
+    const table = buildSteering(b, flat);
+    const clients = Array.from({ length: 512 }, (_, i) => `8.${i >> 4}.${(i & 15) * 16}.0/24`);
+    const shiftedTo = new Set(
+      clients
+        .map((c) => explainClient(b, table, flat, { name: 'www.example.net', client: c })!)
+        .filter((e) => e.reason === 'shift')
+        .map((e) => e.edge),
+    );
+    assert.deepEqual([...shiftedTo].sort(), ['fra', 'lhr']);
+  });
+
   it('answers public resolvers without ECS with the anycast fallback', () => {
     const b = body();
     const e = explainClient(b, buildSteering(b, flat), flat, { name: 'www.example.net', resolver: '8.8.8.8' })!;

@@ -1,13 +1,9 @@
 import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
+import { shiftTargets } from '@catchment/geo';
 import type { LoadMove } from '@catchment/safety';
-import { HEADROOM_LIMIT } from './thresholds.ts';
 
 // The load a change moves, predicted from the two compiled snapshot bodies: the input
 // that packages/safety's capacity rule judges (`moves`), not a rule of its own.
-
-function hasHeadroom(e: SnapshotEdge): boolean {
-  return e.usable && (e.utilisation === null || e.utilisation < HEADROOM_LIMIT);
-}
 
 /**
  * The share (0-1) of an edge's traffic moved away in a body: DNS shift, drain/force-down
@@ -37,8 +33,8 @@ export interface PredictedLoad {
 
 /**
  * Predicts where moved load lands: each edge whose shed share grows moves
- * `load × growth` onto its targets (its explicit shift targets, else every other usable
- * edge with headroom), split by spare capacity. Edges without a reported load move
+ * `load × growth` onto its targets (its explicit shift targets, else the nearest usable
+ * edges with room for it, as DNS picks them), split by spare capacity. Edges without a reported load move
  * nothing predictable and are skipped.
  */
 export function predictLoads(before: SnapshotBody, after: SnapshotBody): PredictedLoad[] {
@@ -48,10 +44,8 @@ export function predictLoads(before: SnapshotBody, after: SnapshotBody): Predict
     const was = before.edges.find((x) => x.name === e.name);
     const load = was?.loadRps ?? e.loadRps;
     if (growth <= 0 || load === null) continue;
-    const named = e.shiftTargets.length > 0 ? new Set(e.shiftTargets) : undefined;
-    const targets = after.edges.filter(
-      (o: SnapshotEdge) => o.name !== e.name && (named ? named.has(o.name) && o.usable : hasHeadroom(o)),
-    );
+    // The targets DNS itself picks for a shift (named ones, else the nearest with room).
+    const targets = shiftTargets(after.edges, { ...e, loadRps: load, shiftPercent: growth * 100 });
     const spare = (o: SnapshotEdge) => Math.max(0, o.capacityRps - (o.loadRps ?? 0));
     const totalSpare = targets.reduce((s, o) => s + spare(o), 0);
     for (const o of targets) {
