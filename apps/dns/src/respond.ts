@@ -103,17 +103,20 @@ export class Responder {
     if (qtype === TYPE.ANY) {
       // RFC 8482: one small synthesised HINFO instead of every RRset.
       if (entry.hasData) section = { answer: zones.hinfo, additional: EMPTY };
-    } else if (entry.cname && qtype !== TYPE.CNAME) {
+    } else if (entry.cname && qtype === TYPE.CNAME) {
       section = entry.cname;
-      // RFC 1034 §4.3.2: the target's records follow when the target is ours (one step).
+    } else if (entry.cnameChain) {
+      section = entry.cnameChain;
+      // RFC 1034 §4.3.2: the chain's final target's records follow when the target is ours.
       const target = entry.cnameTarget >= 0 ? zones.entries[entry.cnameTarget]! : undefined;
-      if (target && !target.cname && !target.delegation) {
+      if (target && !target.delegation) {
         const chained =
           target.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)
             ? this.#steer(msg, target.service, qtype, client)
             : target.rrsets.get(qtype);
         if (chained && chained.answer.count > 0) {
-          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chained.answer);
+          const chain = { records: chained.answer, at: entry.cnameTargetAt };
+          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chain);
         }
       }
     } else if (entry.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)) {
@@ -239,7 +242,8 @@ export class Responder {
     authority: Section | undefined,
     ownerWireLen: number,
     tcp: boolean,
-    chained?: Chunk,
+    /** Records of a CNAME chain's target, and where in the answer the target's name is. */
+    chained?: { records: Chunk; at: number },
   ): number {
     const q = this.q;
     const out = this.out;
@@ -249,7 +253,7 @@ export class Responder {
     const optLen = q.edns ? 11 + (ecs ? 8 + q.ecsAddrLen : 0) : 0;
     const max = tcp ? MAX_MESSAGE : q.edns ? Math.min(Math.max(q.udpSize, 512), EDNS_BUFFER) : 512;
     const an = answer.answer;
-    const chain = chained ?? EMPTY;
+    const chain = chained?.records ?? EMPTY;
     const ns = authority ? authority.answer : EMPTY;
     // Glue of a referral is required (RFC 9471): it never gets dropped silently.
     const referral = authority !== undefined && !aa;
@@ -284,9 +288,8 @@ export class Responder {
     const pointer = 0xc000 | (q.qnameEnd - ownerWireLen);
     pos = copyChunk(out, pos, an, pointer);
     if (chain.count > 0) {
-      // The chained records are owned by the CNAME's target: its rdata, right after the CNAME's
-      // owner pointer (2 bytes) and type/class/TTL/length (10 bytes).
-      const targetPtr = 0xc000 | (12 + qLen + 12);
+      // The chained records are owned by the chain's final target: a name in the CNAME rdata.
+      const targetPtr = 0xc000 | (12 + qLen + chained!.at);
       const start = pos;
       chain.bytes.copy(out, pos);
       for (const o of chain.owners ?? []) {

@@ -30,6 +30,12 @@ function body(): SnapshotBody {
   rec('*.wild.example.net', 'A', '192.0.2.77');
   rec('deep.ent.example.net', 'A', '192.0.2.78');
   rec('alias.example.net', 'CNAME', 'mail');
+  rec('hop1.example.net', 'CNAME', 'hop2');
+  rec('hop2.example.net', 'CNAME', 'docs.example.net.');
+  rec('loop-a.example.net', 'CNAME', 'loop-b');
+  rec('loop-b.example.net', 'CNAME', 'loop-a');
+  rec('away.example.net', 'CNAME', 'hop3');
+  rec('hop3.example.net', 'CNAME', 'cdn.example.org.');
   return b;
 }
 
@@ -76,7 +82,7 @@ print(len(strings), len(b''.join(strings)))
     assert.equal(stdout.trim(), '2 300');
   });
 
-  it('follows an in-zone CNAME one step, to static and to steered names', async () => {
+  it('follows in-zone CNAME chains, to static and to steered names', async () => {
     const steered = await dig(s.port, 'DOCS.example.net', 'A', '+subnet=81.2.69.142/32');
     assert.match(steered, /DOCS\.example\.net\.\s+3600\s+IN\s+CNAME\s+www\.example\.net\./);
     assert.match(steered, /www\.example\.net\.\s+30\s+IN\s+A\s+198\.18\.4\.10/);
@@ -94,6 +100,36 @@ print(' '.join(f'{rr.name}:{dns.rdatatype.to_text(rr.rdtype)}:{rr[0]}' for rr in
       /ANSWER: 1,/,
       'only the CNAME when the target lacks the type',
     );
+    // Three CNAMEs (hop1 → hop2 → docs → www, steered: London → lhr) and the address, by dnspython.
+    const chain = `
+import dns.edns, dns.message, dns.query, dns.rdatatype
+def answer(name, qtype):
+    q = dns.message.make_query(name, qtype, use_edns=0, options=[dns.edns.ECSOption('81.2.69.142', 32)])
+    r = dns.query.udp(q, '127.0.0.1', port=${s.port}, timeout=2)
+    return ' '.join(f'{rr.name}:{dns.rdatatype.to_text(rr.rdtype)}:{rr[0]}' for rr in r.answer)
+print(answer('hop1.example.net', 'A'))
+print(answer('loop-a.example.net', 'A'))
+print(answer('away.example.net', 'A'))
+print(answer('hop1.example.net', 'CNAME'))
+`;
+    const lines = (await run('/usr/bin/python3', ['-c', chain])).stdout.trim().split('\n');
+    assert.equal(
+      lines[0],
+      'hop1.example.net.:CNAME:hop2.example.net. hop2.example.net.:CNAME:docs.example.net. ' +
+        'docs.example.net.:CNAME:www.example.net. www.example.net.:A:198.18.4.10',
+    );
+    assert.equal(
+      lines[1],
+      'loop-a.example.net.:CNAME:loop-b.example.net. loop-b.example.net.:CNAME:loop-a.example.net.',
+      'a loop ends the chain',
+    );
+    assert.equal(
+      lines[2],
+      'away.example.net.:CNAME:hop3.example.net. hop3.example.net.:CNAME:cdn.example.org.',
+      'the chain stops where it leaves our zones',
+    );
+    assert.equal(lines[3], 'hop1.example.net.:CNAME:hop2.example.net.', 'QTYPE=CNAME gets the CNAME alone');
+    assert.match(await dig(s.port, 'hop1.example.net', 'A', '+tcp'), /ANSWER: 4,/);
   });
 
   it('NXDOMAIN and NODATA carry the SOA with the negative TTL', async () => {

@@ -33,9 +33,17 @@ export interface NameEntry {
   wireLen: number;
   /** Static RRsets by type (CNAME apart). */
   rrsets: Map<number, Section>;
+  /** The CNAME record alone: the answer to QTYPE=CNAME. */
   cname: Section | undefined;
-  /** The CNAME's target when it is a name of our zones (its records follow the CNAME), else -1. */
+  /**
+   * The CNAME and, while its target is a CNAME of our zones, the next ones (full owner names,
+   * at most MAX_CHAIN records): the answer for other types, before the target's records.
+   */
+  cnameChain: Section | undefined;
+  /** The chain's final target when it is a name of our zones without a CNAME (its records follow), else -1. */
   cnameTarget: number;
+  /** Offset in cnameChain's bytes of the final target name (what its records' owners point to). */
+  cnameTargetAt: number;
   /** Steered service at this name (index into services), or -1. */
   service: number;
   /** Zone cut below the apex: NS records and glue for a referral. */
@@ -82,6 +90,9 @@ export interface CompiledZones {
   /** Records that could not be encoded (reported, never fatal). */
   problems: string[];
 }
+
+/** CNAME records followed in one answer (Knot and BIND stop around here too). */
+const MAX_CHAIN = 8;
 
 const EMPTY: Chunk = { bytes: Buffer.alloc(0), count: 0, patches: [] };
 
@@ -164,7 +175,9 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
         wireLen: wire.length,
         rrsets: new Map(),
         cname: undefined,
+        cnameChain: undefined,
         cnameTarget: -1,
+        cnameTargetAt: 0,
         service: -1,
         delegation: undefined,
         wildcard: -1,
@@ -236,6 +249,8 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
       .map((r) => ({ owner: name, type: TYPE_CODES[r.type]!, ttl: r.ttl, rdata: r.rdata }));
   const glueFor = (targets: string[]) => ownedChunk(targets.flatMap((t) => (zoneFor(t) >= 0 ? addressesOf(t) : [])));
 
+  // CNAME records by entry, for following chains once every name is known.
+  const cnameRecords = new Map<number, { owner: string; value: string; ttl: number; rdata: Buffer }>();
   const cuts = new Set<string>();
   for (const [name, list] of records) {
     const z = zi(name);
@@ -271,8 +286,10 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
         ),
         additional,
       };
-      if (type === 'CNAME') e.cname = { answer: answerChunk(code, ttl, [rs[0]!.rdata]), additional: EMPTY };
-      else e.rrsets.set(code, section);
+      if (type === 'CNAME') {
+        e.cname = { answer: answerChunk(code, ttl, [rs[0]!.rdata]), additional: EMPTY };
+        cnameRecords.set(idx, { owner: name, value: rs[0]!.value, ttl, rdata: rs[0]!.rdata });
+      } else e.rrsets.set(code, section);
       if (type === 'NS' && cuts.has(name)) {
         e.delegation = {
           answer: suffixChunk(
@@ -318,16 +335,38 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
     services.push({ name: svc.name, classIdx, a, aaaa, edges, answerCounts: new Float64Array(edges.length) });
   }
 
-  // In-zone CNAME targets (one step: a chain of CNAMEs is left to the resolver).
-  for (const [name, list] of records) {
-    const c = list.find((r) => r.type === 'CNAME');
-    if (!c) continue;
-    const z = zi(name);
-    if (z < 0) continue;
+  // In-zone CNAME chains (RFC 1034 §4.3.2 step 3a): follow the targets that are our names, up
+  // to MAX_CHAIN records; a loop or a target outside our zones ends the chain.
+  const next = new Map<number, number>();
+  for (const [self, c] of cnameRecords) {
+    const z = entries[self]!.zone;
     const target = encodeName(absoluteName(c.value, body.zones[z]!.name));
     const t = table.find(target, 0, target.length);
-    const self = table.find(encodeName(name), 0, encodeName(name).length);
-    if (t >= 0 && self >= 0 && t !== self) entries[self]!.cnameTarget = t;
+    if (t >= 0 && t !== self) next.set(self, t);
+  }
+  for (const self of cnameRecords.keys()) {
+    const e = entries[self]!;
+    const parts = [e.cname!.answer.bytes];
+    // The first CNAME's target sits after its 0xC00C owner and type/class/TTL/length.
+    let length = parts[0]!.length;
+    let targetAt = 12;
+    const seen = new Set([self]);
+    let t = next.get(self) ?? -1;
+    while (t >= 0 && cnameRecords.has(t) && !seen.has(t) && parts.length < MAX_CHAIN) {
+      const c = cnameRecords.get(t)!;
+      const owner = encodeName(c.owner);
+      parts.push(Buffer.concat([owner, rrTail(TYPE.CNAME, c.ttl, c.rdata)]));
+      targetAt = length + owner.length + 10;
+      length += parts[parts.length - 1]!.length;
+      seen.add(t);
+      t = next.get(t) ?? -1;
+    }
+    e.cnameChain = {
+      answer: { bytes: Buffer.concat(parts), count: parts.length, patches: [], owners: [0] },
+      additional: EMPTY,
+    };
+    e.cnameTarget = t >= 0 && !cnameRecords.has(t) ? t : -1;
+    e.cnameTargetAt = targetAt;
   }
 
   // Wildcards: the parent of `*.x` learns where its wildcard is.
