@@ -16,6 +16,8 @@ import type { Registry } from 'prom-client';
 import type { Applier } from './applier.ts';
 import { type HealthCheckSpec, HealthMonitor } from './health.ts';
 import { startAgentHttp } from './http.ts';
+import { LoadSampler } from './load/sampler.ts';
+import type { EdgeLoad, LoadSource } from './load/source.ts';
 import { decideLocalWithdrawals } from './local-withdrawals.ts';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
 import { type EdgeReport, sendReport } from './reporter.ts';
@@ -49,6 +51,11 @@ export interface EdgeAgentOptions {
   /** On stop, re-announce everything with GRACEFUL_SHUTDOWN (RFC 8326) and wait this long. */
   gracefulShutdownOnStop?: boolean;
   gracefulShutdownWaitMs?: number;
+  /**
+   * Where the edge's load comes from (an exporter's counter, the XDP counters): sampled every
+   * `intervalMs` (default 5 s) and sent with each report as `load: { rps, source, sampledAt }`.
+   */
+  load?: { source: LoadSource; intervalMs?: number; timeoutMs?: number };
   /** A prom-client registry to share with the appliers (e.g. XdpDsrApplier's `registry`); default: the agent's own. */
   registry?: Registry;
   /** Metrics and health endpoint; false for none. Default 127.0.0.1:9464. */
@@ -73,6 +80,9 @@ export interface AgentStatus {
   sessions: SessionState[];
   checks: ReturnType<HealthMonitor['statuses']>;
   localWithdrawals: Record<string, string>;
+  /** The load the next report carries (null when there is no fresh sample) and the source's last error. */
+  load: (EdgeLoad & { description: string }) | null;
+  loadError: string | null;
 }
 
 export interface EdgeAgent {
@@ -112,6 +122,15 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       });
     })();
   const health = new HealthMonitor(opts.checks ?? []);
+  const load = opts.load
+    ? new LoadSampler({
+        source: opts.load.source,
+        metrics,
+        logger: log,
+        ...(opts.load.intervalMs === undefined ? {} : { intervalMs: opts.load.intervalMs }),
+        ...(opts.load.timeoutMs === undefined ? {} : { timeoutMs: opts.load.timeoutMs }),
+      })
+    : undefined;
   const changeLog = new RouteChangeLog();
   let local = new Map<string, string>();
   let desired: DesiredAnnouncement[] = [];
@@ -136,16 +155,25 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     sessions,
     checks: health.statuses(),
     localWithdrawals: Object.fromEntries(local),
+    load: (() => {
+      const l = load?.current();
+      return l && opts.load ? { ...l, description: opts.load.source.description } : null;
+    })(),
+    loadError: load?.lastError ?? null,
   });
 
   const report = async () => {
     if (!opts.apiUrl || stopped) return;
     const s = status();
+    const current = load?.current();
     const body: EdgeReport = {
       consumer: `edge:${opts.edge}`,
       kind: 'edge',
+      // The API files the load under this edge (without it, under the consumer's name, which is no edge).
+      edge: opts.edge,
       snapshotVersion: s.snapshotVersion,
       healthy: lastError === null && sessions.length > 0 && sessions.every((x) => x.established),
+      ...(current ? { load: current } : {}),
       details: {
         announcements: s.announcements,
         sessions: s.sessions,
@@ -306,6 +334,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     throw err;
   }
   health.start();
+  load?.start();
   const task = cron.schedule(cronExpr, () => void reconcile('schedule'), {
     name: `edge-${opts.edge}-reconcile`,
   });
@@ -335,6 +364,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       await task.destroy();
       if (reportTimer) clearInterval(reportTimer);
       health.stop();
+      await load?.stop();
       await follower.stop();
       await chain;
       for (const a of opts.appliers ?? []) await a.close?.();

@@ -5,6 +5,7 @@ import { BirdSpeaker, GobgpSpeaker, type Speaker } from '@catchment/routing';
 import { Registry } from 'prom-client';
 import type { EdgeAgentOptions } from './agent.ts';
 import type { HealthCheckSpec } from './health.ts';
+import { parseLoadSpec } from './load/spec.ts';
 import { XdpDsrApplier } from './xdp/index.ts';
 
 /**
@@ -24,6 +25,12 @@ import { XdpDsrApplier } from './xdp/index.ts';
  *  CATCHMENT_EDGE_XDP_IFACE        interface for the XDP DSR program (default: no XDP applier)
  *  CATCHMENT_EDGE_XDP_NETNS, _OBJECT, _MODE, _INSTANCE   its namespace, prebuilt object,
  *                                  attach mode (auto, native, generic) and pin name
+ *  CATCHMENT_EDGE_LOAD             load source reported to the API (default: none), one of
+ *                                  prometheus:<url>#<metric>{<label matchers>}  (an exporter's counter or gauge)
+ *                                  xdp[:flows|:offered-flows]  (new connections, from the XDP DSR counters)
+ *  CATCHMENT_EDGE_LOAD_TYPE        prometheus only: auto (the exposition's # TYPE, default), counter or gauge
+ *  CATCHMENT_EDGE_LOAD_INTERVAL_MS sampling interval, the rate's window (default 5000)
+ *  CATCHMENT_EDGE_LOAD_TIMEOUT_MS  a read taking longer fails (default: the interval, at most 5000)
  */
 export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<EdgeAgentOptions, 'logger'> {
   const edge = env.CATCHMENT_EDGE;
@@ -50,10 +57,12 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
     return [v.slice(0, i).replace(/^\[|\]$/g, ''), Number(v.slice(i + 1))] as const;
   })();
   const xdp = xdpFromEnv(env);
+  const load = loadFromEnv(env, xdp?.applier);
   return {
     edge,
     speaker,
     ...(xdp ? { appliers: [xdp.applier], registry: xdp.registry } : {}),
+    ...(load ? { load } : {}),
     apiUrl: rt.apiUrl,
     token: rt.apiToken,
     cacheFile: env.CATCHMENT_EDGE_CACHE ?? join(rt.dataDir, `edge-${edge}.snapshot.json`),
@@ -77,6 +86,8 @@ export function xdpFromEnv(env: NodeJS.ProcessEnv): { applier: XdpDsrApplier; re
     throw new Error(`CATCHMENT_EDGE_XDP_MODE must be auto, native or generic, not "${mode}"`);
   }
   const registry = new Registry();
+  // The agent's metrics join this registry: keep their edge label (the controller's queries select by it).
+  if (env.CATCHMENT_EDGE) registry.setDefaultLabels({ edge: env.CATCHMENT_EDGE });
   const applier = new XdpDsrApplier({
     iface,
     mode,
@@ -86,6 +97,32 @@ export function xdpFromEnv(env: NodeJS.ProcessEnv): { applier: XdpDsrApplier; re
     ...(env.CATCHMENT_EDGE_XDP_INSTANCE ? { instance: env.CATCHMENT_EDGE_XDP_INSTANCE } : {}),
   });
   return { applier, registry };
+}
+
+/** The load source of CATCHMENT_EDGE_LOAD and its settings; undefined when unset. */
+export function loadFromEnv(env: NodeJS.ProcessEnv, xdp?: XdpDsrApplier): EdgeAgentOptions['load'] {
+  const spec = env.CATCHMENT_EDGE_LOAD?.trim();
+  if (!spec) return undefined;
+  const ms = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`${name} must be a whole number of milliseconds >= 1, not "${v}"`);
+    return n;
+  };
+  const intervalMs = ms('CATCHMENT_EDGE_LOAD_INTERVAL_MS');
+  const timeoutMs = ms('CATCHMENT_EDGE_LOAD_TIMEOUT_MS');
+  const source = parseLoadSpec(spec, {
+    type: env.CATCHMENT_EDGE_LOAD_TYPE,
+    timeoutMs,
+    xdpCounters: xdp ? () => xdp.readCounters() : undefined,
+  });
+  return {
+    source,
+    ...(intervalMs === undefined ? {} : { intervalMs }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  };
 }
 
 /** The health check file: a JSON array of checks; every problem is reported with its index. */

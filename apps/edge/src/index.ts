@@ -1,6 +1,7 @@
 export * from './agent.ts';
 export * from './applier.ts';
 export * from './health.ts';
+export * from './load/index.ts';
 export * from './local-withdrawals.ts';
 export * from './metrics.ts';
 export * from './reporter.ts';

@@ -26,7 +26,10 @@ process.on('SIGINT', () => stop('SIGINT'));
 try {
   const opts = agentOptionsFromEnv();
   agent = await startEdgeAgent({ ...opts, logger: log.child({ edge: opts.edge }) });
-  log.info({ edge: opts.edge, http: agent.httpUrl, speaker: opts.speaker.kind }, 'edge agent started');
+  log.info(
+    { edge: opts.edge, http: agent.httpUrl, speaker: opts.speaker.kind, load: opts.load?.source.description ?? null },
+    'edge agent started',
+  );
   if (stopping) {
     const signal = stopping;
     stopping = undefined;

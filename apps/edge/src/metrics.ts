@@ -70,6 +70,26 @@ export function createEdgeMetrics(edge: string, shared?: Registry) {
       labelNames: ['rule'] as const,
       registers: [registry],
     }),
+    // The controller's default utilisation query reads catchment_edge_load_rps{edge=...}
+    // (apps/controller slo-evaluator.ts) when it has a Prometheus.
+    loadRps: new Gauge({
+      name: 'catchment_edge_load_rps',
+      help: 'Load of this edge in requests/s from its load source, as reported to the API (absent while the source fails)',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    loadSampleTimestamp: new Gauge({
+      name: 'catchment_edge_load_last_sample_timestamp_seconds',
+      help: 'Unix time of the last good load sample',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    loadReadErrors: new Counter({
+      name: 'catchment_edge_load_read_errors_total',
+      help: 'Failed reads of the load source (unreachable, metric missing, malformed, timeout)',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
     markApplied(at: number) {
       lastApply = at;
       m.lastApplyTimestamp.set(at / 1000);

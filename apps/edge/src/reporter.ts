@@ -1,10 +1,15 @@
 import type { Logger } from '@catchment/core';
+import type { EdgeLoad } from './load/source.ts';
 
 export interface EdgeReport {
   consumer: string;
   kind: 'edge';
+  /** The edge reported for (the API defaults to the consumer name, `edge:<name>`, which names no edge). */
+  edge?: string;
   snapshotVersion: number | null;
   healthy: boolean;
+  /** The edge's load when its load source gave a fresh rate; absent otherwise (never a made-up 0). */
+  load?: EdgeLoad;
   details: Record<string, unknown>;
 }
 
