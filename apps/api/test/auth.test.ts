@@ -114,6 +114,22 @@ for (const mode of DB_MODES) {
       });
       assert.equal(other.status, 403);
       assert.equal((await t.call('GET', '/v1/edges', { token: made.body.token })).status, 403);
+      // An edge agent's token reports its own edge's load, not another's.
+      const agent = await t.call('POST', '/v1/tokens', {
+        body: { name: 'agent-fra', role: 'agent', scope: 'edge:fra' },
+      });
+      const edgeReport = { consumer: 'edge:fra', kind: 'edge', snapshotVersion: null, healthy: true, load: { rps: 5 } };
+      const own = await t.call('POST', '/v1/reports', {
+        token: agent.body.token,
+        body: { ...edgeReport, edge: 'fra' },
+      });
+      assert.equal(own.status, 202);
+      const foreign = await t.call('POST', '/v1/reports', {
+        token: agent.body.token,
+        body: { ...edgeReport, edge: 'iad' },
+      });
+      assert.equal(foreign.status, 403);
+      assert.match(foreign.body.detail, /edge "fra"/);
     });
 
     it('never returns, stores or logs a token in clear', async () => {

@@ -78,6 +78,7 @@ export class Controller {
       metrics: this.metrics,
       prometheusUrl: opts.prometheusUrl,
       burnRate: opts.burnRate,
+      loadStaleMs: this.#cfg.loadStaleMs,
       now: this.#now,
     });
   }

@@ -33,6 +33,8 @@ export interface SloEvaluatorOptions {
    * fires only while both the long and the short window burn (and clears fast).
    */
   burnRate?: { shortWindowDivisor: number } | undefined;
+  /** A reported load older than this is no data (the planner's rule too): a silent edge is not at its last value. */
+  loadStaleMs: number;
   now: () => Date;
 }
 
@@ -73,12 +75,17 @@ export class SloEvaluator {
       db.select().from(schema.edges),
       db.select().from(schema.edgeLoads),
     ]);
+    const now = this.#o.now().getTime();
+    const freshLoad = (edgeId: number): number | null => {
+      const l = loads.find((x) => x.edgeId === edgeId);
+      return l && now - l.reportedAt.getTime() <= this.#o.loadStaleMs ? l.rps : null;
+    };
     const out: SloResult[] = [];
     for (const slo of slos) {
       for (const edge of edges.filter((e) => slo.edgeId === null || e.id === slo.edgeId)) {
         const result: SloResult = { slo: slo.name, edge: edge.name, value: null };
         try {
-          result.value = await this.#measure(slo, edge, loads.find((l) => l.edgeId === edge.id)?.rps ?? null);
+          result.value = await this.#measure(slo, edge, freshLoad(edge.id));
           if (result.value !== null) {
             result.status = await this.#record(slo, edge.id, edge.name, result.value);
             this.#o.metrics.sloValue.set({ slo: slo.name, edge: edge.name }, result.value);

@@ -174,6 +174,16 @@ describe('safety rules inside the controller (PGlite)', () => {
     );
   });
 
+  it('an edge that stopped reporting its load has no utilisation, not its last value', async () => {
+    const db = database.db;
+    await reportLoads(db, ids, { ...NORMAL_LOADS, lhr: 29_000 }, clock.now());
+    const fresh = await controller.slo.evaluate();
+    assert.ok((fresh.find((r) => r.slo === 'lhr-utilisation')?.value ?? 0) > 0.9);
+    clock.advance(3 * MIN); // past the controller's loadStaleMs (2 min), no new report
+    const stale = await controller.slo.evaluate();
+    assert.equal(stale.find((r) => r.slo === 'lhr-utilisation')?.value, null);
+  });
+
   it('every automated action expires unless the leader renews it while its run is open; expiries are published', async () => {
     const db = database.db;
     await controller.stop();

@@ -58,8 +58,12 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req, reply) => {
       const r = req.body as Static<typeof Report>;
       const scope = req.principal?.scope;
-      if (req.principal?.role === 'agent' && scope && scope !== r.consumer)
-        throw new CatchmentError('FORBIDDEN', `this token may only report for "${scope}"`);
+      if (req.principal?.role === 'agent' && scope) {
+        if (scope !== r.consumer) throw new CatchmentError('FORBIDDEN', `this token may only report for "${scope}"`);
+        // An agent reports the load of its own edge: consumer `edge:<name>` (or `<name>`).
+        if (r.edge !== undefined && r.edge !== r.consumer.replace(/^edge:/, ''))
+          throw new CatchmentError('FORBIDDEN', `this token may only report for edge "${scope.replace(/^edge:/, '')}"`);
+      }
       const now = new Date();
       const row = {
         kind: r.kind,
