@@ -340,7 +340,9 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   });
   const reportTimer =
     (opts.reportIntervalMs ?? 10_000) > 0
-      ? setInterval(() => void report(), opts.reportIntervalMs ?? 10_000)
+      ? // Session states are read again for every report: a session that came up after the last
+        // reconcile must not be reported down until the next one.
+        setInterval(() => void refreshSessions().then(report), opts.reportIntervalMs ?? 10_000)
       : undefined;
   reportTimer?.unref();
   if (follower.current()) await reconcile('start');

@@ -11,7 +11,7 @@ import { labWorld } from '../fixtures.ts';
 import { SnapshotApi } from '../snapshot-api.ts';
 import { nginxText, TestExporter } from './exporter.ts';
 
-type Report = { edge?: string; load?: { rps: number; source: string; sampledAt: string } };
+type Report = { edge?: string; healthy?: boolean; load?: { rps: number; source: string; sampledAt: string } };
 
 /**
  * The edge agent with a Prometheus load source on a real local exporter, real BIRD
@@ -84,6 +84,11 @@ test('the edge agent reports its load; a failing source sends none and routing i
     20_000,
     'the routes at the transit',
   );
+
+  await t.test('reports say healthy once the BGP sessions are up, without waiting for a reconcile', async () => {
+    // The sessions came up after the start's reconcile; the next scheduled one is 30 s away.
+    await waitReports((r) => r.healthy === true, 'a healthy report');
+  });
 
   await t.test('each report carries the rate of the selected series, for this edge', async () => {
     const i = await waitReports((r) => r.load !== undefined, 'a report with load');
