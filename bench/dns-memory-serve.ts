@@ -1,20 +1,23 @@
 /**
  * Child process of `pnpm bench:dns-memory`: one real DNS server (createDnsServer) with the
- * City database of argv[2] and argv[3] worker threads, driven by commands on stdin, answering
- * one JSON line per command on stdout. Run with --expose-gc so that heap figures are live data.
+ * City database of argv[2], argv[3] worker threads, on port argv[4], snapshots made from the
+ * body in the JSON file argv[5]; driven by commands on stdin, answering one JSON line per
+ * command on stdout. Run with --expose-gc so that heap figures are live data. Imports only
+ * what a DNS server process imports (no test fixtures: they pull in the database stack).
  *   load         first snapshot: table build + load in every thread
  *   swap <n>     n snapshots that toggle an edge's state (incremental rebuild each)
  *   reload       GeoIP files re-read: a full rebuild
  *   mem          RSS, heap and array buffers of the process after a GC of the main thread
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createDnsServer } from '../apps/dns/src/index.ts';
-import { sealSnapshot } from '../packages/core/src/index.ts';
-import { demoBody } from '../packages/geo/test/fixtures.ts';
+import { type SnapshotBody, sealSnapshot } from '../packages/core/src/index.ts';
 
 const city = process.argv[2]!;
 const workers = Number(process.argv[3] ?? 0);
 const port = Number(process.argv[4] ?? 0);
+const bodyText = readFileSync(process.argv[5]!, 'utf8');
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
@@ -32,7 +35,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function swap(): Promise<number> {
   version++;
-  const body = demoBody();
+  const body = JSON.parse(bodyText) as SnapshotBody;
   // Edge 3 (lhr) alternates between usable and down: its clients move, so answers change.
   const e = body.edges[3]!;
   e.usable = version % 2 === 1;
@@ -56,6 +59,9 @@ for await (const line of createInterface({ input: process.stdin })) {
     await server.reload();
     say({ reloadMs: Math.round(performance.now() - started) });
   } else if (cmd === 'mem') {
+    // ArrayBuffers are released by the sweeper after the GC: measure once it has run.
+    gc();
+    await new Promise((r) => setTimeout(r, 500));
     gc();
     const m = process.memoryUsage();
     const mb = (n: number) => Math.round(n / 2 ** 20);

@@ -7,7 +7,7 @@
  * BENCH_SWAPS (50: snapshot swaps of the leak check, with the largest worker count).
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,11 +69,11 @@ class ServerProcess {
   #lines: string[] = [];
   #wake: (() => void) | undefined;
 
-  constructor(db: string, workers: number, port: number) {
+  constructor(db: string, workers: number, port: number, bodyFile: string) {
     this.port = port;
     this.proc = spawn(
       process.execPath,
-      ['--expose-gc', join(import.meta.dirname, 'dns-memory-serve.ts'), db, String(workers), String(port)],
+      ['--expose-gc', join(import.meta.dirname, 'dns-memory-serve.ts'), db, String(workers), String(port), bodyFile],
       { env: { ...process.env, CATCHMENT_LOG_LEVEL: 'warn' } },
     );
     children.add(this.proc);
@@ -110,6 +110,8 @@ class ServerProcess {
 
 const db = fullCityDb();
 console.log(`database: ${db}`);
+const bodyFile = join(dir, 'body.json');
+writeFileSync(bodyFile, JSON.stringify(demoBody()));
 
 interface Row {
   workers: number;
@@ -124,7 +126,7 @@ interface Row {
 const rows: Row[] = [];
 for (let run = 1; run <= RUNS; run++) {
   for (const workers of WORKERS) {
-    const s = new ServerProcess(db, workers, await freePort());
+    const s = new ServerProcess(db, workers, await freePort(), bodyFile);
     try {
       const load = await s.send('load');
       const ans = answer(s.port, '81.2.69.0/24');
@@ -153,7 +155,7 @@ for (let run = 1; run <= RUNS; run++) {
 
 // Leak check: RSS after many swaps, against RSS after a few.
 const maxWorkers = Math.max(...WORKERS);
-const leak = new ServerProcess(db, maxWorkers, await freePort());
+const leak = new ServerProcess(db, maxWorkers, await freePort(), bodyFile);
 let leakRow: { after5: number; afterMany: number; settled: number };
 try {
   await leak.send('load');
