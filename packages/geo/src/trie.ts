@@ -80,8 +80,8 @@ export interface LookupTrie {
 }
 
 export class TrieWriter {
-  nodes: Int32Array;
-  parents: Int32Array;
+  nodes!: Int32Array;
+  parents!: Int32Array;
   size = 0;
 
   /**
@@ -90,18 +90,22 @@ export class TrieWriter {
    * City table. Too large costs little: untouched pages of a big zeroed buffer are not resident.
    */
   constructor(capacity = 1024) {
-    this.nodes = new Int32Array(capacity * 2);
-    this.parents = new Int32Array(capacity);
+    this.#allocate(capacity);
+  }
+
+  /** nodes and parents in one buffer (see finish). */
+  #allocate(capacity: number): void {
+    const buffer = new ArrayBuffer(capacity * 3 * Int32Array.BYTES_PER_ELEMENT);
+    this.nodes = new Int32Array(buffer, 0, capacity * 2);
+    this.parents = new Int32Array(buffer, capacity * 2 * Int32Array.BYTES_PER_ELEMENT, capacity);
   }
 
   node(left: number, right: number): number {
     if (this.size * 2 === this.nodes.length) {
-      const n = new Int32Array(this.nodes.length * 2);
-      n.set(this.nodes);
-      this.nodes = n;
-      const p = new Int32Array(this.parents.length * 2);
-      p.set(this.parents);
-      this.parents = p;
+      const { nodes, parents } = this;
+      this.#allocate(parents.length * 2);
+      this.nodes.set(nodes);
+      this.parents.set(parents);
     }
     const i = this.size++;
     this.nodes[i * 2] = left;
@@ -113,23 +117,22 @@ export class TrieWriter {
   }
 
   /**
-   * The frozen trie, exact size, in SharedArrayBuffers: worker threads receive it without a copy
-   * (posting a SharedArrayBuffer shares its memory), so N answering threads cost one table.
+   * The frozen trie, exact size, in one SharedArrayBuffer: worker threads receive it without a
+   * copy (posting a SharedArrayBuffer shares its memory), so N answering threads cost one table.
+   * One buffer rather than two: a full-size table is then above glibc's mmap threshold (32 MB at
+   * most), so it is mapped on its own and unmapped when the last thread lets go of it. Two
+   * 12-25 MB buffers came from the heap, where the workers' later frees left holes: RSS grew by
+   * ~250 MB over 100 swaps.
    */
   finish(root4: number, root6: number): LookupTrie {
-    return {
-      nodes: sharedSlice(this.nodes, this.size * 2),
-      parents: sharedSlice(this.parents, this.size),
-      root4,
-      root6,
-    };
+    const n = this.size;
+    const buffer = new SharedArrayBuffer(n * 3 * Int32Array.BYTES_PER_ELEMENT);
+    const nodes = new Int32Array(buffer, 0, n * 2);
+    const parents = new Int32Array(buffer, n * 2 * Int32Array.BYTES_PER_ELEMENT, n);
+    nodes.set(this.nodes.subarray(0, n * 2));
+    parents.set(this.parents.subarray(0, n));
+    return { nodes, parents, root4, root6 };
   }
-}
-
-function sharedSlice(a: Int32Array, length: number): Int32Array {
-  const s = new Int32Array(new SharedArrayBuffer(length * Int32Array.BYTES_PER_ELEMENT));
-  s.set(a.subarray(0, length));
-  return s;
 }
 
 /** Result of one lookup, reused by the caller to avoid allocation on the query path. */
