@@ -59,9 +59,10 @@ for await (const line of createInterface({ input: process.stdin })) {
     await server.reload();
     say({ reloadMs: Math.round(performance.now() - started) });
   } else if (cmd === 'mem') {
-    // ArrayBuffers are released by the sweeper after the GC: measure once it has run.
+    // ArrayBuffers are released by the sweeper after the GC, and workers collect within a
+    // second of a swap (worker.ts): measure once both have happened.
     gc();
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 1500));
     gc();
     const m = process.memoryUsage();
     const mb = (n: number) => Math.round(n / 2 ** 20);

@@ -204,8 +204,30 @@ interface ClassState {
   choice: Int32Array;
   /** Per class edge: what a shift of that edge depends on ('' when not shifted). */
   shiftSig: string[];
-  /** Per family, per builder node: frozen value of its subtree and the first writer node it used. */
-  out: Record<4 | 6, { value: Int32Array; start: Int32Array; lazy: Int32Array }>;
+  /**
+   * Per family, per builder node: frozen value of its subtree (a node of `trie` or ~leaf value)
+   * and the offset still to add to its descendants' values (copies move subtrees).
+   */
+  out: Record<4 | 6, { value: Int32Array; lazy: Int32Array }>;
+}
+
+/**
+ * The first node written of the subtree rooted at `v`. Subtrees are written in post-order
+ * (children, then their parent), so a subtree is the contiguous range [first, v]; deriving its
+ * start instead of recording it saves an Int32 per builder node and class.
+ */
+function firstNode(nodes: Int32Array, v: number): number {
+  let x = v;
+  for (;;) {
+    const l = nodes[x * 2]!;
+    if (l >= 0) {
+      x = l;
+      continue;
+    }
+    const r = nodes[x * 2 + 1]!;
+    if (r < 0) return x;
+    x = r;
+  }
 }
 
 function shiftSignature(edges: SnapshotEdge[], e: SnapshotEdge): string {
@@ -305,7 +327,6 @@ function freezeClass(
     const before = prev?.out[family];
     const out = before ?? {
       value: new Int32Array(f.size),
-      start: new Int32Array(f.size),
       lazy: new Int32Array(f.size),
     };
     // Dirty = the subtree holds a leaf whose answer changed; everything else is copied as is.
@@ -326,7 +347,6 @@ function freezeClass(
       if (d === 0 || left[n]! < 0) return;
       for (const c of [left[n]!, left[n]! + 1]) {
         if (out.value[c]! >= 0) out.value[c]! += d;
-        out.start[c]! += d;
         out.lazy[c]! += d;
       }
       out.lazy[n] = 0;
@@ -334,7 +354,7 @@ function freezeClass(
     const copy = (n: number): number => {
       const v = out.value[n]!;
       if (v < 0) return v;
-      const s = out.start[n]!;
+      const s = firstNode(prevNodes!, v);
       const off = writer.size - s;
       for (let j = s; j <= v; j++) {
         const l = prevNodes![j * 2]!;
@@ -342,14 +362,12 @@ function freezeClass(
         writer.node(l >= 0 ? l + off : l, r >= 0 ? r + off : r);
       }
       out.value[n] = v + off;
-      out.start[n] = s + off;
       out.lazy[n]! += off;
       return v + off;
     };
     const freeze = (node: number, depth: number): number => {
       if (prevNodes && !dirty[node]) return copy(node);
       push(node);
-      const start = writer.size;
       let v: number;
       if (left[node]! < 0) {
         const k = ~left[node]!;
@@ -371,7 +389,6 @@ function freezeClass(
         v = join(l, r);
       }
       out.value[node] = v;
-      out.start[node] = start;
       out.lazy[node] = 0;
       return v;
     };
