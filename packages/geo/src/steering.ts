@@ -100,9 +100,12 @@ function buildGeoTries(geo: GeoDb, policies: PreparedPolicy[], locations: GeoInf
   const asns: number[] = [];
   const base: Record<Family, BuilderTrie[]> = { 4: [], 6: [] };
   const out = new Map<string | null, PolicyTries>();
+  // Every network splits at most the leaves on its path: about two builder nodes per node of
+  // the databases' own trees.
+  const capacity = 2 * (geo.location.info.nodeCount + (geo.asnDb?.info.nodeCount ?? 0)) + 4096;
   for (const policy of policies) {
-    const v4 = new BuilderTrie();
-    const v6 = new BuilderTrie();
+    const v4 = new BuilderTrie(capacity);
+    const v6 = new BuilderTrie(capacity);
     out.set(policy.name, { policy, v4, v6, asns });
     base[4].push(v4);
     base[6].push(v6);
