@@ -167,8 +167,8 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
   if (workers === 0) {
     threads.push(localHandle(new AnswerThread(threadOpts)));
   } else {
-    // Workers created from now on get `gc`: each collects right after a swap, which is what frees
-    // the previous (shared) tables (see worker.ts). The main thread's context is unaffected.
+    // Workers created from now on get `gc`: each collects within a second of a swap, which is what
+    // frees the previous (shared) tables (see worker.ts). The main thread's context is unaffected.
     setFlagsFromString('--expose-gc');
     for (let i = 0; i < workers; i++) {
       const spawnWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: threadOpts });
