@@ -5,7 +5,7 @@
  * qps, qps per server core (qps / server CPU), latency percentiles at half the peak rate, RSS.
  * Bounded: every dnsperf run is `-l` seconds. Options: BENCH_SECONDS (10), BENCH_RUNS (3).
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { countryCentroid, countryContinent } from '../packages/geo/src/countries
 import { GeoDb } from '../packages/geo/src/index.ts';
 import { demoBody } from '../packages/geo/test/fixtures.ts';
 import { cityRecord, writeMmdb } from '../packages/geo/test/mmdb-writer.ts';
+import { writeGdnsdConfig } from './gdnsd.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -136,48 +137,7 @@ async function startCatchment(udpIo: 'batch' | 'dgram'): Promise<{ pid: number; 
 
 async function startGdnsd(): Promise<{ pid: number; port: number }> {
   const port = await freePort();
-  const conf = join(dir, 'gdnsd');
-  const zones = join(conf, 'zones');
-  execFileSync('mkdir', ['-p', zones, join(dir, 'gdnsd-run'), join(dir, 'gdnsd-state')]);
-  const names = edges.map((e) => e.name);
-  writeFileSync(
-    join(conf, 'config'),
-    `options => {
-  listen => [ 127.0.0.1:${port} ]
-  udp_threads => 1
-  tcp_threads => 1
-  run_dir => ${join(dir, 'gdnsd-run')}
-  state_dir => ${join(dir, 'gdnsd-state')}
-}
-plugins => {
-  geoip => {
-    maps => {
-      prod => {
-        geoip2_db => ${cityFile}
-        datacenters => [ ${names.join(', ')} ]
-        auto_dc_coords => { ${edges.map((e) => `${e.name} => [ ${e.lat}, ${e.lon} ]`).join(', ')} }
-        map => { AS => { CN => [ sin ] }, OC => [ syd, sin ] }
-      }
-    }
-    resources => {
-      www => {
-        map => prod
-        dcmap => { ${edges.map((e, i) => `${e.name} => 198.18.${i + 1}.10`).join(', ')} }
-      }
-    }
-  }
-}
-`,
-  );
-  writeFileSync(
-    join(zones, 'example.net'),
-    `$TTL 3600
-@ SOA ns1 hostmaster 2026112201 3600 600 1209600 60
-@ NS ns1
-ns1 A 192.0.2.53
-www 30 DYNA geoip!www
-`,
-  );
+  const conf = writeGdnsdConfig(dir, port, cityFile, edges);
   const p = spawn('taskset', ['-c', SERVER_CPU, 'gdnsd', '-c', conf, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   p.stderr!.on('data', (d) => {

@@ -145,7 +145,7 @@ export class DnsListener {
     if (r.service >= 0) {
       const zones = r.zones!;
       zones.services[r.service]!.answerCounts[r.edge]!++;
-      if (r.blockKey >= 0) zones.blockCounts[r.classIdx]![r.blockKey]!++;
+      if (r.blockKey >= 0) zones.blockCounts[r.classIdx]!.add(r.blockKey);
     }
     if (sample) {
       this.#sample = 0;

@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { createLogger, type Logger, type Snapshot, verifySnapshot } from '@catchment/core';
 import {
@@ -171,7 +172,8 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
   // memory), also used by explain; files are watched and the tables rebuilt on change.
   const geo = new GeoDb(opts.geo ?? {});
   let current: Snapshot | undefined;
-  let tables: { version: number; geoVersion: number; steering: SteeringTable } | undefined;
+  // `steering` for explain; `posted`: what the answering threads got (shared tries, no locations).
+  let tables: { version: number; geoVersion: number; steering: SteeringTable; posted: SteeringTable } | undefined;
   let blocks: BlockCount[] = [];
   // Reuses the geo tries and unchanged subtrees across snapshots (state/shift/load changes are cheap).
   const builder = new SteeringBuilder();
@@ -180,11 +182,14 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
   if (workers === 0) {
     threads.push(localHandle(new AnswerThread(threadOpts)));
   } else {
+    // Workers created from now on get `gc`: each collects within a second of a swap, which is what
+    // frees the previous (shared) tables (see worker.ts). The main thread's context is unaffected.
+    setFlagsFromString('--expose-gc');
     for (let i = 0; i < workers; i++) {
       const spawnWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: threadOpts });
       threads.push(
         workerHandle(spawnWorker, log, () =>
-          current && tables ? { snapshot: current, steering: tables.steering } : undefined,
+          current && tables ? { snapshot: current, steering: tables.posted } : undefined,
         ),
       );
     }
@@ -197,7 +202,7 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     const steering = workers > 0 ? shareSteering(built) : built;
     const results = await Promise.all(threads.map((t) => t.call<LoadResult>('load', { snapshot: snap, steering })));
     current = snap;
-    tables = { version: snap.version, geoVersion: geo.version, steering: built };
+    tables = { version: snap.version, geoVersion: geo.version, steering: built, posted: steering };
     const r = { ...results[0]!, buildMs: Math.round(performance.now() - started) };
     metrics.snapshotVersion.set(snap.version);
     metrics.blocks.set(r.blocks);

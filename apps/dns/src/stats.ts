@@ -97,19 +97,16 @@ export function drainBlocks(zones: CompiledZones | undefined): BlockCount[] {
   if (!zones) return out;
   zones.blockCounts.forEach((counts, classIdx) => {
     const cls = zones.steering.classes[classIdx]!;
-    for (let key = 0; key < counts.length; key++) {
-      const n = counts[key]!;
-      if (n === 0) continue;
-      counts[key] = 0;
+    counts.drain((key, n) => {
       const child = cls.trie.nodes[key]!;
-      if (child >= 0) continue;
+      if (child >= 0) return;
       const edgeIdx = ((~child & 0xfffff) >>> 0) - 1;
       out.push({
         block: formatNetwork(blockOfKey(cls.trie, key)),
         edge: edgeIdx >= 0 ? (cls.edges[edgeIdx]?.name ?? null) : null,
         answers: n,
       });
-    }
+    });
   });
   return out;
 }

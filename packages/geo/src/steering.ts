@@ -100,9 +100,12 @@ function buildGeoTries(geo: GeoDb, policies: PreparedPolicy[], locations: GeoInf
   const asns: number[] = [];
   const base: Record<Family, BuilderTrie[]> = { 4: [], 6: [] };
   const out = new Map<string | null, PolicyTries>();
+  // Every network splits at most the leaves on its path: about two builder nodes per node of
+  // the databases' own trees.
+  const capacity = 2 * (geo.location.info.nodeCount + (geo.asnDb?.info.nodeCount ?? 0)) + 4096;
   for (const policy of policies) {
-    const v4 = new BuilderTrie();
-    const v6 = new BuilderTrie();
+    const v4 = new BuilderTrie(capacity);
+    const v6 = new BuilderTrie(capacity);
     out.set(policy.name, { policy, v4, v6, asns });
     base[4].push(v4);
     base[6].push(v6);
@@ -149,16 +152,22 @@ function buildGeoTries(geo: GeoDb, policies: PreparedPolicy[], locations: GeoInf
 }
 
 /**
- * Per policy: every leaf of the builder tries with the id of its (location, ASN, rule) triple,
- * the triple's leaves (CSR) and each node's parent. Geo-only, so cached across snapshots: the
- * per-snapshot work is one edge choice per distinct triple, then re-freezing only the subtrees
- * that hold a triple whose answer changed.
+ * Per policy: the shape of the builder tries with, at each leaf, the id of its (location, ASN,
+ * rule) triple. Geo-only, so cached across snapshots: the per-snapshot work is one edge choice
+ * per distinct triple, then re-freezing only the subtrees that hold a triple whose answer
+ * changed. One Int32 per node is all that is kept (the builders hold five plus growth slack:
+ * with a full-size City database that was most of the server's memory).
  */
 interface PolicyIndex {
-  tries: PolicyTries;
+  policy: PreparedPolicy;
+  asns: number[];
   keys: { loc: number; asn: number; rule: number }[];
-  /** Per family: builder node → key id (-1 for inner nodes), parent node, leaves of each key. */
-  fam: Record<4 | 6, { leafKey: Int32Array; parent: Int32Array; keyStart: Int32Array; keyLeaves: Int32Array }>;
+  /**
+   * Per family, per builder node: >= 0 an inner node whose children are `left` and `left + 1`
+   * (BuilderTrie allocates them in pairs, after their parent: children have larger numbers);
+   * < 0 a leaf whose key id is ~value.
+   */
+  fam: Record<4 | 6, { size: number; left: Int32Array; dirty: Uint8Array }>;
 }
 
 function indexPolicy(t: PolicyTries): PolicyIndex {
@@ -167,12 +176,10 @@ function indexPolicy(t: PolicyTries): PolicyIndex {
   const fam = {} as PolicyIndex['fam'];
   for (const family of [4, 6] as const) {
     const b = family === 4 ? t.v4 : t.v6;
-    const leafKey = new Int32Array(b.size).fill(-1);
-    const parent = new Int32Array(b.size).fill(-1);
+    const left = b.left.slice(0, b.size);
     for (let n = 0; n < b.size; n++) {
-      if (b.left[n] !== -1) {
-        parent[b.left[n]!] = n;
-        parent[b.right[n]!] = n;
+      if (left[n] !== -1) {
+        if (b.right[n] !== left[n]! + 1 || left[n]! <= n) throw new Error('builder trie: unexpected node order');
         continue;
       }
       const loc = b.fact(n, FACT_LOC);
@@ -185,24 +192,12 @@ function indexPolicy(t: PolicyTries): PolicyIndex {
         keys.push({ loc, asn, rule });
         keyIds.set(k, id);
       }
-      leafKey[n] = id;
+      left[n] = ~id;
     }
-    fam[family] = { leafKey, parent, keyStart: new Int32Array(0), keyLeaves: new Int32Array(0) };
+    // `dirty`: scratch of each re-freeze, kept (a new one per swap fragmented the heap).
+    fam[family] = { size: b.size, left, dirty: new Uint8Array(b.size) };
   }
-  for (const family of [4, 6] as const) {
-    const f = fam[family];
-    const count = new Int32Array(keys.length + 1);
-    for (const k of f.leafKey) if (k >= 0) count[k + 1]!++;
-    for (let i = 0; i < keys.length; i++) count[i + 1]! += count[i]!;
-    const keyLeaves = new Int32Array(count[keys.length]!);
-    const fill = count.slice(0, keys.length);
-    f.leafKey.forEach((k, n) => {
-      if (k >= 0) keyLeaves[fill[k]!++] = n;
-    });
-    f.keyStart = count;
-    f.keyLeaves = keyLeaves;
-  }
-  return { tries: t, keys, fam };
+  return { policy: t.policy, asns: t.asns, keys, fam };
 }
 
 /** What one class's last frozen trie was built from, to re-freeze only what changed. */
@@ -212,8 +207,30 @@ interface ClassState {
   choice: Int32Array;
   /** Per class edge: what a shift of that edge depends on ('' when not shifted). */
   shiftSig: string[];
-  /** Per family, per builder node: frozen value of its subtree and the first writer node it used. */
-  out: Record<4 | 6, { value: Int32Array; start: Int32Array; lazy: Int32Array }>;
+  /**
+   * Per family, per builder node: frozen value of its subtree (a node of `trie` or ~leaf value)
+   * and the offset still to add to its descendants' values (copies move subtrees).
+   */
+  out: Record<4 | 6, { value: Int32Array; lazy: Int32Array }>;
+}
+
+/**
+ * The first node written of the subtree rooted at `v`. Subtrees are written in post-order
+ * (children, then their parent), so a subtree is the contiguous range [first, v]; deriving its
+ * start instead of recording it saves an Int32 per builder node and class.
+ */
+function firstNode(nodes: Int32Array, v: number): number {
+  let x = v;
+  for (;;) {
+    const l = nodes[x * 2]!;
+    if (l >= 0) {
+      x = l;
+      continue;
+    }
+    const r = nodes[x * 2 + 1]!;
+    if (r < 0) return x;
+    x = r;
+  }
 }
 
 function shiftSignature(edges: SnapshotEdge[], e: SnapshotEdge): string {
@@ -228,16 +245,14 @@ function freezeClass(
   locations: GeoInfo[],
   prev: ClassState | undefined,
 ): ClassState {
-  const t = index.tries;
-  const asns = t.asns;
-  const writer = new TrieWriter();
+  const asns = index.asns;
   const path = new Uint8Array(16);
   const choice = new Int32Array(index.keys.length);
   index.keys.forEach((k, i) => {
-    choice[i] = chooseEdge(edges, t.policy, {
+    choice[i] = chooseEdge(edges, index.policy, {
       geo: k.loc >= 0 ? locations[k.loc] : undefined,
       asn: k.asn >= 0 ? asns[k.asn] : undefined,
-      cidrRule: k.rule >= 0 ? t.policy.cidrRules[k.rule] : undefined,
+      cidrRule: k.rule >= 0 ? index.policy.cidrRules[k.rule] : undefined,
     }).edge;
   });
   const shiftSig = edges.map((e) => shiftSignature(edges, e));
@@ -247,6 +262,9 @@ function freezeClass(
     return prev.choice[k] !== e || (e >= 0 && prev.shiftSig[e] !== shiftSig[e]);
   };
   if (prev && !index.keys.some((_, k) => changedKey(k))) return { ...prev, choice, shiftSig };
+  // Sized from the last table (a shift can add some blocks) or, first, from the builder tries.
+  const prevSize = prev ? prev.trie.parents.length : 0;
+  const writer = new TrieWriter(prev ? prevSize + (prevSize >> 3) + 1024 : index.fam[4].size + index.fam[6].size);
 
   const setBit = (depth: number, bit: number) => {
     const i = depth >> 3;
@@ -307,30 +325,31 @@ function freezeClass(
   };
 
   const freezeFamily = (family: 4 | 6) => {
-    const b = family === 4 ? t.v4 : t.v6;
     const f = index.fam[family];
+    const left = f.left;
     const before = prev?.out[family];
     const out = before ?? {
-      value: new Int32Array(b.size),
-      start: new Int32Array(b.size),
-      lazy: new Int32Array(b.size),
+      value: new Int32Array(f.size),
+      lazy: new Int32Array(f.size),
     };
     // Dirty = the subtree holds a leaf whose answer changed; everything else is copied as is.
-    const dirty = new Uint8Array(b.size);
-    for (let k = 0; prev && k < index.keys.length; k++) {
-      if (!changedKey(k)) continue;
-      for (let i = f.keyStart[k]!; i < f.keyStart[k + 1]!; i++) {
-        for (let n = f.keyLeaves[i]!; n >= 0 && !dirty[n]; n = f.parent[n]!) dirty[n] = 1;
+    // Children come after their parent, so one backward pass settles every node.
+    const dirty = f.dirty;
+    if (prev) {
+      const changed = new Uint8Array(index.keys.length);
+      for (let k = 0; k < changed.length; k++) changed[k] = changedKey(k) ? 1 : 0;
+      for (let n = f.size - 1; n >= 0; n--) {
+        const l = left[n]!;
+        dirty[n] = l < 0 ? changed[~l]! : dirty[l]! | dirty[l + 1]!;
       }
     }
     const prevNodes = prev?.trie.nodes;
     // Records below a copied subtree are shifted lazily (pushed down when a walk descends).
     const push = (n: number) => {
       const d = out.lazy[n]!;
-      if (d === 0 || b.left[n] === -1) return;
-      for (const c of [b.left[n]!, b.right[n]!]) {
+      if (d === 0 || left[n]! < 0) return;
+      for (const c of [left[n]!, left[n]! + 1]) {
         if (out.value[c]! >= 0) out.value[c]! += d;
-        out.start[c]! += d;
         out.lazy[c]! += d;
       }
       out.lazy[n] = 0;
@@ -338,7 +357,7 @@ function freezeClass(
     const copy = (n: number): number => {
       const v = out.value[n]!;
       if (v < 0) return v;
-      const s = out.start[n]!;
+      const s = firstNode(prevNodes!, v);
       const off = writer.size - s;
       for (let j = s; j <= v; j++) {
         const l = prevNodes![j * 2]!;
@@ -346,17 +365,15 @@ function freezeClass(
         writer.node(l >= 0 ? l + off : l, r >= 0 ? r + off : r);
       }
       out.value[n] = v + off;
-      out.start[n] = s + off;
       out.lazy[n]! += off;
       return v + off;
     };
     const freeze = (node: number, depth: number): number => {
       if (prevNodes && !dirty[node]) return copy(node);
       push(node);
-      const start = writer.size;
       let v: number;
-      if (b.left[node] === -1) {
-        const k = f.leafKey[node]!;
+      if (left[node]! < 0) {
+        const k = ~left[node]!;
         const edge = choice[k]!;
         if (edge >= 0 && edges[edge]!.shiftPercent > 0) {
           v = split(edge, depth, shiftUnitLength(family, depth));
@@ -368,14 +385,13 @@ function freezeClass(
         }
       } else {
         setBit(depth, 0);
-        const l = freeze(b.left[node]!, depth + 1);
+        const l = freeze(left[node]!, depth + 1);
         setBit(depth, 1);
-        const r = freeze(b.right[node]!, depth + 1);
+        const r = freeze(left[node]! + 1, depth + 1);
         setBit(depth, 0);
         v = join(l, r);
       }
       out.value[node] = v;
-      out.start[node] = start;
       out.lazy[node] = 0;
       return v;
     };
@@ -465,7 +481,7 @@ export class SteeringBuilder {
         }
         states.set(key, state);
         idx = classes.length;
-        classes.push({ key, policy: index.tries.policy, edges, trie: state.trie });
+        classes.push({ key, policy: index.policy, edges, trie: state.trie });
         classIndex.set(key, idx);
       }
       serviceClass.set(svc.name, idx);
@@ -489,31 +505,30 @@ export function buildSteering(body: SnapshotBody, geo: GeoDb): SteeringTable {
   return new SteeringBuilder().build(body, geo);
 }
 
-const sharedCopies = new WeakMap<LookupTrie, LookupTrie>();
-
 function sharedCopy(a: Int32Array): Int32Array {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
   const s = new Int32Array(new SharedArrayBuffer(a.byteLength));
   s.set(a);
   return s;
 }
 
 /**
- * The same table with its tries in SharedArrayBuffers: posting it to worker threads shares the
- * (large) tries instead of copying them, so N answering threads cost one set of tables.
+ * The table as worker threads receive it: tries in SharedArrayBuffers (TrieWriter already builds
+ * them there, so this copies nothing; posting shares them instead of cloning one table per
+ * thread) and without `locations`, which only explain (main thread) reads: with a City database
+ * they are ~100 k objects that structured clone would otherwise copy into every worker.
  */
 export function shareSteering(table: SteeringTable): SteeringTable {
-  const share = (t: LookupTrie): LookupTrie => {
-    // A class reused unchanged from the last snapshot keeps its shared copy (no 10 MB copy).
-    let s = sharedCopies.get(t);
-    if (!s) {
-      s = { nodes: sharedCopy(t.nodes), parents: sharedCopy(t.parents), root4: t.root4, root6: t.root6 };
-      sharedCopies.set(t, s);
-    }
-    return s;
-  };
+  const share = (t: LookupTrie): LookupTrie => ({
+    nodes: sharedCopy(t.nodes),
+    parents: sharedCopy(t.parents),
+    root4: t.root4,
+    root6: t.root6,
+  });
   return {
     ...table,
     classes: table.classes.map((c) => ({ ...c, trie: share(c.trie) })),
     publicResolvers: share(table.publicResolvers),
+    locations: [],
   };
 }

@@ -11,12 +11,20 @@ export const FACT_RULE = 2;
 const FACTS = 3;
 
 export class BuilderTrie {
-  left = new Int32Array(1024);
-  right = new Int32Array(1024);
-  facts = new Int32Array(1024 * FACTS);
+  left: Int32Array;
+  right: Int32Array;
+  facts: Int32Array;
   size = 0;
 
-  constructor() {
+  /**
+   * `capacity`: the expected node count. Growing by doubling from small left the allocator's heap
+   * full of freed pieces (~200 MB of RSS after building from a full-size City database); an
+   * over-estimate costs address space only, untouched pages of a big zeroed buffer are not resident.
+   */
+  constructor(capacity = 1024) {
+    this.left = new Int32Array(capacity);
+    this.right = new Int32Array(capacity);
+    this.facts = new Int32Array(capacity * FACTS);
     this.#alloc(-1, -1, -1);
   }
 
@@ -49,6 +57,7 @@ export class BuilderTrie {
     for (let depth = 0; depth < length; depth++) {
       if (this.left[node] === -1) {
         const f = node * FACTS;
+        // Children are allocated in pairs (right = left + 1): the steering index keeps only `left`.
         const l = this.#alloc(this.facts[f]!, this.facts[f + 1]!, this.facts[f + 2]!);
         const r = this.#alloc(this.facts[f]!, this.facts[f + 1]!, this.facts[f + 2]!);
         this.left[node] = l;
@@ -79,18 +88,32 @@ export interface LookupTrie {
 }
 
 export class TrieWriter {
-  nodes = new Int32Array(2048);
-  parents = new Int32Array(1024);
+  nodes!: Int32Array;
+  parents!: Int32Array;
   size = 0;
+
+  /**
+   * `capacity`: the expected node count. One allocation instead of a chain of doublings: the
+   * allocator kept the freed pieces, and RSS grew by ~150 MB over a few swaps of a full-size
+   * City table. Too large costs little: untouched pages of a big zeroed buffer are not resident.
+   */
+  constructor(capacity = 1024) {
+    this.#allocate(capacity);
+  }
+
+  /** nodes and parents in one buffer (see finish). */
+  #allocate(capacity: number): void {
+    const buffer = new ArrayBuffer(capacity * 3 * Int32Array.BYTES_PER_ELEMENT);
+    this.nodes = new Int32Array(buffer, 0, capacity * 2);
+    this.parents = new Int32Array(buffer, capacity * 2 * Int32Array.BYTES_PER_ELEMENT, capacity);
+  }
 
   node(left: number, right: number): number {
     if (this.size * 2 === this.nodes.length) {
-      const n = new Int32Array(this.nodes.length * 2);
-      n.set(this.nodes);
-      this.nodes = n;
-      const p = new Int32Array(this.parents.length * 2);
-      p.set(this.parents);
-      this.parents = p;
+      const { nodes, parents } = this;
+      this.#allocate(parents.length * 2);
+      this.nodes.set(nodes);
+      this.parents.set(parents);
     }
     const i = this.size++;
     this.nodes[i * 2] = left;
@@ -101,13 +124,22 @@ export class TrieWriter {
     return i;
   }
 
+  /**
+   * The frozen trie, exact size, in one SharedArrayBuffer: worker threads receive it without a
+   * copy (posting a SharedArrayBuffer shares its memory), so N answering threads cost one table.
+   * One buffer rather than two: a full-size table is then above glibc's mmap threshold (32 MB at
+   * most), so it is mapped on its own and unmapped when the last thread lets go of it. Two
+   * 12-25 MB buffers came from the heap, where the workers' later frees left holes: RSS grew by
+   * ~250 MB over 100 swaps.
+   */
   finish(root4: number, root6: number): LookupTrie {
-    return {
-      nodes: this.nodes.slice(0, this.size * 2),
-      parents: this.parents.slice(0, this.size),
-      root4,
-      root6,
-    };
+    const n = this.size;
+    const buffer = new SharedArrayBuffer(n * 3 * Int32Array.BYTES_PER_ELEMENT);
+    const nodes = new Int32Array(buffer, 0, n * 2);
+    const parents = new Int32Array(buffer, n * 2 * Int32Array.BYTES_PER_ELEMENT, n);
+    nodes.set(this.nodes.subarray(0, n * 2));
+    parents.set(this.parents.subarray(0, n));
+    return { nodes, parents, root4, root6 };
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Snapshot, SnapshotZone } from '@catchment/core';
 import type { SteeringTable } from '@catchment/geo';
+import { BlockCounts } from '../block-counts.ts';
 import { CLASS_IN, TYPE } from '../wire/constants.ts';
 import { absoluteName, encodeName } from '../wire/names.ts';
 import { encodeRdata, TYPE_CODES } from '../wire/rdata.ts';
@@ -82,7 +83,7 @@ export interface CompiledZones {
   services: ServiceAnswers[];
   steering: SteeringTable;
   /** Per steering class: answers per leaf key (parent * 2 + bit) since the last drain. */
-  blockCounts: Uint32Array[];
+  blockCounts: BlockCounts[];
   /** RFC 8482 answer to ANY. */
   hinfo: Chunk;
   /** Whether any zone delegates below its apex (else the referral walk is skipped). */
@@ -385,7 +386,7 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
     zones,
     services,
     steering,
-    blockCounts: steering.classes.map((c) => new Uint32Array(c.trie.nodes.length)),
+    blockCounts: steering.classes.map((c) => new BlockCounts(c.trie.nodes.length)),
     hinfo: answerChunk(TYPE.HINFO, 3600, [hinfoRdata]),
     hasCuts: cuts.size > 0,
     problems,
