@@ -52,7 +52,13 @@ describe('GeoDb readers', () => {
     writeFileSync(file, writeMmdb([{ cidr: '192.0.2.0/24', data: cityRecord('GB', 'EU', 51.5, -0.1) }]));
     const geo = new GeoDb({ city: file, watchIntervalMs: 50 });
     assert.equal(geo.locate(parseAddress('192.0.2.1')!).geo?.country, 'GB');
-    const changed = new Promise((r) => geo.once('change', r));
+    const changed = new Promise((resolve, reject) => {
+      geo.once('change', resolve);
+      setTimeout(() => reject(new Error('no change event within 20 s')), 20_000).unref();
+    });
+    // The watcher's baseline is its first (asynchronous) stat: replace the file only after it,
+    // or the new file would be the baseline and nothing would ever change (a hang on a busy machine).
+    await new Promise((r) => setTimeout(r, 300));
     const tmp = join(dir, 'city.mmdb.new');
     writeFileSync(
       tmp,
