@@ -8,10 +8,10 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoBody } from '../packages/geo/test/fixtures.ts';
+import { freePort } from '../packages/testkit/src/index.ts';
 import { fullCityDb } from './full-city-db.ts';
 import { writeGdnsdConfig } from './gdnsd.ts';
 
@@ -27,16 +27,6 @@ process.on('exit', () => {
   rmSync(dir, { recursive: true, force: true });
 });
 process.on('SIGINT', () => process.exit(130));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 

@@ -6,24 +6,14 @@
  * whole swap in a running server (`setSnapshot`: verify, build, share, load in every worker).
  * Bounded: BENCH_RUNS (7) changes per kind. Option: BENCH_WORKERS (2).
  */
-import { createServer } from 'node:net';
 import { createDnsServer } from '../apps/dns/src/index.ts';
 import { type SnapshotBody, sealSnapshot } from '../packages/core/src/index.ts';
 import { buildSteering, GeoDb, SteeringBuilder } from '../packages/geo/src/index.ts';
 import { demoBody } from '../packages/geo/test/fixtures.ts';
+import { freePort } from '../packages/testkit/src/index.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

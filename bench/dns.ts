@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sealSnapshot } from '../packages/core/src/index.ts';
@@ -15,6 +14,7 @@ import { countryCentroid, countryContinent } from '../packages/geo/src/countries
 import { GeoDb } from '../packages/geo/src/index.ts';
 import { demoBody } from '../packages/geo/test/fixtures.ts';
 import { cityRecord, writeMmdb } from '../packages/geo/test/mmdb-writer.ts';
+import { freePort } from '../packages/testkit/src/index.ts';
 import { writeGdnsdConfig } from './gdnsd.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -38,16 +38,6 @@ const cleanup = () => {
 };
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 // 1. A City-layout database both servers read: networks of the embedded country database,
 //    every one with its country's continent and centroid (gdnsd reads only MaxMind's layout).
