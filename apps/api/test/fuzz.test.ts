@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DB_MODES } from '@catchment/testkit';
+import { DB_MODES, seededRandom } from '@catchment/testkit';
 import { EDGES, PLAYBOOK, POLICY, SERVICE, SLO, SUPERNET, TRANSIT, UNICAST, ZONE } from './fixtures.ts';
 import { buildWorld, startTestApi, type TestApi } from './helpers.ts';
-
-/** A small deterministic PRNG (mulberry32), so a failure replays. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WEIRD = [
   null,
@@ -129,7 +117,7 @@ for (const mode of DB_MODES) {
 
     it('random and mutated bodies on every writing route: never a 5xx, the server keeps answering', async () => {
       // CATCHMENT_FUZZ_SEED explores other inputs; the default seeds replay the same ones.
-      const rand = prng(Number(process.env.CATCHMENT_FUZZ_SEED ?? (mode === 'pglite' ? 1 : 2)));
+      const rand = seededRandom(Number(process.env.CATCHMENT_FUZZ_SEED ?? (mode === 'pglite' ? 1 : 2)));
       let sent = 0;
       for (const [method, path, valid] of TARGETS) {
         for (let i = 0; i < 25; i++) {

@@ -4,21 +4,10 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { sealSnapshot } from '@catchment/core';
 import { GeoDb } from '@catchment/geo';
+import { seededRandom } from '@catchment/testkit';
 import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
 import { compileSnapshot, Responder } from '../src/index.ts';
 import { buildQuery, dig, ecsOption, optRecord, type Running, startServer } from './helpers.ts';
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seeds = [
   buildQuery('www.example.net', 1, { opt: optRecord([[10, Buffer.alloc(8, 1)], ecsOption(1, 24, 0, [81, 2, 69])]) }),
@@ -66,7 +55,7 @@ describe('fuzz (bounded)', () => {
   it('the responder never throws and every reply is a well-formed header for the right id', () => {
     const geo = new GeoDb({ city: CITY_DB, asn: ASN_DB, watch: false });
     const responder = new Responder(compileSnapshot(sealSnapshot(1, demoBody()), geo));
-    const r = rng(7);
+    const r = seededRandom(7);
     const client = { family: 4 as const, bytes: new Uint8Array([192, 0, 2, 1]) };
     for (let i = 0; i < 100_000; i++) {
       const p = hostile(r);
@@ -93,7 +82,7 @@ describe('fuzz (bounded)', () => {
       const sock = createSocket('udp4');
       sock.on('message', () => {});
       await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
-      const r = rng(42);
+      const r = seededRandom(42);
       for (let batch = 0; batch < 200; batch++) {
         for (let i = 0; i < 100; i++) sock.send(hostile(r), s.port, '127.0.0.1');
         await new Promise((res) => setTimeout(res, 2));
@@ -121,7 +110,7 @@ describe('fuzz (bounded)', () => {
     const servers = [await startServer(demoBody(), { geo, udpIo: 'batch' })];
     try {
       servers.push(await startServer(demoBody(), { geo, udpIo: 'dgram' }));
-      const r = rng(11);
+      const r = seededRandom(11);
       const packets = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? seeds[i % seeds.length]! : hostile(r)));
       const replies: string[][] = [];
       for (const server of servers) {

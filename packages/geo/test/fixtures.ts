@@ -1,6 +1,6 @@
 import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
 import { DEFAULT_SETTINGS } from '@catchment/core';
-import { GEOIP_TESTDATA } from '@catchment/testkit';
+import { GEOIP_TESTDATA, snapshotEdge } from '@catchment/testkit';
 
 /** The demo configuration (config/demo.yaml) as a compiled snapshot body, for tests. */
 export const TESTDATA = GEOIP_TESTDATA;
@@ -16,24 +16,8 @@ function edge(
   capacityRps: number,
   dsr: string,
 ): SnapshotEdge {
-  return {
-    name,
-    lat,
-    lon,
-    country,
-    // The core schema's literal unions type as never under TypeBox 1.x: hence the casts here.
-    continent: continent as never,
-    region: null,
-    capacityRps,
-    state: 'active',
-    override: 'none',
-    usable: true,
-    loadRps: null,
-    utilisation: null,
-    shiftPercent: 0,
-    shiftTargets: [],
-    dsrAddress: dsr,
-  };
+  // The core schema's literal unions type as never under TypeBox 1.x: hence the cast here.
+  return snapshotEdge(name, { lat, lon, country, continent: continent as never, capacityRps, dsrAddress: dsr });
 }
 
 export function demoBody(): SnapshotBody {
