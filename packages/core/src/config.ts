@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument, stringify } from 'yaml';
 import { CatchmentConfig } from './config-schema.ts';
+import { durationProblem } from './duration.ts';
 import { CatchmentError, type ErrorCode, type FieldError } from './errors.ts';
 import { type Cidr, canonicalIp, cidrContains, cidrOverlaps, cidrProblem, ipFamily, parseCidr } from './net.ts';
 import { DEFAULT_SETTINGS } from './settings.ts';
@@ -180,8 +181,14 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
     });
   });
 
+  const duration = (path: string, text: string | undefined, code: ErrorCode) => {
+    const prob = text === undefined ? undefined : durationProblem(text);
+    if (prob) err(path, prob, code);
+  };
+
   cfg.slos?.forEach((s, i) => {
     if (s.edge) edgeRef(`/slos/${i}/edge`, s.edge);
+    duration(`/slos/${i}/window`, s.window, 'SLO_INVALID');
     if (s.exit > s.enter)
       err(
         `/slos/${i}/exit`,
@@ -193,8 +200,11 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   cfg.playbooks?.forEach((pb, i) => {
     if ('slo' in pb.trigger && !slos.has(pb.trigger.slo))
       err(`/playbooks/${i}/trigger/slo`, `unknown SLO "${pb.trigger.slo}"`, 'REFERENCE_UNKNOWN');
+    duration(`/playbooks/${i}/cooldown`, pb.cooldown, 'PLAYBOOK_INVALID');
     pb.steps.forEach((st, j) => {
       const path = `/playbooks/${i}/steps/${j}`;
+      duration(`${path}/dwell`, st.dwell, 'PLAYBOOK_INVALID');
+      duration(`${path}/verify/within`, st.verify?.within, 'PLAYBOOK_INVALID');
       if (st.kind === 'dns-shift') {
         st.schedule.forEach((v, k) => {
           if (k > 0 && v <= (st.schedule[k - 1] ?? 0))

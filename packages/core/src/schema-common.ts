@@ -28,7 +28,8 @@ export const CommunityText = Type.String({
 });
 export const Duration = Type.String({
   pattern: '^[0-9]+(ms|s|m|h|d)$',
-  description: 'duration such as 30s, 5m, 1h',
+  maxLength: 20,
+  description: 'duration such as 30s, 5m, 1h; at most 366d (packages/core duration.ts)',
 });
 export const Ttl = Type.Integer({ minimum: 0, maximum: 2147483647 });
 

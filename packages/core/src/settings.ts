@@ -62,11 +62,3 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
     apiToken: env.CATCHMENT_API_TOKEN || undefined,
   };
 }
-
-/** Parses `30s`, `5m`, `1h`, `250ms`, `2d` into milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(text);
-  if (!m) throw new Error(`invalid duration "${text}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
-}

@@ -5,6 +5,9 @@ import {
   cidrContains,
   cidrProblem,
   communityProblem,
+  durationProblem,
+  MAX_DURATION_MS,
+  MAX_DURATION_TEXT,
   normaliseName,
   parseCidr,
   parseConfigText,
@@ -153,5 +156,13 @@ describe('names and durations', () => {
     assert.equal(parseDuration('250ms'), 250);
     assert.equal(parseDuration('5m'), 300_000);
     assert.throws(() => parseDuration('5 minutes'));
+  });
+  it('bounds every duration by one documented maximum', () => {
+    assert.equal(parseDuration(MAX_DURATION_TEXT), MAX_DURATION_MS);
+    assert.equal(durationProblem('366d'), undefined);
+    assert.match(String(durationProblem('367d')), /longer than the longest duration, 366d/);
+    assert.match(String(durationProblem('9999999999999d')), /longer than/);
+    assert.match(String(durationProblem(`${'9'.repeat(40)}d`)), /not a duration/);
+    assert.throws(() => parseDuration('9999999999999d'), /longer than/);
   });
 });

@@ -8,7 +8,10 @@ import {
   cidrProblem,
   communityProblem,
   Duration,
+  durationProblem,
   EDGE_SCOPED_ACTIONS,
+  MAX_DURATION_MS,
+  MAX_DURATION_TEXT,
   parseCidr,
   parseDuration,
 } from '@catchment/core';
@@ -128,10 +131,21 @@ const activeNow = () => and(isNull(t.revertedAt), or(isNull(t.expiresAt), gt(t.e
 function expiryOf(b: CommonBody): Date | null {
   if (b.expiresAt && b.ttl)
     throw fieldProblem([{ path: '/ttl', message: 'give expiresAt or ttl, not both', code: 'VALIDATION_FAILED' }]);
-  const at = b.expiresAt ? new Date(b.expiresAt) : b.ttl ? new Date(Date.now() + parseDuration(b.ttl)) : null;
-  if (at && at.getTime() <= Date.now())
+  const path = b.ttl ? '/ttl' : '/expiresAt';
+  const problem = b.ttl ? durationProblem(b.ttl) : undefined;
+  if (problem) throw fieldProblem([{ path, message: problem, code: 'VALIDATION_FAILED' }]);
+  const now = Date.now();
+  const at = b.expiresAt ? new Date(b.expiresAt) : b.ttl ? new Date(now + parseDuration(b.ttl)) : null;
+  if (at && at.getTime() <= now)
+    throw fieldProblem([{ path, message: 'expiry is in the past', code: 'VALIDATION_FAILED' }]);
+  // The same bound as a ttl, so an expiry is never further away than the longest duration.
+  if (at && at.getTime() > now + MAX_DURATION_MS)
     throw fieldProblem([
-      { path: b.ttl ? '/ttl' : '/expiresAt', message: 'expiry is in the past', code: 'VALIDATION_FAILED' },
+      {
+        path,
+        message: `expiry is further away than the longest duration, ${MAX_DURATION_TEXT}`,
+        code: 'VALIDATION_FAILED',
+      },
     ]);
   return at;
 }
