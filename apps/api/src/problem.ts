@@ -70,6 +70,12 @@ function fromDatabase(err: unknown): CatchmentError | undefined {
         case '23503':
           return new CatchmentError('IN_USE', 'the object is referenced by another object', { details });
         case '23514':
+          if (constraint === 'records_value_format')
+            return new CatchmentError('RECORD_INVALID', 'the record data is not valid for its type', { details });
+          if (constraint === 'records_cname_alone')
+            return new CatchmentError('CNAME_CONFLICT', pg.message ?? 'a CNAME cannot coexist with other data', {
+              details,
+            });
           if (constraint === 'prefixes_supernet_covers')
             return new CatchmentError('PREFIX_OUTSIDE_SUPERNET', pg.message ?? 'not inside its supernet', {
               details,

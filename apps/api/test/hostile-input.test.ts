@@ -26,6 +26,82 @@ for (const mode of DB_MODES) {
     });
     after(() => t.close());
 
+    it('record data is validated per type, and a CNAME stays alone and off the apex', async () => {
+      const rec = (name: string, type: string, value: string) => ({ zone: 'example.net', name, type, value });
+      const before = await dbFingerprint(t);
+      for (const [type, value] of [
+        ['A', 'not-an-ip'],
+        ['A', '2001:db8::1'],
+        ['A', '198.18.0.0/24'],
+        ['AAAA', '198.18.0.1'],
+        ['MX', 'abc'],
+        ['MX', '70000 mail'],
+        ['SRV', 'x y z'],
+        ['SRV', '1 2 65536 sip'],
+        ['CAA', '0 issue'],
+        ['TXT', '"unterminated'],
+        ['CNAME', 'two names'],
+        ['NS', 'bad..name'],
+      ] as const) {
+        const r = await t.call('POST', '/v1/records', { body: rec('bad', type, value) });
+        assertProblem(r, 422, 'RECORD_INVALID');
+        assert.equal(r.body.errors[0].path, '/value', r.text);
+      }
+      assert.equal(await dbFingerprint(t), before);
+      for (const [type, value] of [
+        ['A', '198.18.0.7'],
+        ['AAAA', '2001:db8::7'],
+        ['MX', '10 mail.example.net.'],
+        ['SRV', '10 5 5060 sip'],
+        ['CAA', '0 issue "letsencrypt.org"'],
+        ['TXT', '"v=spf1 -all" "second"'],
+      ] as const) {
+        const r = await t.call('POST', '/v1/records', { body: rec('good', type, value) });
+        assert.equal(r.status, 201, `${type} ${value}: ${r.text}`);
+      }
+      const a = await t.call('POST', '/v1/records', { body: rec('host', 'A', '198.18.0.8') });
+      assert.equal(a.status, 201, a.text);
+      const beside = await t.call('POST', '/v1/records', { body: rec('host', 'CNAME', 'good') });
+      assertProblem(beside, 409, 'CNAME_CONFLICT');
+      const alias = await t.call('POST', '/v1/records', { body: rec('alias', 'CNAME', 'good') });
+      assert.equal(alias.status, 201, alias.text);
+      assertProblem(await t.call('POST', '/v1/records', { body: rec('alias', 'TXT', 'x') }), 409, 'CNAME_CONFLICT');
+      assertProblem(
+        await t.call('POST', '/v1/records', { body: rec('alias', 'CNAME', 'host') }),
+        409,
+        'CNAME_CONFLICT',
+      );
+      assertProblem(await t.call('POST', '/v1/records', { body: rec('@', 'CNAME', 'host') }), 409, 'CNAME_CONFLICT');
+      assertProblem(await t.call('POST', '/v1/records', { body: rec('www', 'CNAME', 'host') }), 409, 'CNAME_CONFLICT');
+      // An existing record turned into a CNAME beside other data is refused too.
+      const turned = await t.call('PUT', `/v1/records/${a.body.id}`, { body: rec('good', 'CNAME', 'host') });
+      assertProblem(turned, 409, 'CNAME_CONFLICT');
+      // Replacing a CNAME by itself (a new target) is fine.
+      const retarget = await t.call('PUT', `/v1/records/${alias.body.id}`, { body: rec('alias', 'CNAME', 'host') });
+      assert.equal(retarget.status, 200, retarget.text);
+    });
+
+    it('the database itself refuses bad record data and a CNAME beside other data', async () => {
+      const { sql } = await import('drizzle-orm');
+      const zone = sql`(select id from zones where name = 'example.net')`;
+      // The constraint's name, from the driver's error under drizzle's wrapper (postgres.js or PGlite).
+      const insert = (name: string, type: string, value: string) =>
+        t.database.db
+          .execute(sql`insert into records (zone_id, name, type, value) values (${zone}, ${name}, ${type}, ${value})`)
+          .catch((e: { cause?: { constraint?: string; constraint_name?: string } }) => {
+            throw new Error(String(e.cause?.constraint_name ?? e.cause?.constraint ?? e));
+          });
+      await assert.rejects(insert('db1.example.net', 'A', 'not-an-ip'), /records_value_format/);
+      await assert.rejects(insert('db1.example.net', 'AAAA', '198.18.0.1'), /records_value_format/);
+      await assert.rejects(insert('db1.example.net', 'MX', 'abc'), /records_value_format/);
+      await assert.rejects(insert('db1.example.net', 'SRV', 'x y z'), /records_value_format/);
+      await insert('db2.example.net', 'A', '198.18.0.9');
+      await assert.rejects(insert('db2.example.net', 'CNAME', 'elsewhere.example.org.'), /records_cname_alone/);
+      await insert('db3.example.net', 'CNAME', 'elsewhere.example.org.');
+      await assert.rejects(insert('db3.example.net', 'A', '198.18.0.9'), /records_cname_alone/);
+      await assert.rejects(insert('example.net', 'CNAME', 'elsewhere.example.org.'), /records_cname_alone/);
+    });
+
     it('durations past the documented maximum are refused with 422 on every action route and in playbooks', async () => {
       const before = await dbFingerprint(t);
       const routes: [string, unknown][] = [

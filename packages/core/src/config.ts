@@ -4,6 +4,7 @@ import { CatchmentConfig } from './config-schema.ts';
 import { durationProblem } from './duration.ts';
 import { CatchmentError, type ErrorCode, type FieldError } from './errors.ts';
 import { type Cidr, canonicalIp, cidrContains, cidrOverlaps, cidrProblem, ipFamily, parseCidr } from './net.ts';
+import { zoneRecordErrors } from './records.ts';
 import { DEFAULT_SETTINGS } from './settings.ts';
 import { schemaErrors } from './validate.ts';
 
@@ -102,6 +103,11 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
       addr.v4?.forEach((a, j) => ipRef(`/services/${i}/addresses/${edge}/v4/${j}`, a, 4));
       addr.v6?.forEach((a, j) => ipRef(`/services/${i}/addresses/${edge}/v6/${j}`, a, 6));
     }
+  });
+
+  const steered = new Set(cfg.services?.map((s) => normaliseName(s.name, normaliseName(s.zone))));
+  cfg.zones?.forEach((z, i) => {
+    for (const e of zoneRecordErrors(z, normaliseName, steered)) errors.push({ ...e, path: `/zones/${i}${e.path}` });
   });
 
   cfg.policies?.forEach((p, i) => {

@@ -38,6 +38,8 @@ export const ErrorCodes = {
   PLAYBOOK_INVALID: { status: 422, title: 'Playbook structure is invalid' },
   SLO_INVALID: { status: 422, title: 'SLO thresholds are invalid' },
   NAME_OUT_OF_ZONE: { status: 422, title: 'Name is not inside its zone' },
+  RECORD_INVALID: { status: 422, title: 'Record data is not valid for its type' },
+  CNAME_CONFLICT: { status: 409, title: 'A CNAME cannot coexist with other data or sit at the zone apex' },
   NAME_TAKEN: { status: 409, title: 'Name already in use' },
   IN_USE: { status: 409, title: 'Object is still referenced' },
   // Concurrency and idempotency.

@@ -6,6 +6,7 @@ export * from './duration.ts';
 export * from './errors.ts';
 export * from './logger.ts';
 export * from './net.ts';
+export * from './records.ts';
 export * from './runs.ts';
 export * from './schema-common.ts';
 export * from './settings.ts';

@@ -12,6 +12,7 @@ import {
   parseCidr,
   parseConfigText,
   parseDuration,
+  recordValueProblem,
   validateConfig,
 } from '@catchment/core';
 
@@ -164,5 +165,70 @@ describe('names and durations', () => {
     assert.match(String(durationProblem('9999999999999d')), /longer than/);
     assert.match(String(durationProblem(`${'9'.repeat(40)}d`)), /not a duration/);
     assert.throws(() => parseDuration('9999999999999d'), /longer than/);
+  });
+});
+
+describe('record data', () => {
+  const zone = (records: { name: string; type: string; value: string }[]) => ({
+    zones: [
+      {
+        name: 'example.net',
+        soa: { mname: 'ns1', rname: 'h', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 1 },
+        ns: ['ns1.example.net.'],
+        records,
+      },
+    ],
+  });
+  it('checks the presentation format of every listed type', () => {
+    const table: [string, string, RegExp | undefined][] = [
+      ['A', '192.0.2.1', undefined],
+      ['A', 'not-an-ip', /not an IPv4 address/],
+      ['AAAA', '2001:db8::1', undefined],
+      ['AAAA', '192.0.2.1', /not an IPv6 address/],
+      ['CNAME', 'target.example.org.', undefined],
+      ['CNAME', '-bad-', /not a domain name/],
+      ['NS', 'ns1', undefined],
+      ['PTR', 'host.example.net.', undefined],
+      ['MX', '10 mail', undefined],
+      ['MX', '0 .', undefined],
+      ['MX', 'abc', /preference> <exchange>/],
+      ['MX', '65536 mail', /MX preference must be 0-65535/],
+      ['SRV', '10 5 443 www', undefined],
+      ['SRV', 'x y z', /priority> <weight> <port> <target>/],
+      ['TXT', 'plain words', undefined],
+      ['TXT', '"a" "b\\"c"', undefined],
+      ['TXT', '"open', /unterminated/],
+      ['TXT', '"a" b', /outside quotes/],
+      ['CAA', '0 issue "letsencrypt.org"', undefined],
+      ['CAA', '256 issue "x"', /CAA flags must be 0-255/],
+      ['CAA', '0 is-sue "x"', /CAA tag/],
+    ];
+    for (const [type, value, problem] of table) {
+      const got = recordValueProblem(type, value);
+      if (problem) assert.match(String(got), problem, `${type} ${value}`);
+      else assert.equal(got, undefined, `${type} ${value}`);
+    }
+  });
+  it('refuses bad data, a CNAME beside other data and at the apex, by path, in an imported file', () => {
+    try {
+      validateConfig(
+        zone([
+          { name: 'a', type: 'A', value: 'not-an-ip' },
+          { name: 'h', type: 'A', value: '192.0.2.1' },
+          { name: 'h', type: 'CNAME', value: 'x' },
+          { name: '@', type: 'CNAME', value: 'x' },
+          { name: 'ok', type: 'CNAME', value: 'h' },
+        ]),
+      );
+      assert.fail('should throw');
+    } catch (err) {
+      assert.ok(err instanceof CatchmentError);
+      const paths = err.errors.map((e) => `${e.path} ${e.code}`);
+      assert.deepEqual(paths.sort(), [
+        '/zones/0/records/0/value RECORD_INVALID',
+        '/zones/0/records/2/type CNAME_CONFLICT',
+        '/zones/0/records/3/type CNAME_CONFLICT',
+      ]);
+    }
   });
 });

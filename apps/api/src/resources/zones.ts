@@ -7,8 +7,9 @@ import {
   Ttl,
   type ZoneConfig,
   ZoneRecordConfig,
+  zoneRecordErrors,
 } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import { type Db, exportConfig, schema } from '@catchment/db';
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import { type Static, Type } from 'typebox';
 import { fieldProblem } from '../problem.ts';
@@ -129,14 +130,27 @@ export const recordResource: ResourceSpec<RecordRep, RecordBody> = {
     return x ? { id: x.rec.id, value: recordOf(x.rec, x.zone) } : undefined;
   },
   keyOf: () => undefined,
-  async validate(db, b) {
+  async validate(db, b, existing) {
     const zone = normaliseName(b.zone);
     await zoneId(db, zone);
-    const name = normaliseName(b.name, zone);
-    if (name !== zone && !name.endsWith(`.${zone}`))
-      throw fieldProblem([
-        { path: '/name', message: `"${b.name}" is not inside zone "${zone}"`, code: 'NAME_OUT_OF_ZONE' },
-      ]);
+    // The zone's records as they would be after the write; only errors about the candidate count.
+    const cfg = await exportConfig(db);
+    const current = cfg.zones?.find((x) => normaliseName(x.name) === zone);
+    const same = (x: { name: string; type: string; value: string }, rec: RecordRep) =>
+      normaliseName(x.name, zone) === rec.name && x.type === rec.type && x.value === rec.value;
+    const records = (current?.records ?? []).filter((x) => !(existing && same(x, existing.value)));
+    records.push({
+      name: b.name,
+      type: b.type,
+      value: b.value,
+      ...(b.ttl === undefined || b.ttl === null ? {} : { ttl: b.ttl }),
+    });
+    const steered = new Set(cfg.services?.map((s) => normaliseName(s.name, normaliseName(s.zone))));
+    const prefix = `/records/${records.length - 1}`;
+    const errors = zoneRecordErrors({ ...(current as ZoneConfig), name: zone, records }, normaliseName, steered)
+      .filter((e) => e.path.startsWith(`${prefix}/`))
+      .map((e) => ({ ...e, path: e.path.slice(prefix.length) }));
+    if (errors.length > 0) throw fieldProblem(errors);
   },
   async create(tx, b) {
     const zone = normaliseName(b.zone);
