@@ -26,6 +26,14 @@ export function decodeCursor(cursor: string | undefined): number {
   return Number(m[1]);
 }
 
+/** A cursor over a text key (e.g. consumer names): it must decode to text the key's pattern allows. */
+export function decodeTextCursor(cursor: string | undefined, pattern: RegExp): string {
+  if (cursor === undefined || cursor === '') return '';
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!pattern.test(text)) throw new CatchmentError('INVALID_CURSOR', 'the cursor is not one this API returned');
+  return text;
+}
+
 export function encodeCursor(key: number): string {
   return Buffer.from(`k:${key}`).toString('base64url');
 }

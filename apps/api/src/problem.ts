@@ -51,17 +51,22 @@ export function fieldProblem(errors: FieldError[], fallback: ErrorCode = 'VALIDA
   return new CatchmentError(code, message, { errors });
 }
 
-/** Errors from PostgreSQL constraints, mapped to the domain's codes (defence in depth). */
+/**
+ * Errors from PostgreSQL constraints, mapped to the domain's codes (defence in depth). The
+ * database's own text (table names, key values, encodings) never reaches a client: only
+ * the name of the rule, and the messages of Catchment's own triggers.
+ */
 function fromDatabase(err: unknown): CatchmentError | undefined {
   let e: unknown = err;
   for (let i = 0; i < 4 && e; i++) {
-    const pg = e as { code?: string; constraint_name?: string; constraint?: string; message?: string; detail?: string };
+    const pg = e as { code?: string; constraint_name?: string; constraint?: string; message?: string; where?: string };
     const constraint = pg.constraint_name ?? pg.constraint ?? '';
     if (typeof pg.code === 'string' && /^[0-9A-Z]{5}$/.test(pg.code)) {
-      const details = { constraint };
+      const details = constraint ? { constraint } : undefined;
+      const ours = OWN_TRIGGERS.has(constraint) ? pg.message : undefined;
       switch (pg.code) {
         case '23505':
-          return new CatchmentError('NAME_TAKEN', pg.detail ?? 'already exists', { details });
+          return new CatchmentError('NAME_TAKEN', 'an object with the same key already exists', { details });
         case '23P01':
           return new CatchmentError('PREFIX_OVERLAP', 'unicast prefix overlaps an existing unicast prefix', {
             details,
@@ -73,22 +78,32 @@ function fromDatabase(err: unknown): CatchmentError | undefined {
           if (constraint === 'records_value_format')
             return new CatchmentError('RECORD_INVALID', 'the record data is not valid for its type', { details });
           if (constraint === 'records_cname_alone')
-            return new CatchmentError('CNAME_CONFLICT', pg.message ?? 'a CNAME cannot coexist with other data', {
-              details,
-            });
+            return new CatchmentError('CNAME_CONFLICT', ours ?? 'a CNAME cannot coexist with other data', { details });
           if (constraint === 'prefixes_supernet_covers')
-            return new CatchmentError('PREFIX_OUTSIDE_SUPERNET', pg.message ?? 'not inside its supernet', {
+            return new CatchmentError('PREFIX_OUTSIDE_SUPERNET', ours ?? 'not inside its supernet', { details });
+          return new CatchmentError(
+            'VALIDATION_FAILED',
+            `the value breaks the rule ${constraint || 'of the database'}`,
+            {
               details,
-            });
-          return new CatchmentError('VALIDATION_FAILED', pg.message ?? 'check constraint violated', { details });
+            },
+          );
         case '22P02':
         case '22023':
         case '22021':
         case '22P05':
         case '22003':
         case '22001':
+        case '22007':
+        case '22008':
         case '54000':
-          return new CatchmentError('VALIDATION_FAILED', pg.message ?? 'invalid value', { details });
+          return new CatchmentError(
+            'VALIDATION_FAILED',
+            'a value cannot be stored (invalid, out of range or too large)',
+            {
+              details,
+            },
+          );
         case '08006':
         case '08001':
         case '57P01':
@@ -99,6 +114,9 @@ function fromDatabase(err: unknown): CatchmentError | undefined {
   }
   return undefined;
 }
+
+/** Constraints raised by Catchment's own triggers (migrations/), whose text is written for users. */
+const OWN_TRIGGERS = new Set(['records_cname_alone', 'prefixes_supernet_covers']);
 
 export function toCatchmentError(err: unknown): CatchmentError {
   if (isCatchmentError(err)) return err;

@@ -146,8 +146,12 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     max: opts.rateLimit?.max ?? 1200,
     timeWindow: opts.rateLimit?.timeWindowMs ?? 60_000,
     keyGenerator: (req) => (req.principal ? `token:${req.principal.tokenId}` : `ip:${req.ip}`),
+    // c.after is the time left until the window resets (also sent as Retry-After), not the window.
     errorResponseBuilder: (_req, c) =>
-      new CatchmentError('RATE_LIMITED', `rate limit of ${c.max} requests per ${c.after} exceeded; retry later`),
+      new CatchmentError(
+        'RATE_LIMITED',
+        `rate limit of ${c.max} requests per ${Math.round((opts.rateLimit?.timeWindowMs ?? 60_000) / 1000)} s exceeded; retry in ${c.after}`,
+      ),
   });
   registerRequestMetrics(app, metrics);
   await registerRoutes(app, ctx);

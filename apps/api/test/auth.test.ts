@@ -5,7 +5,7 @@ import { schema } from '@catchment/db';
 import { DB_MODES } from '@catchment/testkit';
 import { pino } from 'pino';
 import type { Role } from '../src/index.ts';
-import { startTestApi, type TestApi } from './helpers.ts';
+import { EDGE_FRA, startTestApi, type TestApi } from './helpers.ts';
 
 const ROLES: Role[] = ['viewer', 'operator', 'admin', 'agent'];
 
@@ -114,7 +114,8 @@ for (const mode of DB_MODES) {
       });
       assert.equal(other.status, 403);
       assert.equal((await t.call('GET', '/v1/edges', { token: made.body.token })).status, 403);
-      // An edge agent's token reports its own edge's load, not another's.
+      // An edge agent's token reports its own edge's load, not another's (a load for an unknown edge is refused).
+      await t.call('POST', '/v1/edges', { body: EDGE_FRA });
       const agent = await t.call('POST', '/v1/tokens', {
         body: { name: 'agent-fra', role: 'agent', scope: 'edge:fra' },
       });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DB_MODES } from '@catchment/testkit';
+import { createToken } from '../src/index.ts';
 import { PLAYBOOK } from './fixtures.ts';
 import { buildWorld, dbFingerprint, startTestApi, type TestApi } from './helpers.ts';
 
@@ -100,6 +101,142 @@ for (const mode of DB_MODES) {
       await insert('db3.example.net', 'CNAME', 'elsewhere.example.org.');
       await assert.rejects(insert('db3.example.net', 'A', '198.18.0.9'), /records_cname_alone/);
       await assert.rejects(insert('example.net', 'CNAME', 'elsewhere.example.org.'), /records_cname_alone/);
+    });
+
+    it('an Alertmanager alert whose startsAt is not a time is refused, not stored as 1970', async () => {
+      const before = await dbFingerprint(t);
+      const alert = {
+        status: 'firing',
+        labels: { alertname: 'Hot', edge: 'lhr' },
+        annotations: {},
+        startsAt: 'not-a-date',
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: '',
+        fingerprint: 'f1',
+      };
+      const hook = {
+        version: '4',
+        groupKey: 'g',
+        status: 'firing',
+        receiver: 'r',
+        groupLabels: {},
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://am',
+        alerts: [alert],
+      };
+      const r = await t.call('POST', '/v1/signals/alertmanager', { body: hook });
+      assertProblem(r, 422);
+      assert.equal(r.body.errors[0].path, '/alerts/0/startsAt', r.text);
+      assertProblem(
+        await t.call('POST', '/v1/signals/alertmanager', {
+          body: { ...hook, alerts: [{ ...alert, startsAt: '2026-01-01T00:00:00Z', endsAt: 'soon' }] },
+        }),
+        422,
+      );
+      assert.equal(await dbFingerprint(t), before);
+    });
+
+    it('a token cannot be created already expired', async () => {
+      const before = await dbFingerprint(t);
+      const r = await t.call('POST', '/v1/tokens', {
+        body: { name: 'late', role: 'viewer', expiresAt: '2001-01-01T00:00:00Z' },
+      });
+      assertProblem(r, 422);
+      assert.equal(r.body.errors[0].path, '/expiresAt');
+      assert.equal(await dbFingerprint(t), before);
+      const soon = new Date(Date.now() + 3_600_000).toISOString();
+      assert.equal(
+        (await t.call('POST', '/v1/tokens', { body: { name: 'soon', role: 'viewer', expiresAt: soon } })).status,
+        201,
+      );
+    });
+
+    it("a scoped agent's load without an edge field is attributed to its own edge", async () => {
+      const { token } = await createToken(t.database.db, {
+        name: `agent-sin-${mode}`,
+        role: 'agent',
+        scope: 'edge:sin',
+      });
+      const r = await t.call('POST', '/v1/reports', {
+        token,
+        body: { consumer: 'edge:sin', kind: 'edge', snapshotVersion: null, healthy: true, load: { rps: 4321 } },
+      });
+      assert.equal(r.status, 202, r.text);
+      const { schema } = await import('@catchment/db');
+      const { eq } = await import('drizzle-orm');
+      const [sin] = await t.database.db.select().from(schema.edges).where(eq(schema.edges.name, 'sin'));
+      const [load] = await t.database.db
+        .select()
+        .from(schema.edgeLoads)
+        .where(eq(schema.edgeLoads.edgeId, sin?.id ?? -1));
+      assert.equal(load?.rps, 4321);
+      // A load for an edge that does not exist is refused, not dropped.
+      const nowhere = await t.call('POST', '/v1/reports', {
+        token: t.tokens.agent,
+        body: { consumer: 'edge:nowhere', kind: 'edge', snapshotVersion: null, healthy: true, load: { rps: 1 } },
+      });
+      assertProblem(nowhere, 422, 'REFERENCE_UNKNOWN');
+    });
+
+    it('viewers do not read tokens through the audit log', async () => {
+      await t.call('POST', '/v1/tokens', { body: { name: 'audited', role: 'operator' } });
+      const admin = await t.call('GET', '/v1/audit?objectType=token');
+      assert.ok(admin.body.items.length > 0, 'admins see token records');
+      for (const role of ['viewer', 'operator'] as const) {
+        const all = await t.call('GET', '/v1/audit?limit=500', { token: t.tokens[role] });
+        assert.equal(all.status, 200);
+        assert.ok(all.body.items.length > 0);
+        assert.equal(JSON.stringify(all.body).includes('audited'), false, `${role} sees no token name`);
+        const only = await t.call('GET', '/v1/audit?objectType=token', { token: t.tokens[role] });
+        assert.deepEqual(only.body.items, []);
+      }
+    });
+
+    it("a record's GET -> PUT round trip works (also a prefix's)", async () => {
+      const made = await t.call('POST', '/v1/records', {
+        body: { zone: 'example.net', name: 'round', type: 'A', value: '198.18.0.30' },
+      });
+      assert.equal(made.status, 201, made.text);
+      const got = await t.call('GET', `/v1/records/${made.body.id}`);
+      const put = await t.call('PUT', `/v1/records/${made.body.id}`, { body: got.body });
+      assert.equal(put.status, 200, put.text);
+      assert.equal(
+        (await t.call('PUT', `/v1/records/${made.body.id}`, { body: { ...got.body, ttl: null } })).status,
+        200,
+        'an explicit null ttl is the zone default',
+      );
+      const wrongId = await t.call('PUT', `/v1/records/${made.body.id}`, {
+        body: { ...got.body, id: made.body.id + 1 },
+      });
+      assertProblem(wrongId, 422);
+      const cidr = encodeURIComponent('198.18.4.0/24');
+      const prefix = await t.call('GET', `/v1/prefixes/${cidr}`);
+      assert.equal((await t.call('PUT', `/v1/prefixes/${cidr}`, { body: prefix.body })).status, 200);
+    });
+
+    it('database error text never reaches a problem; the 429 text names the real window', async () => {
+      const nul = Buffer.from('a\u0000b').toString('base64url');
+      for (const path of [`/v1/consumers?cursor=${nul}`, `/v1/audit?cursor=${nul}`, `/v1/edges?cursor=${nul}`]) {
+        const r = await t.call('GET', path);
+        assertProblem(r, 400, 'INVALID_CURSOR');
+        assert.doesNotMatch(r.text, /byte sequence|encoding|relation|violates|Key \(/);
+      }
+      const twice = { zone: 'example.net', name: 'twice', type: 'A', value: '198.18.0.31' };
+      assert.equal((await t.call('POST', '/v1/records', { body: twice })).status, 201);
+      const dup = await t.call('POST', '/v1/records', { body: twice });
+      assertProblem(dup, 409, 'NAME_TAKEN');
+      assert.doesNotMatch(dup.text, /Key \(|duplicate key|violates/);
+      const limited = await startTestApi(mode, { rateLimit: { max: 2, timeWindowMs: 60_000 } });
+      try {
+        let last = await limited.call('GET', '/v1/edges');
+        for (let i = 0; i < 3; i++) last = await limited.call('GET', '/v1/edges');
+        assertProblem(last, 429, 'RATE_LIMITED');
+        assert.match(last.body.detail, /2 requests per 60 s/);
+        assert.ok(Number(last.headers.get('retry-after')) > 0);
+      } finally {
+        await limited.close();
+      }
     });
 
     it('durations past the documented maximum are refused with 422 on every action route and in playbooks', async () => {

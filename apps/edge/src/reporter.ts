@@ -4,7 +4,7 @@ import type { EdgeLoad } from './load/source.ts';
 export interface EdgeReport {
   consumer: string;
   kind: 'edge';
-  /** The edge reported for (the API defaults to the consumer name, `edge:<name>`, which names no edge). */
+  /** The edge reported for (the API defaults to the consumer name without its `edge:` prefix). */
   edge?: string;
   snapshotVersion: number | null;
   healthy: boolean;

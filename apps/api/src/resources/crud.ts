@@ -46,6 +46,9 @@ export interface ResourceSpec<T, B = T> {
   writeAccess?: Access;
 }
 
+/** The read-only `id` a PUT body carried, checked against the object inside the transaction. */
+const readOnlyIds = new WeakMap<FastifyRequest, number>();
+
 export function sendWithEtag(req: FastifyRequest, reply: FastifyReply, value: unknown) {
   const etag = etagOf(value);
   reply.header('etag', etag);
@@ -58,6 +61,7 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
   const item = `${base}/:${spec.keyParam}`;
   const params = Type.Object({ [spec.keyParam]: spec.keySchema });
   const write = spec.writeAccess ?? OPERATE;
+  const representationProps = (spec.representation as { properties?: Record<string, unknown> }).properties ?? {};
   const notFound = (key: string) => new CatchmentError('NOT_FOUND', `${spec.kind} "${key}" does not exist`);
   const keyFrom = (req: FastifyRequest) => (req.params as Record<string, string>)[spec.keyParam] ?? '';
   const read = async (db: Db, key: string, forUpdate = false) => {
@@ -143,6 +147,18 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
       item,
       {
         config: { access: write },
+        // A representation carries its read-only id: a GET -> PUT round trip sends it back.
+        preValidation: async (req) => {
+          const b = req.body as Record<string, unknown> | null;
+          if (b && typeof b === 'object' && !Array.isArray(b) && 'id' in b && 'id' in representationProps) {
+            if (typeof b.id !== 'number' || !Number.isInteger(b.id))
+              throw new CatchmentError('VALIDATION_FAILED', 'body /id: must be the integer id of the object', {
+                errors: [{ path: '/id', message: 'must be an integer', code: 'VALIDATION_FAILED' }],
+              });
+            readOnlyIds.set(req, b.id);
+            delete b.id;
+          }
+        },
         schema: {
           tags: [spec.tag],
           summary: `Replace a ${spec.kind} (If-Match supported)`,
@@ -155,9 +171,14 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
         const key = keyFrom(req);
         const body = req.body as B;
         const actor = actorOf(req);
+        const sentId = readOnlyIds.get(req);
         const after = await ctx.db.transaction(async (tx) => {
           const existing = await read(tx, key, true);
           checkIfMatch(req, existing.value);
+          if (sentId !== undefined && sentId !== existing.id)
+            throw new CatchmentError('VALIDATION_FAILED', `the id of a ${spec.kind} cannot change`, {
+              errors: [{ path: '/id', message: `must stay ${existing.id}`, code: 'VALIDATION_FAILED' }],
+            });
           const named = spec.keyOf(body);
           if (named !== undefined && named !== key)
             throw new CatchmentError('VALIDATION_FAILED', `the ${spec.keyParam} of a ${spec.kind} cannot change`, {

@@ -74,14 +74,22 @@ export const RecordRepresentation = Type.Object({
   zone: DnsName,
   name: DnsName,
   type: RecordType,
-  ttl: Type.Union([Ttl, Type.Null()]),
+  /** Absent: the zone's ttl. */
+  ttl: Type.Optional(Ttl),
   value: Type.String(),
 });
 type RecordRep = Static<typeof RecordRepresentation>;
-type RecordBody = Static<typeof ZoneRecordConfig> & { zone: string };
+type RecordBody = Omit<Static<typeof ZoneRecordConfig>, 'ttl'> & { zone: string; ttl?: number | null };
 
 function recordOf(row: typeof r.$inferSelect, zone: string): RecordRep {
-  return { id: row.id, zone, name: row.name, type: row.type as never, ttl: row.ttl, value: row.value };
+  return {
+    id: row.id,
+    zone,
+    name: row.name,
+    type: row.type as never,
+    ...(row.ttl === null ? {} : { ttl: row.ttl }),
+    value: row.value,
+  };
 }
 
 async function zoneId(db: Db, name: string): Promise<number> {
@@ -101,7 +109,12 @@ export const recordResource: ResourceSpec<RecordRep, RecordBody> = {
   keyParam: 'id',
   keySchema: Type.String({ pattern: '^[0-9]{1,9}$' }),
   body: Type.Object(
-    { ...ZoneRecordConfig.properties, zone: DnsName },
+    {
+      ...ZoneRecordConfig.properties,
+      // null as well as absent: the zone's ttl (so a representation can be sent back as it is).
+      ttl: Type.Optional(Type.Union([Ttl, Type.Null()])),
+      zone: DnsName,
+    },
     { additionalProperties: false, required: ['zone', 'name', 'type', 'value'] },
   ),
   representation: RecordRepresentation,

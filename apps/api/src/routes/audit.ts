@@ -1,5 +1,5 @@
 import { schema } from '@catchment/db';
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, lte, ne, type SQL } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { READ } from '../auth.ts';
@@ -29,7 +29,7 @@ export function auditRoutes(app: FastifyInstance, ctx: ApiContext): void {
       config: { access: READ },
       schema: {
         tags: ['audit'],
-        summary: 'Audit log, newest first',
+        summary: 'Audit log, newest first (token records: admins only)',
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
@@ -51,6 +51,8 @@ export function auditRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const q = req.query as Record<string, string | number | boolean | undefined>;
       const limit = Number(q.limit ?? 100);
       const conds: SQL[] = [];
+      // Viewers and operators read everything except tokens (names, roles, expiry): admins only.
+      if (req.principal?.role !== 'admin') conds.push(ne(t.objectType, 'token'));
       const before = decodeCursor(q.cursor as string | undefined);
       if (before > 0) conds.push(lt(t.id, before));
       if (q.actor) conds.push(eq(t.actor, String(q.actor)));

@@ -5,9 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { READ, REPORT } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
+import { decodeTextCursor } from '../pagination.ts';
+import { fieldProblem } from '../problem.ts';
 import { errorResponses, Timestamp } from '../schemas.ts';
 
-const ConsumerName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$' });
+const CONSUMER_NAME = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
+const ConsumerName = Type.String({ pattern: CONSUMER_NAME });
 
 export const Report = Type.Object(
   {
@@ -80,15 +83,21 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
           .onConflictDoUpdate({ target: schema.consumers.name, set: row });
         const rps = r.load?.rps;
         if (r.kind === 'edge' && typeof rps === 'number' && rps >= 0) {
-          const [edge] = await tx
-            .select({ id: schema.edges.id })
-            .from(schema.edges)
-            .where(eq(schema.edges.name, r.edge ?? r.consumer));
-          if (edge)
-            await tx
-              .insert(schema.edgeLoads)
-              .values({ edgeId: edge.id, rps, reportedAt: now })
-              .onConflictDoUpdate({ target: schema.edgeLoads.edgeId, set: { rps, reportedAt: now } });
+          // An agent reports for its own edge: `edge`, else the consumer name (`edge:<name>` or `<name>`).
+          const name = r.edge ?? r.consumer.replace(/^edge:/, '');
+          const [edge] = await tx.select({ id: schema.edges.id }).from(schema.edges).where(eq(schema.edges.name, name));
+          if (!edge)
+            throw fieldProblem([
+              {
+                path: r.edge === undefined ? '/consumer' : '/edge',
+                message: `unknown edge "${name}"`,
+                code: 'REFERENCE_UNKNOWN',
+              },
+            ]);
+          await tx
+            .insert(schema.edgeLoads)
+            .values({ edgeId: edge.id, rps, reportedAt: now })
+            .onConflictDoUpdate({ target: schema.edgeLoads.edgeId, set: { rps, reportedAt: now } });
         }
       });
       const latest = ctx.hub.latestKnown() ?? (await ctx.hub.latest());
@@ -125,7 +134,7 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const q = req.query as { kind?: string; limit?: number; cursor?: string };
       const limit = q.limit ?? 100;
       // Consumers are keyed by name: the cursor is the last name returned.
-      const after = q.cursor ? Buffer.from(q.cursor, 'base64url').toString('utf8') : '';
+      const after = decodeTextCursor(q.cursor, new RegExp(CONSUMER_NAME));
       const rows = await ctx.db
         .select()
         .from(schema.consumers)

@@ -29,8 +29,10 @@ export const AlertmanagerWebhook = Type.Object({
       status: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
       labels: Labels,
       annotations: Labels,
-      startsAt: Type.String(),
-      endsAt: Type.String(),
+      /** RFC 3339; part of the signal's identity, so a text that is not a time is refused. */
+      startsAt: Timestamp,
+      /** RFC 3339; Alertmanager's zero time 0001-01-01T00:00:00Z means no end yet. */
+      endsAt: Timestamp,
       generatorURL: Type.String(),
       fingerprint: Type.String({ minLength: 1, maxLength: 200 }),
     }),

@@ -6,6 +6,7 @@ import { type Static, Type } from 'typebox';
 import { ADMIN, actorOf } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
+import { fieldProblem } from '../problem.ts';
 import { errorResponses, Reason, Timestamp } from '../schemas.ts';
 import { createToken, ROLES, tokenInfo } from '../tokens.ts';
 
@@ -78,6 +79,8 @@ export function tokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req, reply) => {
       const b = req.body as Static<typeof CreateToken>;
       const actor = actorOf(req);
+      if (b.expiresAt && Date.parse(b.expiresAt) <= Date.now())
+        throw fieldProblem([{ path: '/expiresAt', message: 'expiry is in the past', code: 'VALIDATION_FAILED' }]);
       const created = await ctx.db.transaction(async (tx) => {
         const made = await createToken(tx, {
           name: b.name,
