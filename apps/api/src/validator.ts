@@ -15,6 +15,13 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   const isBody = httpPart === 'body';
   const code: ErrorCode = isBody ? (bodyCodes.get(url) ?? 'VALIDATION_FAILED') : 'INVALID_QUERY';
   return (data: unknown) => {
+    if (tooDeep(data)) {
+      return {
+        error: new CatchmentError(code, `${isBody ? 'body' : httpPart} is nested deeper than ${MAX_DEPTH} levels`, {
+          errors: [{ path: '', message: `must not nest deeper than ${MAX_DEPTH} levels`, code }],
+        }),
+      };
+    }
     const nul = findNul(data);
     if (nul !== undefined) {
       const path = isBody ? nul : nul.replace(/^\//, '');
@@ -47,6 +54,24 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
     return { error: new CatchmentError(code, message, { errors }) };
   };
 };
+
+/**
+ * No request document nests deeper than this: deeper JSON broke JSON.stringify (a 500 at
+ * depth 5 000) and clients reading it back. Checked iteratively, so depth itself cannot
+ * overflow the stack here.
+ */
+export const MAX_DEPTH = 32;
+
+function tooDeep(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_DEPTH) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** PostgreSQL text cannot hold U+0000: such input is refused up front, with its path. */
 function findNul(value: unknown, path = '', depth = 0): string | undefined {

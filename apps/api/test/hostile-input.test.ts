@@ -8,6 +8,12 @@ import { buildWorld, dbFingerprint, startTestApi, type TestApi } from './helpers
 /** The defects of issue 14 that come from input: each a request that once got a 5xx or was wrongly accepted. */
 const HUGE = '9999999999999d';
 
+function nested(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = { a: v };
+  return v;
+}
+
 function assertProblem(
   r: { status: number; headers: Headers; body: { code?: string } },
   status: number,
@@ -237,6 +243,53 @@ for (const mode of DB_MODES) {
       } finally {
         await limited.close();
       }
+    });
+
+    it('deep or huge free-form JSON is refused with 4xx, never a 500, and nothing is stored', async () => {
+      const before = await dbFingerprint(t);
+      const report = (details: unknown) => ({
+        consumer: 'dns-deep',
+        kind: 'dns',
+        snapshotVersion: null,
+        healthy: true,
+        details,
+      });
+      for (const depth of [5000, 1000, 40]) {
+        // As text: JSON.stringify itself overflows the stack at such depths.
+        const deep = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+        const raw = JSON.stringify(report('@')).replace('"@"', deep);
+        const r = await t.call('POST', '/v1/reports', { token: t.tokens.agent, raw });
+        assertProblem(r, 422);
+        assert.match(r.body.detail, /deeper than 32/);
+      }
+      const big = await t.call('POST', '/v1/reports', {
+        token: t.tokens.agent,
+        body: report({ blob: 'x'.repeat(100_000) }),
+      });
+      assertProblem(big, 422);
+      assert.equal(big.body.errors[0].path, '/details');
+      const deepEdge = await t.call('POST', '/v1/edges', { raw: `${'['.repeat(200_000)}${']'.repeat(200_000)}` });
+      assert.ok(deepEdge.status >= 400 && deepEdge.status < 500, `${deepEdge.status}`);
+      assert.equal(await dbFingerprint(t), before);
+      const fine = await t.call('POST', '/v1/reports', { token: t.tokens.agent, body: report(nested(8)) });
+      assert.equal(fine.status, 202, fine.text);
+    });
+
+    it("a playbook's withdraw-unicast step may not name an anycast supernet or an unknown prefix", async () => {
+      const before = await dbFingerprint(t);
+      const step = (prefixes: string[]) => ({
+        ...PLAYBOOK,
+        name: 'withdraw-wrong',
+        steps: [{ kind: 'withdraw-unicast', prefixes }],
+      });
+      const anycast = await t.call('POST', '/v1/playbooks', { body: step(['198.18.0.0/20']) });
+      assertProblem(anycast, 422, 'PLAYBOOK_INVALID');
+      assert.equal(anycast.body.errors[0].path, '/steps/0/prefixes/0');
+      assert.match(anycast.body.errors[0].message, /anycast/);
+      const unknown = await t.call('POST', '/v1/playbooks', { body: step(['198.18.9.0/24']) });
+      assertProblem(unknown, 422, 'REFERENCE_UNKNOWN');
+      assert.equal(await dbFingerprint(t), before);
+      assert.equal((await t.call('POST', '/v1/playbooks', { body: step(['198.18.4.0/24']) })).status, 201);
     });
 
     it('durations past the documented maximum are refused with 422 on every action route and in playbooks', async () => {

@@ -231,7 +231,16 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
       } else if (st.kind === 'withdraw-unicast') {
         st.prefixes?.forEach((pf, k) => {
           const prob = cidrProblem(pf);
-          if (prob) err(`${path}/prefixes/${k}`, prob, 'PLAYBOOK_INVALID');
+          if (prob) return err(`${path}/prefixes/${k}`, prob, 'PLAYBOOK_INVALID');
+          const declared = byText.get(parseCidr(pf).text);
+          const target = declared === undefined ? undefined : cfg.prefixes?.[declared];
+          if (!target) err(`${path}/prefixes/${k}`, `prefix ${pf} is not declared`, 'REFERENCE_UNKNOWN');
+          else if (target.kind !== 'unicast')
+            err(
+              `${path}/prefixes/${k}`,
+              `${pf} is an anycast supernet: only unicast prefixes are withdrawn`,
+              'PLAYBOOK_INVALID',
+            );
         });
       }
     });

@@ -24,7 +24,7 @@ import { actorOf, OPERATE, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
 import { fieldProblem } from '../problem.ts';
-import { errorResponses, Reason, Timestamp } from '../schemas.ts';
+import { errorResponses, FreeForm, Reason, Timestamp } from '../schemas.ts';
 
 const t = schema.actions;
 
@@ -421,7 +421,7 @@ export function actionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     {
       kind: ActionKindSchema,
       edge: Type.Optional(Type.String({ maxLength: 63 })),
-      params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      params: Type.Optional(FreeForm("the kind's parameters (packages/core actions.ts)")),
       ...Common,
     },
     { additionalProperties: false },

@@ -7,7 +7,7 @@ import { READ, REPORT } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { decodeTextCursor } from '../pagination.ts';
 import { fieldProblem } from '../problem.ts';
-import { errorResponses, Timestamp } from '../schemas.ts';
+import { errorResponses, FreeForm, freeFormProblem, Timestamp } from '../schemas.ts';
 
 const CONSUMER_NAME = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
 const ConsumerName = Type.String({ pattern: CONSUMER_NAME });
@@ -23,8 +23,8 @@ export const Report = Type.Object(
      * the next snapshot. DNS servers: packages/core DnsLoadReport (answers per client block
      * and edge), which the controller's planner reads as its traffic model.
      */
-    load: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    load: Type.Optional(FreeForm()),
+    details: Type.Optional(FreeForm()),
     /** The edge an edge agent reports for; defaults to `consumer`. */
     edge: Type.Optional(Type.String({ maxLength: 63 })),
   },
@@ -60,6 +60,10 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req, reply) => {
       const r = req.body as Static<typeof Report>;
+      const tooBig = (['load', 'details'] as const)
+        .map((field) => ({ path: `/${field}`, message: freeFormProblem(r[field]) }))
+        .filter((e): e is { path: string; message: string } => e.message !== undefined);
+      if (tooBig.length > 0) throw fieldProblem(tooBig.map((e) => ({ ...e, code: 'VALIDATION_FAILED' as const })));
       const scope = req.principal?.scope;
       if (req.principal?.role === 'agent' && scope) {
         if (scope !== r.consumer) throw new CatchmentError('FORBIDDEN', `this token may only report for "${scope}"`);
