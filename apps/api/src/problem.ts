@@ -129,6 +129,10 @@ export function toCatchmentError(err: unknown): CatchmentError {
   if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || fe?.statusCode === 413)
     return new CatchmentError('BODY_TOO_LARGE', fe.message);
   if (fe?.statusCode === 429) return new CatchmentError('RATE_LIMITED', fe.message);
+  if (fe?.code === 'FST_ERR_BAD_URL')
+    return new CatchmentError('INVALID_QUERY', 'the URL is not valid percent-encoded UTF-8');
+  if (fe?.code === 'FST_ERR_MAX_PARAM_LENGTH' || fe?.statusCode === 414)
+    return new CatchmentError('URI_TOO_LONG', 'a path parameter is longer than any name this API has');
   if (fe?.code === 'FST_ERR_VALIDATION')
     return new CatchmentError(fe.validationContext === 'body' ? 'VALIDATION_FAILED' : 'INVALID_QUERY', fe.message);
   const db = fromDatabase(err);

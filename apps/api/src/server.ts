@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { READ, registerAuth } from './auth.ts';
 import type { ApiContext, RouteInfo } from './context.ts';
+import { registerEncodingChecks } from './encoding.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
 import { sendProblem, toCatchmentError } from './problem.ts';
 import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publication.ts';
@@ -58,6 +59,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     // Idle keep-alive sockets close at once; requests in flight finish (long-polls are ended in preClose).
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false } },
+    // Errors before routing (a URL that is not valid percent-encoded UTF-8, a too long
+    // parameter) are problems like any other.
+    frameworkErrors: (err, req, reply) => sendProblem(reply, req, toCatchmentError(err)),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   const routes: RouteInfo[] = [];
@@ -139,6 +143,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  registerEncodingChecks(app);
   registerAuth(app, ctx.db);
   await app.register(rateLimit, {
     global: true,

@@ -51,14 +51,14 @@ export const ZoneConfig = Type.Object(
 export const EdgeConfig = Type.Object(
   {
     name: Name,
-    description: Type.Optional(Type.String()),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
     location: Type.Object(
       {
         lat: Type.Number({ minimum: -90, maximum: 90 }),
         lon: Type.Number({ minimum: -180, maximum: 180 }),
         country: CountryCode,
         continent: ContinentCode,
-        region: Type.Optional(Type.String({ minLength: 1 })),
+        region: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
       },
       strict,
     ),
@@ -128,7 +128,7 @@ export const TransitConfig = Type.Object(
 );
 
 export const PolicyConfig = Type.Object(
-  { name: Name, description: Type.Optional(Type.String()), rules: Type.Array(PolicyRule) },
+  { name: Name, description: Type.Optional(Type.String({ maxLength: 1000 })), rules: Type.Array(PolicyRule) },
   strict,
 );
 
@@ -141,7 +141,7 @@ export const SloConfig = Type.Object(
     enter: Type.Number({ minimum: 0 }),
     exit: Type.Number({ minimum: 0 }),
     window: Duration,
-    query: Type.Optional(Type.String({ description: 'PromQL; {edge} is replaced by the edge name' })),
+    query: Type.Optional(Type.String({ maxLength: 4096, description: 'PromQL; {edge} is replaced by the edge name' })),
   },
   strict,
 );
@@ -160,11 +160,11 @@ export const PlaybookConfig = Type.Object(
 export const SettingsConfig = Type.Object(
   {
     /** K of safety rule 2: healthy edges with headroom announcing the covering supernet. */
-    coverageMinAnnouncers: Type.Optional(Type.Integer({ minimum: 1 })),
+    coverageMinAnnouncers: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     /** M and X % of safety rule 3. */
-    maxEdgesShed: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxEdgesShed: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
     maxCapacityShedPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-    routeChangesPerPrefixPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+    routeChangesPerPrefixPerHour: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     maxAnnounceLengthV4: Type.Optional(Type.Integer({ minimum: 8, maximum: 32 })),
     maxAnnounceLengthV6: Type.Optional(Type.Integer({ minimum: 16, maximum: 128 })),
     /** Resolvers whose ECS option is honoured; empty or absent means every resolver. */

@@ -24,6 +24,7 @@ export const ErrorCodes = {
   INVALID_CURSOR: { status: 400, title: 'Invalid pagination cursor' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BODY_TOO_LARGE: { status: 413, title: 'Body too large' },
+  URI_TOO_LONG: { status: 414, title: 'URI too long' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },

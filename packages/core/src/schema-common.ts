@@ -102,7 +102,7 @@ export const PlaybookStep = Type.Union([
     {
       kind: Type.Literal('communities'),
       transit: Type.Optional(Name),
-      intents: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+      intents: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 1 }),
       ...StepCommon,
     },
     { additionalProperties: false },
@@ -116,12 +116,15 @@ export const PlaybookStep = Type.Union([
     },
     { additionalProperties: false },
   ),
-  Type.Object({ kind: Type.Literal('notify'), message: Type.String(), ...StepCommon }, { additionalProperties: false }),
+  Type.Object(
+    { kind: Type.Literal('notify'), message: Type.String({ maxLength: 2000 }), ...StepCommon },
+    { additionalProperties: false },
+  ),
 ]);
 
 export const PlaybookTrigger = Type.Union([
   Type.Object(
-    { alert: Type.Record(Type.String(), Type.String(), { minProperties: 1 }) },
+    { alert: Type.Record(Type.String(), Type.String({ maxLength: 1024 }), { minProperties: 1 }) },
     { additionalProperties: false },
   ),
   Type.Object({ slo: Name }, { additionalProperties: false }),

@@ -10,20 +10,21 @@ import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
 import { fieldProblem } from '../problem.ts';
 import { errorResponses, Timestamp } from '../schemas.ts';
 
-const Labels = Type.Record(Type.String(), Type.String());
+/** Label values are bounded; Alertmanager's own limits are far below these. */
+const Labels = Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { maxProperties: 200 });
 const RESERVED_SOURCES = new Set(['slo', 'alertmanager']);
 
 /** Alertmanager's webhook payload, version 4 (extra fields tolerated: Alertmanager may add some). */
 export const AlertmanagerWebhook = Type.Object({
   version: Type.Literal('4'),
-  groupKey: Type.String(),
+  groupKey: Type.String({ maxLength: 8192 }),
   truncatedAlerts: Type.Optional(Type.Integer({ minimum: 0 })),
   status: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
-  receiver: Type.String(),
+  receiver: Type.String({ maxLength: 256 }),
   groupLabels: Labels,
   commonLabels: Labels,
   commonAnnotations: Labels,
-  externalURL: Type.String(),
+  externalURL: Type.String({ maxLength: 4096 }),
   alerts: Type.Array(
     Type.Object({
       status: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
@@ -33,7 +34,7 @@ export const AlertmanagerWebhook = Type.Object({
       startsAt: Timestamp,
       /** RFC 3339; Alertmanager's zero time 0001-01-01T00:00:00Z means no end yet. */
       endsAt: Timestamp,
-      generatorURL: Type.String(),
+      generatorURL: Type.String({ maxLength: 4096 }),
       fingerprint: Type.String({ minLength: 1, maxLength: 200 }),
     }),
     { maxItems: 10000 },
