@@ -3,9 +3,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createLogger, type Logger } from '@catchment/core';
 import { type Address, formatAddress, parseAddress } from '@catchment/geo';
 import { BatchUdpSocket } from '@catchment/udp-batch';
+import { qtypeSlot } from './qtypes.ts';
 import { type ClientAddress, Responder } from './respond.ts';
 import { RRL_DROP, RRL_SEND, Rrl, type RrlOptions } from './rrl.ts';
-import { type BlockCount, drainBlocks, ListenerStats, type StatsDelta } from './stats.ts';
+import { type BlockCount, DROP, drainBlocks, ListenerStats, type StatsDelta } from './stats.ts';
 import { RCODE } from './wire/constants.ts';
 import type { CompiledZones } from './zone/compile.ts';
 
@@ -138,7 +139,7 @@ export class DnsListener {
     if (n === 0) return 0;
     const s = this.stats;
     s.rcodes[r.rcode]!++;
-    s.qtypes[r.q.qnameEnd > 0 ? r.q.qtype : 65536]!++;
+    s.qtypes[qtypeSlot(r.q.qnameEnd > 0 ? r.q.qtype : -1)]!++;
     if (r.q.ecsFamily !== 0) s.ecs++;
     else s.noEcs++;
     if (r.truncated) s.truncated++;
@@ -189,7 +190,12 @@ export class DnsListener {
    */
   #answerUdp(msg: Uint8Array, len: number, client: ClientAddress): number {
     const n = this.#answer(msg, len, client, false);
-    if (n === 0 || !this.#rrl) return n;
+    if (n === 0) {
+      // parseQuery drops only these two; anything else was an exception while answering.
+      this.stats.dropped[len < 12 ? DROP.runt : (msg[2]! & 0x80) !== 0 ? DROP.response : DROP.error]!++;
+      return 0;
+    }
+    if (!this.#rrl) return n;
     const rc = this.responder.rcode;
     const kind = rc === RCODE.NOERROR || rc === RCODE.NXDOMAIN ? (rc === RCODE.NOERROR ? 0 : 1) : 2;
     const action = this.#rrl.check(client.family, client.bytes, kind, Date.now());
@@ -230,7 +236,11 @@ export class DnsListener {
           for (let i = 0; i < count; i++) {
             const len = batch.length(i);
             // Source port 0 cannot be answered; a datagram over a slot was cut by the kernel.
-            if (len < 0 || batch.sourcePort(i) === 0) continue;
+            if (len < 0) continue;
+            if (batch.sourcePort(i) === 0) {
+              this.stats.dropped[DROP.sourcePort0]!++;
+              continue;
+            }
             // The reply is written straight into the socket's reply slot (UDP replies fit).
             r.out = batch.replies[i]!;
             const n = this.#answerUdp(batch.slots[i]!, len, clients[i]!);
@@ -259,7 +269,10 @@ export class DnsListener {
     this.#udp.push(sock);
     sock.on('message', (msg, rinfo) => {
       // Source port 0 cannot be answered (and is a classic way to crash naive servers).
-      if (rinfo.port === 0) return;
+      if (rinfo.port === 0) {
+        this.stats.dropped[DROP.sourcePort0]!++;
+        return;
+      }
       const n = this.#answerUdp(msg, msg.length, this.#client(rinfo.address));
       if (n === 0) return;
       // The reply buffer is reused by the next query: send a copy (small pooled allocation).

@@ -147,21 +147,24 @@ export class Responder {
       let bytes: Uint8Array = msg;
       let offset = q.ecsAddr;
       let available = q.ecsAddrLen;
-      let source = q.ecsSource;
-      if (family === 6 && source >= 96 && isMapped(msg, offset, available)) {
-        // IPv4-mapped IPv6 is looked up as IPv4.
+      // Bits of the request's family before the looked-up address (96 for IPv4-mapped IPv6).
+      let skipped = 0;
+      if (family === 6 && q.ecsSource >= 96 && isMapped(msg, offset, available)) {
+        // IPv4-mapped IPv6 is looked up as IPv4; the scope goes back in the request's family
+        // (RFC 7871 §7.1.1: the reply's FAMILY and SOURCE are the query's), or a resolver would
+        // cache an IPv4-sized scope as an IPv6 one and share the answer with other clients.
         family = 4;
+        skipped = 96;
         const m = this.#mapped;
         for (let i = 0; i < 4; i++) m[i] = 12 + i < available ? msg[offset + 12 + i]! : 0;
         bytes = m;
         offset = 0;
         available = 4;
-        source -= 96;
       }
       lookupBits(trie, family, bytes, offset, available, out);
       value = out.value;
       this.usedEcs = true;
-      this.scope = Math.min(out.length, source);
+      this.scope = Math.min(out.length + skipped, q.ecsSource);
     } else {
       lookupBits(zones.steering.publicResolvers, client.family, client.bytes, 0, client.bytes.length, out);
       if (out.value === 1) {
@@ -191,8 +194,11 @@ export class Responder {
     this.rcode = rcode;
     out[0] = msg[0]!;
     out[1] = msg[1]!;
-    out[2] = 0x80 | (q.opcode << 3) | q.rd;
-    out[3] = q.cd | (rcode & 0x0f);
+    // RD and CD are defined only for QUERY (RFC 1035 §4.1.1, RFC 4035 §3.2.2): a NOTIMP reply to
+    // another opcode does not echo them.
+    const query = q.opcode === 0;
+    out[2] = 0x80 | (q.opcode << 3) | (query ? q.rd : 0);
+    out[3] = (query ? q.cd : 0) | (rcode & 0x0f);
     out.fill(0, 4, 12);
     let pos = 12;
     if (q.qnameEnd > 0 && rcode !== RCODE.NOTIMP) {
