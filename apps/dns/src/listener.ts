@@ -7,6 +7,7 @@ import { qtypeSlot } from './qtypes.ts';
 import { type ClientAddress, Responder } from './respond.ts';
 import { RRL_DROP, RRL_SEND, Rrl, type RrlOptions } from './rrl.ts';
 import { type BlockCount, DROP, drainBlocks, ListenerStats, type StatsDelta } from './stats.ts';
+import { TcpCaps, type TcpCapsShare } from './tcp-caps.ts';
 import { RCODE } from './wire/constants.ts';
 import type { CompiledZones } from './zone/compile.ts';
 
@@ -46,6 +47,8 @@ export interface ListenerOptions {
   queryLogSample?: number;
   /** UDP socket buffers (default 4 MiB; capped by the kernel's rmem_max / wmem_max). */
   udpBufferBytes?: number;
+  /** The process-wide TCP counters and this thread's index (default: counters of its own). */
+  tcpCaps?: TcpCapsShare;
   /** 'batch': recvmmsg/sendmmsg through @catchment/udp-batch (the caller checked it loads). */
   udpIo?: 'batch' | 'dgram';
 }
@@ -61,7 +64,7 @@ export class DnsListener {
   readonly #udp: (UdpSocket | BatchUdpSocket)[] = [];
   readonly #tcp: Server[] = [];
   readonly #conns = new Set<Socket>();
-  readonly #perClient = new Map<string, number>();
+  readonly #caps: TcpCaps;
   readonly #addrCache = new Map<string, ClientAddress>();
   readonly #rrl: Rrl | undefined;
   /** The addon's drop counters are cumulative: what was already reported, per socket. */
@@ -74,6 +77,8 @@ export class DnsListener {
   constructor(opts: ListenerOptions) {
     this.#opts = opts;
     this.#rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new Rrl(opts.rrl) : undefined;
+    const share = opts.tcpCaps ?? { buffer: TcpCaps.buffer(1), thread: 0 };
+    this.#caps = new TcpCaps(share, opts.tcp.maxConnections, opts.tcp.maxPerClient);
   }
 
   setZones(zones: CompiledZones): void {
@@ -313,16 +318,14 @@ export class DnsListener {
 
   #onConnection(sock: Socket): void {
     const limits = this.#opts.tcp;
-    const peer = sock.remoteAddress ?? '';
-    const count = this.#perClient.get(peer) ?? 0;
-    if (this.#conns.size >= limits.maxConnections || count >= limits.maxPerClient) {
+    const client = this.#client(sock.remoteAddress ?? '');
+    const place = this.#caps.acquire(client.bytes);
+    if (place < 0) {
       this.stats.tcpRejected++;
       sock.destroy();
       return;
     }
     this.#conns.add(sock);
-    this.#perClient.set(peer, count + 1);
-    const client = this.#client(peer);
     let buf: Buffer = Buffer.alloc(0);
     let messageTimer: NodeJS.Timeout | undefined;
     sock.setTimeout(limits.idleMs, () => sock.destroy());
@@ -330,9 +333,7 @@ export class DnsListener {
     sock.on('close', () => {
       clearTimeout(messageTimer);
       this.#conns.delete(sock);
-      const c = (this.#perClient.get(peer) ?? 1) - 1;
-      if (c <= 0) this.#perClient.delete(peer);
-      else this.#perClient.set(peer, c);
+      this.#caps.release(place);
     });
     // Write backpressure: while more than maxQueuedBytes of replies wait for the client, stop
     // answering (queries stay in `buf`) and stop reading; continue on 'drain'.
@@ -349,6 +350,9 @@ export class DnsListener {
         if (buf.length < 2 + len) break;
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
+        // This message is complete: its deadline is over (the next one starts its own).
+        clearTimeout(messageTimer);
+        messageTimer = undefined;
         const n = this.#answer(msg, len, client, true);
         if (n === 0) {
           // A response or a runt: RFC 7766 lets the server close.
@@ -363,10 +367,10 @@ export class DnsListener {
         this.responder.out.copy(out, 2, 0, n);
         sock.write(out);
       }
-      clearTimeout(messageTimer);
-      messageTimer = undefined;
-      if (buf.length > 0) {
-        // Whole-message deadline: a started message must arrive in full, soon.
+      // Whole-message deadline: a started message must arrive in full within messageMs of its
+      // first byte. It is not restarted by later chunks: one byte every few seconds would
+      // otherwise hold the connection (and a place under the caps) for ever (slowloris).
+      if (buf.length > 0 && messageTimer === undefined) {
         messageTimer = setTimeout(() => sock.destroy(), limits.messageMs);
       }
     };

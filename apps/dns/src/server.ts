@@ -18,6 +18,7 @@ import { DEFAULT_TCP, type Endpoint, type TcpLimits } from './listener.ts';
 import { DnsMetrics } from './metrics.ts';
 import type { RrlOptions } from './rrl.ts';
 import type { BlockCount, StatsDelta } from './stats.ts';
+import { TcpCaps } from './tcp-caps.ts';
 import { AnswerThread, type LoadResult, type ThreadOptions } from './thread.ts';
 
 export interface DnsServerOptions {
@@ -75,6 +76,8 @@ function workerHandle(
   spawnWorker: () => Worker,
   log: Logger,
   current: () => { snapshot: Snapshot; steering: SteeringTable } | undefined,
+  /** Called when the thread is gone (before a replacement starts). */
+  onExit: () => void,
 ): ThreadHandle {
   let next = 1;
   let stopping = false;
@@ -102,6 +105,7 @@ function workerHandle(
     w.on('exit', (code) => {
       for (const p of waiting.values()) p.reject(new Error(`worker exited with code ${code}`));
       waiting.clear();
+      onExit();
       if (stopping || !started) return;
       log.error({ code }, 'dns worker exited: starting a replacement');
       attach();
@@ -167,6 +171,8 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     },
     ecsTrustedResolvers: opts.ecsTrustedResolvers ?? [],
   };
+  // TCP caps count for the whole process: one set of counters shared by every answering thread.
+  const tcpCaps = TcpCaps.buffer(Math.max(workers, 1));
   const metrics = new DnsMetrics();
   // One set of GeoIP readers and one build of the steering tables for all threads (shared
   // memory), also used by explain; files are watched and the tables rebuilt on change.
@@ -180,16 +186,25 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
 
   const threads: ThreadHandle[] = [];
   if (workers === 0) {
-    threads.push(localHandle(new AnswerThread(threadOpts)));
+    const listener = { ...threadOpts.listener, tcpCaps: { buffer: tcpCaps, thread: 0 } };
+    threads.push(localHandle(new AnswerThread({ ...threadOpts, listener })));
   } else {
     // Workers created from now on get `gc`: each collects within a second of a swap, which is what
     // frees the previous (shared) tables (see worker.ts). The main thread's context is unaffected.
     setFlagsFromString('--expose-gc');
     for (let i = 0; i < workers; i++) {
-      const spawnWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: threadOpts });
+      const workerData: ThreadOptions = {
+        ...threadOpts,
+        listener: { ...threadOpts.listener, tcpCaps: { buffer: tcpCaps, thread: i } },
+      };
+      const spawnWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { workerData });
       threads.push(
-        workerHandle(spawnWorker, log, () =>
-          current && tables ? { snapshot: current, steering: tables.posted } : undefined,
+        workerHandle(
+          spawnWorker,
+          log,
+          () => (current && tables ? { snapshot: current, steering: tables.posted } : undefined),
+          // A dead worker's connections closed without its close handlers: give its places back.
+          () => TcpCaps.reclaim(tcpCaps, i),
         ),
       );
     }
