@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '@catchment/core';
 import { type Address, formatAddress, parseAddress } from '@catchment/geo';
 import { BatchUdpSocket } from '@catchment/udp-batch';
 import { qtypeSlot } from './qtypes.ts';
-import { type ClientAddress, Responder } from './respond.ts';
+import { type ClientAddress, COOKIE_VALID, Responder } from './respond.ts';
 import { RRL_DROP, RRL_SEND, Rrl, type RrlOptions } from './rrl.ts';
 import { type BlockCount, DROP, drainBlocks, ListenerStats, type StatsDelta } from './stats.ts';
 import { TcpCaps, type TcpCapsShare } from './tcp-caps.ts';
@@ -145,6 +145,7 @@ export class DnsListener {
     const s = this.stats;
     s.rcodes[r.rcode]!++;
     s.qtypes[qtypeSlot(r.q.qnameEnd > 0 ? r.q.qtype : -1)]!++;
+    if (r.cookie !== 0) s.cookies[r.cookie]!++;
     if (r.q.ecsFamily !== 0) s.ecs++;
     else s.noEcs++;
     if (r.truncated) s.truncated++;
@@ -200,7 +201,9 @@ export class DnsListener {
       this.stats.dropped[len < 12 ? DROP.runt : (msg[2]! & 0x80) !== 0 ? DROP.response : DROP.error]!++;
       return 0;
     }
-    if (!this.#rrl) return n;
+    // A valid server cookie proves the source address is not spoofed (RFC 7873 §5.3): such
+    // clients are not rate limited, as in Knot and gdnsd.
+    if (!this.#rrl || this.responder.cookie === COOKIE_VALID) return n;
     const rc = this.responder.rcode;
     const kind = rc === RCODE.NOERROR || rc === RCODE.NXDOMAIN ? (rc === RCODE.NOERROR ? 0 : 1) : 2;
     const action = this.#rrl.check(client.family, client.bytes, kind, Date.now());

@@ -8,8 +8,12 @@
  *   CATCHMENT_GEOIP_CITY, CATCHMENT_GEOIP_ASN, CATCHMENT_GEOIP_COUNTRY, CATCHMENT_DNS_WORKERS,
  *   CATCHMENT_DNS_RRL (responses/s per client block, 0 = off), CATCHMENT_DNS_RRL_SLIP (2),
  *   CATCHMENT_DNS_REPORT_SECONDS (60), CATCHMENT_DNS_QUERY_LOG_SAMPLE (log 1 in N queries; 0 = off),
- *   CATCHMENT_DNS_UDP_IO (batch | dgram; default batch).
+ *   CATCHMENT_DNS_UDP_IO (batch | dgram; default batch),
+ *   CATCHMENT_DNS_COOKIES (on | off; default on), CATCHMENT_DNS_COOKIE_SECRET_FILE (the cookie
+ *   secret, 32 hex digits, on the first line; the previous one, still accepted, on the second;
+ *   re-read on SIGHUP; default: a random secret per process).
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, runtimeSettings, SnapshotFollower } from '@catchment/core';
@@ -31,6 +35,17 @@ const first = await follower.ready(num('CATCHMENT_DNS_FIRST_SNAPSHOT_MS', 5000))
 if (!first) log.warn('no snapshot yet (API unreachable and no cached file): answering SERVFAIL until one arrives');
 
 const rrl = num('CATCHMENT_DNS_RRL', 0);
+const secretFile = env.CATCHMENT_DNS_COOKIE_SECRET_FILE;
+/** Cookie secrets from the file: the current one first, the previous one (optional) second. */
+const readSecrets = () => {
+  if (!secretFile) return {};
+  const [secret, previousSecret] = readFileSync(secretFile, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return { secret, previousSecret };
+};
+let secrets = readSecrets();
 const server = await createDnsServer({
   listen: settings.dnsAddresses.map((address) => ({ address, port: settings.dnsPort })),
   geo: { city: env.CATCHMENT_GEOIP_CITY, asn: env.CATCHMENT_GEOIP_ASN, country: env.CATCHMENT_GEOIP_COUNTRY },
@@ -38,6 +53,7 @@ const server = await createDnsServer({
   udpIo: settings.dnsUdpIo,
   snapshot: first,
   rrl: rrl > 0 ? { responsesPerSecond: rrl, slip: num('CATCHMENT_DNS_RRL_SLIP', 2) } : undefined,
+  cookies: env.CATCHMENT_DNS_COOKIES === 'off' ? false : secrets,
   queryLogSample: num('CATCHMENT_DNS_QUERY_LOG_SAMPLE', 0),
   http: { address: env.CATCHMENT_DNS_HTTP_HOST ?? '127.0.0.1', port: num('CATCHMENT_DNS_HTTP_PORT', 9153) },
   reports: {
@@ -68,6 +84,18 @@ const stop = async (signal: string) => {
 };
 process.on('SIGHUP', () => {
   server.reload().catch((err) => log.error({ err }, 'reload failed; still answering from the current tables'));
+  if (secretFile && env.CATCHMENT_DNS_COOKIES !== 'off') {
+    try {
+      const next = readSecrets();
+      if (next.secret !== secrets.secret || next.previousSecret !== secrets.previousSecret) {
+        secrets = next;
+        // Without a previous secret in the file, the one in use until now stays accepted.
+        void server.setCookieSecrets(next).catch((err) => log.error({ err }, 'cookie secret rotation failed'));
+      }
+    } catch (err) {
+      log.error({ err }, 'cookie secret file unreadable; keeping the current secrets');
+    }
+  }
 });
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -40,6 +40,12 @@ export class DnsMetrics {
     labelNames: ['action'],
     registers: [this.registry],
   });
+  readonly cookies = new Counter({
+    name: 'catchment_dns_cookies_total',
+    help: 'Queries with a DNS COOKIE option: client-only, valid or invalid server cookie (valid ones bypass RRL)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   readonly tcpRejected = new Counter({
     name: 'catchment_dns_tcp_rejected_total',
     help: 'TCP connections refused by the connection caps',
@@ -91,6 +97,7 @@ export class DnsMetrics {
     if (d.rrlDropped) this.rrl.inc({ action: 'drop' }, d.rrlDropped);
     if (d.rrlSlipped) this.rrl.inc({ action: 'slip' }, d.rrlSlipped);
     if (d.tcpRejected) this.tcpRejected.inc(d.tcpRejected);
+    for (const [result, n] of Object.entries(d.cookies)) if (n) this.cookies.inc({ result }, n);
     for (const [reason, n] of Object.entries(d.udpDropped)) if (n) this.udpDropped.inc({ reason }, n);
     // Histogram buckets arrive pre-counted: observe each bucket's upper bound.
     d.latency.buckets.forEach((n, i) => {

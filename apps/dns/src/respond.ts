@@ -1,5 +1,6 @@
 import { type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
-import { CLASS_IN, EDNS_BUFFER, RCODE, TYPE } from './wire/constants.ts';
+import type { ServerCookies } from './cookies.ts';
+import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
 import type { Chunk, CompiledZones, NameEntry, Section } from './zone/compile.ts';
 
@@ -15,6 +16,14 @@ export interface ClientAddress {
   bytes: Uint8Array;
 }
 
+/** What the query's COOKIE option was (RFC 7873), for RRL and metrics. */
+export const COOKIE_NONE = 0;
+export const COOKIE_CLIENT_ONLY = 1;
+export const COOKIE_VALID = 2;
+export const COOKIE_INVALID = 3;
+/** Our COOKIE option: code, length, client cookie (8), server cookie (16). */
+const COOKIE_OPTION_LEN = 28;
+
 const EMPTY: Chunk = { bytes: Buffer.alloc(0), count: 0, patches: [] };
 const NO_ADDITIONAL: Section = { answer: EMPTY, additional: EMPTY };
 
@@ -22,6 +31,8 @@ export class Responder {
   zones: CompiledZones | undefined;
   /** Resolvers whose ECS is used (undefined: all). */
   trustedEcs: LookupTrie | undefined;
+  /** DNS cookies (undefined: off, the COOKIE option is ignored). */
+  cookies: ServerCookies | undefined;
   readonly q: Query = newQuery();
   /**
    * Where replies are written. The batched UDP path points it at the socket's reply slot
@@ -34,6 +45,10 @@ export class Responder {
   /** Facts about the last reply, read by the listener for metrics and reports. */
   rcode = 0;
   truncated = false;
+  /** COOKIE_* of the last query. */
+  cookie = COOKIE_NONE;
+  #client: Uint8Array = new Uint8Array(4);
+  #now = 0;
   usedEcs = false;
   /** Steered answer: service index, edge index (0 = anycast), class and leaf key; -1 otherwise. */
   service = -1;
@@ -53,8 +68,20 @@ export class Responder {
     this.service = -1;
     this.edge = -1;
     this.blockKey = -1;
+    this.cookie = COOKIE_NONE;
     const status = parseQuery(msg, len, q);
     if (status === DROP) return 0;
+    if (q.cookieLen > 0 && this.cookies) {
+      this.#client = client.bytes;
+      this.#now = (Date.now() / 1000) >>> 0;
+      const c = q.cookieAt;
+      this.cookie =
+        q.cookieLen === 8
+          ? COOKIE_CLIENT_ONLY
+          : this.cookies.valid(msg, c, c + 8, q.cookieLen - 8, client.bytes, this.#now)
+            ? COOKIE_VALID
+            : COOKIE_INVALID;
+    }
     if (status !== RCODE.NOERROR) return this.#error(msg, status);
     const zones = this.zones;
     if (q.qclass !== CLASS_IN) return this.#error(msg, RCODE.REFUSED);
@@ -225,19 +252,40 @@ export class Responder {
     out[pos + 6] = 0;
     out[pos + 7] = q.dnssecOk;
     out[pos + 8] = 0;
-    if (!ecs) {
-      out.writeUInt16BE(0, pos + 9);
-      return pos + 11;
+    const cookie = this.cookie !== COOKIE_NONE;
+    out.writeUInt16BE((ecs ? 8 + q.ecsAddrLen : 0) + (cookie ? COOKIE_OPTION_LEN : 0), pos + 9);
+    pos += 11;
+    if (ecs) {
+      const optLen = 4 + q.ecsAddrLen;
+      out.writeUInt16BE(8, pos);
+      out.writeUInt16BE(optLen, pos + 2);
+      out.writeUInt16BE(q.ecsFamily, pos + 4);
+      out[pos + 6] = q.ecsSource;
+      out[pos + 7] = this.usedEcs ? this.scope : 0;
+      copyBytes(msg, q.ecsAddr, out, pos + 8, q.ecsAddrLen);
+      pos += 8 + q.ecsAddrLen;
     }
-    const optLen = 4 + q.ecsAddrLen;
-    out.writeUInt16BE(4 + optLen, pos + 9);
-    out.writeUInt16BE(8, pos + 11);
-    out.writeUInt16BE(optLen, pos + 13);
-    out.writeUInt16BE(q.ecsFamily, pos + 15);
-    out[pos + 17] = q.ecsSource;
-    out[pos + 18] = this.usedEcs ? this.scope : 0;
-    copyBytes(msg, q.ecsAddr, out, pos + 19, q.ecsAddrLen);
-    return pos + 19 + q.ecsAddrLen;
+    if (cookie) pos = this.#cookieOption(pos, msg);
+    return pos;
+  }
+
+  /**
+   * Our COOKIE option: the client cookie and a server cookie, the client's own while it is valid
+   * and under half an hour old (RFC 9018 §4.3), else a fresh one.
+   */
+  #cookieOption(pos: number, msg: Uint8Array): number {
+    const out = this.out;
+    const q = this.q;
+    out.writeUInt16BE(EDNS_OPTION_COOKIE, pos);
+    out.writeUInt16BE(24, pos + 2);
+    const c = q.cookieAt;
+    if (this.cookie === COOKIE_VALID && !this.cookies!.stale(msg, c + 8, this.#now)) {
+      copyBytes(msg, c, out, pos + 4, 24);
+    } else {
+      copyBytes(msg, c, out, pos + 4, 8);
+      this.cookies!.issue(msg, c, this.#client, this.#now, out, pos + 12);
+    }
+    return pos + COOKIE_OPTION_LEN;
   }
 
   #write(
@@ -256,7 +304,9 @@ export class Responder {
     this.rcode = rcode;
     const qLen = q.qnameEnd + 4 - 12;
     const ecs = q.ecsFamily !== 0;
-    const optLen = q.edns ? 11 + (ecs ? 8 + q.ecsAddrLen : 0) : 0;
+    const optLen = q.edns
+      ? 11 + (ecs ? 8 + q.ecsAddrLen : 0) + (this.cookie !== COOKIE_NONE ? COOKIE_OPTION_LEN : 0)
+      : 0;
     const max = tcp ? MAX_MESSAGE : q.edns ? Math.min(Math.max(q.udpSize, 512), EDNS_BUFFER) : 512;
     const an = answer.answer;
     const chain = chained?.records ?? EMPTY;

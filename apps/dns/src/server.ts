@@ -14,6 +14,7 @@ import {
   shareSteering,
 } from '@catchment/geo';
 import { loadError as batchUnavailable } from '@catchment/udp-batch';
+import { type CookieSecrets, parseSecret, randomSecret } from './cookies.ts';
 import { DEFAULT_TCP, type Endpoint, type TcpLimits } from './listener.ts';
 import { DnsMetrics } from './metrics.ts';
 import type { RrlOptions } from './rrl.ts';
@@ -30,8 +31,13 @@ export interface DnsServerOptions {
   /** First snapshot to answer from (more arrive through setSnapshot). */
   snapshot?: Snapshot;
   tcp?: Partial<TcpLimits>;
-  /** Response rate limiting; off unless given. */
+  /** Response rate limiting; off unless given. Clients with a valid DNS cookie are exempt. */
   rrl?: RrlOptions;
+  /**
+   * DNS cookies (RFC 7873, RFC 9018 server cookies). Default: on, with a random secret for this
+   * process; give the same secret to every server of an anycast set. false: off.
+   */
+  cookies?: CookieSecrets | false;
   /** Accept ECS only from these resolvers (plus the snapshot's settings.ecsTrustedResolvers). */
   ecsTrustedResolvers?: string[];
   /** Metrics (/metrics) and health (/healthz, /readyz) endpoint. */
@@ -56,6 +62,11 @@ export interface DnsServer {
   metrics: DnsMetrics;
   /** Port of the metrics/health endpoint (useful with port 0). */
   httpPort: number | undefined;
+  /**
+   * Rotates the DNS cookie secret: `secret` (default: a new random one) issues cookies from now
+   * on, `previousSecret` (default: the secret in use until now) is still accepted.
+   */
+  setCookieSecrets(secrets?: CookieSecrets): Promise<void>;
   /** Graceful reload: re-read the GeoIP files, rebuild and swap the tables in every thread. */
   reload(): Promise<void>;
   /** Sends the pending report now (also done on the interval and at close). */
@@ -138,6 +149,7 @@ function localHandle(t: AnswerThread): ThreadHandle {
       if (type === 'load') return t.load(extra.snapshot as Snapshot, extra.steering as SteeringTable) as T;
       if (type === 'drain') return t.drain() as T;
       if (type === 'blocks') return t.drainBlocks() as T;
+      if (type === 'cookies') return t.setCookies(extra.cookies as CookieSecrets | false) as T;
       throw new Error(`unknown call ${type}`);
     },
     stop: () => t.stop(),
@@ -170,7 +182,10 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
       udpIo: udpIo(opts.udpIo ?? 'batch', log),
     },
     ecsTrustedResolvers: opts.ecsTrustedResolvers ?? [],
+    // One secret for every thread: a client's UDP and TCP queries may reach different threads.
+    cookies: opts.cookies === false ? false : { ...opts.cookies, secret: opts.cookies?.secret ?? randomSecret() },
   };
+  let cookies = threadOpts.cookies;
   // TCP caps count for the whole process: one set of counters shared by every answering thread.
   const tcpCaps = TcpCaps.buffer(Math.max(workers, 1));
   const metrics = new DnsMetrics();
@@ -193,11 +208,14 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     // frees the previous (shared) tables (see worker.ts). The main thread's context is unaffected.
     setFlagsFromString('--expose-gc');
     for (let i = 0; i < workers; i++) {
-      const workerData: ThreadOptions = {
-        ...threadOpts,
-        listener: { ...threadOpts.listener, tcpCaps: { buffer: tcpCaps, thread: i } },
+      // Built at each spawn: a replacement gets the cookie secrets current then.
+      const spawnWorker = () => {
+        const workerData: ThreadOptions = {
+          ...threadOpts,
+          listener: { ...threadOpts.listener, tcpCaps: { buffer: tcpCaps, thread: i } },
+        };
+        return new Worker(new URL('./worker.ts', import.meta.url), { workerData });
       };
-      const spawnWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { workerData });
       threads.push(
         workerHandle(
           spawnWorker,
@@ -345,6 +363,21 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     metrics,
     httpPort,
     flushReport,
+    async setCookieSecrets(secrets = {}) {
+      if (cookies === false) throw new Error('DNS cookies are off on this server');
+      const next: CookieSecrets = {
+        secret: secrets.secret ?? randomSecret(),
+        previousSecret: secrets.previousSecret ?? cookies.secret,
+      };
+      // Checked here (a bad secret is the caller's error), then swapped in every thread.
+      parseSecret(next.secret!);
+      if (next.previousSecret) parseSecret(next.previousSecret);
+      await Promise.all(threads.map((t) => t.call('cookies', { cookies: next })));
+      cookies = next;
+      // A worker started after this (a replacement) gets the current secrets.
+      threadOpts.cookies = next;
+      log.info('DNS cookie secret rotated');
+    },
     async reload() {
       await serial(async () => {
         geo.reload();

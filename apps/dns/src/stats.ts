@@ -21,6 +21,8 @@ export interface StatsDelta {
   rrlDropped: number;
   rrlSlipped: number;
   tcpRejected: number;
+  /** Queries by COOKIE option (COOKIE_RESULTS). */
+  cookies: Record<string, number>;
   /** UDP datagrams that got no reply, by reason (DROP_REASONS), RRL aside. */
   udpDropped: Record<DropReason, number>;
   latency: { buckets: number[]; sum: number; count: number };
@@ -35,6 +37,9 @@ export const DROP_REASONS = ['send', 'oversize', 'runt', 'response', 'source-por
 export type DropReason = (typeof DROP_REASONS)[number];
 /** Index of each reason in ListenerStats.dropped. */
 export const DROP = { send: 0, oversize: 1, runt: 2, response: 3, sourcePort0: 4, error: 5 } as const;
+
+/** Index: respond.ts COOKIE_* (none is not counted). */
+export const COOKIE_RESULTS = ['none', 'client-only', 'valid', 'invalid'] as const;
 
 export interface BlockCount {
   block: string;
@@ -52,6 +57,8 @@ export class ListenerStats {
   rrlDropped = 0;
   rrlSlipped = 0;
   tcpRejected = 0;
+  /** Per COOKIE_RESULTS index. */
+  cookies = new Float64Array(COOKIE_RESULTS.length);
   /** Per DROP_REASONS index. */
   dropped = new Float64Array(DROP_REASONS.length);
   latBuckets = new Float64Array(LATENCY_BUCKETS.length + 1);
@@ -92,12 +99,14 @@ export class ListenerStats {
       rrlDropped: this.rrlDropped,
       rrlSlipped: this.rrlSlipped,
       tcpRejected: this.tcpRejected,
+      cookies: Object.fromEntries(COOKIE_RESULTS.slice(1).map((r, i) => [r, this.cookies[i + 1]!])),
       udpDropped: Object.fromEntries(DROP_REASONS.map((r, i) => [r, this.dropped[i]!])) as Record<DropReason, number>,
       latency: { buckets: Array.from(this.latBuckets), sum: this.latSum, count: this.latCount },
     };
     this.rcodes.fill(0);
     this.qtypes.fill(0);
     this.dropped.fill(0);
+    this.cookies.fill(0);
     this.ecs = this.noEcs = this.truncated = this.rrlDropped = this.rrlSlipped = this.tcpRejected = 0;
     this.latBuckets.fill(0);
     this.latSum = 0;

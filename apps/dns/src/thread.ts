@@ -1,5 +1,6 @@
 import type { Snapshot } from '@catchment/core';
 import type { SteeringTable } from '@catchment/geo';
+import { type CookieSecrets, ServerCookies } from './cookies.ts';
 import { networkSetTrie } from './engine.ts';
 import { DnsListener, type ListenerOptions } from './listener.ts';
 import type { BlockCount, StatsDelta } from './stats.ts';
@@ -13,6 +14,8 @@ import { compileZones } from './zone/compile.ts';
 export interface ThreadOptions {
   listener: ListenerOptions;
   ecsTrustedResolvers: string[];
+  /** DNS cookie secrets (the same in every thread); false: cookies off. */
+  cookies: CookieSecrets | false;
 }
 
 export interface LoadResult {
@@ -29,6 +32,12 @@ export class AnswerThread {
   constructor(opts: ThreadOptions) {
     this.#opts = opts;
     this.listener = new DnsListener(opts.listener);
+    this.setCookies(opts.cookies);
+  }
+
+  /** New cookie secrets (a rotation): used from the next query on. */
+  setCookies(secrets: CookieSecrets | false): void {
+    this.listener.responder.cookies = secrets === false ? undefined : new ServerCookies(secrets);
   }
 
   /** Compiles the zones of `snapshot` on top of `steering` and swaps them in. */
