@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { createLogger, type Logger, type Snapshot, verifySnapshot } from '@catchment/core';
+import { createLogger, type Logger, loadKek, type Snapshot, verifySnapshot } from '@catchment/core';
 import {
   type ExplainInput,
   type Explanation,
@@ -45,6 +45,12 @@ export interface DnsServerOptions {
   udpIo?: 'batch' | 'dgram';
   /** Log 1 in N queries (0 or absent: off). */
   queryLogSample?: number;
+  /**
+   * DNSSEC key-encryption key (32 bytes): opens the signing keys that snapshots carry encrypted.
+   * Default: loadKek() (CATCHMENT_DNSSEC_KEK / CATCHMENT_DNSSEC_KEK_FILE); without one, signed
+   * zones are served unsigned and the load reports it.
+   */
+  dnssecKek?: Buffer;
   logger?: Logger;
 }
 
@@ -166,6 +172,7 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
       udpIo: udpIo(opts.udpIo ?? 'batch', log),
     },
     ecsTrustedResolvers: opts.ecsTrustedResolvers ?? [],
+    dnssecKek: (opts.dnssecKek ?? loadKek())?.toString('hex'),
   };
   const metrics = new DnsMetrics();
   // One set of GeoIP readers and one build of the steering tables for all threads (shared
