@@ -5,6 +5,7 @@ export * from './config-export.ts';
 export * from './config-import.ts';
 export * from './connection.ts';
 export * from './dnssec.ts';
+export * from './dnssec-rollover.ts';
 export * from './migrate.ts';
 export * from './publish.ts';
 export * from './rows.ts';
