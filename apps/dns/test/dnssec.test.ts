@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type SnapshotBody, sealSnapshot } from '@catchment/core';
+import { buildSteering, GeoDb } from '@catchment/geo';
 import { TEST_KEK, type TestZoneKeys, testZoneKeys } from '@catchment/testkit';
 import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
+import { newSignatureCache } from '../src/dnssec/signer.ts';
 import { dumpSignedZone } from '../src/index.ts';
+import { compileZones } from '../src/zone/compile.ts';
 import { buildQuery, dig, freePort, type Running, run, startServer, status, udpQuery } from './helpers.ts';
 
 /**
@@ -189,6 +192,46 @@ describe('DNSSEC (online signing, compact denial)', () => {
     await s.push(sealSnapshot(3, signedBody(keys)));
   });
 
+  it('validates in every rollover state: pre-published ZSK, double-signed KSK under either DS', async () => {
+    const next = testZoneKeys('example.net');
+    const [ksk, zsk] = keys.dnssec.keys;
+    const [newKsk, newZsk] = next.dnssec.keys;
+    const rolling = signedBody(keys);
+    rolling.zones[0]!.dnssec = {
+      ...keys.dnssec,
+      keys: [
+        ksk!,
+        zsk!,
+        // ZSK pre-published: in DNSKEY, not signing, no private key shipped.
+        { ...newZsk!, signing: false, privateKey: undefined as never },
+        // KSK double signature: both sign the DNSKEY RRset; CDS still names the old one.
+        { ...newKsk!, ds: false },
+      ].map((k) => Object.fromEntries(Object.entries(k).filter(([, v]) => v !== undefined)) as typeof k),
+    };
+    await s.push(sealSnapshot(6, rolling));
+    const dnskeys = await dig(s.port, '+norec', '+dnssec', 'example.net', 'DNSKEY');
+    assert.equal((dnskeys.match(/\d\s+IN\s+DNSKEY\s/g) ?? []).length, 4);
+    assert.equal((dnskeys.match(/IN\s+RRSIG\s+DNSKEY /g) ?? []).length, 2, 'signed by both KSKs');
+    const a = await dig(s.port, '+norec', '+dnssec', 'www.example.net', 'A');
+    assert.equal((a.match(/IN\s+RRSIG\s+A /g) ?? []).length, 1, 'only the active ZSK signs');
+    const cds = await dig(s.port, '+norec', 'example.net', 'CDS');
+    assert.match(cds, new RegExp(`CDS\\s+${ksk!.tag} 13 2 `));
+    assert.match(await delv('www.example.net', 'A'), /; fully validated/, 'old DS');
+    const other = anchorFiles(mkdtempSync(join(dir, 'new-ksk-')), next);
+    const withNew = await run('delv', [
+      '-a',
+      other.delv,
+      '+root=example.net',
+      '@127.0.0.1',
+      '-p',
+      String(s.port),
+      'example.net',
+      'SOA',
+    ]);
+    assert.match(withNew.stdout + withNew.stderr, /; fully validated/, 'new DS');
+    await s.push(sealSnapshot(7, signedBody(keys)));
+  });
+
   it('serves the zone unsigned when signing is off (no dnssec block)', async () => {
     const body = signedBody(keys);
     delete body.zones[0]!.dnssec;
@@ -197,6 +240,30 @@ describe('DNSSEC (online signing, compact denial)', () => {
     assert.doesNotMatch(out, /RRSIG/);
     assert.doesNotMatch(await dig(s.port, '+norec', '+dnssec', 'example.net', 'DNSKEY'), /DNSKEY\s+25[67]/);
     await s.push(sealSnapshot(5, signedBody(keys)));
+  });
+});
+
+describe('DNSSEC key problems', () => {
+  it('serves a zone unsigned, and says why, when the KEK does not open its keys', () => {
+    const body = signedBody(testZoneKeys('example.net'));
+    const snap = sealSnapshot(1, body);
+    const geo = new GeoDb({ city: CITY_DB, watch: false });
+    try {
+      const wrong = compileZones(snap, buildSteering(snap.body, geo), {
+        kek: Buffer.alloc(32, 9),
+        cache: newSignatureCache(),
+      });
+      assert.match(wrong.problems.join('\n'), /zone example\.net: DNSSEC keys unusable .*KEK/);
+      assert.equal(wrong.signers[0], undefined);
+      const none = compileZones(snap, buildSteering(snap.body, geo), { kek: undefined, cache: newSignatureCache() });
+      assert.match(none.problems.join('\n'), /no key-encryption key/);
+      const right = compileZones(snap, buildSteering(snap.body, geo), { kek: TEST_KEK, cache: newSignatureCache() });
+      assert.deepEqual(right.problems, []);
+      assert.ok(right.signers[0]);
+      assert.ok(right.resignAt > Date.now() / 1000 + 6 * 86400, 'renewal due when refresh (7 d) is left');
+    } finally {
+      geo.close();
+    }
   });
 });
 
