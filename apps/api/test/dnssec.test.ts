@@ -74,6 +74,12 @@ describe('DNSSEC keys and rollovers through the API', () => {
     assert.equal(keys.find((k) => k.tag === oldZsk.tag)?.signing, true);
 
     const again = await t.call('POST', '/v1/zones/example.net/dnssec/rollovers', { body: { kind: 'zsk' } });
+    assert.equal(again.body.code, 'STATE_CONFLICT');
+    process.env.CATCHMENT_DNSSEC_KEK = Buffer.alloc(32, 1).toString('hex');
+    const otherKek = await t.call('POST', '/v1/zones/example.net/dnssec/rollovers', { body: { kind: 'ksk' } });
+    process.env.CATCHMENT_DNSSEC_KEK = TEST_KEK.toString('hex');
+    assert.equal(otherKek.status, 409);
+    assert.equal(otherKek.body.code, 'DNSSEC_KEK_MISMATCH', 'a key the DNS servers could not open is never made');
     assert.equal(again.status, 409);
     const early = await advance(ro.id, false);
     assert.equal(early.status, 409);

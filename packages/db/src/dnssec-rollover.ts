@@ -1,4 +1,4 @@
-import { CatchmentError } from '@catchment/core';
+import { CatchmentError, kekId } from '@catchment/core';
 import { and, eq, isNull } from 'drizzle-orm';
 import { recordAudit } from './audit.ts';
 import type { Db } from './connection.ts';
@@ -80,6 +80,15 @@ export async function startRollover(
       );
     }
     const keys = await liveKeys(tx, zone);
+    // Every key of a zone under one KEK: a key that DNS servers cannot open would leave the zone
+    // without a signer the moment it became active.
+    const foreign = keys.find((k) => k.privateKey.split(':')[1] !== kekId(kek));
+    if (foreign) {
+      throw new CatchmentError(
+        'DNSSEC_KEK_MISMATCH',
+        `the keys of ${zone} are encrypted with KEK ${foreign.privateKey.split(':')[1]}, not with the configured one (${kekId(kek)})`,
+      );
+    }
     const active = keys.filter((k) => k.state === 'active');
     const ttl = await maxTtl(tx, zone);
     let old: KeyRow | undefined;
