@@ -2,6 +2,7 @@
 import { isCatchmentError } from '@catchment/core';
 import { Command, CommanderError } from 'commander';
 import { configCommands } from './commands/config.ts';
+import { dnssecCommands } from './commands/dnssec.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { startCommand } from './commands/start.ts';
 import { tokenCommands } from './commands/token.ts';
@@ -22,6 +23,7 @@ startCommand(program);
 migrateCommand(program);
 configCommands(program);
 tokenCommands(program);
+dnssecCommands(program);
 
 try {
   await program.parseAsync(process.argv);

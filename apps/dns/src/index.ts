@@ -1,4 +1,6 @@
 /** What other parts (the CLI's single-process start, the API's explain) use of the DNS server. */
+
+export { dumpSignedZone } from './dnssec/dump.ts';
 export { compileSnapshot } from './engine.ts';
 export type { Endpoint, TcpLimits } from './listener.ts';
 export { DEFAULT_TCP } from './listener.ts';

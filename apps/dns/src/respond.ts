@@ -1,8 +1,10 @@
 import { type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
 import type { ServerCookies } from './cookies.ts';
 import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
+import { TYPE_NSEC } from './dnssec/records.ts';
 import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
 import type { Chunk, CompiledZones, NameEntry, Section } from './zone/compile.ts';
+import { denial, onlineAnswer, queryOwner, wildcardNodata } from './zone/sign.ts';
 
 /**
  * Turns one query packet into one reply packet in a reused buffer. Everything it writes was
@@ -118,18 +120,42 @@ export class Responder {
       if (e.delegation) return this.#write(msg, RCODE.NOERROR, false, NO_ADDITIONAL, e.delegation, e.wireLen, tcp);
     }
 
+    // DNSSEC: the signer of a signed zone when the query asked for signatures (DO).
+    const signer = (q.dnssecOk & 0x80) !== 0 ? zones.signers[zoneIdx] : undefined;
+    let wildcard = false;
     if (!entry) {
       const wild = encloser!.wildcard;
-      if (wild < 0)
+      if (wild < 0) {
+        if (signer) {
+          // Compact denial (RFC 9824): NOERROR with an NXNAME NSEC, or NXDOMAIN when the
+          // resolver set CO (compact answers OK).
+          const proof = denial(signer, queryOwner(msg, 12, qEnd), zone.negativeTtl);
+          const rcode = (q.dnssecOk & 0x40) !== 0 ? RCODE.NXDOMAIN : RCODE.NOERROR;
+          return this.#write(
+            msg,
+            rcode,
+            true,
+            NO_ADDITIONAL,
+            soaSection(zone.soa),
+            zone.wireLen,
+            tcp,
+            undefined,
+            proof,
+          );
+        }
         return this.#write(msg, RCODE.NXDOMAIN, true, NO_ADDITIONAL, soaSection(zone.soa), zone.wireLen, tcp);
+      }
       entry = zones.entries[wild]!;
+      wildcard = true;
     }
 
     const qtype = q.qtype;
     let section: Section | undefined;
     if (qtype === TYPE.ANY) {
       // RFC 8482: one small synthesised HINFO instead of every RRset.
-      if (entry.hasData) section = { answer: zones.hinfo, additional: EMPTY };
+      if (entry.hasData) section = { answer: (signer && entry.hinfo) || zones.hinfo, additional: EMPTY };
+    } else if (signer && qtype === TYPE_NSEC && entry.nsec) {
+      section = { answer: entry.nsec, additional: EMPTY };
     } else if (entry.cname && qtype === TYPE.CNAME) {
       section = entry.cname;
     } else if (entry.cnameChain) {
@@ -142,8 +168,7 @@ export class Responder {
             ? this.#steer(msg, target.service, qtype, client)
             : target.rrsets.get(qtype);
         if (chained && chained.answer.count > 0) {
-          const chain = { records: chained.answer, at: entry.cnameTargetAt };
-          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chain);
+          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chained.answer);
         }
       }
     } else if (entry.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)) {
@@ -152,7 +177,29 @@ export class Responder {
       section = entry.rrsets.get(qtype);
     }
     if (!section || section.answer.count === 0) {
-      return this.#write(msg, RCODE.NOERROR, true, NO_ADDITIONAL, soaSection(zone.soa), zone.wireLen, tcp);
+      const proof = signer
+        ? wildcard
+          ? wildcardNodata(signer, queryOwner(msg, 12, qEnd), entry.nsecTypes!, zone.negativeTtl)
+          : entry.nsec
+        : undefined;
+      return this.#write(
+        msg,
+        RCODE.NOERROR,
+        true,
+        NO_ADDITIONAL,
+        soaSection(zone.soa),
+        zone.wireLen,
+        tcp,
+        undefined,
+        proof,
+      );
+    }
+    if (signer && wildcard) {
+      // Synthesised from a wildcard: signed as owned by the query name (one online signature).
+      section = {
+        answer: onlineAnswer(signer, section.answer, queryOwner(msg, 12, qEnd)),
+        additional: section.additional,
+      };
     }
     return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp);
   }
@@ -296,8 +343,10 @@ export class Responder {
     authority: Section | undefined,
     ownerWireLen: number,
     tcp: boolean,
-    /** Records of a CNAME chain's target, and where in the answer the target's name is. */
-    chained?: { records: Chunk; at: number },
+    /** Records of a CNAME chain's target (the chain, in `answer`, says where the target's name is). */
+    chained?: Chunk,
+    /** DNSSEC denial records for the authority section, after the SOA (owned by the question). */
+    proof?: Chunk,
   ): number {
     const q = this.q;
     const out = this.out;
@@ -308,13 +357,17 @@ export class Responder {
       ? 11 + (ecs ? 8 + q.ecsAddrLen : 0) + (this.cookie !== COOKIE_NONE ? COOKIE_OPTION_LEN : 0)
       : 0;
     const max = tcp ? MAX_MESSAGE : q.edns ? Math.min(Math.max(q.udpSize, 512), EDNS_BUFFER) : 512;
-    const an = answer.answer;
-    const chain = chained?.records ?? EMPTY;
-    const ns = authority ? authority.answer : EMPTY;
+    // DO set: the signed twin of each chunk where there is one (signed zones only).
+    const dok = (q.dnssecOk & 0x80) !== 0;
+    const an = dok ? (answer.answer.signed ?? answer.answer) : answer.answer;
+    const chain = chained ? (dok ? (chained.signed ?? chained) : chained) : EMPTY;
+    const nsBase = authority ? authority.answer : EMPTY;
+    const ns = dok ? (nsBase.signed ?? nsBase) : nsBase;
+    const pf = proof ?? EMPTY;
     // Glue of a referral is required (RFC 9471): it never gets dropped silently.
     const referral = authority !== undefined && !aa;
     let ad = referral ? authority.additional : answer.additional;
-    const core = 12 + qLen + an.bytes.length + chain.bytes.length + ns.bytes.length + optLen;
+    const core = 12 + qLen + an.bytes.length + chain.bytes.length + ns.bytes.length + pf.bytes.length + optLen;
     let tc = false;
     if (core + ad.bytes.length > max) {
       if (core <= max && !referral) ad = EMPTY;
@@ -339,13 +392,13 @@ export class Responder {
       return pos;
     }
     out.writeUInt16BE(an.count + chain.count, 6);
-    out.writeUInt16BE(ns.count, 8);
+    out.writeUInt16BE(ns.count + pf.count, 8);
     out.writeUInt16BE(ad.count + (q.edns ? 1 : 0), 10);
     const pointer = 0xc000 | (q.qnameEnd - ownerWireLen);
     pos = copyChunk(out, pos, an, pointer);
     if (chain.count > 0) {
       // The chained records are owned by the chain's final target: a name in the CNAME rdata.
-      const targetPtr = 0xc000 | (12 + qLen + chained!.at);
+      const targetPtr = 0xc000 | (12 + qLen + an.at!);
       const start = pos;
       chain.bytes.copy(out, pos);
       for (const o of chain.owners ?? []) {
@@ -355,6 +408,7 @@ export class Responder {
       pos += chain.bytes.length;
     }
     pos = copyChunk(out, pos, ns, pointer);
+    pos = copyChunk(out, pos, pf, pointer);
     pos = copyChunk(out, pos, ad, pointer);
     if (q.edns) pos = this.#opt(pos, 0, ecs, msg);
     return pos;

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { createLogger, type Logger, type Snapshot, verifySnapshot } from '@catchment/core';
+import { createLogger, type Logger, loadKek, type Snapshot, verifySnapshot } from '@catchment/core';
 import {
   type ExplainInput,
   type Explanation,
@@ -52,6 +52,12 @@ export interface DnsServerOptions {
   udpIo?: 'batch' | 'dgram';
   /** Log 1 in N queries (0 or absent: off). */
   queryLogSample?: number;
+  /**
+   * DNSSEC key-encryption key (32 bytes): opens the signing keys that snapshots carry encrypted.
+   * Default: loadKek() (CATCHMENT_DNSSEC_KEK / CATCHMENT_DNSSEC_KEK_FILE); without one, signed
+   * zones are served unsigned and the load reports it.
+   */
+  dnssecKek?: Buffer;
   logger?: Logger;
 }
 
@@ -184,6 +190,7 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     ecsTrustedResolvers: opts.ecsTrustedResolvers ?? [],
     // One secret for every thread: a client's UDP and TCP queries may reach different threads.
     cookies: opts.cookies === false ? false : { ...opts.cookies, secret: opts.cookies?.secret ?? randomSecret() },
+    dnssecKek: (opts.dnssecKek ?? loadKek())?.toString('hex'),
   };
   let cookies = threadOpts.cookies;
   // TCP caps count for the whole process: one set of counters shared by every answering thread.

@@ -49,6 +49,7 @@ export function normaliseConfig(cfg: CatchmentConfig): Required<CatchmentConfig>
               value: r.value.trim(),
             }))
             .sort((a, b) => `${a.name} ${a.type} ${a.value}`.localeCompare(`${b.name} ${b.type} ${b.value}`)),
+          ...(z.dnssec ? { dnssec: { ...z.dnssec } } : {}),
         };
       }),
     ),

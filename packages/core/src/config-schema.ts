@@ -37,6 +37,25 @@ export const ZoneRecordConfig = Type.Object(
   strict,
 );
 
+/** Online DNSSEC for a zone (apps/dns/README.md, "DNSSEC"). Present and not disabled: signed. */
+export const ZoneDnssecConfig = Type.Object(
+  {
+    /** false keeps the keys but serves the zone unsigned (remove the DS at the parent first). */
+    enabled: Type.Optional(Type.Boolean()),
+    algorithm: Type.Optional(Type.Union([Type.Literal('ECDSAP256SHA256'), Type.Literal('ED25519')])),
+    /** One combined signing key, or a KSK that signs the DNSKEY RRset and a ZSK for the rest. */
+    keys: Type.Optional(Type.Union([Type.Literal('ksk-zsk'), Type.Literal('csk')])),
+    /** How long a signature is valid (default 14d); re-signed when less than `refresh` is left (7d). */
+    signatureValidity: Type.Optional(Duration),
+    refresh: Type.Optional(Duration),
+    /** Random extra validity per signature (default 12h), so expiries do not all fall together. */
+    jitter: Type.Optional(Duration),
+    /** TTL of the DS RRset at the parent (default 86400), the wait of a KSK rollover. */
+    parentDsTtl: Type.Optional(Ttl),
+  },
+  strict,
+);
+
 export const ZoneConfig = Type.Object(
   {
     name: DnsName,
@@ -44,6 +63,7 @@ export const ZoneConfig = Type.Object(
     soa: Soa,
     ns: Type.Array(DnsName, { minItems: 1 }),
     records: Type.Optional(Type.Array(ZoneRecordConfig)),
+    dnssec: Type.Optional(ZoneDnssecConfig),
   },
   strict,
 );
@@ -190,6 +210,7 @@ export const CatchmentConfig = Type.Object(
 
 export type CatchmentConfig = Static<typeof CatchmentConfig>;
 export type ZoneConfig = Static<typeof ZoneConfig>;
+export type ZoneDnssecConfig = Static<typeof ZoneDnssecConfig>;
 export type EdgeConfig = Static<typeof EdgeConfig>;
 export type ServiceConfig = Static<typeof ServiceConfig>;
 export type PrefixConfig = Static<typeof PrefixConfig>;

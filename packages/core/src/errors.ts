@@ -45,6 +45,10 @@ export const ErrorCodes = {
   STATE_CONFLICT: { status: 409, title: 'Object is not in a state that allows this' },
   NO_SNAPSHOT: { status: 404, title: 'No snapshot published yet' },
   NOT_MIGRATED: { status: 503, title: 'Database schema is not migrated' },
+  DNSSEC_KEK_MISSING: { status: 503, title: 'No DNSSEC key-encryption key is configured' },
+  DNSSEC_KEK_MISMATCH: { status: 409, title: "The key-encryption key is not the one of the zone's keys" },
+  DNSSEC_NOT_ENABLED: { status: 409, title: 'DNSSEC is not enabled for this zone' },
+  ROLLOVER_WAITING: { status: 409, title: 'The rollover step must wait for caches to expire' },
   EXPLAIN_UNAVAILABLE: { status: 503, title: 'No DNS decision function is configured' },
 } as const;
 

@@ -2,6 +2,7 @@ export * from './actions.ts';
 export * from './config.ts';
 export * from './config-normalise.ts';
 export * from './config-schema.ts';
+export * from './dnssec/keys.ts';
 export * from './errors.ts';
 export * from './logger.ts';
 export * from './net.ts';

@@ -13,6 +13,7 @@ import {
 import { and, gt, isNull, or } from 'drizzle-orm';
 import { exportConfig } from './config-export.ts';
 import type { Db } from './connection.ts';
+import { dnssecEnabled, type KeyRow, liveKeys, snapshotDnssec } from './dnssec.ts';
 import * as t from './schema.ts';
 
 /** Actions in force at `now`: not reverted, not expired. */
@@ -40,10 +41,11 @@ export async function activeActions(db: Pick<Db, 'select'>, now = new Date()): P
 
 /** Reads the database and compiles the snapshot body (pure part: `compileBody`). */
 export async function compileSnapshot(db: Db, now = new Date()): Promise<SnapshotBody> {
-  const [config, actions, loads] = await Promise.all([
+  const [config, actions, loads, keys] = await Promise.all([
     exportConfig(db),
     activeActions(db, now),
     db.select({ edgeId: t.edgeLoads.edgeId, rps: t.edgeLoads.rps }).from(t.edgeLoads),
+    liveKeys(db),
   ]);
   const edgeIds = await db.select({ id: t.edges.id, name: t.edges.name }).from(t.edges);
   const loadByEdge = new Map<string, number>();
@@ -51,7 +53,7 @@ export async function compileSnapshot(db: Db, now = new Date()): Promise<Snapsho
     const name = edgeIds.find((e) => e.id === l.edgeId)?.name;
     if (name) loadByEdge.set(name, l.rps);
   }
-  return compileBody(config, actions, loadByEdge);
+  return compileBody(config, actions, loadByEdge, keys);
 }
 
 /** Stable 32-bit seed per edge, so the DSR flow hash does not change between snapshots. */
@@ -72,6 +74,7 @@ export function compileBody(
   config: NormalConfig,
   actions: ActiveAction[],
   loads: Map<string, number> = new Map(),
+  keys: KeyRow[] = [],
 ): SnapshotBody {
   const settings: SnapshotSettings = { ...DEFAULT_SETTINGS, ...config.settings };
 
@@ -197,6 +200,14 @@ export function compileBody(
       ttl: r.ttl ?? z.ttl ?? 3600,
       value: r.value,
     })),
+    ...(dnssecEnabled(z.dnssec) && keys.some((k) => k.zone === z.name)
+      ? {
+          dnssec: snapshotDnssec(
+            z.dnssec,
+            keys.filter((k) => k.zone === z.name),
+          ),
+        }
+      : {}),
   }));
 
   const freezes = actions.filter((a) => a.kind === 'freeze');

@@ -104,7 +104,7 @@ async function applyChanges(tx: Db, changes: PlanChange[], desired: NormalConfig
   const edgeIds = await ids(tx, 'edges');
 
   for (const z of upserts('zones') as Item<'zones'>[]) {
-    const row = { name: z.name, ttl: z.ttl ?? 3600, soa: z.soa, ns: z.ns };
+    const row = { name: z.name, ttl: z.ttl ?? 3600, soa: z.soa, ns: z.ns, dnssec: z.dnssec ?? null };
     const [saved] = await tx
       .insert(t.zones)
       .values(row)

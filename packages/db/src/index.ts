@@ -4,6 +4,8 @@ export * from './config-diff.ts';
 export * from './config-export.ts';
 export * from './config-import.ts';
 export * from './connection.ts';
+export * from './dnssec.ts';
+export * from './dnssec-rollover.ts';
 export * from './migrate.ts';
 export * from './publish.ts';
 export * from './rows.ts';

@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createToken, type StartedApi, startApi } from '@catchment/api';
@@ -76,6 +77,24 @@ async function firstAdminToken(database: Database, dataDir: string, logger: Logg
   logger.warn({ file }, 'no admin token existed: created "initial-admin"; its secret is in this file (mode 600)');
 }
 
+/**
+ * The DNSSEC key-encryption key of a single-machine start: when neither CATCHMENT_DNSSEC_KEK nor
+ * CATCHMENT_DNSSEC_KEK_FILE is set, a random one in `<data dir>/dnssec-kek` (mode 600), made on
+ * the first start, so the demo zone is signed out of the box. Production sets its own.
+ */
+async function localKek(dataDir: string, logger: Logger): Promise<void> {
+  if (env.CATCHMENT_DNSSEC_KEK || env.CATCHMENT_DNSSEC_KEK_FILE) return;
+  const file = join(dataDir, 'dnssec-kek');
+  await mkdir(dataDir, { recursive: true });
+  try {
+    await writeFile(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    logger.warn({ file }, 'no DNSSEC key-encryption key configured: created one in this file (mode 600)');
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+  }
+  env.CATCHMENT_DNSSEC_KEK_FILE = file;
+}
+
 function geoOptions(): GeoOptions {
   return {
     ...(env.CATCHMENT_GEOIP_CITY ? { city: env.CATCHMENT_GEOIP_CITY } : {}),
@@ -97,6 +116,7 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
     for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'stop failed'));
   };
   try {
+    await localKek(settings.dataDir, logger);
     if (opts.demo) await seed(database, opts.config, logger);
     await publishSnapshot(database.db, { actor: 'catchment-start' });
     const first: Snapshot | undefined = await latestSnapshot(database.db);

@@ -158,7 +158,8 @@ export function parseQuery(b: Uint8Array, len: number, q: Query): number {
       q.edns = true;
       q.udpSize = (b[pos + 2]! << 8) | b[pos + 3]!;
       q.ednsVersion = b[pos + 5]!;
-      q.dnssecOk = b[pos + 6]! & 0x80;
+      // DO (0x80) and CO, compact answers OK (0x40, RFC 9824), both echoed in the reply.
+      q.dnssecOk = b[pos + 6]! & 0xc0;
       let o = rdata;
       const end = rdata + rdlen;
       while (o < end) {
