@@ -1,7 +1,7 @@
 import { type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
 import type { ServerCookies } from './cookies.ts';
-import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { TYPE_NSEC } from './dnssec/records.ts';
+import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
 import type { Chunk, CompiledZones, NameEntry, Section } from './zone/compile.ts';
 import { denial, onlineAnswer, queryOwner, wildcardNodata } from './zone/sign.ts';
