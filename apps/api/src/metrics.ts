@@ -1,10 +1,11 @@
+import { instrumentProcess } from '@catchment/core';
 import type { FastifyInstance } from 'fastify';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per API instance, so several instances (tests) never share counters. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'catchment_api_' });
+  instrumentProcess(registry, 'api');
   return {
     registry,
     requests: new Counter({

@@ -1,3 +1,4 @@
+import { instrumentProcess } from '@catchment/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -7,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export function createEdgeMetrics(edge: string, shared?: Registry) {
   const registry = shared ?? new Registry();
   if (!shared) registry.setDefaultLabels({ edge });
+  instrumentProcess(registry, 'edge');
   let lastApply: number | undefined;
   const m = {
     registry,

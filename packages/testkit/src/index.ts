@@ -3,5 +3,6 @@ export * from './ports.ts';
 export * from './postgres.ts';
 export * from './random.ts';
 export * from './snapshots.ts';
+export * from './stack.ts';
 export * from './testdata.ts';
 export * from './tmp.ts';
