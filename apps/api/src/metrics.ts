@@ -44,6 +44,12 @@ export function createMetrics() {
       labelNames: ['consumer', 'kind'] as const,
       registers: [registry],
     }),
+    consumerReported: new Gauge({
+      name: 'catchment_consumer_last_report_timestamp_seconds',
+      help: 'Unix time of the last report of each consumer (DNS server or edge agent)',
+      labelNames: ['consumer', 'kind'] as const,
+      registers: [registry],
+    }),
     waiting: new Gauge({
       name: 'catchment_api_longpoll_waiting',
       help: 'Snapshot long-polls waiting for a newer version',

@@ -204,6 +204,8 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     const snap = follower.current();
     if (!snap) return { trigger, applied: false, changed: false, snapshotVersion: null, error: 'no snapshot yet' };
     const end = metrics.reconcileDuration.startTimer();
+    const self = snap.body.edges.find((e) => e.name === opts.edge);
+    if (self) metrics.capacityRps.set(self.capacityRps);
     const fail = (stage: string, err: unknown): ReconcileOutcome => {
       end();
       lastError = `${stage}: ${(err as Error).message ?? String(err)}`;

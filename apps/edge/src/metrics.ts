@@ -47,6 +47,11 @@ export function createEdgeMetrics(edge: string, shared?: Registry) {
       help: 'Version of the snapshot last applied',
       registers: [registry],
     }),
+    capacityRps: new Gauge({
+      name: 'catchment_edge_capacity_rps',
+      help: 'Capacity of this edge in requests/s, from the latest snapshot (the denominator of its utilisation)',
+      registers: [registry],
+    }),
     lastApplyTimestamp: new Gauge({
       name: 'catchment_edge_last_apply_timestamp_seconds',
       help: 'Unix time of the last successful apply',

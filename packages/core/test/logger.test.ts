@@ -10,7 +10,7 @@ createLogger('t').child({ part: 'x' }).info({ n: 1 }, 'hello');`;
 
 /** A process that logs one line, with stdout a pipe or (through script(1)) a terminal. */
 async function logOnce(env: Record<string, string>, tty = false): Promise<string> {
-  const e = { ...process.env, CATCHMENT_LOG_LEVEL: 'info', ...env };
+  const e: NodeJS.ProcessEnv = { ...process.env, CATCHMENT_LOG_LEVEL: 'info', ...env };
   delete e.NODE_TEST_CONTEXT;
   const node = [process.execPath, '--input-type=module', '-e', SCRIPT];
   const quoted = node.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');

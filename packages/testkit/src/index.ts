@@ -1,4 +1,5 @@
 export * from './databases.ts';
+export * from './monitoring.ts';
 export * from './ports.ts';
 export * from './postgres.ts';
 export * from './random.ts';
