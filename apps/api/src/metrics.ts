@@ -1,10 +1,11 @@
+import { instrumentProcess } from '@catchment/core';
 import type { FastifyInstance } from 'fastify';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per API instance, so several instances (tests) never share counters. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'catchment_api_' });
+  instrumentProcess(registry, 'api');
   return {
     registry,
     requests: new Counter({
@@ -40,6 +41,12 @@ export function createMetrics() {
     consumerHealthy: new Gauge({
       name: 'catchment_consumer_healthy',
       help: '1 when the consumer reported itself healthy',
+      labelNames: ['consumer', 'kind'] as const,
+      registers: [registry],
+    }),
+    consumerReported: new Gauge({
+      name: 'catchment_consumer_last_report_timestamp_seconds',
+      help: 'Unix time of the last report of each consumer (DNS server or edge agent)',
       labelNames: ['consumer', 'kind'] as const,
       registers: [registry],
     }),

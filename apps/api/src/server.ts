@@ -2,13 +2,12 @@ import { CatchmentError, createLogger, type Logger, type Snapshot } from '@catch
 import { compileSnapshot, type Database, publications, publishSnapshot } from '@catchment/db';
 import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { READ, registerAuth } from './auth.ts';
 import type { ApiContext, RouteInfo } from './context.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
+import { registerOpenApi } from './openapi.ts';
 import { sendProblem, toCatchmentError } from './problem.ts';
 import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publication.ts';
 import type { Explain } from './routes/explain.ts';
@@ -118,26 +117,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     sendProblem(reply, req, new CatchmentError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Catchment API',
-        version: '1.0.0',
-        description:
-          'Operator REST API of Catchment: configuration, operator actions, alert intake and snapshot distribution. ' +
-          'Errors are RFC 9457 problem details with a stable `code`.',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'ct_<lookup>.<secret> token' },
-          basic: { type: 'http', scheme: 'basic', description: 'any user name, the token as password' },
-        },
-      },
-      security: [{ bearer: [] }, { basic: [] }],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await registerOpenApi(app);
 
   registerAuth(app, ctx.db);
   await app.register(rateLimit, {

@@ -1,4 +1,4 @@
-import { createLogger, runtimeSettings } from '@catchment/core';
+import { createLogger, DEFAULT_PORTS, runtimeSettings } from '@catchment/core';
 import { migrate, openDatabase } from '@catchment/db';
 import { startController } from './index.ts';
 
@@ -6,14 +6,14 @@ import { startController } from './index.ts';
  * Standalone controller replica. Environment: DATABASE_URL (else PGlite in
  * CATCHMENT_DATA_DIR), CATCHMENT_PROMETHEUS_URL, CATCHMENT_WEBHOOK_URL,
  * CATCHMENT_CONTROLLER_HOST / CATCHMENT_CONTROLLER_PORT (metrics and health, default
- * 127.0.0.1:9464), CATCHMENT_CONTROLLER_NAME.
+ * 127.0.0.1:8454), CATCHMENT_CONTROLLER_NAME.
  */
 const logger = createLogger('controller');
 const settings = runtimeSettings();
 const env = process.env;
 const database = await openDatabase({ url: settings.databaseUrl, dataDir: settings.dataDir });
 await migrate(database);
-const port = Number(env.CATCHMENT_CONTROLLER_PORT ?? 9464);
+const port = Number(env.CATCHMENT_CONTROLLER_PORT ?? DEFAULT_PORTS.controllerHttp);
 const controller = await startController({
   database,
   logger,
@@ -21,7 +21,10 @@ const controller = await startController({
   ...(env.CATCHMENT_PROMETHEUS_URL ? { prometheusUrl: env.CATCHMENT_PROMETHEUS_URL } : {}),
   ...(env.CATCHMENT_WEBHOOK_URL ? { webhookUrl: env.CATCHMENT_WEBHOOK_URL } : {}),
   ...(env.CATCHMENT_CONTROLLER_TICK ? { tickSchedule: env.CATCHMENT_CONTROLLER_TICK } : {}),
-  http: { host: env.CATCHMENT_CONTROLLER_HOST ?? '127.0.0.1', port: Number.isInteger(port) ? port : 9464 },
+  http: {
+    host: env.CATCHMENT_CONTROLLER_HOST ?? '127.0.0.1',
+    port: Number.isInteger(port) ? port : DEFAULT_PORTS.controllerHttp,
+  },
 });
 logger.info({ port: controller.httpPort, database: database.location }, 'controller running');
 

@@ -4,7 +4,7 @@
  * the API is down. SIGHUP re-reads the GeoIP files; SIGTERM/SIGINT stop gracefully.
  * Settings come from the environment (see README):
  *   CATCHMENT_API_URL, CATCHMENT_API_TOKEN, CATCHMENT_DNS_ADDRESSES, CATCHMENT_DNS_PORT,
- *   CATCHMENT_DATA_DIR, CATCHMENT_DNS_HTTP_PORT (metrics/health, default 9153),
+ *   CATCHMENT_DATA_DIR, CATCHMENT_DNS_HTTP_PORT (metrics/health, default 8453),
  *   CATCHMENT_GEOIP_CITY, CATCHMENT_GEOIP_ASN, CATCHMENT_GEOIP_COUNTRY, CATCHMENT_DNS_WORKERS,
  *   CATCHMENT_DNS_RRL (responses/s per client block, 0 = off), CATCHMENT_DNS_RRL_SLIP (2),
  *   CATCHMENT_DNS_REPORT_SECONDS (60), CATCHMENT_DNS_QUERY_LOG_SAMPLE (log 1 in N queries; 0 = off),
@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, runtimeSettings, SnapshotFollower } from '@catchment/core';
+import { createLogger, DEFAULT_PORTS, runtimeSettings, SnapshotFollower } from '@catchment/core';
 import { createDnsServer } from './server.ts';
 
 const log = createLogger('dns');
@@ -55,7 +55,10 @@ const server = await createDnsServer({
   rrl: rrl > 0 ? { responsesPerSecond: rrl, slip: num('CATCHMENT_DNS_RRL_SLIP', 2) } : undefined,
   cookies: env.CATCHMENT_DNS_COOKIES === 'off' ? false : secrets,
   queryLogSample: num('CATCHMENT_DNS_QUERY_LOG_SAMPLE', 0),
-  http: { address: env.CATCHMENT_DNS_HTTP_HOST ?? '127.0.0.1', port: num('CATCHMENT_DNS_HTTP_PORT', 9153) },
+  http: {
+    address: env.CATCHMENT_DNS_HTTP_HOST ?? '127.0.0.1',
+    port: num('CATCHMENT_DNS_HTTP_PORT', DEFAULT_PORTS.dnsHttp),
+  },
   reports: {
     apiUrl: settings.apiUrl,
     token: settings.apiToken,

@@ -1,3 +1,4 @@
+import { instrumentProcess } from '@catchment/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LATENCY_BUCKETS, type StatsDelta } from './stats.ts';
 import { RCODE_NAMES } from './wire/constants.ts';
@@ -5,6 +6,9 @@ import { RCODE_NAMES } from './wire/constants.ts';
 /** The server's Prometheus metrics, fed from the threads' drained counters. */
 export class DnsMetrics {
   readonly registry = new Registry();
+  constructor() {
+    instrumentProcess(this.registry, 'dns');
+  }
   readonly queries = new Counter({
     name: 'catchment_dns_queries_total',
     help: 'Replies by rcode',

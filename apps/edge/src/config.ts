@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runtimeSettings } from '@catchment/core';
+import { DEFAULT_PORTS, runtimeSettings } from '@catchment/core';
 import { BirdSpeaker, GobgpSpeaker, type Speaker } from '@catchment/routing';
 import { Registry } from 'prom-client';
 import type { EdgeAgentOptions } from './agent.ts';
@@ -21,7 +21,7 @@ import { XdpDsrApplier } from './xdp/index.ts';
  *  CATCHMENT_EDGE_RECONCILE_CRON   drift repair schedule (default every 30 s)
  *  CATCHMENT_EDGE_MAX_PREFIXES     per session and family (default 1000)
  *  CATCHMENT_EDGE_GRACEFUL_SHUTDOWN=1 and CATCHMENT_EDGE_GRACEFUL_WAIT_MS: RFC 8326 on planned stop
- *  CATCHMENT_EDGE_HTTP             host:port of metrics and health (default 127.0.0.1:9464)
+ *  CATCHMENT_EDGE_HTTP             host:port of metrics and health (default 127.0.0.1:8455)
  *  CATCHMENT_EDGE_XDP_IFACE        interface for the XDP DSR program (default: no XDP applier)
  *  CATCHMENT_EDGE_XDP_NETNS, _OBJECT, _MODE, _INSTANCE   its namespace, prebuilt object,
  *                                  attach mode (auto, native, generic) and pin name
@@ -52,7 +52,7 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
         });
   const checks = env.CATCHMENT_EDGE_CHECKS ? parseChecks(readFileSync(env.CATCHMENT_EDGE_CHECKS, 'utf8')) : [];
   const [host, port] = (() => {
-    const v = env.CATCHMENT_EDGE_HTTP ?? '127.0.0.1:9464';
+    const v = env.CATCHMENT_EDGE_HTTP ?? `127.0.0.1:${DEFAULT_PORTS.edgeHttp}`;
     const i = v.lastIndexOf(':');
     return [v.slice(0, i).replace(/^\[|\]$/g, ''), Number(v.slice(i + 1))] as const;
   })();

@@ -12,7 +12,7 @@ test('agent settings from the environment, with defaults', () => {
   assert.equal(o.edge, 'lhr');
   assert.ok(o.speaker instanceof BirdSpeaker);
   assert.equal(o.cacheFile, '/var/lib/catchment/edge-lhr.snapshot.json');
-  assert.deepEqual(o.http, { host: '127.0.0.1', port: 9464 });
+  assert.deepEqual(o.http, { host: '127.0.0.1', port: 8455 });
   assert.equal(o.gracefulShutdownOnStop, false);
   const g = agentOptionsFromEnv({
     CATCHMENT_EDGE: 'lhr',

@@ -142,7 +142,7 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
     app.put(
       item,
       {
-        config: { access: write },
+        config: { access: write, ifMatch: true },
         schema: {
           tags: [spec.tag],
           summary: `Replace a ${spec.kind} (If-Match supported)`,
@@ -187,7 +187,7 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
     app.delete(
       item,
       {
-        config: { access: write },
+        config: { access: write, ifMatch: true },
         schema: {
           tags: [spec.tag],
           summary: `Delete a ${spec.kind} (If-Match supported)`,

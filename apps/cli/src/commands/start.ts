@@ -7,6 +7,7 @@ import { type Controller, startController } from '@catchment/controller';
 import {
   CatchmentError,
   createLogger,
+  DEFAULT_PORTS,
   type Logger,
   loadConfigFile,
   runtimeSettings,
@@ -125,7 +126,7 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
     const apiWhere = `${settings.apiHost}:${settings.apiPort}`;
     if (parts.has('dns')) {
       const listen = settings.dnsAddresses.map((address) => ({ address, port: settings.dnsPort }));
-      const httpPort = Number(env.CATCHMENT_DNS_HTTP_PORT ?? 9153);
+      const httpPort = Number(env.CATCHMENT_DNS_HTTP_PORT ?? DEFAULT_PORTS.dnsHttp);
       const reportSeconds = Number(env.CATCHMENT_DNS_REPORT_SECONDS ?? 60);
       dns = await createDnsServer({
         listen,
@@ -168,14 +169,15 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
       }).catch((err) => {
         throw listenError(err, 'API', apiWhere);
       });
-      stops.push(() => api.close());
+      // Stopped after the DNS server (stops run in reverse), whose last report goes to this API.
+      stops.splice(1, 0, () => api.close());
       logger.info({ url: api.url }, 'api listening');
       // Only now: whoever waits for this file can use the API at once.
       await firstAdminToken(database, settings.dataDir, logger);
     }
 
     if (parts.has('controller')) {
-      const port = Number(env.CATCHMENT_CONTROLLER_PORT ?? 9464);
+      const port = Number(env.CATCHMENT_CONTROLLER_PORT ?? DEFAULT_PORTS.controllerHttp);
       const controller: Controller = await startController({
         database,
         logger: logger.child({ part: 'controller' }),
