@@ -8,6 +8,7 @@ pkgs=(
   clang llvm libbpf-dev bpftool xdp-tools linux-libc-dev gcc-multilib
   prometheus prometheus-alertmanager
   libmaxmind-db-writer-perl gdnsd curl
+  chromium fonts-dejavu-core
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -46,6 +46,7 @@ export const ErrorCodes = {
   NO_SNAPSHOT: { status: 404, title: 'No snapshot published yet' },
   NOT_MIGRATED: { status: 503, title: 'Database schema is not migrated' },
   EXPLAIN_UNAVAILABLE: { status: 503, title: 'No DNS decision function is configured' },
+  UI_NOT_BUILT: { status: 503, title: 'The dashboard is not built' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -19,6 +19,7 @@ import { settingsRoutes } from './settings.ts';
 import { signalRoutes } from './signals.ts';
 import { snapshotRoutes } from './snapshot.ts';
 import { tokenRoutes } from './tokens.ts';
+import { whoamiRoutes } from './whoami.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   healthRoutes(app, ctx);
@@ -42,4 +43,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   tokenRoutes(app, ctx);
   auditRoutes(app, ctx);
   explainRoutes(app, ctx);
+  whoamiRoutes(app);
 }
