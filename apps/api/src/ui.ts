@@ -14,13 +14,13 @@ const CSP =
  * operator typed, under the same roles as any client.
  */
 export async function registerUi(app: FastifyInstance, dir = UI_DIST_DIR): Promise<void> {
+  // The routes are declared here with their access (the route list and the auth hook read
+  // it); @fastify/static only sends the files (no routes of its own: serve false).
+  const route = { config: { access: 'public' as const }, schema: { hide: true } };
   await app.register(async (scope) => {
-    scope.addHook('onRoute', (r) => {
-      r.config = { ...r.config, access: 'public' };
-    });
-    scope.get('/ui', { schema: { hide: true } }, (_req, reply) => reply.redirect('/ui/', 301));
+    scope.get('/ui', route, (_req, reply) => reply.redirect('/ui/', 301));
     if (!uiBuilt() && dir === UI_DIST_DIR) {
-      scope.get('/ui/*', { schema: { hide: true } }, async () => {
+      scope.get('/ui/*', route, async () => {
         throw new CatchmentError(
           'UI_NOT_BUILT',
           'the dashboard is not built: run scripts/setup.sh (or node packages/ui/src/build.ts)',
@@ -30,8 +30,7 @@ export async function registerUi(app: FastifyInstance, dir = UI_DIST_DIR): Promi
     }
     await scope.register(fastifyStatic, {
       root: dir,
-      prefix: '/ui/',
-      index: 'index.html',
+      serve: false,
       cacheControl: false,
       setHeaders: (reply, path) => {
         reply.header('content-security-policy', CSP);
@@ -41,5 +40,6 @@ export async function registerUi(app: FastifyInstance, dir = UI_DIST_DIR): Promi
         reply.header('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=86400');
       },
     });
+    scope.get('/ui/*', route, (req, reply) => reply.sendFile((req.params as { '*': string })['*'] || 'index.html'));
   });
 }
