@@ -13,6 +13,7 @@ import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publi
 import type { Explain } from './routes/explain.ts';
 import { registerRoutes } from './routes/index.ts';
 import { type CheckAction, checkActionRules } from './safety/index.ts';
+import { registerUi } from './ui.ts';
 import { validatorCompiler } from './validator.ts';
 
 export interface ApiOptions {
@@ -131,6 +132,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   registerRequestMetrics(app, metrics);
   await registerRoutes(app, ctx);
+  await registerUi(app);
 
   // Before the server waits for requests in flight: end the long-polls (they answer 304).
   app.addHook('preClose', async () => {

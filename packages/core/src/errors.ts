@@ -50,6 +50,7 @@ export const ErrorCodes = {
   DNSSEC_NOT_ENABLED: { status: 409, title: 'DNSSEC is not enabled for this zone' },
   ROLLOVER_WAITING: { status: 409, title: 'The rollover step must wait for caches to expire' },
   EXPLAIN_UNAVAILABLE: { status: 503, title: 'No DNS decision function is configured' },
+  UI_NOT_BUILT: { status: 503, title: 'The dashboard is not built' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

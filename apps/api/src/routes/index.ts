@@ -20,6 +20,7 @@ import { settingsRoutes } from './settings.ts';
 import { signalRoutes } from './signals.ts';
 import { snapshotRoutes } from './snapshot.ts';
 import { tokenRoutes } from './tokens.ts';
+import { whoamiRoutes } from './whoami.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   healthRoutes(app, ctx);
@@ -44,4 +45,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   auditRoutes(app, ctx);
   explainRoutes(app, ctx);
   dnssecRoutes(app, ctx);
+  whoamiRoutes(app);
 }
