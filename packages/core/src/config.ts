@@ -223,10 +223,29 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   return errors;
 }
 
+/**
+ * The domain rules' errors of a document that also has schema errors, so that both are
+ * listed at once: the rules run on the parts the schema accepted (a rule that trips over
+ * a malformed part is skipped; errors under a path the schema already reported are dropped).
+ */
+function ruleErrorsBeside(schema: FieldError[], value: unknown): FieldError[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  let rules: FieldError[];
+  try {
+    rules = domainErrors(value as CatchmentConfig);
+  } catch {
+    return [];
+  }
+  const objectOf = (p: string) => p.split('/').slice(0, 3).join('/');
+  const broken = new Set(schema.map((e) => objectOf(e.path)));
+  return rules.filter((e) => !broken.has(objectOf(e.path)));
+}
+
 /** Schema, then domain rules: every error of the file at once, by path. */
 export function validateConfig(value: unknown): CatchmentConfig {
   const schema = schemaErrors(CatchmentConfig, value ?? {});
-  const errors = schema.length > 0 ? schema : domainErrors(value as CatchmentConfig);
+  const errors =
+    schema.length > 0 ? [...schema, ...ruleErrorsBeside(schema, value)] : domainErrors(value as CatchmentConfig);
   if (errors.length > 0) {
     throw new CatchmentError('CONFIG_INVALID', `configuration has ${errors.length} error(s)`, { errors });
   }
