@@ -46,6 +46,9 @@ export const ErrorCodes = {
   NO_SNAPSHOT: { status: 404, title: 'No snapshot published yet' },
   NOT_MIGRATED: { status: 503, title: 'Database schema is not migrated' },
   EXPLAIN_UNAVAILABLE: { status: 503, title: 'No DNS decision function is configured' },
+  // Config as code (POST /v1/config/apply).
+  PLAN_STALE: { status: 409, title: 'The configuration changed since the plan was made' },
+  PLAN_GUARDED: { status: 409, title: 'The plan changes or removes too much' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -9,6 +9,7 @@ import { playbookResource, sloResource, transitResource } from '../resources/sim
 import { recordResource, zoneResource } from '../resources/zones.ts';
 import { actionRoutes } from './actions.ts';
 import { auditRoutes } from './audit.ts';
+import { configRoutes } from './config.ts';
 import { explainRoutes } from './explain.ts';
 import { healthRoutes } from './health.ts';
 import { prefixCommunityRoutes } from './prefix-communities.ts';
@@ -42,4 +43,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   tokenRoutes(app, ctx);
   auditRoutes(app, ctx);
   explainRoutes(app, ctx);
+  configRoutes(app, ctx);
 }
