@@ -230,15 +230,42 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
  */
 function ruleErrorsBeside(schema: FieldError[], value: unknown): FieldError[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const objectOf = (p: string) => p.split('/').slice(0, 3).join('/');
+  const broken = new Set(schema.map((e) => objectOf(e.path)));
+  // The rules run on the objects the schema accepted; each list is filtered, and its
+  // indexes are mapped back to the file's.
+  const doc: Record<string, unknown> = {};
+  const indexes: Record<string, number[]> = {};
+  const brokenNames = new Set<string>();
+  for (const [k, v] of Object.entries(value)) {
+    if (!Array.isArray(v)) {
+      if (!broken.has(`/${k}`) && ![...broken].some((b) => b.startsWith(`/${k}/`))) doc[k] = v;
+      continue;
+    }
+    indexes[k] = [];
+    doc[k] = v.filter((item, i) => {
+      if (!broken.has(`/${k}/${i}`)) {
+        indexes[k]?.push(i);
+        return true;
+      }
+      const n = (item as { name?: unknown; cidr?: unknown } | null)?.name ?? (item as { cidr?: unknown } | null)?.cidr;
+      if (typeof n === 'string') brokenNames.add(n);
+      return false;
+    });
+  }
   let rules: FieldError[];
   try {
-    rules = domainErrors(value as CatchmentConfig);
+    rules = domainErrors(doc as CatchmentConfig);
   } catch {
     return [];
   }
-  const objectOf = (p: string) => p.split('/').slice(0, 3).join('/');
-  const broken = new Set(schema.map((e) => objectOf(e.path)));
-  return rules.filter((e) => !broken.has(objectOf(e.path)));
+  return rules
+    .filter((e) => e.code !== 'REFERENCE_UNKNOWN' || ![...brokenNames].some((n) => e.message.includes(`"${n}"`)))
+    .map((e) => {
+      const [, kind, i, ...rest] = e.path.split('/');
+      const original = kind !== undefined && i !== undefined ? indexes[kind]?.[Number(i)] : undefined;
+      return original === undefined ? e : { ...e, path: ['', kind, original, ...rest].join('/') };
+    });
 }
 
 /** Schema, then domain rules: every error of the file at once, by path. */
