@@ -190,7 +190,7 @@ function walk(s: Schema, v: unknown, path: string, out: FieldError[]): void {
       else if (s.additionalProperties === false)
         out.push({
           path: p,
-          message: `unknown field${Object.keys(props).length ? ` (known: ${Object.keys(props).join(', ')})` : ''}`,
+          message: `unknown field "${k}"${Object.keys(props).length ? ` (known: ${Object.keys(props).join(', ')})` : ''}`,
         });
       else if (typeof s.additionalProperties === 'object') walk(s.additionalProperties, val, p, out);
     }
