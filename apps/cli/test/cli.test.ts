@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -46,6 +47,20 @@ describe('catchment CLI', () => {
     const res = await catchment(['migrate'], { DATABASE_URL: `postgres://nobody@127.0.0.1:${port}/none` });
     assert.equal(res.code, 1);
     assert.match(res.stderr, /DB_UNREACHABLE: cannot reach PostgreSQL at postgres:\/\/nobody@127\.0\.0\.1/);
+  });
+
+  it('completes commands, subcommands and options in bash', async () => {
+    const script = join(dir.path, 'completion.bash');
+    await writeFile(script, (await catchment(['completion', 'bash'], {})).stdout);
+    const complete = async (...words: string[]) => {
+      const body = `catchment() { "${process.execPath}" "${MAIN}" "$@"; }; source "${script}"; COMP_WORDS=(catchment ${words.join(' ')}); COMP_CWORD=${words.length}; _catchment; echo "\${COMPREPLY[*]}"`;
+      return (await run('bash', ['-c', body])).stdout.trim();
+    };
+    assert.equal(await complete('ru'), 'runs');
+    assert.equal(await complete('runs', 'a'), 'approve abort');
+    assert.match(await complete('get', 'pre'), /^prefixes$/);
+    assert.match(await complete('drain', 'lhr', '--dr'), /^--dry-run$/);
+    assert.equal((await catchment(['completion', 'fish'], {})).code, 1);
   });
 
   it('prints its version', async () => {
