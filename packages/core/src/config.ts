@@ -223,10 +223,56 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   return errors;
 }
 
+/**
+ * The domain rules' errors of a document that also has schema errors, so that both are
+ * listed at once: the rules run on the parts the schema accepted (a rule that trips over
+ * a malformed part is skipped; errors under a path the schema already reported are dropped).
+ */
+function ruleErrorsBeside(schema: FieldError[], value: unknown): FieldError[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const objectOf = (p: string) => p.split('/').slice(0, 3).join('/');
+  const broken = new Set(schema.map((e) => objectOf(e.path)));
+  // The rules run on the objects the schema accepted; each list is filtered, and its
+  // indexes are mapped back to the file's.
+  const doc: Record<string, unknown> = {};
+  const indexes: Record<string, number[]> = {};
+  const brokenNames = new Set<string>();
+  for (const [k, v] of Object.entries(value)) {
+    if (!Array.isArray(v)) {
+      if (!broken.has(`/${k}`) && ![...broken].some((b) => b.startsWith(`/${k}/`))) doc[k] = v;
+      continue;
+    }
+    indexes[k] = [];
+    doc[k] = v.filter((item, i) => {
+      if (!broken.has(`/${k}/${i}`)) {
+        indexes[k]?.push(i);
+        return true;
+      }
+      const n = (item as { name?: unknown; cidr?: unknown } | null)?.name ?? (item as { cidr?: unknown } | null)?.cidr;
+      if (typeof n === 'string') brokenNames.add(n);
+      return false;
+    });
+  }
+  let rules: FieldError[];
+  try {
+    rules = domainErrors(doc as CatchmentConfig);
+  } catch {
+    return [];
+  }
+  return rules
+    .filter((e) => e.code !== 'REFERENCE_UNKNOWN' || ![...brokenNames].some((n) => e.message.includes(`"${n}"`)))
+    .map((e) => {
+      const [, kind, i, ...rest] = e.path.split('/');
+      const original = kind !== undefined && i !== undefined ? indexes[kind]?.[Number(i)] : undefined;
+      return original === undefined ? e : { ...e, path: ['', kind, original, ...rest].join('/') };
+    });
+}
+
 /** Schema, then domain rules: every error of the file at once, by path. */
 export function validateConfig(value: unknown): CatchmentConfig {
   const schema = schemaErrors(CatchmentConfig, value ?? {});
-  const errors = schema.length > 0 ? schema : domainErrors(value as CatchmentConfig);
+  const errors =
+    schema.length > 0 ? [...schema, ...ruleErrorsBeside(schema, value)] : domainErrors(value as CatchmentConfig);
   if (errors.length > 0) {
     throw new CatchmentError('CONFIG_INVALID', `configuration has ${errors.length} error(s)`, { errors });
   }

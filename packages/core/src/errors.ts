@@ -51,6 +51,9 @@ export const ErrorCodes = {
   ROLLOVER_WAITING: { status: 409, title: 'The rollover step must wait for caches to expire' },
   EXPLAIN_UNAVAILABLE: { status: 503, title: 'No DNS decision function is configured' },
   UI_NOT_BUILT: { status: 503, title: 'The dashboard is not built' },
+  // Config as code (POST /v1/config/apply).
+  PLAN_STALE: { status: 409, title: 'The configuration changed since the plan was made' },
+  PLAN_GUARDED: { status: 409, title: 'The plan changes or removes too much' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -9,6 +9,7 @@ import { playbookResource, sloResource, transitResource } from '../resources/sim
 import { recordResource, zoneResource } from '../resources/zones.ts';
 import { actionRoutes } from './actions.ts';
 import { auditRoutes } from './audit.ts';
+import { configRoutes } from './config.ts';
 import { dnssecRoutes } from './dnssec.ts';
 import { explainRoutes } from './explain.ts';
 import { healthRoutes } from './health.ts';
@@ -46,4 +47,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   explainRoutes(app, ctx);
   dnssecRoutes(app, ctx);
   whoamiRoutes(app);
+  configRoutes(app, ctx);
 }

@@ -16,16 +16,15 @@ import {
 import { type Database, importConfig, latestSnapshot, publishSnapshot, schema } from '@catchment/db';
 import { createDnsServer, type DnsServer } from '@catchment/dns';
 import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
-import type { Command } from 'commander';
 import { and, count, eq, isNull } from 'drizzle-orm';
 import { openMigrated } from '../database.ts';
 
-const PARTS = ['api', 'dns', 'controller'] as const;
+export const PARTS = ['api', 'dns', 'controller'] as const;
 type Part = (typeof PARTS)[number];
-const DEMO = new URL('../../../../config/demo.yaml', import.meta.url).pathname;
+export const DEMO = new URL('../../../../config/demo.yaml', import.meta.url).pathname;
 const env = process.env;
 
-interface StartOptions {
+export interface StartOptions {
   config: string;
   demo: boolean;
   only?: string;
@@ -197,52 +196,42 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
   return stopAll;
 }
 
-export function startCommand(program: Command): void {
-  program
-    .command('start')
-    .description('start Catchment: API, DNS server and controller in one process (embedded database by default)')
-    .option('--config <file>', 'configuration loaded into an empty database', DEMO)
-    .option('--no-demo', 'start with an empty database instead of loading --config')
-    .option(
-      '--only <parts>',
-      `comma-separated parts to run in this process: ${PARTS.join(', ')}; or dns-follower, edge`,
-    )
-    .action(async (opts: StartOptions) => {
-      const logger = createLogger('catchment');
-      const only = opts.only
-        ?.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      // A DNS server or edge agent of its own follows the API's snapshots (apps/*/src/main.ts).
-      if (only?.length === 1 && only[0] === 'dns-follower') {
-        await import('@catchment/dns/main');
-        return;
-      }
-      if (only?.length === 1 && only[0] === 'edge') {
-        await import('@catchment/edge/main');
-        return;
-      }
-      const unknown = only?.filter((p) => !(PARTS as readonly string[]).includes(p)) ?? [];
-      if (unknown.length > 0) {
-        throw new CatchmentError(
-          'VALIDATION_FAILED',
-          `unknown part(s) ${unknown.join(', ')}; known: ${PARTS.join(', ')}, dns-follower, edge`,
-        );
-      }
-      const parts = new Set<Part>((only as Part[] | undefined) ?? PARTS);
-      const stop = await startAll(parts, opts, logger);
-      logger.info({ parts: [...parts] }, 'catchment started');
-      let stopping = false;
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-        process.on(signal, () => {
-          if (stopping) return;
-          stopping = true;
-          logger.info({ signal }, 'stopping');
-          stop().then(
-            () => process.exit(0),
-            () => process.exit(1),
-          );
-        });
-      }
+/** `catchment start`: every part in this process, until SIGINT / SIGTERM. */
+export async function runStart(opts: StartOptions): Promise<void> {
+  const logger = createLogger('catchment');
+  const only = opts.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  // A DNS server or edge agent of its own follows the API's snapshots (apps/*/src/main.ts).
+  if (only?.length === 1 && only[0] === 'dns-follower') {
+    await import('@catchment/dns/main');
+    return;
+  }
+  if (only?.length === 1 && only[0] === 'edge') {
+    await import('@catchment/edge/main');
+    return;
+  }
+  const unknown = only?.filter((p) => !(PARTS as readonly string[]).includes(p)) ?? [];
+  if (unknown.length > 0) {
+    throw new CatchmentError(
+      'VALIDATION_FAILED',
+      `unknown part(s) ${unknown.join(', ')}; known: ${PARTS.join(', ')}, dns-follower, edge`,
+    );
+  }
+  const parts = new Set<Part>((only as Part[] | undefined) ?? PARTS);
+  const stop = await startAll(parts, opts, logger);
+  logger.info({ parts: [...parts] }, 'catchment started');
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
+  }
 }
