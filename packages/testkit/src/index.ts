@@ -5,3 +5,4 @@ export * from './random.ts';
 export * from './snapshots.ts';
 export * from './testdata.ts';
 export * from './tmp.ts';
+export * from './wait.ts';
