@@ -1,6 +1,7 @@
 import type { Logger } from '@catchment/core';
 import type { Database, Db } from '@catchment/db';
 import type { Access } from './auth.ts';
+import type { DistributionLimiter } from './distribution-limit.ts';
 import type { Metrics } from './metrics.ts';
 import type { CompileSnapshot, SnapshotHub } from './publication.ts';
 import type { Explain } from './routes/explain.ts';
@@ -20,6 +21,8 @@ export interface ApiContext {
   db: Db;
   logger: Logger;
   hub: SnapshotHub;
+  /** Snapshot distribution's per-consumer limit (apart from the operator limit). */
+  distribution: DistributionLimiter;
   metrics: Metrics;
   checkAction: CheckAction;
   explain: Explain | undefined;

@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { READ, registerAuth } from './auth.ts';
 import type { ApiContext, RouteInfo } from './context.ts';
+import { DistributionLimiter, type DistributionLimitOptions } from './distribution-limit.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
 import { sendProblem, toCatchmentError } from './problem.ts';
 import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publication.ts';
@@ -34,8 +35,10 @@ export interface ApiOptions {
   geo?: GeoOptions;
   /** Called for every new snapshot version (in-process DNS server). */
   onSnapshot?: (snap: Snapshot) => void;
-  /** Requests per token per window (default 1200 per minute). */
+  /** Requests per token per window (default 1200 per minute); snapshot distribution is apart. */
   rateLimit?: { max: number; timeWindowMs: number };
+  /** Snapshot requests per consumer (token and client address) per window (default 300 per minute). */
+  snapshotRateLimit?: DistributionLimitOptions;
   /** Poll interval for versions published by other processes while long-polls wait. */
   pollMs?: number;
   /** Largest accepted request body, bytes (default 1 MiB). */
@@ -93,6 +96,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     db: opts.database.db,
     logger,
     hub,
+    distribution: new DistributionLimiter(opts.snapshotRateLimit),
     metrics,
     checkAction: opts.checkAction ?? checkActionRules,
     compile: opts.compile ?? compileSnapshot,

@@ -96,3 +96,32 @@ export async function dbFingerprint(t: TestApi): Promise<string> {
   );
   return JSON.stringify({ config: await exportConfig(t.database.db), counts });
 }
+
+/**
+ * A GET from another loopback address (127.0.0.x), so the API sees another client address:
+ * per-client limits are tested without a second machine.
+ */
+export async function getFrom<T = unknown>(
+  url: string,
+  localAddress: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: T; text: string }> {
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'GET', localAddress, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {}
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body as T, text });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(60_000, () => req.destroy(new Error(`GET ${url} from ${localAddress}: no answer in 60 s`)));
+    req.end();
+  });
+}
