@@ -2,7 +2,8 @@ import { CatchmentError } from '@catchment/core';
 import { type Db, schema } from '@catchment/db';
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authenticate, type Principal, type Role } from './tokens.ts';
+import type { TokenVerifier } from './token-verifier.ts';
+import type { Principal, Role } from './tokens.ts';
 
 /** Who may call a route. Everything requires a token except routes marked public. */
 export type Access = 'public' | readonly Role[];
@@ -43,13 +44,13 @@ export function actorOf(req: FastifyRequest): string {
 
 const LAST_USED_EVERY_MS = 60_000;
 
-export function registerAuth(app: FastifyInstance, db: Db): void {
+export function registerAuth(app: FastifyInstance, db: Db, verifier: TokenVerifier): void {
   const lastUsed = new Map<number, number>();
   app.addHook('onRequest', async (req, reply) => {
     const access = req.routeOptions.config?.access ?? READ;
     if (access === 'public') return;
     const text = presentedToken(req.headers.authorization);
-    const principal = text ? await authenticate(db, text) : undefined;
+    const principal = text ? await verifier.authenticate(text) : undefined;
     if (!principal) {
       reply.header('www-authenticate', 'Bearer realm="catchment", Basic realm="catchment"');
       throw new CatchmentError(
@@ -67,10 +68,11 @@ export function registerAuth(app: FastifyInstance, db: Db): void {
     const now = Date.now();
     if ((lastUsed.get(principal.tokenId) ?? 0) + LAST_USED_EVERY_MS < now) {
       lastUsed.set(principal.tokenId, now);
-      await db
-        .update(schema.apiTokens)
+      // Bookkeeping only: a request never fails (or waits) because it cannot be written.
+      db.update(schema.apiTokens)
         .set({ lastUsedAt: new Date(now) })
-        .where(eq(schema.apiTokens.id, principal.tokenId));
+        .where(eq(schema.apiTokens.id, principal.tokenId))
+        .catch((err: unknown) => req.log.warn({ err }, 'cannot record the token as used'));
     }
   });
 }

@@ -6,6 +6,7 @@ import type { Metrics } from './metrics.ts';
 import type { CompileSnapshot, SnapshotHub } from './publication.ts';
 import type { Explain } from './routes/explain.ts';
 import type { CheckAction } from './safety/index.ts';
+import type { TokenVerifier } from './token-verifier.ts';
 
 export interface RouteInfo {
   method: string;
@@ -21,6 +22,8 @@ export interface ApiContext {
   db: Db;
   logger: Logger;
   hub: SnapshotHub;
+  /** Checks presented tokens (remembers verifications; revoke calls `forget`). */
+  tokens: TokenVerifier;
   /** Snapshot distribution's per-consumer limit (apart from the operator limit). */
   distribution: DistributionLimiter;
   metrics: Metrics;

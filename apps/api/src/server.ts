@@ -15,6 +15,7 @@ import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publi
 import type { Explain } from './routes/explain.ts';
 import { registerRoutes } from './routes/index.ts';
 import { type CheckAction, checkActionRules } from './safety/index.ts';
+import { TokenVerifier } from './token-verifier.ts';
 import { validatorCompiler } from './validator.ts';
 
 export interface ApiOptions {
@@ -90,6 +91,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const fromOthers = (snap: Snapshot) => hub.notify(snap);
   publications.on('published', fromOthers);
 
+  const verifier = new TokenVerifier(opts.database.db);
   const explainer = defaultExplainer(opts);
   const ctx: ApiContext = {
     database: opts.database,
@@ -97,6 +99,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     logger,
     hub,
     distribution: new DistributionLimiter(opts.snapshotRateLimit),
+    tokens: verifier,
     metrics,
     checkAction: opts.checkAction ?? checkActionRules,
     compile: opts.compile ?? compileSnapshot,
@@ -112,10 +115,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
   };
   app.decorate('catchment', ctx);
+  // Learn the latest version now, so snapshots can be served from memory if the database goes away.
+  await hub.latest().catch((err) => logger.warn({ err }, 'cannot read the latest snapshot yet'));
 
   app.setErrorHandler((err, req, reply) => {
     const ce = toCatchmentError(err);
-    if (ce.status >= 500) req.log.error({ err }, 'request failed');
+    if (ce.code === 'DB_UNREACHABLE') req.log.warn({ err: (err as Error).message }, 'database unreachable');
+    else if (ce.status >= 500) req.log.error({ err }, 'request failed');
     return sendProblem(reply, req, ce);
   });
   app.setNotFoundHandler((req, reply) =>
@@ -143,7 +149,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerAuth(app, ctx.db);
+  registerAuth(app, ctx.db, verifier);
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',

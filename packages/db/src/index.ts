@@ -8,3 +8,4 @@ export * from './migrate.ts';
 export * from './publish.ts';
 export * from './rows.ts';
 export * as schema from './schema.ts';
+export * from './unreachable.ts';
