@@ -38,6 +38,8 @@ export interface ApiOptions {
   onSnapshot?: (snap: Snapshot) => void;
   /** Requests per token per window (default 1200 per minute); snapshot distribution is apart. */
   rateLimit?: { max: number; timeWindowMs: number };
+  /** Failed authentications per client address and per token prefix (default 20 per minute). */
+  authFailureLimit?: { max: number; timeWindowMs: number };
   /** Snapshot requests per consumer (token and client address) per window (default 300 per minute). */
   snapshotRateLimit?: DistributionLimitOptions;
   /** Poll interval for versions published by other processes while long-polls wait. */
@@ -149,7 +151,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerAuth(app, ctx.db, verifier);
+  registerAuth(app, ctx.db, verifier, opts.authFailureLimit);
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',
