@@ -55,6 +55,12 @@ export function createMetrics() {
       help: 'Snapshot long-polls waiting for a newer version',
       registers: [registry],
     }),
+    distributionLimited: new Counter({
+      name: 'catchment_api_snapshot_over_limit_total',
+      help: 'Snapshot requests over their consumer limit: served (a version it lacked), held (until one), refused (429)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     signals: new Counter({
       name: 'catchment_api_signals_total',
       help: 'Signals received, by source and outcome (new, updated, duplicate)',

@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { READ, registerAuth } from './auth.ts';
 import type { ApiContext, RouteInfo } from './context.ts';
+import { DistributionLimiter, type DistributionLimitOptions } from './distribution-limit.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { sendProblem, toCatchmentError } from './problem.ts';
@@ -13,6 +14,7 @@ import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publi
 import type { Explain } from './routes/explain.ts';
 import { registerRoutes } from './routes/index.ts';
 import { type CheckAction, checkActionRules } from './safety/index.ts';
+import { TokenVerifier } from './token-verifier.ts';
 import { registerUi } from './ui.ts';
 import { validatorCompiler } from './validator.ts';
 
@@ -34,8 +36,12 @@ export interface ApiOptions {
   geo?: GeoOptions;
   /** Called for every new snapshot version (in-process DNS server). */
   onSnapshot?: (snap: Snapshot) => void;
-  /** Requests per token per window (default 1200 per minute). */
+  /** Requests per token per window (default 1200 per minute); snapshot distribution is apart. */
   rateLimit?: { max: number; timeWindowMs: number };
+  /** Failed authentications per client address and per token prefix (default 20 per minute). */
+  authFailureLimit?: { max: number; timeWindowMs: number };
+  /** Snapshot requests per consumer (token and client address) per window (default 300 per minute). */
+  snapshotRateLimit?: DistributionLimitOptions;
   /** Poll interval for versions published by other processes while long-polls wait. */
   pollMs?: number;
   /** Largest accepted request body, bytes (default 1 MiB). */
@@ -87,12 +93,15 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const fromOthers = (snap: Snapshot) => hub.notify(snap);
   publications.on('published', fromOthers);
 
+  const verifier = new TokenVerifier(opts.database.db);
   const explainer = defaultExplainer(opts);
   const ctx: ApiContext = {
     database: opts.database,
     db: opts.database.db,
     logger,
     hub,
+    distribution: new DistributionLimiter(opts.snapshotRateLimit),
+    tokens: verifier,
     metrics,
     checkAction: opts.checkAction ?? checkActionRules,
     compile: opts.compile ?? compileSnapshot,
@@ -108,10 +117,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
   };
   app.decorate('catchment', ctx);
+  // Learn the latest version now, so snapshots can be served from memory if the database goes away.
+  await hub.latest().catch((err) => logger.warn({ err }, 'cannot read the latest snapshot yet'));
 
   app.setErrorHandler((err, req, reply) => {
     const ce = toCatchmentError(err);
-    if (ce.status >= 500) req.log.error({ err }, 'request failed');
+    if (ce.code === 'DB_UNREACHABLE') req.log.warn({ err: (err as Error).message }, 'database unreachable');
+    else if (ce.status >= 500) req.log.error({ err }, 'request failed');
     return sendProblem(reply, req, ce);
   });
   app.setNotFoundHandler((req, reply) =>
@@ -120,7 +132,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   await registerOpenApi(app);
 
-  registerAuth(app, ctx.db);
+  registerAuth(app, ctx.db, verifier, opts.authFailureLimit);
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',

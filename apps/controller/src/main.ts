@@ -1,5 +1,6 @@
-import { createLogger, DEFAULT_PORTS, runtimeSettings } from '@catchment/core';
+import { createLogger, runtimeSettings } from '@catchment/core';
 import { migrate, openDatabase } from '@catchment/db';
+import { controllerEnvOptions } from './env.ts';
 import { startController } from './index.ts';
 
 /**
@@ -10,22 +11,9 @@ import { startController } from './index.ts';
  */
 const logger = createLogger('controller');
 const settings = runtimeSettings();
-const env = process.env;
 const database = await openDatabase({ url: settings.databaseUrl, dataDir: settings.dataDir });
 await migrate(database);
-const port = Number(env.CATCHMENT_CONTROLLER_PORT ?? DEFAULT_PORTS.controllerHttp);
-const controller = await startController({
-  database,
-  logger,
-  ...(env.CATCHMENT_CONTROLLER_NAME ? { name: env.CATCHMENT_CONTROLLER_NAME } : {}),
-  ...(env.CATCHMENT_PROMETHEUS_URL ? { prometheusUrl: env.CATCHMENT_PROMETHEUS_URL } : {}),
-  ...(env.CATCHMENT_WEBHOOK_URL ? { webhookUrl: env.CATCHMENT_WEBHOOK_URL } : {}),
-  ...(env.CATCHMENT_CONTROLLER_TICK ? { tickSchedule: env.CATCHMENT_CONTROLLER_TICK } : {}),
-  http: {
-    host: env.CATCHMENT_CONTROLLER_HOST ?? '127.0.0.1',
-    port: Number.isInteger(port) ? port : DEFAULT_PORTS.controllerHttp,
-  },
-});
+const controller = await startController({ database, logger, ...controllerEnvOptions() });
 logger.info({ port: controller.httpPort, database: database.location }, 'controller running');
 
 let stopping = false;

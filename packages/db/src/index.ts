@@ -10,3 +10,4 @@ export * from './migrate.ts';
 export * from './publish.ts';
 export * from './rows.ts';
 export * as schema from './schema.ts';
+export * from './unreachable.ts';

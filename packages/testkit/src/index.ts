@@ -8,3 +8,4 @@ export * from './snapshots.ts';
 export * from './stack.ts';
 export * from './testdata.ts';
 export * from './tmp.ts';
+export * from './wait.ts';

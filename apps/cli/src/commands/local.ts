@@ -12,7 +12,7 @@ export function localCommands(program: Command): void {
     .option('--no-demo', 'start with an empty database instead of loading --config')
     .option(
       '--only <parts>',
-      'comma-separated parts to run in this process: api, dns, controller; or dns-follower, edge',
+      'comma-separated parts to run in this process: api, dns, controller; or edge (an edge agent)',
     )
     .action(async (opts: { config: string; demo: boolean; only?: string }) => {
       const { runStart } = await import('./start.ts');
