@@ -1,6 +1,7 @@
 import {
   type ActionKind,
   type ActiveAction,
+  DEFAULT_GUE_PORT,
   DEFAULT_SETTINGS,
   type NormalConfig,
   OVERRIDE_ACTIONS,
@@ -161,8 +162,7 @@ export function compileBody(
         }))
       : [];
     const fraction = shed && targets.length > 0 ? Math.min(65536, Math.round((shed.fraction ?? 0) * 65536)) : 0;
-    // Encapsulation, GUE port and client prefixes have no configuration yet: IP-in-IP, the
-    // default GUE port, no prefix rules (the XDP program supports all three).
+    const conf = config.edges.find((c) => c.name === e.name)?.dsr;
     return {
       edge: e.name,
       enabled: fraction > 0,
@@ -170,9 +170,9 @@ export function compileBody(
       targets,
       vips,
       seed: seedOf(e.name),
-      encap: 'ipip' as const,
-      guePort: 6080,
-      clientPrefixes: [],
+      encap: conf?.encap ?? 'ipip',
+      guePort: conf?.guePort ?? DEFAULT_GUE_PORT,
+      clientPrefixes: conf?.clientPrefixes ?? [],
     };
   });
 
