@@ -116,11 +116,24 @@ export function compileBody(
     }
     return { ok: true, reason: null };
   };
-  const extraCommunities = (edge: string, prefix: string) =>
+  const communityActions = (edge: string, prefix: string) =>
     actions
       .filter((a) => a.kind === 'communities' && a.edge === edge)
-      .filter((a) => !a.params.prefix || a.params.prefix === prefix)
+      .filter((a) => !a.params.prefix || a.params.prefix === prefix);
+  // Without a transit: on the route (every session). With one: that transit's sessions only.
+  const extraCommunities = (edge: string, prefix: string) =>
+    communityActions(edge, prefix)
+      .filter((a) => !a.params.transit)
       .flatMap((a) => a.params.communities as string[]);
+  const transitCommunities = (edge: string, prefix: string) => {
+    const out: Record<string, string[]> = {};
+    for (const a of communityActions(edge, prefix)) {
+      const tr = a.params.transit as string | undefined;
+      if (!tr) continue;
+      out[tr] = [...new Set([...(out[tr] ?? []), ...(a.params.communities as string[])])];
+    }
+    return out;
+  };
 
   const announcements: SnapshotAnnouncement[] = [];
   for (const p of config.prefixes) {
@@ -132,11 +145,13 @@ export function compileBody(
           ? actions.filter((a) => a.kind === 'withdraw-unicast' && a.edge === edge && a.params.prefix === p.cidr).at(-1)
           : undefined;
       const communities = [...new Set([...(p.communities ?? []), ...extraCommunities(edge, p.cidr)])];
+      const perTransit = transitCommunities(edge, p.cidr);
       announcements.push({
         edge,
         prefix: p.cidr,
         state: live.ok && !withdrawal ? 'announced' : 'withdrawn',
         communities,
+        ...(Object.keys(perTransit).length > 0 ? { transitCommunities: perTransit } : {}),
         reason: !live.ok ? live.reason : withdrawal ? `action ${withdrawal.id}` : null,
       });
     }
