@@ -73,7 +73,7 @@ export const EDGE_FRA = {
   name: 'fra',
   location: { lat: 50.03, lon: 8.57, country: 'DE', continent: 'EU' },
   capacity: { rps: 100000 },
-  dsrAddress: '198.18.0.11',
+  dsrAddress: '198.19.100.11',
 };
 
 /** Creates the fixture world through the API (every POST must succeed). */

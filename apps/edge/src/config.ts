@@ -25,6 +25,7 @@ import { XdpDsrApplier } from './xdp/index.ts';
  *  CATCHMENT_EDGE_XDP_IFACE        interface for the XDP DSR program (default: no XDP applier)
  *  CATCHMENT_EDGE_XDP_NETNS, _OBJECT, _MODE, _INSTANCE   its namespace, prebuilt object,
  *                                  attach mode (auto, native, generic) and pin name
+ *  CATCHMENT_EDGE_XDP_FLOW_IDLE    seconds a redirected flow may idle (default 300; the same on every edge)
  *  CATCHMENT_EDGE_LOAD             load source reported to the API (default: none), one of
  *                                  prometheus:<url>#<metric>{<label matchers>}  (an exporter's counter or gauge)
  *                                  xdp[:flows|:offered-flows]  (new connections, from the XDP DSR counters)
@@ -85,6 +86,10 @@ export function xdpFromEnv(env: NodeJS.ProcessEnv): { applier: XdpDsrApplier; re
   if (mode !== 'auto' && mode !== 'native' && mode !== 'generic') {
     throw new Error(`CATCHMENT_EDGE_XDP_MODE must be auto, native or generic, not "${mode}"`);
   }
+  const idle = env.CATCHMENT_EDGE_XDP_FLOW_IDLE;
+  if (idle !== undefined && idle !== '' && !(Number.isInteger(Number(idle)) && Number(idle) >= 1)) {
+    throw new Error(`CATCHMENT_EDGE_XDP_FLOW_IDLE must be a whole number of seconds >= 1, not "${idle}"`);
+  }
   const registry = new Registry();
   // The agent's metrics join this registry: keep their edge label (the controller's queries select by it).
   if (env.CATCHMENT_EDGE) registry.setDefaultLabels({ edge: env.CATCHMENT_EDGE });
@@ -95,6 +100,7 @@ export function xdpFromEnv(env: NodeJS.ProcessEnv): { applier: XdpDsrApplier; re
     ...(env.CATCHMENT_EDGE_XDP_NETNS ? { netns: env.CATCHMENT_EDGE_XDP_NETNS } : {}),
     ...(env.CATCHMENT_EDGE_XDP_OBJECT ? { object: env.CATCHMENT_EDGE_XDP_OBJECT } : {}),
     ...(env.CATCHMENT_EDGE_XDP_INSTANCE ? { instance: env.CATCHMENT_EDGE_XDP_INSTANCE } : {}),
+    ...(idle ? { flowIdleSeconds: Number(idle) } : {}),
   });
   return { applier, registry };
 }

@@ -83,4 +83,18 @@ test('the XDP DSR applier is loaded when CATCHMENT_EDGE_XDP_IFACE names an inter
       agentOptionsFromEnv({ CATCHMENT_EDGE: 'fra', CATCHMENT_EDGE_XDP_IFACE: 'eth1', CATCHMENT_EDGE_XDP_MODE: 'fast' }),
     /CATCHMENT_EDGE_XDP_MODE/,
   );
+  assert.throws(
+    () =>
+      agentOptionsFromEnv({
+        CATCHMENT_EDGE: 'fra',
+        CATCHMENT_EDGE_XDP_IFACE: 'eth1',
+        CATCHMENT_EDGE_XDP_FLOW_IDLE: '0.5',
+      }),
+    /CATCHMENT_EDGE_XDP_FLOW_IDLE/,
+  );
+  assert.equal(
+    agentOptionsFromEnv({ CATCHMENT_EDGE: 'fra', CATCHMENT_EDGE_XDP_IFACE: 'eth1', CATCHMENT_EDGE_XDP_FLOW_IDLE: '60' })
+      .appliers?.length,
+    1,
+  );
 });

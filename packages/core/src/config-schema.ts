@@ -68,6 +68,23 @@ export const ZoneConfig = Type.Object(
   strict,
 );
 
+export const EdgeDsrConfig = Type.Object(
+  {
+    /** Encapsulation towards the targets: IP-in-IP (default) or GUE (IP directly over UDP). */
+    encap: Type.Optional(Type.Union([Type.Literal('ipip'), Type.Literal('gue')])),
+    /** UDP destination port of GUE (default 6080): the same on every edge that sends GUE. */
+    guePort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    /** Clients always shed (while shedding is on) or never shed, by longest matching prefix. */
+    clientPrefixes: Type.Optional(
+      Type.Array(
+        Type.Object({ cidr: CidrText, mode: Type.Union([Type.Literal('always'), Type.Literal('never')]) }, strict),
+        { maxItems: 4096 },
+      ),
+    ),
+  },
+  strict,
+);
+
 export const EdgeConfig = Type.Object(
   {
     name: Name,
@@ -91,8 +108,13 @@ export const EdgeConfig = Type.Object(
     ),
     state: Type.Optional(EdgeState),
     override: Type.Optional(EdgeOverride),
-    /** Address that other edges' XDP programs encapsulate shed flows to. */
+    /**
+     * Address that other edges' XDP programs encapsulate shed flows to: this edge's own
+     * unicast address, never inside an anycast prefix that other edges announce.
+     */
     dsrAddress: Type.Optional(IpText),
+    /** How this edge sheds by DSR (its XDP program's sending side). */
+    dsr: Type.Optional(EdgeDsrConfig),
   },
   strict,
 );
@@ -212,6 +234,7 @@ export type CatchmentConfig = Static<typeof CatchmentConfig>;
 export type ZoneConfig = Static<typeof ZoneConfig>;
 export type ZoneDnssecConfig = Static<typeof ZoneDnssecConfig>;
 export type EdgeConfig = Static<typeof EdgeConfig>;
+export type EdgeDsrConfig = Static<typeof EdgeDsrConfig>;
 export type ServiceConfig = Static<typeof ServiceConfig>;
 export type PrefixConfig = Static<typeof PrefixConfig>;
 export type PolicyConfig = Static<typeof PolicyConfig>;

@@ -34,6 +34,8 @@ export const ErrorCodes = {
   PREFIX_OVERLAP: { status: 409, title: 'Unicast prefix overlaps another edge or prefix' },
   COMMUNITY_INVALID: { status: 422, title: 'Invalid BGP community' },
   ADDRESS_INVALID: { status: 422, title: 'Invalid IP address' },
+  DSR_ADDRESS_INVALID: { status: 422, title: "DSR address is not the edge's own unicast address" },
+  DSR_INVALID: { status: 422, title: 'DSR settings are invalid' },
   REFERENCE_UNKNOWN: { status: 422, title: 'Reference to an unknown object' },
   PLAYBOOK_INVALID: { status: 422, title: 'Playbook structure is invalid' },
   SLO_INVALID: { status: 422, title: 'SLO thresholds are invalid' },

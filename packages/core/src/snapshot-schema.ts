@@ -131,7 +131,13 @@ export const SnapshotAnnouncement = Type.Object(
     edge: Name,
     prefix: CidrText,
     state: Type.Union([Type.Literal('announced'), Type.Literal('withdrawn')]),
+    /** Communities on the route itself: every BGP session gets them. */
     communities: Type.Array(CommunityText),
+    /**
+     * Communities for one transit's sessions only (a resolved intent of that provider),
+     * by transit name; absent when there are none.
+     */
+    transitCommunities: Type.Optional(Type.Record(Name, Type.Array(CommunityText))),
     /** Why it is in this state (action id or rule), for traces and audits. */
     reason: Type.Union([Type.String(), Type.Null()]),
   },

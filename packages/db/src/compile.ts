@@ -1,6 +1,7 @@
 import {
   type ActionKind,
   type ActiveAction,
+  DEFAULT_GUE_PORT,
   DEFAULT_SETTINGS,
   type NormalConfig,
   OVERRIDE_ACTIONS,
@@ -118,11 +119,24 @@ export function compileBody(
     }
     return { ok: true, reason: null };
   };
-  const extraCommunities = (edge: string, prefix: string) =>
+  const communityActions = (edge: string, prefix: string) =>
     actions
       .filter((a) => a.kind === 'communities' && a.edge === edge)
-      .filter((a) => !a.params.prefix || a.params.prefix === prefix)
+      .filter((a) => !a.params.prefix || a.params.prefix === prefix);
+  // Without a transit: on the route (every session). With one: that transit's sessions only.
+  const extraCommunities = (edge: string, prefix: string) =>
+    communityActions(edge, prefix)
+      .filter((a) => !a.params.transit)
       .flatMap((a) => a.params.communities as string[]);
+  const transitCommunities = (edge: string, prefix: string) => {
+    const out: Record<string, string[]> = {};
+    for (const a of communityActions(edge, prefix)) {
+      const tr = a.params.transit as string | undefined;
+      if (!tr) continue;
+      out[tr] = [...new Set([...(out[tr] ?? []), ...(a.params.communities as string[])])];
+    }
+    return out;
+  };
 
   const announcements: SnapshotAnnouncement[] = [];
   for (const p of config.prefixes) {
@@ -134,11 +148,13 @@ export function compileBody(
           ? actions.filter((a) => a.kind === 'withdraw-unicast' && a.edge === edge && a.params.prefix === p.cidr).at(-1)
           : undefined;
       const communities = [...new Set([...(p.communities ?? []), ...extraCommunities(edge, p.cidr)])];
+      const perTransit = transitCommunities(edge, p.cidr);
       announcements.push({
         edge,
         prefix: p.cidr,
         state: live.ok && !withdrawal ? 'announced' : 'withdrawn',
         communities,
+        ...(Object.keys(perTransit).length > 0 ? { transitCommunities: perTransit } : {}),
         reason: !live.ok ? live.reason : withdrawal ? `action ${withdrawal.id}` : null,
       });
     }
@@ -164,8 +180,7 @@ export function compileBody(
         }))
       : [];
     const fraction = shed && targets.length > 0 ? Math.min(65536, Math.round((shed.fraction ?? 0) * 65536)) : 0;
-    // Encapsulation, GUE port and client prefixes have no configuration yet: IP-in-IP, the
-    // default GUE port, no prefix rules (the XDP program supports all three).
+    const conf = config.edges.find((c) => c.name === e.name)?.dsr;
     return {
       edge: e.name,
       enabled: fraction > 0,
@@ -173,9 +188,9 @@ export function compileBody(
       targets,
       vips,
       seed: seedOf(e.name),
-      encap: 'ipip' as const,
-      guePort: 6080,
-      clientPrefixes: [],
+      encap: conf?.encap ?? 'ipip',
+      guePort: conf?.guePort ?? DEFAULT_GUE_PORT,
+      clientPrefixes: conf?.clientPrefixes ?? [],
     };
   });
 

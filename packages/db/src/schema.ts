@@ -87,6 +87,10 @@ export const edges = pgTable(
     /** Set by operators only; automation never writes it (safety rule 8). */
     override: edgeOverride('override').notNull().default('none'),
     dsrAddress: inet('dsr_address'),
+    /** How the edge sheds by DSR: encapsulation, GUE port (null: the default), client prefix rules. */
+    dsrEncap: text('dsr_encap').notNull().default('ipip'),
+    dsrGuePort: integer('dsr_gue_port'),
+    dsrClientPrefixes: jsonb('dsr_client_prefixes').notNull().default([]),
     createdAt: created(),
     updatedAt: updated(),
   },
@@ -95,6 +99,9 @@ export const edges = pgTable(
     check('edges_lon', sql`${t.lon} BETWEEN -180 AND 180`),
     check('edges_capacity', sql`${t.capacityRps} > 0`),
     check('edges_country', sql`${t.country} ~ '^[A-Z]{2}$'`),
+    check('edges_dsr_encap', sql`${t.dsrEncap} IN ('ipip', 'gue')`),
+    check('edges_dsr_gue_port', sql`${t.dsrGuePort} BETWEEN 1 AND 65535`),
+    check('edges_dsr_client_prefixes', sql`jsonb_typeof(${t.dsrClientPrefixes}) = 'array'`),
   ],
 );
 
