@@ -3,6 +3,8 @@
  * the same run, on loopback, with dnsperf replaying raw queries (`-B`) whose ECS subnets vary
  * over many countries. Server pinned to one core, dnsperf to the other (taskset). Reports
  * qps, qps per server core (qps / server CPU), latency percentiles at half the peak rate, RSS.
+ * Catchment also serves the demo zone signed (DNSSEC, KSK+ZSK, ECDSA P-256) to the same queries
+ * with DO set: signed answers must cost no more than unsigned ones (signatures are precomputed).
  * Bounded: every dnsperf run is `-l` seconds. Options: BENCH_SECONDS (10), BENCH_RUNS (3).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -14,7 +16,7 @@ import { countryCentroid, countryContinent } from '../packages/geo/src/countries
 import { GeoDb } from '../packages/geo/src/index.ts';
 import { demoBody } from '../packages/geo/test/fixtures.ts';
 import { cityRecord, writeMmdb } from '../packages/geo/test/mmdb-writer.ts';
-import { freePort } from '../packages/testkit/src/index.ts';
+import { freePort, TEST_KEK, testZoneKeys } from '../packages/testkit/src/index.ts';
 import { writeGdnsdConfig } from './gdnsd.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -72,6 +74,7 @@ const rand = () => {
   return seed / 4294967296;
 };
 const queries: Buffer[] = [];
+const signedQueries: Buffer[] = [];
 for (let i = 0; i < 200_000; i++) {
   const n = networks[Math.floor(rand() * networks.length)]!;
   const [addr, len] = n.cidr.split('/') as [string, string];
@@ -90,9 +93,15 @@ for (let i = 0; i < 200_000; i++) {
   const len2 = Buffer.alloc(2);
   len2.writeUInt16BE(msg.length);
   queries.push(len2, msg);
+  // The same query with DO (the OPT TTL's flags, 0x8000).
+  const withDo = Buffer.from(msg);
+  withDo[12 + name.length + 4 + 7] = 0x80;
+  signedQueries.push(len2, withDo);
 }
 const queryFile = join(dir, 'queries.bin');
 writeFileSync(queryFile, Buffer.concat(queries));
+const signedQueryFile = join(dir, 'queries-do.bin');
+writeFileSync(signedQueryFile, Buffer.concat(signedQueries));
 
 // 3. The servers.
 const edges = demoBody().edges;
@@ -105,10 +114,19 @@ const waitForAnswer = async (port: number) => {
   throw new Error(`server on ${port} never answered`);
 };
 
-async function startCatchment(udpIo: 'batch' | 'dgram'): Promise<{ pid: number; port: number }> {
+interface Server {
+  pid: number;
+  port: number;
+  /** The dnsperf query file for this server. */
+  file: string;
+}
+
+async function startCatchment(udpIo: 'batch' | 'dgram', signed = false): Promise<Server> {
   const port = await freePort();
-  const snap = join(dir, 'snapshot.json');
-  writeFileSync(snap, JSON.stringify(sealSnapshot(1, demoBody())));
+  const snap = join(dir, `snapshot-${port}.json`);
+  const body = demoBody();
+  if (signed) body.zones[0]!.dnssec = testZoneKeys('example.net').dnssec;
+  writeFileSync(snap, JSON.stringify(sealSnapshot(1, body)));
   const opts = {
     listen: [{ address: '127.0.0.1', port }],
     workers: Number(process.env.BENCH_WORKERS ?? 0),
@@ -118,14 +136,21 @@ async function startCatchment(udpIo: 'batch' | 'dgram'): Promise<{ pid: number; 
   const p = spawn(
     'taskset',
     ['-c', SERVER_CPU, process.execPath, join(root, 'apps/dns/test/serve.ts'), JSON.stringify(opts), snap],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CATCHMENT_LOG_LEVEL: 'warn' } },
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, CATCHMENT_LOG_LEVEL: 'warn', CATCHMENT_DNSSEC_KEK: TEST_KEK.toString('hex') },
+    },
   );
   procs.push(p);
   await waitForAnswer(port);
-  return { pid: p.pid!, port };
+  if (signed) {
+    const r = spawnSync('dig', ['@127.0.0.1', '-p', String(port), '+dnssec', '+time=1', 'www.example.net']);
+    if (!/RRSIG/.test(r.stdout.toString())) throw new Error('the signed server does not sign');
+  }
+  return { pid: p.pid!, port, file: signed ? signedQueryFile : queryFile };
 }
 
-async function startGdnsd(): Promise<{ pid: number; port: number }> {
+async function startGdnsd(): Promise<Server> {
   const port = await freePort();
   const conf = writeGdnsdConfig(dir, port, cityFile, edges);
   const p = spawn('taskset', ['-c', SERVER_CPU, 'gdnsd', '-c', conf, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -137,7 +162,7 @@ async function startGdnsd(): Promise<{ pid: number; port: number }> {
   await waitForAnswer(port).catch((e) => {
     throw new Error(`${(e as Error).message}\n${err}`);
   });
-  return { pid: p.pid!, port };
+  return { pid: p.pid!, port, file: queryFile };
 }
 
 /** CPU seconds of a process (all threads). */
@@ -153,7 +178,7 @@ function rssMb(pid: number): number {
 }
 
 /** The real server's pid under taskset (taskset execs, so it is the same pid). */
-function dnsperf(port: number, extra: string[]): string {
+function dnsperf(s: Server, extra: string[]): string {
   const r = spawnSync(
     'taskset',
     [
@@ -163,9 +188,9 @@ function dnsperf(port: number, extra: string[]): string {
       '-s',
       '127.0.0.1',
       '-p',
-      String(port),
+      String(s.port),
       '-d',
-      queryFile,
+      s.file,
       '-B',
       '-l',
       String(SECONDS),
@@ -183,10 +208,10 @@ interface Peak {
   avgMs: number;
 }
 
-function peak(pid: number, port: number): Peak {
-  const c0 = cpuSeconds(pid);
-  const out = dnsperf(port, ['-q', '300', '-c', '8', '-t', '1']);
-  const cpu = cpuSeconds(pid) - c0;
+function peak(s: Server): Peak {
+  const c0 = cpuSeconds(s.pid);
+  const out = dnsperf(s, ['-q', '300', '-c', '8', '-t', '1']);
+  const cpu = cpuSeconds(s.pid) - c0;
   const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const lost = Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0);
@@ -194,8 +219,8 @@ function peak(pid: number, port: number): Peak {
   return { qps, perCore: cpu > 0 ? completed / cpu : 0, lost, avgMs };
 }
 
-function latencies(port: number, qps: number): { p50: number; p99: number; p999: number } {
-  const out = dnsperf(port, ['-Q', String(Math.round(qps)), '-q', '300', '-t', '1', '-v']);
+function latencies(s: Server, qps: number): { p50: number; p99: number; p999: number } {
+  const out = dnsperf(s, ['-Q', String(Math.round(qps)), '-q', '300', '-t', '1', '-v']);
   const values = [...out.matchAll(/^> \S+ .* ([\d.]+)$/gm)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
   const pct = (p: number) => values[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
   return { p50: pct(0.5), p99: pct(0.99), p999: pct(0.999) };
@@ -207,13 +232,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 // the system calls cost.
 const servers = {
   catchment: await startCatchment('batch'),
+  'catchment-signed-do': await startCatchment('batch', true),
   'catchment-dgram': await startCatchment('dgram'),
   gdnsd: await startGdnsd(),
 };
 const results: Record<string, Peak[]> = Object.fromEntries(Object.keys(servers).map((k) => [k, []]));
 for (let run = 0; run < RUNS; run++) {
   for (const [name, s] of Object.entries(servers)) {
-    const p = peak(s.pid, s.port);
+    const p = peak(s);
     results[name]!.push(p);
     console.log(
       `run ${run + 1} ${name}: ${Math.round(p.qps)} qps, ${Math.round(p.perCore)} qps/core, lost ${p.lost}, avg ${p.avgMs.toFixed(3)} ms`,
@@ -224,7 +250,7 @@ const summary: Record<string, { qps: number; perCore: number; lat: ReturnType<ty
 for (const [name, s] of Object.entries(servers)) {
   const qps = median(results[name]!.map((r) => r.qps));
   const perCore = median(results[name]!.map((r) => r.perCore));
-  const lat = latencies(s.port, qps / 2);
+  const lat = latencies(s, qps / 2);
   summary[name] = { qps, perCore, lat, rss: rssMb(s.pid) };
 }
 const c = summary.catchment!;
@@ -242,5 +268,9 @@ console.log(
 );
 console.log(
   `Catchment with dgram / gdnsd: ${(d.qps / g.qps).toFixed(2)} x qps, ${(d.perCore / g.perCore).toFixed(2)} x qps per core`,
+);
+const sg = summary['catchment-signed-do']!;
+console.log(
+  `Catchment signed (DO) / unsigned: ${(sg.qps / c.qps).toFixed(2)} x qps, ${(sg.perCore / c.perCore).toFixed(2)} x qps per core`,
 );
 process.exit(0);

@@ -36,3 +36,7 @@ fi
 # The DNS server's batched UDP I/O addon (pnpm install builds it; this rebuilds it when its
 # sources changed). Optional: without a compiler the server falls back to dgram and says so.
 node packages/udp-batch/src/build.ts --optional
+
+# The operator's dashboard (packages/ui): bundled once here, served by the API under /ui;
+# nothing is fetched when it runs.
+node packages/ui/src/build.ts

@@ -8,6 +8,8 @@ pkgs=(
   clang llvm libbpf-dev bpftool xdp-tools linux-libc-dev gcc-multilib
   prometheus prometheus-alertmanager
   libmaxmind-db-writer-perl gdnsd curl
+  bind9-dnsutils ldnsutils
+  chromium fonts-dejavu-core
 )
 missing=()
 for p in "${pkgs[@]}"; do

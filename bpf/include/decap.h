@@ -13,10 +13,16 @@ static __always_inline int decapsulate(struct xdp_md *ctx, const __be32 *outer_s
 {
 	struct addr_key peer;
 	__builtin_memcpy(peer.addr, outer_src, 16);
-	if (!bpf_map_lookup_elem(&peers, &peer)) {
+	__u32 *last_seen = bpf_map_lookup_elem(&peers, &peer);
+	if (!last_seen) {
 		cnt->decap_foreign++;
 		return XDP_DROP;
 	}
+	/* Last second (CLOCK_MONOTONIC) a packet came from this peer: the agent keeps a peer
+	 * the snapshot no longer lists until its redirected flows have idled out. */
+	__u32 now_s = bpf_ktime_get_coarse_ns() / 1000000000ULL;
+	if (*last_seen != now_s)
+		*last_seen = now_s;
 
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;

@@ -2,7 +2,9 @@ import { CatchmentError } from '@catchment/core';
 import { type Db, schema } from '@catchment/db';
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authenticate, type Principal, type Role } from './tokens.ts';
+import { DistributionLimiter } from './distribution-limit.ts';
+import type { TokenVerifier } from './token-verifier.ts';
+import type { Principal, Role } from './tokens.ts';
 
 /** Who may call a route. Everything requires a token except routes marked public. */
 export type Access = 'public' | readonly Role[];
@@ -43,14 +45,40 @@ export function actorOf(req: FastifyRequest): string {
 
 const LAST_USED_EVERY_MS = 60_000;
 
-export function registerAuth(app: FastifyInstance, db: Db): void {
+/** Failed authentications allowed per client address and per token prefix: 20, refilled per minute. */
+export const AUTH_FAILURES = { max: 20, timeWindowMs: 60_000 };
+
+export function registerAuth(
+  app: FastifyInstance,
+  db: Db,
+  verifier: TokenVerifier,
+  limit: { max: number; timeWindowMs: number } = AUTH_FAILURES,
+): void {
   const lastUsed = new Map<number, number>();
+  // The same bounded token buckets as snapshot distribution, counting failures only.
+  const failures = new DistributionLimiter(limit);
   app.addHook('onRequest', async (req, reply) => {
     const access = req.routeOptions.config?.access ?? READ;
     if (access === 'public') return;
     const text = presentedToken(req.headers.authorization);
-    const principal = text ? await authenticate(db, text) : undefined;
+    const prefix = text?.split('.', 1)[0]?.slice(0, 32);
+    const byAddress = failures.consumer(`ip:${req.ip}`);
+    const byPrefix = prefix ? failures.consumer(`prefix:${prefix}`) : undefined;
+    // Checked before any database read or scrypt: a guesser costs one bucket lookup.
+    for (const bucket of [byAddress, byPrefix]) {
+      if (bucket && bucket.tokens < 1) {
+        const seconds = Math.max(1, Math.ceil(failures.retryAfterMs(bucket) / 1000));
+        reply.header('retry-after', String(seconds));
+        throw new CatchmentError(
+          'RATE_LIMITED',
+          `too many failed authentications from this address or for this token; retry in ${seconds} s`,
+        );
+      }
+    }
+    const principal = text ? await verifier.authenticate(text) : undefined;
     if (!principal) {
+      failures.take(byAddress);
+      if (byPrefix) failures.take(byPrefix);
       reply.header('www-authenticate', 'Bearer realm="catchment", Basic realm="catchment"');
       throw new CatchmentError(
         'UNAUTHORIZED',
@@ -67,10 +95,11 @@ export function registerAuth(app: FastifyInstance, db: Db): void {
     const now = Date.now();
     if ((lastUsed.get(principal.tokenId) ?? 0) + LAST_USED_EVERY_MS < now) {
       lastUsed.set(principal.tokenId, now);
-      await db
-        .update(schema.apiTokens)
+      // Bookkeeping only: a request never fails (or waits) because it cannot be written.
+      db.update(schema.apiTokens)
         .set({ lastUsedAt: new Date(now) })
-        .where(eq(schema.apiTokens.id, principal.tokenId));
+        .where(eq(schema.apiTokens.id, principal.tokenId))
+        .catch((err: unknown) => req.log.warn({ err }, 'cannot record the token as used'));
     }
   });
 }

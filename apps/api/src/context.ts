@@ -1,10 +1,12 @@
 import type { Logger } from '@catchment/core';
 import type { Database, Db } from '@catchment/db';
 import type { Access } from './auth.ts';
+import type { DistributionLimiter } from './distribution-limit.ts';
 import type { Metrics } from './metrics.ts';
 import type { CompileSnapshot, SnapshotHub } from './publication.ts';
 import type { Explain } from './routes/explain.ts';
 import type { CheckAction } from './safety/index.ts';
+import type { TokenVerifier } from './token-verifier.ts';
 
 export interface RouteInfo {
   method: string;
@@ -20,6 +22,10 @@ export interface ApiContext {
   db: Db;
   logger: Logger;
   hub: SnapshotHub;
+  /** Checks presented tokens (remembers verifications; revoke calls `forget`). */
+  tokens: TokenVerifier;
+  /** Snapshot distribution's per-consumer limit (apart from the operator limit). */
+  distribution: DistributionLimiter;
   metrics: Metrics;
   checkAction: CheckAction;
   explain: Explain | undefined;

@@ -1,10 +1,11 @@
+import { instrumentProcess } from '@catchment/core';
 import type { FastifyInstance } from 'fastify';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per API instance, so several instances (tests) never share counters. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'catchment_api_' });
+  instrumentProcess(registry, 'api');
   return {
     registry,
     requests: new Counter({
@@ -43,9 +44,21 @@ export function createMetrics() {
       labelNames: ['consumer', 'kind'] as const,
       registers: [registry],
     }),
+    consumerReported: new Gauge({
+      name: 'catchment_consumer_last_report_timestamp_seconds',
+      help: 'Unix time of the last report of each consumer (DNS server or edge agent)',
+      labelNames: ['consumer', 'kind'] as const,
+      registers: [registry],
+    }),
     waiting: new Gauge({
       name: 'catchment_api_longpoll_waiting',
       help: 'Snapshot long-polls waiting for a newer version',
+      registers: [registry],
+    }),
+    distributionLimited: new Counter({
+      name: 'catchment_api_snapshot_over_limit_total',
+      help: 'Snapshot requests over their consumer limit: served (a version it lacked), held (until one), refused (429)',
+      labelNames: ['outcome'] as const,
       registers: [registry],
     }),
     signals: new Counter({

@@ -1,4 +1,5 @@
 import { CatchmentError, type ErrorCode, ErrorCodes, type FieldError, isCatchmentError } from '@catchment/core';
+import { isDatabaseUnreachable } from '@catchment/db';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 
@@ -135,6 +136,8 @@ export function toCatchmentError(err: unknown): CatchmentError {
     return new CatchmentError('URI_TOO_LONG', 'a path parameter is longer than any name this API has');
   if (fe?.code === 'FST_ERR_VALIDATION')
     return new CatchmentError(fe.validationContext === 'body' ? 'VALIDATION_FAILED' : 'INVALID_QUERY', fe.message);
+  if (isDatabaseUnreachable(err))
+    return new CatchmentError('DB_UNREACHABLE', 'the database is unreachable; retry later', { cause: err });
   const db = fromDatabase(err);
   if (db) return db;
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
@@ -157,8 +160,14 @@ export function problemBody(err: CatchmentError, instance: string): ProblemBody 
   return body;
 }
 
+/** Retry-After of 503 DB_UNREACHABLE answers, seconds. */
+export const DB_RETRY_SECONDS = 5;
+
 export function sendProblem(reply: FastifyReply, req: FastifyRequest, err: CatchmentError): FastifyReply {
   const body = problemBody(err, req.url.split('?')[0] ?? req.url);
+  // A database outage is temporary: say when to try again (RFC 9110 §10.2.3).
+  if (err.code === 'DB_UNREACHABLE' && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(DB_RETRY_SECONDS));
   // Pre-serialised: problem bodies bypass the routes' success-response serialisers.
   return reply.code(body.status).type('application/problem+json').send(JSON.stringify(body));
 }

@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Logger, Snapshot, SnapshotBody } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import { type Db, isDatabaseUnreachable, schema, withDeadline } from '@catchment/db';
 import { desc, eq, gt } from 'drizzle-orm';
 
 /** Compiles the body the current database state (plus active actions) would publish. */
 export type CompileSnapshot = (db: Db) => Promise<SnapshotBody>;
 /** Publishes a new version when the compiled body differs from the latest; returns the latest. */
 export type PublishSnapshot = (db: Db, actor: string) => Promise<Snapshot | undefined>;
+
+/** How long the database may take before a snapshot request is answered from memory. */
+const MEMORY_AFTER_MS = 1000;
 
 function snapshotOf(row: typeof schema.snapshots.$inferSelect): Snapshot {
   return {
@@ -43,6 +46,7 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
   #waiters = new Set<(force?: boolean) => void>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  #pollFailing = false;
 
   constructor(opts: HubOptions) {
     super();
@@ -62,8 +66,21 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
     return this.#latest;
   }
 
-  /** The latest published snapshot: one cheap query for the version, the body only when it is new. */
+  /**
+   * The latest published snapshot: one cheap query for the version, the body only when it is
+   * new. While the database is unreachable: the latest this process knows (snapshots are
+   * served from memory through an outage).
+   */
   async latest(): Promise<Snapshot | undefined> {
+    try {
+      return await (this.#latest ? withDeadline(this.#latestFromDb(), MEMORY_AFTER_MS) : this.#latestFromDb());
+    } catch (err) {
+      if (this.#latest && isDatabaseUnreachable(err)) return this.#latest;
+      throw err;
+    }
+  }
+
+  async #latestFromDb(): Promise<Snapshot | undefined> {
     const [head] = await this.#db
       .select({ version: schema.snapshots.version })
       .from(schema.snapshots)
@@ -92,12 +109,20 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
   async newerThan(since: number): Promise<Snapshot | undefined> {
     const cached = this.#latest;
     if (cached && cached.version > since) return cached;
-    const [row] = await this.#db
-      .select()
-      .from(schema.snapshots)
-      .where(gt(schema.snapshots.version, since))
-      .orderBy(desc(schema.snapshots.version))
-      .limit(1);
+    let row: typeof schema.snapshots.$inferSelect | undefined;
+    try {
+      const query = this.#db
+        .select()
+        .from(schema.snapshots)
+        .where(gt(schema.snapshots.version, since))
+        .orderBy(desc(schema.snapshots.version))
+        .limit(1);
+      [row] = await (cached ? withDeadline(query, MEMORY_AFTER_MS) : query);
+    } catch (err) {
+      // Nothing newer in memory, and the database cannot say otherwise now: wait in memory.
+      if (cached && isDatabaseUnreachable(err)) return undefined;
+      throw err;
+    }
     if (!row) return undefined;
     const snap = snapshotOf(row);
     this.#learn(snap);
@@ -159,7 +184,17 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
   #updatePolling(): void {
     if (this.#waiters.size > 0 && !this.#timer && !this.#closed) {
       this.#timer = setInterval(() => {
-        this.latest().catch((err) => this.#logger.warn({ err }, 'snapshot poll failed'));
+        this.#latestFromDb().then(
+          () => {
+            if (this.#pollFailing) this.#logger.info('snapshot poll works again');
+            this.#pollFailing = false;
+          },
+          (err) => {
+            // Once per failure streak: an outage must not flood the log four times a second.
+            if (!this.#pollFailing) this.#logger.warn({ err }, 'snapshot poll failed; serving from memory');
+            this.#pollFailing = true;
+          },
+        );
       }, this.#pollMs);
       this.#timer.unref();
     } else if (this.#waiters.size === 0 && this.#timer) {

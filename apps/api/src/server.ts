@@ -2,19 +2,21 @@ import { CatchmentError, createLogger, type Logger, type Snapshot } from '@catch
 import { compileSnapshot, type Database, publications, publishSnapshot } from '@catchment/db';
 import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { READ, registerAuth } from './auth.ts';
 import type { ApiContext, RouteInfo } from './context.ts';
+import { DistributionLimiter, type DistributionLimitOptions } from './distribution-limit.ts';
 import { registerEncodingChecks } from './encoding.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
+import { registerOpenApi } from './openapi.ts';
 import { sendProblem, toCatchmentError } from './problem.ts';
 import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publication.ts';
 import type { Explain } from './routes/explain.ts';
 import { registerRoutes } from './routes/index.ts';
 import { type CheckAction, checkActionRules } from './safety/index.ts';
+import { TokenVerifier } from './token-verifier.ts';
+import { registerUi } from './ui.ts';
 import { validatorCompiler } from './validator.ts';
 
 export interface ApiOptions {
@@ -35,8 +37,12 @@ export interface ApiOptions {
   geo?: GeoOptions;
   /** Called for every new snapshot version (in-process DNS server). */
   onSnapshot?: (snap: Snapshot) => void;
-  /** Requests per token per window (default 1200 per minute). */
+  /** Requests per token per window (default 1200 per minute); snapshot distribution is apart. */
   rateLimit?: { max: number; timeWindowMs: number };
+  /** Failed authentications per client address and per token prefix (default 20 per minute). */
+  authFailureLimit?: { max: number; timeWindowMs: number };
+  /** Snapshot requests per consumer (token and client address) per window (default 300 per minute). */
+  snapshotRateLimit?: DistributionLimitOptions;
   /** Poll interval for versions published by other processes while long-polls wait. */
   pollMs?: number;
   /** Largest accepted request body, bytes (default 1 MiB). */
@@ -91,12 +97,15 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const fromOthers = (snap: Snapshot) => hub.notify(snap);
   publications.on('published', fromOthers);
 
+  const verifier = new TokenVerifier(opts.database.db);
   const explainer = defaultExplainer(opts);
   const ctx: ApiContext = {
     database: opts.database,
     db: opts.database.db,
     logger,
     hub,
+    distribution: new DistributionLimiter(opts.snapshotRateLimit),
+    tokens: verifier,
     metrics,
     checkAction: opts.checkAction ?? checkActionRules,
     compile: opts.compile ?? compileSnapshot,
@@ -112,39 +121,23 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
   };
   app.decorate('catchment', ctx);
+  // Learn the latest version now, so snapshots can be served from memory if the database goes away.
+  await hub.latest().catch((err) => logger.warn({ err }, 'cannot read the latest snapshot yet'));
 
   app.setErrorHandler((err, req, reply) => {
     const ce = toCatchmentError(err);
-    if (ce.status >= 500) req.log.error({ err }, 'request failed');
+    if (ce.code === 'DB_UNREACHABLE') req.log.warn({ err: (err as Error).message }, 'database unreachable');
+    else if (ce.status >= 500) req.log.error({ err }, 'request failed');
     return sendProblem(reply, req, ce);
   });
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, req, new CatchmentError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Catchment API',
-        version: '1.0.0',
-        description:
-          'Operator REST API of Catchment: configuration, operator actions, alert intake and snapshot distribution. ' +
-          'Errors are RFC 9457 problem details with a stable `code`.',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'ct_<lookup>.<secret> token' },
-          basic: { type: 'http', scheme: 'basic', description: 'any user name, the token as password' },
-        },
-      },
-      security: [{ bearer: [] }, { basic: [] }],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await registerOpenApi(app);
 
   registerEncodingChecks(app);
-  registerAuth(app, ctx.db);
+  registerAuth(app, ctx.db, verifier, opts.authFailureLimit);
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',
@@ -160,6 +153,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
   registerRequestMetrics(app, metrics);
   await registerRoutes(app, ctx);
+  await registerUi(app);
 
   // Before the server waits for requests in flight: end the long-polls (they answer 304).
   app.addHook('preClose', async () => {

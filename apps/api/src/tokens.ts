@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { CatchmentError } from '@catchment/core';
 import { type Db, recordAudit, schema } from '@catchment/db';
 import { eq } from 'drizzle-orm';
@@ -121,34 +121,9 @@ export async function createToken(db: Db, opts: CreateTokenOptions): Promise<{ t
   return { token: `ct_${lookup}.${secret}`, info: tokenInfo(row) };
 }
 
-/**
- * Verified tokens are remembered by a digest of the presented text so that only the
- * first request of a token pays for scrypt; the row is still read on every request, so a
- * revocation or expiry takes effect at once.
- */
-const verified = new Map<string, string>();
-
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
-}
-
 export interface Principal {
   tokenId: number;
   name: string;
   role: Role;
   scope: string | null;
-}
-
-export async function authenticate(db: Db, text: string): Promise<Principal | undefined> {
-  const parsed = parseToken(text);
-  if (!parsed) return undefined;
-  const [row] = await db.select().from(schema.apiTokens).where(eq(schema.apiTokens.lookup, parsed.lookup));
-  if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
-  const d = digest(`${row.hash}\n${text}`);
-  if (verified.get(row.lookup) !== d) {
-    if (!(await verifySecret(parsed.secret, row.hash))) return undefined;
-    if (verified.size > 10_000) verified.clear();
-    verified.set(row.lookup, d);
-  }
-  return { tokenId: row.id, name: row.name, role: row.role, scope: row.scope };
 }

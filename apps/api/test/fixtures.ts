@@ -6,10 +6,10 @@ export const edge = (name: string, rps: number, lat = 50, lon = 8, country = 'DE
 });
 
 export const EDGES = [
-  { ...edge('fra', 100000), dsrAddress: '198.18.0.11' },
-  { ...edge('iad', 120000, 38.9, -77.4, 'US', 'NA'), dsrAddress: '198.18.0.12' },
-  { ...edge('sin', 80000, 1.3, 103.9, 'SG', 'AS'), dsrAddress: '198.18.0.13' },
-  { ...edge('lhr', 30000, 51.4, -0.4, 'GB', 'EU'), dsrAddress: '198.18.0.14' },
+  { ...edge('fra', 100000), dsrAddress: '198.19.100.11' },
+  { ...edge('iad', 120000, 38.9, -77.4, 'US', 'NA'), dsrAddress: '198.19.100.12' },
+  { ...edge('sin', 80000, 1.3, 103.9, 'SG', 'AS'), dsrAddress: '198.19.100.13' },
+  { ...edge('lhr', 30000, 51.4, -0.4, 'GB', 'EU'), dsrAddress: '198.19.100.14' },
 ];
 
 export const ZONE = {

@@ -30,7 +30,9 @@ export async function startTestApi(mode: DbMode, opts: Partial<ApiOptions> = {})
   for (const role of ['viewer', 'operator', 'admin', 'agent'] as const) {
     tokens[role] = (await createToken(database.db, { name: `test-${role}`, role })).token;
   }
-  const api = await startApi({ database, port: 0, ...opts });
+  // Suites that probe every route without a token would trip the failed-authentication limit;
+  // the test of that limit passes its own.
+  const api = await startApi({ database, port: 0, authFailureLimit: { max: 1e9, timeWindowMs: 60_000 }, ...opts });
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -71,7 +73,7 @@ export const EDGE_FRA = {
   name: 'fra',
   location: { lat: 50.03, lon: 8.57, country: 'DE', continent: 'EU' },
   capacity: { rps: 100000 },
-  dsrAddress: '198.18.0.11',
+  dsrAddress: '198.19.100.11',
 };
 
 /** Creates the fixture world through the API (every POST must succeed). */
@@ -95,4 +97,33 @@ export async function dbFingerprint(t: TestApi): Promise<string> {
     ),
   );
   return JSON.stringify({ config: await exportConfig(t.database.db), counts });
+}
+
+/**
+ * A GET from another loopback address (127.0.0.x), so the API sees another client address:
+ * per-client limits are tested without a second machine.
+ */
+export async function getFrom<T = unknown>(
+  url: string,
+  localAddress: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: T; text: string }> {
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'GET', localAddress, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {}
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body as T, text });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(60_000, () => req.destroy(new Error(`GET ${url} from ${localAddress}: no answer in 60 s`)));
+    req.end();
+  });
 }

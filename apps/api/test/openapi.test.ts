@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { tempDir } from '@catchment/testkit';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { startTestApi, type TestApi } from './helpers.ts';
 
@@ -37,6 +42,47 @@ describe('OpenAPI document', () => {
     }
     assert.deepEqual(paths['/healthz']?.get?.security, [], 'health needs no token');
     assert.ok(doc.body.components.securitySchemes.bearer);
+  });
+
+  it('is ready for generated clients: operationIds, servers, ETag/304/412/429 where they happen', async () => {
+    const doc = await t.call('GET', '/docs/json', { token: t.tokens.viewer });
+    type Op = {
+      operationId?: string;
+      responses: Record<string, { headers?: Record<string, unknown> }>;
+      parameters?: { name: string }[];
+    };
+    const paths = doc.body.paths as Record<string, Record<string, Op>>;
+    const ids: string[] = [];
+    for (const [path, item] of Object.entries(paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        assert.ok(op.operationId, `${method} ${path} has an operationId`);
+        ids.push(op.operationId);
+      }
+    }
+    assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+    assert.ok((doc.body.servers as unknown[]).length > 0);
+    const snap = paths['/v1/snapshot']?.get;
+    assert.ok(snap?.responses['304']?.headers?.ETag, 'the long-poll documents 304 with its ETag');
+    assert.ok(snap?.parameters?.some((p) => p.name === 'If-None-Match'));
+    const put = paths['/v1/edges/{name}']?.put;
+    assert.ok(put?.responses['412'], 'a replace documents 412');
+    assert.ok(put?.parameters?.some((p) => p.name === 'If-Match'));
+    assert.ok(put?.responses['200']?.headers?.ETag);
+    assert.ok(put?.responses['429']?.headers?.['Retry-After'], 'rate-limited operations document 429');
+    assert.equal(paths['/healthz']?.get?.responses['429'], undefined, 'health is not rate limited');
+    assert.equal(paths['/v1/edges']?.get?.responses['412'], undefined, 'a list has no If-Match');
+
+    const dir = await tempDir('catchment-openapi-');
+    try {
+      const file = join(dir.path, 'openapi.json');
+      await writeFile(file, JSON.stringify(doc.body));
+      const redocly = new URL('../../../node_modules/.bin/redocly', import.meta.url).pathname;
+      const { stdout, stderr } = await promisify(execFile)(redocly, ['lint', file], { cwd: dir.path });
+      assert.match(stdout + stderr, /Your API description is valid/);
+      assert.doesNotMatch(stdout + stderr, /error/i);
+    } finally {
+      await dir.remove();
+    }
   });
 
   it('serves Swagger UI at /docs (with a token, Basic for browsers)', async () => {

@@ -239,6 +239,26 @@ for (const mode of DB_MODES) {
       assert.ok(ann.communities.includes('GRACEFUL_SHUTDOWN'), 'published');
     });
 
+    it("an edge's DSR settings: created, read back, and reach the snapshot's dsr entry", async () => {
+      const dsr = { encap: 'gue', guePort: 6080, clientPrefixes: [{ cidr: '203.0.113.0/24', mode: 'always' }] };
+      const made = await t.call('POST', '/v1/edges', {
+        body: { ...EDGES[0], name: 'dsr1', dsrAddress: '192.0.2.77', dsr },
+      });
+      assert.equal(made.status, 201, made.text);
+      const got = await t.call('GET', '/v1/edges/dsr1');
+      assert.deepEqual(got.body.dsr, dsr);
+      const { compileSnapshot } = await import('@catchment/db');
+      const entry = (await compileSnapshot(t.database.db)).dsr.find((d) => d.edge === 'dsr1');
+      assert.deepEqual(
+        { encap: entry?.encap, guePort: entry?.guePort, clientPrefixes: entry?.clientPrefixes },
+        { encap: 'gue', guePort: 6080, clientPrefixes: dsr.clientPrefixes },
+      );
+      assert.equal(
+        (await t.call('DELETE', '/v1/edges/dsr1', { headers: { 'if-match': got.headers.get('etag')! } })).status,
+        204,
+      );
+    });
+
     it('delete honours If-Match and refuses objects still in use', async () => {
       const slo = await t.call('POST', '/v1/slos', { body: { ...SLO, name: 'tmp', edge: 'fra' } });
       assert.equal(slo.status, 201);
@@ -312,6 +332,41 @@ for (const mode of DB_MODES) {
         status: 422,
         code: 'ADDRESS_INVALID',
         field: '/dsrAddress',
+      },
+      {
+        what: 'DSR address inside the anycast supernet others announce',
+        method: 'POST',
+        path: '/v1/edges',
+        body: { ...EDGES[0], name: 'x4', dsrAddress: '198.18.0.44' },
+        status: 422,
+        code: 'DSR_ADDRESS_INVALID',
+        field: '/dsrAddress',
+      },
+      {
+        what: 'GUE port without GUE',
+        method: 'POST',
+        path: '/v1/edges',
+        body: { ...EDGES[0], name: 'x5', dsr: { encap: 'ipip', guePort: 7000 } },
+        status: 422,
+        code: 'DSR_INVALID',
+        field: '/dsr/guePort',
+      },
+      {
+        what: 'client prefix with host bits',
+        method: 'POST',
+        path: '/v1/edges',
+        body: { ...EDGES[0], name: 'x6', dsr: { clientPrefixes: [{ cidr: '203.0.113.7/24', mode: 'never' }] } },
+        status: 422,
+        code: 'CIDR_INVALID',
+        field: '/dsr/clientPrefixes/0/cidr',
+      },
+      {
+        what: "an anycast prefix that would cover other edges' DSR addresses",
+        method: 'POST',
+        path: '/v1/prefixes',
+        body: { cidr: '198.19.100.0/24', kind: 'anycast', announcers: ['fra', 'iad'] },
+        status: 422,
+        code: 'DSR_ADDRESS_INVALID',
       },
       {
         what: 'host bits set',

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort, freshPostgresUrl, tempDir } from '@catchment/testkit';
-import { parse } from 'yaml';
+import { freePort, tempDir } from '@catchment/testkit';
 
 const run = promisify(execFile);
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-const DEMO = new URL('../../../config/demo.yaml', import.meta.url).pathname;
 
 async function catchment(args: string[], env: Record<string, string>) {
   try {
@@ -31,55 +29,38 @@ describe('catchment CLI', () => {
   });
   after(() => dir.remove());
 
-  for (const mode of ['pglite', 'postgres'] as const) {
-    it(`imports, exports and refuses bad files on ${mode}`, async () => {
-      const env: Record<string, string> =
-        mode === 'postgres'
-          ? { DATABASE_URL: await freshPostgresUrl() }
-          : { CATCHMENT_DATA_DIR: join(dir.path, 'data') };
-      const bad = join(dir.path, 'bad.yaml');
-      await writeFile(
-        bad,
-        'edges:\n  - name: Bad Name\n    location: { lat: 91, lon: 0, country: de, continent: EU }\n    capacity: { rps: 1 }\n',
-      );
-      const refused = await catchment(['import', bad], env);
-      assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /CONFIG_INVALID/);
-      assert.match(refused.stderr, /\/edges\/0\/name/);
-      assert.match(refused.stderr, /\/edges\/0\/location\/lat/);
-      assert.match(refused.stderr, /\/edges\/0\/location\/country/);
-
-      const unreadable = await catchment(['import', join(dir.path, 'missing.yaml')], env);
-      assert.equal(unreadable.code, 1);
-      assert.match(unreadable.stderr, /CONFIG_UNREADABLE/);
-
-      const empty = await catchment(['export'], env);
-      assert.equal(empty.code, 0, empty.stderr);
-      assert.deepEqual(parse(empty.stdout).edges, [], 'the refused import wrote nothing');
-
-      const ok = await catchment(['import', DEMO], env);
-      assert.equal(ok.code, 0, ok.stderr);
-      assert.match(ok.stdout, /create edges fra/);
-      assert.match(ok.stdout, /snapshot v1 published/);
-
-      const out = join(dir.path, `export-${mode}.yaml`);
-      assert.equal((await catchment(['export', '-o', out], env)).code, 0);
-      const again = await catchment(['import', out], env);
-      assert.match(again.stdout, /no changes/);
-      const exported = parse(await readFile(out, 'utf8'));
-      assert.equal(exported.edges.length, 6);
-      assert.equal(exported.services[0].name, 'www.example.net');
-
-      const status = await catchment(['migrate', '--status'], env);
-      assert.match(status.stdout, /(\d+)\/\1 migrations applied/);
-    });
-  }
+  it('migrates the embedded database and bootstraps a first token without an API', async () => {
+    const env = { CATCHMENT_DATA_DIR: join(dir.path, 'data') };
+    const status = await catchment(['migrate'], env);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /(\d+)\/\1 migrations applied/);
+    const made = await catchment(['token', 'bootstrap', '--role', 'admin', '--name', 'first'], env);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /^ct_/);
+    const again = await catchment(['token', 'bootstrap', '--role', 'admin', '--name', 'first'], env);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^catchment: [A-Z_]+: /);
+  });
 
   it('says clearly when the database is unreachable', async () => {
     const port = await freePort();
     const res = await catchment(['migrate'], { DATABASE_URL: `postgres://nobody@127.0.0.1:${port}/none` });
     assert.equal(res.code, 1);
     assert.match(res.stderr, /DB_UNREACHABLE: cannot reach PostgreSQL at postgres:\/\/nobody@127\.0\.0\.1/);
+  });
+
+  it('completes commands, subcommands and options in bash', async () => {
+    const script = join(dir.path, 'completion.bash');
+    await writeFile(script, (await catchment(['completion', 'bash'], {})).stdout);
+    const complete = async (...words: string[]) => {
+      const body = `catchment() { "${process.execPath}" "${MAIN}" "$@"; }; source "${script}"; COMP_WORDS=(catchment ${words.join(' ')}); COMP_CWORD=${words.length}; _catchment; echo "\${COMPREPLY[*]}"`;
+      return (await run('bash', ['-c', body])).stdout.trim();
+    };
+    assert.equal(await complete('ru'), 'runs');
+    assert.equal(await complete('runs', 'a'), 'approve abort');
+    assert.match(await complete('get', 'pre'), /^prefixes$/);
+    assert.match(await complete('drain', 'lhr', '--dr'), /^--dry-run$/);
+    assert.equal((await catchment(['completion', 'fish'], {})).code, 1);
   });
 
   it('prints its version', async () => {

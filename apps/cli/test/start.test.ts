@@ -116,10 +116,24 @@ describe('catchment start (single process, embedded database)', () => {
     assert.equal(answer, '198.18.1.10', 'the nearest other edge to London is Frankfurt');
   });
 
-  it('refuses a second process on the same embedded database, and a port in use', async () => {
-    const second = await run(process.execPath, [MAIN, 'token', 'create', '--role', 'viewer'], { env: main.env }).catch(
-      (e: { stderr: string; code: number }) => e,
+  it('the CLI works through the API while start holds the embedded database', async () => {
+    // No URL or token given: the CLI finds start's API port and admin-token file itself.
+    const env = { ...main.env, CATCHMENT_API_URL: '', CATCHMENT_API_TOKEN: '' };
+    const cli = async (...args: string[]) => (await run(process.execPath, [MAIN, ...args], { env })).stdout;
+    assert.match(await cli('status'), /\nlhr\s+active\s+drain\s+NO/, 'the drain of the previous test shows');
+    assert.match(await cli('get', 'edges'), /\nfra\s+active\s+none/);
+    assert.match(
+      await cli('force-down', 'syd', '--reason', 'try', '--dry-run'),
+      /^dry run of force-down: nothing changed/,
     );
+    assert.match(await cli('token', 'create', '--role', 'viewer', '--name', 'while-running'), /^ct_/);
+    assert.match(await cli('export'), /name: www\.example\.net/);
+  });
+
+  it('refuses a second process on the same embedded database, and a port in use', async () => {
+    const second = await run(process.execPath, [MAIN, 'token', 'bootstrap', '--role', 'viewer'], {
+      env: main.env,
+    }).catch((e: { stderr: string; code: number }) => e);
     assert.equal((second as { code: number }).code, 1);
     assert.match(
       (second as { stderr: string }).stderr,
@@ -135,7 +149,7 @@ describe('catchment start (single process, embedded database)', () => {
   it('stops gracefully on SIGTERM and releases the database', async () => {
     assert.equal(await stop(main.child), 0);
     assert.ok(!existsSync(join(dir.path, 'data', 'pglite.lock')));
-    const made = await run(process.execPath, [MAIN, 'token', 'create', '--role', 'viewer', '--name', 'after-stop'], {
+    const made = await run(process.execPath, [MAIN, 'token', 'bootstrap', '--role', 'viewer', '--name', 'after-stop'], {
       env: main.env,
     });
     assert.match(made.stdout, /^ct_/);

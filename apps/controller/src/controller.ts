@@ -133,7 +133,7 @@ export class Controller {
           .catch(() => {});
       }
     }, this.#cfg.leaderPollMs);
-    this.logger.info({ name: this.name, leader: this.isLeader() }, 'controller started');
+    this.logger.info({ replica: this.name, leader: this.isLeader() }, 'controller started');
   }
 
   async #safeTick(): Promise<void> {

@@ -3,6 +3,7 @@ import type { ControllerOptions } from './options.ts';
 
 export { abortRun, decideStage } from './approval.ts';
 export { Controller, type TickResult } from './controller.ts';
+export { controllerEnvOptions } from './env.ts';
 export { AdvisoryLockLeadership, LEADER_LOCK, type Leadership, LocalLeadership } from './leader.ts';
 export { type ControllerWorld, loadWorld } from './model.ts';
 export { type Notification, Notifier, type NotifyEvent } from './notifier.ts';

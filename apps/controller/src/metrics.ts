@@ -1,8 +1,10 @@
+import { instrumentProcess } from '@catchment/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The controller's Prometheus metrics, in a registry of its own (several controllers can share a process in tests). */
 export function createMetrics() {
   const registry = new Registry();
+  instrumentProcess(registry, 'controller');
   const m = {
     registry,
     leader: new Gauge({

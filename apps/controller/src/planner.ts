@@ -260,17 +260,19 @@ export function planStage(
       });
     });
   } else if (step.kind === 'communities') {
+    // Each transit's values go to that transit's sessions only (one action per transit).
     const transits = step.transit ? [step.transit] : [...world.transits.keys()];
-    const communities = new Set<string>();
+    const perTransit = new Map<string, string[]>();
     for (const t of transits) {
       const intents = world.transits.get(t);
       if (!intents) {
         refusals.push({ rule: 'coverage', reason: `transit ${t} does not exist`, details: { transit: t } });
         continue;
       }
-      for (const intent of step.intents) for (const c of intents[intent] ?? []) communities.add(c);
+      const values = [...new Set(step.intents.flatMap((intent) => intents[intent] ?? []))];
+      if (values.length > 0) perTransit.set(t, values);
     }
-    if (communities.size === 0) {
+    if (perTransit.size === 0) {
       refusals.push({
         rule: 'coverage',
         reason: `no community values for intents ${step.intents.join(', ')}`,
@@ -282,12 +284,20 @@ export function planStage(
     moves = spread(moved, targets, byHeadroom);
     prediction.movedRps = moved;
     prediction.confidence = 'estimate';
-    // On every announcement of the edge (the compiler's default without `prefix`);
-    // the transit and intents are named in the action's reason.
-    const params = { communities: [...communities] };
-    if (communities.size > 0) {
+    // On every announcement of the edge (the compiler's default without `prefix`).
+    let first = true;
+    for (const [transit, communities] of perTransit) {
+      const params = { communities, transit };
       actions.push({ kind: 'communities', edge, params });
-      changes.push({ kind: 'communities', edge, source: 'automation', direction: 'shed', params, moves });
+      changes.push({
+        kind: 'communities',
+        edge,
+        source: 'automation',
+        direction: 'shed',
+        params,
+        moves: first ? moves : [],
+      });
+      first = false;
     }
   } else if (step.kind === 'dsr-shed') {
     const moved = current * step.fraction;

@@ -7,12 +7,12 @@ import { parse } from 'yaml';
 
 /** The demo's edges: fra, iad, sin announce the supernets; lhr, gru, syd are small. */
 export const EDGES = [
-  { name: 'fra', capacityRps: 100_000, country: 'DE', continent: 'EU', dsr: '198.18.0.11', big: true },
-  { name: 'iad', capacityRps: 120_000, country: 'US', continent: 'NA', dsr: '198.18.0.12', big: true },
-  { name: 'sin', capacityRps: 80_000, country: 'SG', continent: 'AS', dsr: '198.18.0.13', big: true },
-  { name: 'lhr', capacityRps: 30_000, country: 'GB', continent: 'EU', dsr: '198.18.0.14', big: false },
-  { name: 'gru', capacityRps: 20_000, country: 'BR', continent: 'SA', dsr: '198.18.0.15', big: false },
-  { name: 'syd', capacityRps: 20_000, country: 'AU', continent: 'OC', dsr: '198.18.0.16', big: false },
+  { name: 'fra', capacityRps: 100_000, country: 'DE', continent: 'EU', dsr: '198.19.0.11', big: true },
+  { name: 'iad', capacityRps: 120_000, country: 'US', continent: 'NA', dsr: '198.19.0.12', big: true },
+  { name: 'sin', capacityRps: 80_000, country: 'SG', continent: 'AS', dsr: '198.19.0.13', big: true },
+  { name: 'lhr', capacityRps: 30_000, country: 'GB', continent: 'EU', dsr: '198.19.0.14', big: false },
+  { name: 'gru', capacityRps: 20_000, country: 'BR', continent: 'SA', dsr: '198.19.0.15', big: false },
+  { name: 'syd', capacityRps: 20_000, country: 'AU', continent: 'OC', dsr: '198.19.0.16', big: false },
 ] as const;
 
 export type EdgeName = (typeof EDGES)[number]['name'];

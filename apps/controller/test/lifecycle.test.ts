@@ -76,7 +76,10 @@ for (const mode of DB_MODES) {
             ];
             for (const a of snap.body.announcements.filter((x) => x.edge === 'lhr')) {
               if (a.state === 'withdrawn') effects.push(`withdrawn ${a.prefix}`);
-              if (a.communities.includes('64500:2002')) effects.push(`community 64500:2002 on ${a.prefix}`);
+              // transit-a's intent: on transit-a's sessions only, never on the route for every transit.
+              if (a.transitCommunities?.['transit-a']?.includes('64500:2002'))
+                effects.push(`community 64500:2002 on ${a.prefix}`);
+              if (a.communities.includes('64500:2002')) effects.push(`leaked 64500:2002 on ${a.prefix}`);
             }
             effects.push(`dsr ${snap.body.dsr.find((d) => d.edge === 'lhr')?.fraction}`);
             if (snapshotsSeen.at(-1) !== effects.join('; ')) snapshotsSeen.push(effects.join('; '));
@@ -167,6 +170,7 @@ for (const mode of DB_MODES) {
         ]) {
           assert.ok(effects.includes(e), `a snapshot had ${e}:\n${effects}`);
         }
+        assert.ok(!effects.includes('leaked'), `no route carried transit-a's value:\n${effects}`);
         assert.equal(snapshotsSeen.at(-1), 'shift 0; dsr 0', 'the last snapshot is back to normal');
         await controller.notifier.flush();
         const events = sink.bodies.map((b) => (b.catchment as { event: string }).event);

@@ -156,7 +156,7 @@ describe('planner', () => {
 
   it('communities come from the transit intent catalogue; dsr-shed picks targets with a DSR address', () => {
     const com = planStage(world(NORMAL), 1, 'lhr', stages[4]!, opts);
-    assert.deepEqual(com.actions[0]?.params, { communities: ['64500:2002'] });
+    assert.deepEqual(com.actions[0]?.params, { communities: ['64500:2002'], transit: 'transit-a' });
     const w = world(NORMAL);
     w.edges = w.edges.map((e) => (e.name === 'fra' ? { ...e, dsrAddress: null } : e));
     const dsr = planStage(w, 1, 'lhr', stages[5]!, opts);

@@ -3,9 +3,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createLogger, type Logger } from '@catchment/core';
 import { type Address, formatAddress, parseAddress } from '@catchment/geo';
 import { BatchUdpSocket } from '@catchment/udp-batch';
-import { type ClientAddress, Responder } from './respond.ts';
+import { qtypeSlot } from './qtypes.ts';
+import { type ClientAddress, COOKIE_VALID, Responder } from './respond.ts';
 import { RRL_DROP, RRL_SEND, Rrl, type RrlOptions } from './rrl.ts';
-import { type BlockCount, drainBlocks, ListenerStats, type StatsDelta } from './stats.ts';
+import { type BlockCount, DROP, drainBlocks, ListenerStats, type StatsDelta } from './stats.ts';
+import { TcpCaps, type TcpCapsShare } from './tcp-caps.ts';
 import { RCODE } from './wire/constants.ts';
 import type { CompiledZones } from './zone/compile.ts';
 
@@ -45,6 +47,8 @@ export interface ListenerOptions {
   queryLogSample?: number;
   /** UDP socket buffers (default 4 MiB; capped by the kernel's rmem_max / wmem_max). */
   udpBufferBytes?: number;
+  /** The process-wide TCP counters and this thread's index (default: counters of its own). */
+  tcpCaps?: TcpCapsShare;
   /** 'batch': recvmmsg/sendmmsg through @catchment/udp-batch (the caller checked it loads). */
   udpIo?: 'batch' | 'dgram';
 }
@@ -60,7 +64,7 @@ export class DnsListener {
   readonly #udp: (UdpSocket | BatchUdpSocket)[] = [];
   readonly #tcp: Server[] = [];
   readonly #conns = new Set<Socket>();
-  readonly #perClient = new Map<string, number>();
+  readonly #caps: TcpCaps;
   readonly #addrCache = new Map<string, ClientAddress>();
   readonly #rrl: Rrl | undefined;
   /** The addon's drop counters are cumulative: what was already reported, per socket. */
@@ -73,6 +77,8 @@ export class DnsListener {
   constructor(opts: ListenerOptions) {
     this.#opts = opts;
     this.#rrl = opts.rrl && opts.rrl.responsesPerSecond > 0 ? new Rrl(opts.rrl) : undefined;
+    const share = opts.tcpCaps ?? { buffer: TcpCaps.buffer(1), thread: 0 };
+    this.#caps = new TcpCaps(share, opts.tcp.maxConnections, opts.tcp.maxPerClient);
   }
 
   setZones(zones: CompiledZones): void {
@@ -138,7 +144,8 @@ export class DnsListener {
     if (n === 0) return 0;
     const s = this.stats;
     s.rcodes[r.rcode]!++;
-    s.qtypes[r.q.qnameEnd > 0 ? r.q.qtype : 65536]!++;
+    s.qtypes[qtypeSlot(r.q.qnameEnd > 0 ? r.q.qtype : -1)]!++;
+    if (r.cookie !== 0) s.cookies[r.cookie]!++;
     if (r.q.ecsFamily !== 0) s.ecs++;
     else s.noEcs++;
     if (r.truncated) s.truncated++;
@@ -189,7 +196,14 @@ export class DnsListener {
    */
   #answerUdp(msg: Uint8Array, len: number, client: ClientAddress): number {
     const n = this.#answer(msg, len, client, false);
-    if (n === 0 || !this.#rrl) return n;
+    if (n === 0) {
+      // parseQuery drops only these two; anything else was an exception while answering.
+      this.stats.dropped[len < 12 ? DROP.runt : (msg[2]! & 0x80) !== 0 ? DROP.response : DROP.error]!++;
+      return 0;
+    }
+    // A valid server cookie proves the source address is not spoofed (RFC 7873 §5.3): such
+    // clients are not rate limited, as in Knot and gdnsd.
+    if (!this.#rrl || this.responder.cookie === COOKIE_VALID) return n;
     const rc = this.responder.rcode;
     const kind = rc === RCODE.NOERROR || rc === RCODE.NXDOMAIN ? (rc === RCODE.NOERROR ? 0 : 1) : 2;
     const action = this.#rrl.check(client.family, client.bytes, kind, Date.now());
@@ -230,7 +244,11 @@ export class DnsListener {
           for (let i = 0; i < count; i++) {
             const len = batch.length(i);
             // Source port 0 cannot be answered; a datagram over a slot was cut by the kernel.
-            if (len < 0 || batch.sourcePort(i) === 0) continue;
+            if (len < 0) continue;
+            if (batch.sourcePort(i) === 0) {
+              this.stats.dropped[DROP.sourcePort0]!++;
+              continue;
+            }
             // The reply is written straight into the socket's reply slot (UDP replies fit).
             r.out = batch.replies[i]!;
             const n = this.#answerUdp(batch.slots[i]!, len, clients[i]!);
@@ -259,7 +277,10 @@ export class DnsListener {
     this.#udp.push(sock);
     sock.on('message', (msg, rinfo) => {
       // Source port 0 cannot be answered (and is a classic way to crash naive servers).
-      if (rinfo.port === 0) return;
+      if (rinfo.port === 0) {
+        this.stats.dropped[DROP.sourcePort0]!++;
+        return;
+      }
       const n = this.#answerUdp(msg, msg.length, this.#client(rinfo.address));
       if (n === 0) return;
       // The reply buffer is reused by the next query: send a copy (small pooled allocation).
@@ -300,16 +321,14 @@ export class DnsListener {
 
   #onConnection(sock: Socket): void {
     const limits = this.#opts.tcp;
-    const peer = sock.remoteAddress ?? '';
-    const count = this.#perClient.get(peer) ?? 0;
-    if (this.#conns.size >= limits.maxConnections || count >= limits.maxPerClient) {
+    const client = this.#client(sock.remoteAddress ?? '');
+    const place = this.#caps.acquire(client.bytes);
+    if (place < 0) {
       this.stats.tcpRejected++;
       sock.destroy();
       return;
     }
     this.#conns.add(sock);
-    this.#perClient.set(peer, count + 1);
-    const client = this.#client(peer);
     let buf: Buffer = Buffer.alloc(0);
     let messageTimer: NodeJS.Timeout | undefined;
     sock.setTimeout(limits.idleMs, () => sock.destroy());
@@ -317,9 +336,7 @@ export class DnsListener {
     sock.on('close', () => {
       clearTimeout(messageTimer);
       this.#conns.delete(sock);
-      const c = (this.#perClient.get(peer) ?? 1) - 1;
-      if (c <= 0) this.#perClient.delete(peer);
-      else this.#perClient.set(peer, c);
+      this.#caps.release(place);
     });
     // Write backpressure: while more than maxQueuedBytes of replies wait for the client, stop
     // answering (queries stay in `buf`) and stop reading; continue on 'drain'.
@@ -336,6 +353,9 @@ export class DnsListener {
         if (buf.length < 2 + len) break;
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
+        // This message is complete: its deadline is over (the next one starts its own).
+        clearTimeout(messageTimer);
+        messageTimer = undefined;
         const n = this.#answer(msg, len, client, true);
         if (n === 0) {
           // A response or a runt: RFC 7766 lets the server close.
@@ -350,10 +370,10 @@ export class DnsListener {
         this.responder.out.copy(out, 2, 0, n);
         sock.write(out);
       }
-      clearTimeout(messageTimer);
-      messageTimer = undefined;
-      if (buf.length > 0) {
-        // Whole-message deadline: a started message must arrive in full, soon.
+      // Whole-message deadline: a started message must arrive in full within messageMs of its
+      // first byte. It is not restarted by later chunks: one byte every few seconds would
+      // otherwise hold the connection (and a place under the caps) for ever (slowloris).
+      if (buf.length > 0 && messageTimer === undefined) {
         messageTimer = setTimeout(() => sock.destroy(), limits.messageMs);
       }
     };

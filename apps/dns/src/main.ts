@@ -1,73 +1,39 @@
 /**
- * Standalone DNS server: follows the published snapshot from the API (long-poll by version,
- * verified, last-known-good on disk) and answers from it; starts from the cached file when
- * the API is down. SIGHUP re-reads the GeoIP files; SIGTERM/SIGINT stop gracefully.
- * Settings come from the environment (see README):
- *   CATCHMENT_API_URL, CATCHMENT_API_TOKEN, CATCHMENT_DNS_ADDRESSES, CATCHMENT_DNS_PORT,
- *   CATCHMENT_DATA_DIR, CATCHMENT_DNS_HTTP_PORT (metrics/health, default 9153),
- *   CATCHMENT_GEOIP_CITY, CATCHMENT_GEOIP_ASN, CATCHMENT_GEOIP_COUNTRY, CATCHMENT_DNS_WORKERS,
- *   CATCHMENT_DNS_RRL (responses/s per client block, 0 = off), CATCHMENT_DNS_RRL_SLIP (2),
- *   CATCHMENT_DNS_REPORT_SECONDS (60), CATCHMENT_DNS_QUERY_LOG_SAMPLE (log 1 in N queries; 0 = off),
- *   CATCHMENT_DNS_UDP_IO (batch | dgram; default batch).
+ * Standalone DNS server (also `catchment start --only dns`): follows the published snapshot
+ * from the API (long-poll by version, verified, last-known-good on disk) and answers from it;
+ * starts from the cached file when the API is down. SIGHUP re-reads the GeoIP files;
+ * SIGTERM/SIGINT stop gracefully. Settings come from the environment: CATCHMENT_API_URL,
+ * CATCHMENT_API_TOKEN, CATCHMENT_DATA_DIR and those listed in src/env.ts.
  */
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { createLogger, runtimeSettings, SnapshotFollower } from '@catchment/core';
-import { createDnsServer } from './server.ts';
+import { createLogger } from '@catchment/core';
+import { readCookieSecrets } from './env.ts';
+import { startDnsFromEnv } from './standalone.ts';
 
 const log = createLogger('dns');
-const settings = runtimeSettings();
-const env = process.env;
-const num = (key: string, fallback: number) => (env[key] ? Number(env[key]) : fallback);
-
-const follower = new SnapshotFollower({
-  apiUrl: settings.apiUrl,
-  token: settings.apiToken,
-  cacheFile: join(settings.dataDir, 'dns-snapshot.json'),
-  logger: log,
-});
-await follower.start();
-const first = await follower.ready(num('CATCHMENT_DNS_FIRST_SNAPSHOT_MS', 5000));
-if (!first) log.warn('no snapshot yet (API unreachable and no cached file): answering SERVFAIL until one arrives');
-
-const rrl = num('CATCHMENT_DNS_RRL', 0);
-const server = await createDnsServer({
-  listen: settings.dnsAddresses.map((address) => ({ address, port: settings.dnsPort })),
-  geo: { city: env.CATCHMENT_GEOIP_CITY, asn: env.CATCHMENT_GEOIP_ASN, country: env.CATCHMENT_GEOIP_COUNTRY },
-  workers: env.CATCHMENT_DNS_WORKERS ? Number(env.CATCHMENT_DNS_WORKERS) : undefined,
-  udpIo: settings.dnsUdpIo,
-  snapshot: first,
-  rrl: rrl > 0 ? { responsesPerSecond: rrl, slip: num('CATCHMENT_DNS_RRL_SLIP', 2) } : undefined,
-  queryLogSample: num('CATCHMENT_DNS_QUERY_LOG_SAMPLE', 0),
-  http: { address: env.CATCHMENT_DNS_HTTP_HOST ?? '127.0.0.1', port: num('CATCHMENT_DNS_HTTP_PORT', 9153) },
-  reports: {
-    apiUrl: settings.apiUrl,
-    token: settings.apiToken,
-    consumer: env.CATCHMENT_DNS_CONSUMER ?? `dns-${hostname()}`,
-    intervalMs: num('CATCHMENT_DNS_REPORT_SECONDS', 60) * 1000,
-  },
-  logger: log,
-});
-const swap = (snap: typeof first) => {
-  if (!snap || snap.version === server.current()?.version) return;
-  server.setSnapshot(snap).catch((err) => log.error({ err }, 'snapshot rejected; still answering from the last one'));
-};
-follower.on('snapshot', swap);
-// A version that arrived while the server was starting.
-swap(follower.current());
-log.info({ addresses: settings.dnsAddresses, port: settings.dnsPort, httpPort: server.httpPort }, 'dns server ready');
+const dns = await startDnsFromEnv(log);
+log.info({ httpPort: dns.server.httpPort }, 'dns server ready');
 
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down');
-  await follower.stop();
-  await server.close();
+  await dns.close();
   process.exit(0);
 };
 process.on('SIGHUP', () => {
-  server.reload().catch((err) => log.error({ err }, 'reload failed; still answering from the current tables'));
+  dns.server.reload().catch((err) => log.error({ err }, 'reload failed; still answering from the current tables'));
+  // New cookie secrets from the file; without a previous one in it, the one in use stays accepted.
+  if (process.env.CATCHMENT_DNS_COOKIE_SECRET_FILE && process.env.CATCHMENT_DNS_COOKIES !== 'off') {
+    try {
+      const next = readCookieSecrets();
+      if (next.secret) {
+        void dns.server.setCookieSecrets(next).catch((err) => log.error({ err }, 'cookie secret rotation failed'));
+      }
+    } catch (err) {
+      log.error({ err }, 'cookie secret file unreadable; keeping the current secrets');
+    }
+  }
 });
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));

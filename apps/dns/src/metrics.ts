@@ -1,25 +1,14 @@
+import { instrumentProcess } from '@catchment/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LATENCY_BUCKETS, type StatsDelta } from './stats.ts';
 import { RCODE_NAMES } from './wire/constants.ts';
 
-const QTYPE_NAMES: Record<string, string> = {
-  '1': 'A',
-  '2': 'NS',
-  '5': 'CNAME',
-  '6': 'SOA',
-  '12': 'PTR',
-  '15': 'MX',
-  '16': 'TXT',
-  '28': 'AAAA',
-  '33': 'SRV',
-  '255': 'ANY',
-  '257': 'CAA',
-  '-1': 'none',
-};
-
 /** The server's Prometheus metrics, fed from the threads' drained counters. */
 export class DnsMetrics {
   readonly registry = new Registry();
+  constructor() {
+    instrumentProcess(this.registry, 'dns');
+  }
   readonly queries = new Counter({
     name: 'catchment_dns_queries_total',
     help: 'Replies by rcode',
@@ -28,7 +17,7 @@ export class DnsMetrics {
   });
   readonly qtypes = new Counter({
     name: 'catchment_dns_queries_by_type_total',
-    help: 'Replies by question type',
+    help: 'Replies by question type (known types; every other value is "other")',
     labelNames: ['qtype'],
     registers: [this.registry],
   });
@@ -55,6 +44,12 @@ export class DnsMetrics {
     labelNames: ['action'],
     registers: [this.registry],
   });
+  readonly cookies = new Counter({
+    name: 'catchment_dns_cookies_total',
+    help: 'Queries with a DNS COOKIE option: client-only, valid or invalid server cookie (valid ones bypass RRL)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   readonly tcpRejected = new Counter({
     name: 'catchment_dns_tcp_rejected_total',
     help: 'TCP connections refused by the connection caps',
@@ -62,7 +57,7 @@ export class DnsMetrics {
   });
   readonly udpDropped = new Counter({
     name: 'catchment_dns_udp_dropped_total',
-    help: 'UDP datagrams dropped by the server: replies the kernel would not take, queries over 4 KiB',
+    help: 'UDP datagrams that got no reply (RRL aside), by reason: send, oversize, runt, response, source-port-0, error',
     labelNames: ['reason'],
     registers: [this.registry],
   });
@@ -95,7 +90,7 @@ export class DnsMetrics {
 
   add(d: StatsDelta): void {
     for (const [rc, n] of Object.entries(d.rcodes)) this.queries.inc({ rcode: RCODE_NAMES[Number(rc)] ?? rc }, n);
-    for (const [t, n] of Object.entries(d.qtypes)) this.qtypes.inc({ qtype: QTYPE_NAMES[t] ?? `TYPE${t}` }, n);
+    for (const [t, n] of Object.entries(d.qtypes)) this.qtypes.inc({ qtype: t }, n);
     for (const [k, n] of Object.entries(d.answers)) {
       const [service = '', edge = ''] = k.split('|');
       this.answers.inc({ service, edge }, n);
@@ -106,8 +101,8 @@ export class DnsMetrics {
     if (d.rrlDropped) this.rrl.inc({ action: 'drop' }, d.rrlDropped);
     if (d.rrlSlipped) this.rrl.inc({ action: 'slip' }, d.rrlSlipped);
     if (d.tcpRejected) this.tcpRejected.inc(d.tcpRejected);
-    if (d.udpDropped.send) this.udpDropped.inc({ reason: 'send' }, d.udpDropped.send);
-    if (d.udpDropped.oversize) this.udpDropped.inc({ reason: 'oversize' }, d.udpDropped.oversize);
+    for (const [result, n] of Object.entries(d.cookies)) if (n) this.cookies.inc({ result }, n);
+    for (const [reason, n] of Object.entries(d.udpDropped)) if (n) this.udpDropped.inc({ reason }, n);
     // Histogram buckets arrive pre-counted: observe each bucket's upper bound.
     d.latency.buckets.forEach((n, i) => {
       const v = LATENCY_BUCKETS[i] ?? 0.02;

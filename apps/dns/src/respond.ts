@@ -1,7 +1,10 @@
 import { type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
-import { CLASS_IN, EDNS_BUFFER, RCODE, TYPE } from './wire/constants.ts';
+import type { ServerCookies } from './cookies.ts';
+import { TYPE_NSEC } from './dnssec/records.ts';
+import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
 import type { Chunk, CompiledZones, NameEntry, Section } from './zone/compile.ts';
+import { denial, onlineAnswer, queryOwner, wildcardNodata } from './zone/sign.ts';
 
 /**
  * Turns one query packet into one reply packet in a reused buffer. Everything it writes was
@@ -15,6 +18,14 @@ export interface ClientAddress {
   bytes: Uint8Array;
 }
 
+/** What the query's COOKIE option was (RFC 7873), for RRL and metrics. */
+export const COOKIE_NONE = 0;
+export const COOKIE_CLIENT_ONLY = 1;
+export const COOKIE_VALID = 2;
+export const COOKIE_INVALID = 3;
+/** Our COOKIE option: code, length, client cookie (8), server cookie (16). */
+const COOKIE_OPTION_LEN = 28;
+
 const EMPTY: Chunk = { bytes: Buffer.alloc(0), count: 0, patches: [] };
 const NO_ADDITIONAL: Section = { answer: EMPTY, additional: EMPTY };
 
@@ -22,6 +33,8 @@ export class Responder {
   zones: CompiledZones | undefined;
   /** Resolvers whose ECS is used (undefined: all). */
   trustedEcs: LookupTrie | undefined;
+  /** DNS cookies (undefined: off, the COOKIE option is ignored). */
+  cookies: ServerCookies | undefined;
   readonly q: Query = newQuery();
   /**
    * Where replies are written. The batched UDP path points it at the socket's reply slot
@@ -34,6 +47,10 @@ export class Responder {
   /** Facts about the last reply, read by the listener for metrics and reports. */
   rcode = 0;
   truncated = false;
+  /** COOKIE_* of the last query. */
+  cookie = COOKIE_NONE;
+  #client: Uint8Array = new Uint8Array(4);
+  #now = 0;
   usedEcs = false;
   /** Steered answer: service index, edge index (0 = anycast), class and leaf key; -1 otherwise. */
   service = -1;
@@ -53,8 +70,20 @@ export class Responder {
     this.service = -1;
     this.edge = -1;
     this.blockKey = -1;
+    this.cookie = COOKIE_NONE;
     const status = parseQuery(msg, len, q);
     if (status === DROP) return 0;
+    if (q.cookieLen > 0 && this.cookies) {
+      this.#client = client.bytes;
+      this.#now = (Date.now() / 1000) >>> 0;
+      const c = q.cookieAt;
+      this.cookie =
+        q.cookieLen === 8
+          ? COOKIE_CLIENT_ONLY
+          : this.cookies.valid(msg, c, c + 8, q.cookieLen - 8, client.bytes, this.#now)
+            ? COOKIE_VALID
+            : COOKIE_INVALID;
+    }
     if (status !== RCODE.NOERROR) return this.#error(msg, status);
     const zones = this.zones;
     if (q.qclass !== CLASS_IN) return this.#error(msg, RCODE.REFUSED);
@@ -91,18 +120,42 @@ export class Responder {
       if (e.delegation) return this.#write(msg, RCODE.NOERROR, false, NO_ADDITIONAL, e.delegation, e.wireLen, tcp);
     }
 
+    // DNSSEC: the signer of a signed zone when the query asked for signatures (DO).
+    const signer = (q.dnssecOk & 0x80) !== 0 ? zones.signers[zoneIdx] : undefined;
+    let wildcard = false;
     if (!entry) {
       const wild = encloser!.wildcard;
-      if (wild < 0)
+      if (wild < 0) {
+        if (signer) {
+          // Compact denial (RFC 9824): NOERROR with an NXNAME NSEC, or NXDOMAIN when the
+          // resolver set CO (compact answers OK).
+          const proof = denial(signer, queryOwner(msg, 12, qEnd), zone.negativeTtl);
+          const rcode = (q.dnssecOk & 0x40) !== 0 ? RCODE.NXDOMAIN : RCODE.NOERROR;
+          return this.#write(
+            msg,
+            rcode,
+            true,
+            NO_ADDITIONAL,
+            soaSection(zone.soa),
+            zone.wireLen,
+            tcp,
+            undefined,
+            proof,
+          );
+        }
         return this.#write(msg, RCODE.NXDOMAIN, true, NO_ADDITIONAL, soaSection(zone.soa), zone.wireLen, tcp);
+      }
       entry = zones.entries[wild]!;
+      wildcard = true;
     }
 
     const qtype = q.qtype;
     let section: Section | undefined;
     if (qtype === TYPE.ANY) {
       // RFC 8482: one small synthesised HINFO instead of every RRset.
-      if (entry.hasData) section = { answer: zones.hinfo, additional: EMPTY };
+      if (entry.hasData) section = { answer: (signer && entry.hinfo) || zones.hinfo, additional: EMPTY };
+    } else if (signer && qtype === TYPE_NSEC && entry.nsec) {
+      section = { answer: entry.nsec, additional: EMPTY };
     } else if (entry.cname && qtype === TYPE.CNAME) {
       section = entry.cname;
     } else if (entry.cnameChain) {
@@ -115,8 +168,7 @@ export class Responder {
             ? this.#steer(msg, target.service, qtype, client)
             : target.rrsets.get(qtype);
         if (chained && chained.answer.count > 0) {
-          const chain = { records: chained.answer, at: entry.cnameTargetAt };
-          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chain);
+          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chained.answer);
         }
       }
     } else if (entry.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)) {
@@ -125,7 +177,29 @@ export class Responder {
       section = entry.rrsets.get(qtype);
     }
     if (!section || section.answer.count === 0) {
-      return this.#write(msg, RCODE.NOERROR, true, NO_ADDITIONAL, soaSection(zone.soa), zone.wireLen, tcp);
+      const proof = signer
+        ? wildcard
+          ? wildcardNodata(signer, queryOwner(msg, 12, qEnd), entry.nsecTypes!, zone.negativeTtl)
+          : entry.nsec
+        : undefined;
+      return this.#write(
+        msg,
+        RCODE.NOERROR,
+        true,
+        NO_ADDITIONAL,
+        soaSection(zone.soa),
+        zone.wireLen,
+        tcp,
+        undefined,
+        proof,
+      );
+    }
+    if (signer && wildcard) {
+      // Synthesised from a wildcard: signed as owned by the query name (one online signature).
+      section = {
+        answer: onlineAnswer(signer, section.answer, queryOwner(msg, 12, qEnd)),
+        additional: section.additional,
+      };
     }
     return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp);
   }
@@ -147,21 +221,24 @@ export class Responder {
       let bytes: Uint8Array = msg;
       let offset = q.ecsAddr;
       let available = q.ecsAddrLen;
-      let source = q.ecsSource;
-      if (family === 6 && source >= 96 && isMapped(msg, offset, available)) {
-        // IPv4-mapped IPv6 is looked up as IPv4.
+      // Bits of the request's family before the looked-up address (96 for IPv4-mapped IPv6).
+      let skipped = 0;
+      if (family === 6 && q.ecsSource >= 96 && isMapped(msg, offset, available)) {
+        // IPv4-mapped IPv6 is looked up as IPv4; the scope goes back in the request's family
+        // (RFC 7871 §7.1.1: the reply's FAMILY and SOURCE are the query's), or a resolver would
+        // cache an IPv4-sized scope as an IPv6 one and share the answer with other clients.
         family = 4;
+        skipped = 96;
         const m = this.#mapped;
         for (let i = 0; i < 4; i++) m[i] = 12 + i < available ? msg[offset + 12 + i]! : 0;
         bytes = m;
         offset = 0;
         available = 4;
-        source -= 96;
       }
       lookupBits(trie, family, bytes, offset, available, out);
       value = out.value;
       this.usedEcs = true;
-      this.scope = Math.min(out.length, source);
+      this.scope = Math.min(out.length + skipped, q.ecsSource);
     } else {
       lookupBits(zones.steering.publicResolvers, client.family, client.bytes, 0, client.bytes.length, out);
       if (out.value === 1) {
@@ -191,8 +268,11 @@ export class Responder {
     this.rcode = rcode;
     out[0] = msg[0]!;
     out[1] = msg[1]!;
-    out[2] = 0x80 | (q.opcode << 3) | q.rd;
-    out[3] = q.cd | (rcode & 0x0f);
+    // RD and CD are defined only for QUERY (RFC 1035 §4.1.1, RFC 4035 §3.2.2): a NOTIMP reply to
+    // another opcode does not echo them.
+    const query = q.opcode === 0;
+    out[2] = 0x80 | (q.opcode << 3) | (query ? q.rd : 0);
+    out[3] = (query ? q.cd : 0) | (rcode & 0x0f);
     out.fill(0, 4, 12);
     let pos = 12;
     if (q.qnameEnd > 0 && rcode !== RCODE.NOTIMP) {
@@ -219,19 +299,40 @@ export class Responder {
     out[pos + 6] = 0;
     out[pos + 7] = q.dnssecOk;
     out[pos + 8] = 0;
-    if (!ecs) {
-      out.writeUInt16BE(0, pos + 9);
-      return pos + 11;
+    const cookie = this.cookie !== COOKIE_NONE;
+    out.writeUInt16BE((ecs ? 8 + q.ecsAddrLen : 0) + (cookie ? COOKIE_OPTION_LEN : 0), pos + 9);
+    pos += 11;
+    if (ecs) {
+      const optLen = 4 + q.ecsAddrLen;
+      out.writeUInt16BE(8, pos);
+      out.writeUInt16BE(optLen, pos + 2);
+      out.writeUInt16BE(q.ecsFamily, pos + 4);
+      out[pos + 6] = q.ecsSource;
+      out[pos + 7] = this.usedEcs ? this.scope : 0;
+      copyBytes(msg, q.ecsAddr, out, pos + 8, q.ecsAddrLen);
+      pos += 8 + q.ecsAddrLen;
     }
-    const optLen = 4 + q.ecsAddrLen;
-    out.writeUInt16BE(4 + optLen, pos + 9);
-    out.writeUInt16BE(8, pos + 11);
-    out.writeUInt16BE(optLen, pos + 13);
-    out.writeUInt16BE(q.ecsFamily, pos + 15);
-    out[pos + 17] = q.ecsSource;
-    out[pos + 18] = this.usedEcs ? this.scope : 0;
-    copyBytes(msg, q.ecsAddr, out, pos + 19, q.ecsAddrLen);
-    return pos + 19 + q.ecsAddrLen;
+    if (cookie) pos = this.#cookieOption(pos, msg);
+    return pos;
+  }
+
+  /**
+   * Our COOKIE option: the client cookie and a server cookie, the client's own while it is valid
+   * and under half an hour old (RFC 9018 §4.3), else a fresh one.
+   */
+  #cookieOption(pos: number, msg: Uint8Array): number {
+    const out = this.out;
+    const q = this.q;
+    out.writeUInt16BE(EDNS_OPTION_COOKIE, pos);
+    out.writeUInt16BE(24, pos + 2);
+    const c = q.cookieAt;
+    if (this.cookie === COOKIE_VALID && !this.cookies!.stale(msg, c + 8, this.#now)) {
+      copyBytes(msg, c, out, pos + 4, 24);
+    } else {
+      copyBytes(msg, c, out, pos + 4, 8);
+      this.cookies!.issue(msg, c, this.#client, this.#now, out, pos + 12);
+    }
+    return pos + COOKIE_OPTION_LEN;
   }
 
   #write(
@@ -242,23 +343,31 @@ export class Responder {
     authority: Section | undefined,
     ownerWireLen: number,
     tcp: boolean,
-    /** Records of a CNAME chain's target, and where in the answer the target's name is. */
-    chained?: { records: Chunk; at: number },
+    /** Records of a CNAME chain's target (the chain, in `answer`, says where the target's name is). */
+    chained?: Chunk,
+    /** DNSSEC denial records for the authority section, after the SOA (owned by the question). */
+    proof?: Chunk,
   ): number {
     const q = this.q;
     const out = this.out;
     this.rcode = rcode;
     const qLen = q.qnameEnd + 4 - 12;
     const ecs = q.ecsFamily !== 0;
-    const optLen = q.edns ? 11 + (ecs ? 8 + q.ecsAddrLen : 0) : 0;
+    const optLen = q.edns
+      ? 11 + (ecs ? 8 + q.ecsAddrLen : 0) + (this.cookie !== COOKIE_NONE ? COOKIE_OPTION_LEN : 0)
+      : 0;
     const max = tcp ? MAX_MESSAGE : q.edns ? Math.min(Math.max(q.udpSize, 512), EDNS_BUFFER) : 512;
-    const an = answer.answer;
-    const chain = chained?.records ?? EMPTY;
-    const ns = authority ? authority.answer : EMPTY;
+    // DO set: the signed twin of each chunk where there is one (signed zones only).
+    const dok = (q.dnssecOk & 0x80) !== 0;
+    const an = dok ? (answer.answer.signed ?? answer.answer) : answer.answer;
+    const chain = chained ? (dok ? (chained.signed ?? chained) : chained) : EMPTY;
+    const nsBase = authority ? authority.answer : EMPTY;
+    const ns = dok ? (nsBase.signed ?? nsBase) : nsBase;
+    const pf = proof ?? EMPTY;
     // Glue of a referral is required (RFC 9471): it never gets dropped silently.
     const referral = authority !== undefined && !aa;
     let ad = referral ? authority.additional : answer.additional;
-    const core = 12 + qLen + an.bytes.length + chain.bytes.length + ns.bytes.length + optLen;
+    const core = 12 + qLen + an.bytes.length + chain.bytes.length + ns.bytes.length + pf.bytes.length + optLen;
     let tc = false;
     if (core + ad.bytes.length > max) {
       if (core <= max && !referral) ad = EMPTY;
@@ -283,13 +392,13 @@ export class Responder {
       return pos;
     }
     out.writeUInt16BE(an.count + chain.count, 6);
-    out.writeUInt16BE(ns.count, 8);
+    out.writeUInt16BE(ns.count + pf.count, 8);
     out.writeUInt16BE(ad.count + (q.edns ? 1 : 0), 10);
     const pointer = 0xc000 | (q.qnameEnd - ownerWireLen);
     pos = copyChunk(out, pos, an, pointer);
     if (chain.count > 0) {
       // The chained records are owned by the chain's final target: a name in the CNAME rdata.
-      const targetPtr = 0xc000 | (12 + qLen + chained!.at);
+      const targetPtr = 0xc000 | (12 + qLen + an.at!);
       const start = pos;
       chain.bytes.copy(out, pos);
       for (const o of chain.owners ?? []) {
@@ -299,6 +408,7 @@ export class Responder {
       pos += chain.bytes.length;
     }
     pos = copyChunk(out, pos, ns, pointer);
+    pos = copyChunk(out, pos, pf, pointer);
     pos = copyChunk(out, pos, ad, pointer);
     if (q.edns) pos = this.#opt(pos, 0, ecs, msg);
     return pos;

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { createLogger, type Logger, type Snapshot, verifySnapshot } from '@catchment/core';
+import { createLogger, type Logger, loadKek, type Snapshot, verifySnapshot } from '@catchment/core';
 import {
   type ExplainInput,
   type Explanation,
@@ -14,10 +14,12 @@ import {
   shareSteering,
 } from '@catchment/geo';
 import { loadError as batchUnavailable } from '@catchment/udp-batch';
+import { type CookieSecrets, parseSecret, randomSecret } from './cookies.ts';
 import { DEFAULT_TCP, type Endpoint, type TcpLimits } from './listener.ts';
 import { DnsMetrics } from './metrics.ts';
 import type { RrlOptions } from './rrl.ts';
 import type { BlockCount, StatsDelta } from './stats.ts';
+import { TcpCaps } from './tcp-caps.ts';
 import { AnswerThread, type LoadResult, type ThreadOptions } from './thread.ts';
 
 export interface DnsServerOptions {
@@ -29,8 +31,13 @@ export interface DnsServerOptions {
   /** First snapshot to answer from (more arrive through setSnapshot). */
   snapshot?: Snapshot;
   tcp?: Partial<TcpLimits>;
-  /** Response rate limiting; off unless given. */
+  /** Response rate limiting; off unless given. Clients with a valid DNS cookie are exempt. */
   rrl?: RrlOptions;
+  /**
+   * DNS cookies (RFC 7873, RFC 9018 server cookies). Default: on, with a random secret for this
+   * process; give the same secret to every server of an anycast set. false: off.
+   */
+  cookies?: CookieSecrets | false;
   /** Accept ECS only from these resolvers (plus the snapshot's settings.ecsTrustedResolvers). */
   ecsTrustedResolvers?: string[];
   /** Metrics (/metrics) and health (/healthz, /readyz) endpoint. */
@@ -45,6 +52,12 @@ export interface DnsServerOptions {
   udpIo?: 'batch' | 'dgram';
   /** Log 1 in N queries (0 or absent: off). */
   queryLogSample?: number;
+  /**
+   * DNSSEC key-encryption key (32 bytes): opens the signing keys that snapshots carry encrypted.
+   * Default: loadKek() (CATCHMENT_DNSSEC_KEK / CATCHMENT_DNSSEC_KEK_FILE); without one, signed
+   * zones are served unsigned and the load reports it.
+   */
+  dnssecKek?: Buffer;
   logger?: Logger;
 }
 
@@ -55,6 +68,11 @@ export interface DnsServer {
   metrics: DnsMetrics;
   /** Port of the metrics/health endpoint (useful with port 0). */
   httpPort: number | undefined;
+  /**
+   * Rotates the DNS cookie secret: `secret` (default: a new random one) issues cookies from now
+   * on, `previousSecret` (default: the secret in use until now) is still accepted.
+   */
+  setCookieSecrets(secrets?: CookieSecrets): Promise<void>;
   /** Graceful reload: re-read the GeoIP files, rebuild and swap the tables in every thread. */
   reload(): Promise<void>;
   /** Sends the pending report now (also done on the interval and at close). */
@@ -75,6 +93,8 @@ function workerHandle(
   spawnWorker: () => Worker,
   log: Logger,
   current: () => { snapshot: Snapshot; steering: SteeringTable } | undefined,
+  /** Called when the thread is gone (before a replacement starts). */
+  onExit: () => void,
 ): ThreadHandle {
   let next = 1;
   let stopping = false;
@@ -102,6 +122,7 @@ function workerHandle(
     w.on('exit', (code) => {
       for (const p of waiting.values()) p.reject(new Error(`worker exited with code ${code}`));
       waiting.clear();
+      onExit();
       if (stopping || !started) return;
       log.error({ code }, 'dns worker exited: starting a replacement');
       attach();
@@ -134,6 +155,7 @@ function localHandle(t: AnswerThread): ThreadHandle {
       if (type === 'load') return t.load(extra.snapshot as Snapshot, extra.steering as SteeringTable) as T;
       if (type === 'drain') return t.drain() as T;
       if (type === 'blocks') return t.drainBlocks() as T;
+      if (type === 'cookies') return t.setCookies(extra.cookies as CookieSecrets | false) as T;
       throw new Error(`unknown call ${type}`);
     },
     stop: () => t.stop(),
@@ -166,7 +188,13 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
       udpIo: udpIo(opts.udpIo ?? 'batch', log),
     },
     ecsTrustedResolvers: opts.ecsTrustedResolvers ?? [],
+    // One secret for every thread: a client's UDP and TCP queries may reach different threads.
+    cookies: opts.cookies === false ? false : { ...opts.cookies, secret: opts.cookies?.secret ?? randomSecret() },
+    dnssecKek: (opts.dnssecKek ?? loadKek())?.toString('hex'),
   };
+  let cookies = threadOpts.cookies;
+  // TCP caps count for the whole process: one set of counters shared by every answering thread.
+  const tcpCaps = TcpCaps.buffer(Math.max(workers, 1));
   const metrics = new DnsMetrics();
   // One set of GeoIP readers and one build of the steering tables for all threads (shared
   // memory), also used by explain; files are watched and the tables rebuilt on change.
@@ -180,16 +208,28 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
 
   const threads: ThreadHandle[] = [];
   if (workers === 0) {
-    threads.push(localHandle(new AnswerThread(threadOpts)));
+    const listener = { ...threadOpts.listener, tcpCaps: { buffer: tcpCaps, thread: 0 } };
+    threads.push(localHandle(new AnswerThread({ ...threadOpts, listener })));
   } else {
     // Workers created from now on get `gc`: each collects within a second of a swap, which is what
     // frees the previous (shared) tables (see worker.ts). The main thread's context is unaffected.
     setFlagsFromString('--expose-gc');
     for (let i = 0; i < workers; i++) {
-      const spawnWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: threadOpts });
+      // Built at each spawn: a replacement gets the cookie secrets current then.
+      const spawnWorker = () => {
+        const workerData: ThreadOptions = {
+          ...threadOpts,
+          listener: { ...threadOpts.listener, tcpCaps: { buffer: tcpCaps, thread: i } },
+        };
+        return new Worker(new URL('./worker.ts', import.meta.url), { workerData });
+      };
       threads.push(
-        workerHandle(spawnWorker, log, () =>
-          current && tables ? { snapshot: current, steering: tables.posted } : undefined,
+        workerHandle(
+          spawnWorker,
+          log,
+          () => (current && tables ? { snapshot: current, steering: tables.posted } : undefined),
+          // A dead worker's connections closed without its close handlers: give its places back.
+          () => TcpCaps.reclaim(tcpCaps, i),
         ),
       );
     }
@@ -330,6 +370,21 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     metrics,
     httpPort,
     flushReport,
+    async setCookieSecrets(secrets = {}) {
+      if (cookies === false) throw new Error('DNS cookies are off on this server');
+      const next: CookieSecrets = {
+        secret: secrets.secret ?? randomSecret(),
+        previousSecret: secrets.previousSecret ?? cookies.secret,
+      };
+      // Checked here (a bad secret is the caller's error), then swapped in every thread.
+      parseSecret(next.secret!);
+      if (next.previousSecret) parseSecret(next.previousSecret);
+      await Promise.all(threads.map((t) => t.call('cookies', { cookies: next })));
+      cookies = next;
+      // A worker started after this (a replacement) gets the current secrets.
+      threadOpts.cookies = next;
+      log.info('DNS cookie secret rotated');
+    },
     async reload() {
       await serial(async () => {
         geo.reload();

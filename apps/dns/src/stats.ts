@@ -1,4 +1,5 @@
 import { blockOfKey, formatNetwork } from '@catchment/geo';
+import { QTYPE_LABELS } from './qtypes.ts';
 import type { CompiledZones } from './zone/compile.ts';
 
 /**
@@ -10,6 +11,7 @@ export const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0
 
 export interface StatsDelta {
   rcodes: Record<string, number>;
+  /** Question type label (qtypes.ts) → replies. */
   qtypes: Record<string, number>;
   /** `service|edge` → answers. */
   answers: Record<string, number>;
@@ -19,10 +21,25 @@ export interface StatsDelta {
   rrlDropped: number;
   rrlSlipped: number;
   tcpRejected: number;
-  /** UDP replies the kernel would not take (send buffer full), and datagrams over 4 KiB. */
-  udpDropped: { send: number; oversize: number };
+  /** Queries by COOKIE option (COOKIE_RESULTS). */
+  cookies: Record<string, number>;
+  /** UDP datagrams that got no reply, by reason (DROP_REASONS), RRL aside. */
+  udpDropped: Record<DropReason, number>;
   latency: { buckets: number[]; sum: number; count: number };
 }
+
+/**
+ * Why a datagram got no reply: `send` the kernel would not take the reply (send buffer full),
+ * `oversize` over 4 KiB, `runt` shorter than a header, `response` QR set (never answered: no
+ * reflection loops), `source-port-0` cannot be answered, `error` a bug while answering.
+ */
+export const DROP_REASONS = ['send', 'oversize', 'runt', 'response', 'source-port-0', 'error'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+/** Index of each reason in ListenerStats.dropped. */
+export const DROP = { send: 0, oversize: 1, runt: 2, response: 3, sourcePort0: 4, error: 5 } as const;
+
+/** Index: respond.ts COOKIE_* (none is not counted). */
+export const COOKIE_RESULTS = ['none', 'client-only', 'valid', 'invalid'] as const;
 
 export interface BlockCount {
   block: string;
@@ -32,14 +49,18 @@ export interface BlockCount {
 
 export class ListenerStats {
   rcodes = new Float64Array(32);
-  /** Index: question type; 65536: no question. */
-  qtypes = new Float64Array(65537);
+  /** Index: qtypeSlot(question type). */
+  qtypes = new Float64Array(QTYPE_LABELS.length);
   ecs = 0;
   noEcs = 0;
   truncated = 0;
   rrlDropped = 0;
   rrlSlipped = 0;
   tcpRejected = 0;
+  /** Per COOKIE_RESULTS index. */
+  cookies = new Float64Array(COOKIE_RESULTS.length);
+  /** Per DROP_REASONS index. */
+  dropped = new Float64Array(DROP_REASONS.length);
   latBuckets = new Float64Array(LATENCY_BUCKETS.length + 1);
   latSum = 0;
   latCount = 0;
@@ -59,7 +80,7 @@ export class ListenerStats {
     });
     const qtypes: Record<string, number> = {};
     this.qtypes.forEach((n, t) => {
-      if (n > 0) qtypes[t === 65536 ? '-1' : String(t)] = n;
+      if (n > 0) qtypes[QTYPE_LABELS[t]!] = n;
     });
     const answers: Record<string, number> = {};
     for (const svc of zones?.services ?? []) {
@@ -78,11 +99,14 @@ export class ListenerStats {
       rrlDropped: this.rrlDropped,
       rrlSlipped: this.rrlSlipped,
       tcpRejected: this.tcpRejected,
-      udpDropped: { send: 0, oversize: 0 },
+      cookies: Object.fromEntries(COOKIE_RESULTS.slice(1).map((r, i) => [r, this.cookies[i + 1]!])),
+      udpDropped: Object.fromEntries(DROP_REASONS.map((r, i) => [r, this.dropped[i]!])) as Record<DropReason, number>,
       latency: { buckets: Array.from(this.latBuckets), sum: this.latSum, count: this.latCount },
     };
     this.rcodes.fill(0);
     this.qtypes.fill(0);
+    this.dropped.fill(0);
+    this.cookies.fill(0);
     this.ecs = this.noEcs = this.truncated = this.rrlDropped = this.rrlSlipped = this.tcpRejected = 0;
     this.latBuckets.fill(0);
     this.latSum = 0;

@@ -1,5 +1,7 @@
 import type { Snapshot } from '@catchment/core';
 import type { SteeringTable } from '@catchment/geo';
+import { type CookieSecrets, ServerCookies } from './cookies.ts';
+import { newSignatureCache } from './dnssec/signer.ts';
 import { networkSetTrie } from './engine.ts';
 import { DnsListener, type ListenerOptions } from './listener.ts';
 import type { BlockCount, StatsDelta } from './stats.ts';
@@ -13,6 +15,10 @@ import { compileZones } from './zone/compile.ts';
 export interface ThreadOptions {
   listener: ListenerOptions;
   ecsTrustedResolvers: string[];
+  /** DNS cookie secrets (the same in every thread); false: cookies off. */
+  cookies: CookieSecrets | false;
+  /** DNSSEC key-encryption key (hex): opens the snapshot's signing keys. Absent: zones served unsigned. */
+  dnssecKek?: string;
 }
 
 export interface LoadResult {
@@ -25,16 +31,27 @@ export interface LoadResult {
 export class AnswerThread {
   readonly listener: DnsListener;
   readonly #opts: ThreadOptions;
+  readonly #kek: Buffer | undefined;
+  readonly #signatures = newSignatureCache();
+  #resign: NodeJS.Timeout | undefined;
 
   constructor(opts: ThreadOptions) {
     this.#opts = opts;
+    this.#kek = opts.dnssecKek ? Buffer.from(opts.dnssecKek, 'hex') : undefined;
     this.listener = new DnsListener(opts.listener);
+    this.setCookies(opts.cookies);
+  }
+
+  /** New cookie secrets (a rotation): used from the next query on. */
+  setCookies(secrets: CookieSecrets | false): void {
+    this.listener.responder.cookies = secrets === false ? undefined : new ServerCookies(secrets);
   }
 
   /** Compiles the zones of `snapshot` on top of `steering` and swaps them in. */
   load(snapshot: Snapshot, steering: SteeringTable): LoadResult {
     const started = performance.now();
-    const zones = compileZones(snapshot, steering);
+    const zones = compileZones(snapshot, steering, { kek: this.#kek, cache: this.#signatures });
+    this.#scheduleResign(zones.resignAt, snapshot, steering);
     const trusted = [...this.#opts.ecsTrustedResolvers, ...snapshot.body.settings.ecsTrustedResolvers];
     this.listener.responder.trustedEcs = networkSetTrie(trusted);
     this.listener.setZones(zones);
@@ -46,11 +63,27 @@ export class AnswerThread {
     };
   }
 
+  /**
+   * Signatures are renewed by compiling the same snapshot again when the first of them reaches
+   * its refresh time (the cache keeps every other one); so a server cut off from the control
+   * plane keeps valid signatures for as long as it runs.
+   */
+  #scheduleResign(at: number, snapshot: Snapshot, steering: SteeringTable): void {
+    clearTimeout(this.#resign);
+    this.#resign = undefined;
+    if (!Number.isFinite(at)) return;
+    // setTimeout holds at most 2^31-1 ms: wake up then and look again.
+    const delay = Math.min(Math.max(1000, at * 1000 - Date.now()), 2 ** 31 - 1);
+    this.#resign = setTimeout(() => this.load(snapshot, steering), delay);
+    this.#resign.unref();
+  }
+
   start(): Promise<void> {
     return this.listener.start();
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.#resign);
     await this.listener.stop();
   }
 

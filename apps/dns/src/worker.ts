@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Snapshot } from '@catchment/core';
 import type { SteeringTable } from '@catchment/geo';
+import type { CookieSecrets } from './cookies.ts';
 import { AnswerThread, type ThreadOptions } from './thread.ts';
 
 /** Worker thread entry: messages from the server drive one AnswerThread. */
@@ -29,25 +30,37 @@ function collectSoon(): void {
   collection.unref();
 }
 
-port.on('message', async (m: { type: string; id: number; snapshot?: Snapshot; steering?: SteeringTable }) => {
-  try {
-    if (m.type === 'start') {
-      await thread.start();
-      port.postMessage({ type: 'done', id: m.id });
-    } else if (m.type === 'load') {
-      const result = thread.load(m.snapshot!, m.steering!);
-      port.postMessage({ type: 'done', id: m.id, result });
-      collectSoon();
-    } else if (m.type === 'drain') {
-      port.postMessage({ type: 'done', id: m.id, result: thread.drain() });
-    } else if (m.type === 'blocks') {
-      port.postMessage({ type: 'done', id: m.id, result: thread.drainBlocks() });
-    } else if (m.type === 'stop') {
-      await thread.stop();
-      port.postMessage({ type: 'done', id: m.id });
-      port.close();
+port.on(
+  'message',
+  async (m: {
+    type: string;
+    id: number;
+    snapshot?: Snapshot;
+    steering?: SteeringTable;
+    cookies?: CookieSecrets | false;
+  }) => {
+    try {
+      if (m.type === 'start') {
+        await thread.start();
+        port.postMessage({ type: 'done', id: m.id });
+      } else if (m.type === 'load') {
+        const result = thread.load(m.snapshot!, m.steering!);
+        port.postMessage({ type: 'done', id: m.id, result });
+        collectSoon();
+      } else if (m.type === 'cookies') {
+        thread.setCookies(m.cookies!);
+        port.postMessage({ type: 'done', id: m.id });
+      } else if (m.type === 'drain') {
+        port.postMessage({ type: 'done', id: m.id, result: thread.drain() });
+      } else if (m.type === 'blocks') {
+        port.postMessage({ type: 'done', id: m.id, result: thread.drainBlocks() });
+      } else if (m.type === 'stop') {
+        await thread.stop();
+        port.postMessage({ type: 'done', id: m.id });
+        port.close();
+      }
+    } catch (err) {
+      port.postMessage({ type: 'done', id: m.id, error: err instanceof Error ? err.message : String(err) });
     }
-  } catch (err) {
-    port.postMessage({ type: 'done', id: m.id, error: err instanceof Error ? err.message : String(err) });
-  }
-});
+  },
+);

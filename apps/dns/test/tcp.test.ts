@@ -10,9 +10,9 @@ function frame(q: Buffer): Buffer {
   return Buffer.concat([h, q]);
 }
 
-function open(port: number): Promise<Socket> {
+function open(port: number, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+    const s = connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) }, () => resolve(s));
     s.once('error', reject);
   });
 }
@@ -187,5 +187,105 @@ describe('TCP global connection cap', () => {
     for (const sock of socks) sock.destroy();
     const m = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
     assert.match(m, /catchment_dns_tcp_rejected_total 1/);
+  });
+});
+
+describe('TCP whole-message deadline (slowloris)', () => {
+  let s: Running;
+  before(async () => {
+    s = await startServer(demoBody(), {
+      geo: { city: CITY_DB, asn: ASN_DB, watch: false },
+      tcp: { idleMs: 5000, messageMs: 400, maxConnections: 10, maxPerClient: 10 },
+    });
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  it('closes messages that trickle in, so slow connections cannot lock out a fresh client', async () => {
+    const message = frame(buildQuery('www.example.net', 1, { id: 1 }));
+    // As many slow clients as the caps allow, from another address: each sends one byte of its
+    // message every 100 ms (so the idle timeout never fires), for at most the whole message.
+    const slow = await Promise.all(Array.from({ length: 10 }, () => open(s.port, '127.0.0.2')));
+    const timers: NodeJS.Timeout[] = [];
+    const closedEarly = slow.map(
+      (sock) =>
+        new Promise<boolean>((resolve) => {
+          let sent = 0;
+          sock.on('error', () => {});
+          const t = setInterval(() => {
+            if (sock.destroyed || sent >= message.length - 1) {
+              clearInterval(t);
+              resolve(sock.destroyed);
+              return;
+            }
+            sock.write(message.subarray(sent, sent + 1));
+            sent++;
+          }, 100);
+          timers.push(t);
+          sock.once('close', () => {
+            clearInterval(t);
+            resolve(sent < message.length - 1);
+          });
+        }),
+    );
+    const early = await Promise.all(closedEarly);
+    for (const t of timers) clearInterval(t);
+    assert.deepEqual(
+      early.filter((e) => e).length,
+      10,
+      'every slow connection was closed before its message was complete',
+    );
+    const fresh = await open(s.port);
+    fresh.on('error', () => {});
+    fresh.write(frame(buildQuery('example.net', 1, { id: 77 })));
+    const [reply] = await readReplies(fresh, 1, 2000);
+    assert.equal(reply?.readUInt16BE(0), 77, 'a fresh client is answered');
+    fresh.destroy();
+    for (const sock of slow) sock.destroy();
+  });
+});
+
+describe('TCP caps hold for the process, not per worker thread', () => {
+  let s: Running;
+  before(async () => {
+    s = await startServer(demoBody(), {
+      geo: { city: CITY_DB, asn: ASN_DB, watch: false },
+      workers: 2,
+      tcp: { maxConnections: 4, maxPerClient: 3 },
+    });
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  /** Opens connections (from the given addresses), asks one query on each: how many were answered. */
+  async function answered(from: string[]): Promise<number> {
+    const socks = await Promise.all(from.map((a) => open(s.port, a)));
+    const got = await Promise.all(
+      socks.map(async (sock, i) => {
+        sock.on('error', () => {});
+        sock.write(frame(buildQuery('example.net', 1, { id: 200 + i })));
+        return (await readReplies(sock, 1, 2000)).length;
+      }),
+    );
+    for (const sock of socks) sock.destroy();
+    // Bounded wait until the server has seen the closes (its gauge is back to 0).
+    for (let i = 0; i < 50; i++) {
+      const m = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+      if (/catchment_dns_tcp_connections 0\b/.test(m)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return got.filter((n) => n === 1).length;
+  }
+
+  it('caps connections per client across both workers', async () => {
+    // SO_REUSEPORT spreads 10 connections over both workers (all on one: 2 in 1024).
+    assert.equal(await answered(Array.from({ length: 10 }, () => '127.0.0.1')), 3);
+  });
+
+  it('caps connections in all across both workers', async () => {
+    const addresses = Array.from({ length: 10 }, (_, i) => `127.0.0.${10 + i}`);
+    assert.equal(await answered(addresses), 4);
   });
 });

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { createLogger, type Logger, type Snapshot, SnapshotFollower } from '@catchment/core';
+import { createLogger, DEFAULT_PORTS, type Logger, type Snapshot, SnapshotFollower } from '@catchment/core';
 import {
   checkMaxPrefixes,
   DEFAULT_MAX_PREFIXES_PER_SESSION,
@@ -58,7 +58,7 @@ export interface EdgeAgentOptions {
   load?: { source: LoadSource; intervalMs?: number; timeoutMs?: number };
   /** A prom-client registry to share with the appliers (e.g. XdpDsrApplier's `registry`); default: the agent's own. */
   registry?: Registry;
-  /** Metrics and health endpoint; false for none. Default 127.0.0.1:9464. */
+  /** Metrics and health endpoint; false for none. Default 127.0.0.1:8455 (DEFAULT_PORTS.edgeHttp). */
   http?: { host: string; port: number } | false;
   logger?: Logger;
 }
@@ -204,6 +204,8 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     const snap = follower.current();
     if (!snap) return { trigger, applied: false, changed: false, snapshotVersion: null, error: 'no snapshot yet' };
     const end = metrics.reconcileDuration.startTimer();
+    const self = snap.body.edges.find((e) => e.name === opts.edge);
+    if (self) metrics.capacityRps.set(self.capacityRps);
     const fail = (stage: string, err: unknown): ReconcileOutcome => {
       end();
       lastError = `${stage}: ${(err as Error).message ?? String(err)}`;
@@ -307,7 +309,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
 
   let http: { server: Server; url: string } | undefined;
   if (opts.http !== false) {
-    const h = opts.http ?? { host: '127.0.0.1', port: 9464 };
+    const h = opts.http ?? { host: '127.0.0.1', port: DEFAULT_PORTS.edgeHttp };
     http = await startAgentHttp(
       h.host,
       h.port,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runtimeSettings } from '@catchment/core';
+import { DEFAULT_PORTS, runtimeSettings } from '@catchment/core';
 import { BirdSpeaker, GobgpSpeaker, type Speaker } from '@catchment/routing';
 import { Registry } from 'prom-client';
 import type { EdgeAgentOptions } from './agent.ts';
@@ -21,10 +21,11 @@ import { XdpDsrApplier } from './xdp/index.ts';
  *  CATCHMENT_EDGE_RECONCILE_CRON   drift repair schedule (default every 30 s)
  *  CATCHMENT_EDGE_MAX_PREFIXES     per session and family (default 1000)
  *  CATCHMENT_EDGE_GRACEFUL_SHUTDOWN=1 and CATCHMENT_EDGE_GRACEFUL_WAIT_MS: RFC 8326 on planned stop
- *  CATCHMENT_EDGE_HTTP             host:port of metrics and health (default 127.0.0.1:9464)
+ *  CATCHMENT_EDGE_HTTP             host:port of metrics and health (default 127.0.0.1:8455)
  *  CATCHMENT_EDGE_XDP_IFACE        interface for the XDP DSR program (default: no XDP applier)
  *  CATCHMENT_EDGE_XDP_NETNS, _OBJECT, _MODE, _INSTANCE   its namespace, prebuilt object,
  *                                  attach mode (auto, native, generic) and pin name
+ *  CATCHMENT_EDGE_XDP_FLOW_IDLE    seconds a redirected flow may idle (default 300; the same on every edge)
  *  CATCHMENT_EDGE_LOAD             load source reported to the API (default: none), one of
  *                                  prometheus:<url>#<metric>{<label matchers>}  (an exporter's counter or gauge)
  *                                  xdp[:flows|:offered-flows]  (new connections, from the XDP DSR counters)
@@ -52,7 +53,7 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
         });
   const checks = env.CATCHMENT_EDGE_CHECKS ? parseChecks(readFileSync(env.CATCHMENT_EDGE_CHECKS, 'utf8')) : [];
   const [host, port] = (() => {
-    const v = env.CATCHMENT_EDGE_HTTP ?? '127.0.0.1:9464';
+    const v = env.CATCHMENT_EDGE_HTTP ?? `127.0.0.1:${DEFAULT_PORTS.edgeHttp}`;
     const i = v.lastIndexOf(':');
     return [v.slice(0, i).replace(/^\[|\]$/g, ''), Number(v.slice(i + 1))] as const;
   })();
@@ -85,6 +86,10 @@ export function xdpFromEnv(env: NodeJS.ProcessEnv): { applier: XdpDsrApplier; re
   if (mode !== 'auto' && mode !== 'native' && mode !== 'generic') {
     throw new Error(`CATCHMENT_EDGE_XDP_MODE must be auto, native or generic, not "${mode}"`);
   }
+  const idle = env.CATCHMENT_EDGE_XDP_FLOW_IDLE;
+  if (idle !== undefined && idle !== '' && !(Number.isInteger(Number(idle)) && Number(idle) >= 1)) {
+    throw new Error(`CATCHMENT_EDGE_XDP_FLOW_IDLE must be a whole number of seconds >= 1, not "${idle}"`);
+  }
   const registry = new Registry();
   // The agent's metrics join this registry: keep their edge label (the controller's queries select by it).
   if (env.CATCHMENT_EDGE) registry.setDefaultLabels({ edge: env.CATCHMENT_EDGE });
@@ -95,6 +100,7 @@ export function xdpFromEnv(env: NodeJS.ProcessEnv): { applier: XdpDsrApplier; re
     ...(env.CATCHMENT_EDGE_XDP_NETNS ? { netns: env.CATCHMENT_EDGE_XDP_NETNS } : {}),
     ...(env.CATCHMENT_EDGE_XDP_OBJECT ? { object: env.CATCHMENT_EDGE_XDP_OBJECT } : {}),
     ...(env.CATCHMENT_EDGE_XDP_INSTANCE ? { instance: env.CATCHMENT_EDGE_XDP_INSTANCE } : {}),
+    ...(idle ? { flowIdleSeconds: Number(idle) } : {}),
   });
   return { applier, registry };
 }

@@ -1,3 +1,4 @@
+import { instrumentProcess } from '@catchment/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -7,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export function createEdgeMetrics(edge: string, shared?: Registry) {
   const registry = shared ?? new Registry();
   if (!shared) registry.setDefaultLabels({ edge });
+  instrumentProcess(registry, 'edge');
   let lastApply: number | undefined;
   const m = {
     registry,
@@ -43,6 +45,11 @@ export function createEdgeMetrics(edge: string, shared?: Registry) {
     snapshotVersion: new Gauge({
       name: 'catchment_edge_snapshot_version',
       help: 'Version of the snapshot last applied',
+      registers: [registry],
+    }),
+    capacityRps: new Gauge({
+      name: 'catchment_edge_capacity_rps',
+      help: 'Capacity of this edge in requests/s, from the latest snapshot (the denominator of its utilisation)',
       registers: [registry],
     }),
     lastApplyTimestamp: new Gauge({

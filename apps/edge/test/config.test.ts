@@ -12,7 +12,7 @@ test('agent settings from the environment, with defaults', () => {
   assert.equal(o.edge, 'lhr');
   assert.ok(o.speaker instanceof BirdSpeaker);
   assert.equal(o.cacheFile, '/var/lib/catchment/edge-lhr.snapshot.json');
-  assert.deepEqual(o.http, { host: '127.0.0.1', port: 9464 });
+  assert.deepEqual(o.http, { host: '127.0.0.1', port: 8455 });
   assert.equal(o.gracefulShutdownOnStop, false);
   const g = agentOptionsFromEnv({
     CATCHMENT_EDGE: 'lhr',
@@ -82,5 +82,19 @@ test('the XDP DSR applier is loaded when CATCHMENT_EDGE_XDP_IFACE names an inter
     () =>
       agentOptionsFromEnv({ CATCHMENT_EDGE: 'fra', CATCHMENT_EDGE_XDP_IFACE: 'eth1', CATCHMENT_EDGE_XDP_MODE: 'fast' }),
     /CATCHMENT_EDGE_XDP_MODE/,
+  );
+  assert.throws(
+    () =>
+      agentOptionsFromEnv({
+        CATCHMENT_EDGE: 'fra',
+        CATCHMENT_EDGE_XDP_IFACE: 'eth1',
+        CATCHMENT_EDGE_XDP_FLOW_IDLE: '0.5',
+      }),
+    /CATCHMENT_EDGE_XDP_FLOW_IDLE/,
+  );
+  assert.equal(
+    agentOptionsFromEnv({ CATCHMENT_EDGE: 'fra', CATCHMENT_EDGE_XDP_IFACE: 'eth1', CATCHMENT_EDGE_XDP_FLOW_IDLE: '60' })
+      .appliers?.length,
+    1,
   );
 });

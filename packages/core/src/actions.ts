@@ -23,9 +23,17 @@ export const ActionParams = {
   ),
   /** Stop announcing one of the edge's unicast prefixes (traffic falls back to the supernet). */
   'withdraw-unicast': Type.Object({ prefix: CidrText }, strict),
-  /** Add communities to the edge's announcements (all of them, or one prefix). */
+  /**
+   * Add communities to the edge's announcements (all of them, or one prefix): towards
+   * one transit's BGP sessions only when `transit` is named (its intents' values mean
+   * nothing to other providers), else towards every session.
+   */
   communities: Type.Object(
-    { communities: Type.Array(CommunityText, { minItems: 1 }), prefix: Type.Optional(CidrText) },
+    {
+      communities: Type.Array(CommunityText, { minItems: 1 }),
+      prefix: Type.Optional(CidrText),
+      transit: Type.Optional(Name),
+    },
     strict,
   ),
   /** XDP DSR shedding of a fraction (0-1] of new flows to other edges. */

@@ -1,5 +1,5 @@
 import { normaliseName } from './config.ts';
-import type { CatchmentConfig } from './config-schema.ts';
+import type { CatchmentConfig, EdgeDsrConfig } from './config-schema.ts';
 import { canonicalIp, parseCidr } from './net.ts';
 
 /**
@@ -49,6 +49,7 @@ export function normaliseConfig(cfg: CatchmentConfig): Required<CatchmentConfig>
               value: r.value.trim(),
             }))
             .sort((a, b) => `${a.name} ${a.type} ${a.value}`.localeCompare(`${b.name} ${b.type} ${b.value}`)),
+          ...(z.dnssec ? { dnssec: { ...z.dnssec } } : {}),
         };
       }),
     ),
@@ -58,6 +59,7 @@ export function normaliseConfig(cfg: CatchmentConfig): Required<CatchmentConfig>
         state: e.state ?? 'active',
         override: e.override ?? 'none',
         ...(e.dsrAddress ? { dsrAddress: canonicalIp(e.dsrAddress) } : {}),
+        ...withDsr(e.dsr),
       })),
     ),
     transits: byName((cfg.transits ?? []).map((t) => ({ ...t }))),
@@ -112,3 +114,22 @@ export function normaliseConfig(cfg: CatchmentConfig): Required<CatchmentConfig>
 }
 
 export type NormalConfig = ReturnType<typeof normaliseConfig>;
+
+/**
+ * An edge's DSR settings in their one form: absent when every value is the default
+ * (IP-in-IP, default GUE port, no client prefixes), client prefixes canonical and sorted.
+ */
+function withDsr(d: EdgeDsrConfig | undefined): { dsr?: EdgeDsrConfig } {
+  const encap = d?.encap ?? 'ipip';
+  const clientPrefixes = (d?.clientPrefixes ?? [])
+    .map((p) => ({ cidr: parseCidr(p.cidr).text, mode: p.mode }))
+    .sort((a, b) => a.cidr.localeCompare(b.cidr));
+  if (encap === 'ipip' && d?.guePort === undefined && clientPrefixes.length === 0) return {};
+  return {
+    dsr: {
+      encap,
+      ...(d?.guePort === undefined ? {} : { guePort: d.guePort }),
+      ...(clientPrefixes.length > 0 ? { clientPrefixes } : {}),
+    },
+  };
+}

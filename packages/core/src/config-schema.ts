@@ -37,6 +37,25 @@ export const ZoneRecordConfig = Type.Object(
   strict,
 );
 
+/** Online DNSSEC for a zone (apps/dns/README.md, "DNSSEC"). Present and not disabled: signed. */
+export const ZoneDnssecConfig = Type.Object(
+  {
+    /** false keeps the keys but serves the zone unsigned (remove the DS at the parent first). */
+    enabled: Type.Optional(Type.Boolean()),
+    algorithm: Type.Optional(Type.Union([Type.Literal('ECDSAP256SHA256'), Type.Literal('ED25519')])),
+    /** One combined signing key, or a KSK that signs the DNSKEY RRset and a ZSK for the rest. */
+    keys: Type.Optional(Type.Union([Type.Literal('ksk-zsk'), Type.Literal('csk')])),
+    /** How long a signature is valid (default 14d); re-signed when less than `refresh` is left (7d). */
+    signatureValidity: Type.Optional(Duration),
+    refresh: Type.Optional(Duration),
+    /** Random extra validity per signature (default 12h), so expiries do not all fall together. */
+    jitter: Type.Optional(Duration),
+    /** TTL of the DS RRset at the parent (default 86400), the wait of a KSK rollover. */
+    parentDsTtl: Type.Optional(Ttl),
+  },
+  strict,
+);
+
 export const ZoneConfig = Type.Object(
   {
     name: DnsName,
@@ -44,6 +63,24 @@ export const ZoneConfig = Type.Object(
     soa: Soa,
     ns: Type.Array(DnsName, { minItems: 1 }),
     records: Type.Optional(Type.Array(ZoneRecordConfig)),
+    dnssec: Type.Optional(ZoneDnssecConfig),
+  },
+  strict,
+);
+
+export const EdgeDsrConfig = Type.Object(
+  {
+    /** Encapsulation towards the targets: IP-in-IP (default) or GUE (IP directly over UDP). */
+    encap: Type.Optional(Type.Union([Type.Literal('ipip'), Type.Literal('gue')])),
+    /** UDP destination port of GUE (default 6080): the same on every edge that sends GUE. */
+    guePort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    /** Clients always shed (while shedding is on) or never shed, by longest matching prefix. */
+    clientPrefixes: Type.Optional(
+      Type.Array(
+        Type.Object({ cidr: CidrText, mode: Type.Union([Type.Literal('always'), Type.Literal('never')]) }, strict),
+        { maxItems: 4096 },
+      ),
+    ),
   },
   strict,
 );
@@ -71,8 +108,13 @@ export const EdgeConfig = Type.Object(
     ),
     state: Type.Optional(EdgeState),
     override: Type.Optional(EdgeOverride),
-    /** Address that other edges' XDP programs encapsulate shed flows to. */
+    /**
+     * Address that other edges' XDP programs encapsulate shed flows to: this edge's own
+     * unicast address, never inside an anycast prefix that other edges announce.
+     */
     dsrAddress: Type.Optional(IpText),
+    /** How this edge sheds by DSR (its XDP program's sending side). */
+    dsr: Type.Optional(EdgeDsrConfig),
   },
   strict,
 );
@@ -190,7 +232,9 @@ export const CatchmentConfig = Type.Object(
 
 export type CatchmentConfig = Static<typeof CatchmentConfig>;
 export type ZoneConfig = Static<typeof ZoneConfig>;
+export type ZoneDnssecConfig = Static<typeof ZoneDnssecConfig>;
 export type EdgeConfig = Static<typeof EdgeConfig>;
+export type EdgeDsrConfig = Static<typeof EdgeDsrConfig>;
 export type ServiceConfig = Static<typeof ServiceConfig>;
 export type PrefixConfig = Static<typeof PrefixConfig>;
 export type PolicyConfig = Static<typeof PolicyConfig>;

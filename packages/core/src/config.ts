@@ -6,6 +6,10 @@ import { CatchmentError, type ErrorCode, type FieldError } from './errors.ts';
 import { type Cidr, canonicalIp, cidrContains, cidrOverlaps, cidrProblem, ipFamily, parseCidr } from './net.ts';
 import { zoneRecordErrors } from './records.ts';
 import { DEFAULT_SETTINGS } from './settings.ts';
+
+/** UDP port of GUE when an edge's `dsr.guePort` is absent. */
+export const DEFAULT_GUE_PORT = 6080;
+
 import { schemaErrors } from './validate.ts';
 
 /** Lower case, absolute, no final dot: the one form names take inside Catchment. */
@@ -191,6 +195,58 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
     const prob = text === undefined ? undefined : durationProblem(text);
     if (prob) err(path, prob, code);
   };
+  // DSR: where shed flows are sent must route to this edge alone, and the data plane's limits.
+  cfg.edges?.forEach((e, i) => {
+    const fam = e.dsrAddress ? ipFamily(e.dsrAddress) : undefined;
+    if (e.dsrAddress && fam !== undefined) {
+      const at = parseCidr(`${e.dsrAddress}/${fam === 4 ? 32 : 128}`);
+      const addr = canonicalIp(e.dsrAddress);
+      cfg.prefixes?.forEach((p, j) => {
+        const c = parsed[j];
+        if (!c || !cidrContains(c, at)) return;
+        if (p.kind === 'unicast' && p.edge !== e.name)
+          err(
+            `/edges/${i}/dsrAddress`,
+            `${addr} is inside ${c.text}, the unicast prefix of edge "${p.edge}": DSR traffic would reach that edge`,
+            'DSR_ADDRESS_INVALID',
+          );
+        const others = p.kind === 'anycast' ? p.announcers.filter((a) => a !== e.name) : [];
+        if (others.length > 0)
+          err(
+            `/edges/${i}/dsrAddress`,
+            `${addr} is inside anycast ${c.text}, announced by ${others.map((o) => `"${o}"`).join(', ')} too: ` +
+              `DSR traffic to it would follow anycast to the nearest announcer (at the latest when a covering unicast ` +
+              `prefix is withdrawn); use an address of a unicast prefix of "${e.name}" outside the anycast supernets`,
+            'DSR_ADDRESS_INVALID',
+          );
+      });
+    }
+    const seen = new Map<string, number>();
+    e.dsr?.clientPrefixes?.forEach((cp, j) => {
+      const path = `/edges/${i}/dsr/clientPrefixes/${j}`;
+      const prob = cidrProblem(cp.cidr);
+      if (prob) return err(`${path}/cidr`, prob, 'CIDR_INVALID');
+      const text = parseCidr(cp.cidr).text;
+      const before = seen.get(text);
+      if (before !== undefined)
+        err(`${path}/cidr`, `${text} is listed twice (also clientPrefixes/${before})`, 'DSR_INVALID');
+      seen.set(text, j);
+    });
+    if (e.dsr?.guePort !== undefined && (e.dsr.encap ?? 'ipip') !== 'gue')
+      err(`/edges/${i}/dsr/guePort`, 'guePort is only used with encap: gue', 'DSR_INVALID');
+  });
+  // A receiving edge decapsulates GUE on one port: every edge that sends GUE must use the same.
+  const gue = (cfg.edges ?? []).flatMap((e, i) =>
+    e.dsr?.encap === 'gue' ? [{ i, name: e.name, port: e.dsr.guePort ?? DEFAULT_GUE_PORT }] : [],
+  );
+  for (const g of gue.slice(1)) {
+    if (g.port !== gue[0]!.port)
+      err(
+        `/edges/${g.i}/dsr/guePort`,
+        `GUE port ${g.port} differs from ${gue[0]!.port} of edge "${gue[0]!.name}": receivers decapsulate GUE on one port`,
+        'DSR_INVALID',
+      );
+  }
 
   cfg.slos?.forEach((s, i) => {
     if (s.edge) edgeRef(`/slos/${i}/edge`, s.edge);
@@ -248,10 +304,56 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   return errors;
 }
 
+/**
+ * The domain rules' errors of a document that also has schema errors, so that both are
+ * listed at once: the rules run on the parts the schema accepted (a rule that trips over
+ * a malformed part is skipped; errors under a path the schema already reported are dropped).
+ */
+function ruleErrorsBeside(schema: FieldError[], value: unknown): FieldError[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const objectOf = (p: string) => p.split('/').slice(0, 3).join('/');
+  const broken = new Set(schema.map((e) => objectOf(e.path)));
+  // The rules run on the objects the schema accepted; each list is filtered, and its
+  // indexes are mapped back to the file's.
+  const doc: Record<string, unknown> = {};
+  const indexes: Record<string, number[]> = {};
+  const brokenNames = new Set<string>();
+  for (const [k, v] of Object.entries(value)) {
+    if (!Array.isArray(v)) {
+      if (!broken.has(`/${k}`) && ![...broken].some((b) => b.startsWith(`/${k}/`))) doc[k] = v;
+      continue;
+    }
+    indexes[k] = [];
+    doc[k] = v.filter((item, i) => {
+      if (!broken.has(`/${k}/${i}`)) {
+        indexes[k]?.push(i);
+        return true;
+      }
+      const n = (item as { name?: unknown; cidr?: unknown } | null)?.name ?? (item as { cidr?: unknown } | null)?.cidr;
+      if (typeof n === 'string') brokenNames.add(n);
+      return false;
+    });
+  }
+  let rules: FieldError[];
+  try {
+    rules = domainErrors(doc as CatchmentConfig);
+  } catch {
+    return [];
+  }
+  return rules
+    .filter((e) => e.code !== 'REFERENCE_UNKNOWN' || ![...brokenNames].some((n) => e.message.includes(`"${n}"`)))
+    .map((e) => {
+      const [, kind, i, ...rest] = e.path.split('/');
+      const original = kind !== undefined && i !== undefined ? indexes[kind]?.[Number(i)] : undefined;
+      return original === undefined ? e : { ...e, path: ['', kind, original, ...rest].join('/') };
+    });
+}
+
 /** Schema, then domain rules: every error of the file at once, by path. */
 export function validateConfig(value: unknown): CatchmentConfig {
   const schema = schemaErrors(CatchmentConfig, value ?? {});
-  const errors = schema.length > 0 ? schema : domainErrors(value as CatchmentConfig);
+  const errors =
+    schema.length > 0 ? [...schema, ...ruleErrorsBeside(schema, value)] : domainErrors(value as CatchmentConfig);
   if (errors.length > 0) {
     throw new CatchmentError('CONFIG_INVALID', `configuration has ${errors.length} error(s)`, { errors });
   }

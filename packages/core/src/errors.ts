@@ -35,6 +35,8 @@ export const ErrorCodes = {
   PREFIX_OVERLAP: { status: 409, title: 'Unicast prefix overlaps another edge or prefix' },
   COMMUNITY_INVALID: { status: 422, title: 'Invalid BGP community' },
   ADDRESS_INVALID: { status: 422, title: 'Invalid IP address' },
+  DSR_ADDRESS_INVALID: { status: 422, title: "DSR address is not the edge's own unicast address" },
+  DSR_INVALID: { status: 422, title: 'DSR settings are invalid' },
   REFERENCE_UNKNOWN: { status: 422, title: 'Reference to an unknown object' },
   PLAYBOOK_INVALID: { status: 422, title: 'Playbook structure is invalid' },
   SLO_INVALID: { status: 422, title: 'SLO thresholds are invalid' },
@@ -48,7 +50,15 @@ export const ErrorCodes = {
   STATE_CONFLICT: { status: 409, title: 'Object is not in a state that allows this' },
   NO_SNAPSHOT: { status: 404, title: 'No snapshot published yet' },
   NOT_MIGRATED: { status: 503, title: 'Database schema is not migrated' },
+  DNSSEC_KEK_MISSING: { status: 503, title: 'No DNSSEC key-encryption key is configured' },
+  DNSSEC_KEK_MISMATCH: { status: 409, title: "The key-encryption key is not the one of the zone's keys" },
+  DNSSEC_NOT_ENABLED: { status: 409, title: 'DNSSEC is not enabled for this zone' },
+  ROLLOVER_WAITING: { status: 409, title: 'The rollover step must wait for caches to expire' },
   EXPLAIN_UNAVAILABLE: { status: 503, title: 'No DNS decision function is configured' },
+  UI_NOT_BUILT: { status: 503, title: 'The dashboard is not built' },
+  // Config as code (POST /v1/config/apply).
+  PLAN_STALE: { status: 409, title: 'The configuration changed since the plan was made' },
+  PLAN_GUARDED: { status: 409, title: 'The plan changes or removes too much' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

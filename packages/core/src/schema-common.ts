@@ -12,6 +12,7 @@ export const Name = Type.String({
 });
 /** A DNS name, absolute or relative; normalised to lower case without the final dot. */
 export const DnsName = Type.String({
+  description: 'a DNS name (labels of letters, digits, - and _)',
   minLength: 1,
   maxLength: 253,
   pattern:
@@ -24,6 +25,7 @@ export const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'] as const;
 export const ContinentCode = Literals(CONTINENTS, { description: 'continent code as in GeoIP2' });
 /** Community: standard `a:b` (16-bit each), large `a:b:c` (32-bit each), or a well-known name. */
 export const CommunityText = Type.String({
+  description: '`a:b` (16-bit each), `a:b:c` (32-bit each) or a well-known name',
   pattern: '^([0-9]{1,10}:[0-9]{1,10}(:[0-9]{1,10})?|[A-Z_]{3,40})$',
 });
 export const Duration = Type.String({

@@ -20,7 +20,8 @@ export interface SnapshotFollowerOptions {
 
 export interface FollowerStatus {
   version: number | undefined;
-  source: 'cache' | 'api' | undefined;
+  /** Where the current snapshot came from: the last-good file, the API, or this process (`offer`). */
+  source: 'cache' | 'api' | 'process' | undefined;
   lastSuccessAt: Date | undefined;
   lastError: string | undefined;
   consecutiveFailures: number;
@@ -44,6 +45,7 @@ export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
   };
   #abort = new AbortController();
   #loop: Promise<void> | undefined;
+  #saving: Promise<void> = Promise.resolve();
 
   constructor(opts: SnapshotFollowerOptions) {
     super();
@@ -86,6 +88,19 @@ export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
     });
   }
 
+  /**
+   * A snapshot handed over in this process (the API's or a controller's publication):
+   * verified, taken when newer, and kept as the last-known-good file like one from the API.
+   */
+  async offer(snap: Snapshot): Promise<boolean> {
+    const verified = verifySnapshot(snap);
+    if (!this.#accept(verified, 'process')) return false;
+    await this.#saveCache(verified).catch((err) =>
+      this.#opts.logger?.error({ err }, 'cannot write last-known-good snapshot'),
+    );
+    return true;
+  }
+
   async #loadCache(): Promise<void> {
     let text: string;
     try {
@@ -100,7 +115,7 @@ export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
     }
   }
 
-  #accept(snap: Snapshot, source: 'cache' | 'api'): boolean {
+  #accept(snap: Snapshot, source: 'cache' | 'api' | 'process'): boolean {
     if (this.#current && snap.version <= this.#current.version) return false;
     this.#current = snap;
     this.#status.version = snap.version;
@@ -109,7 +124,14 @@ export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
     return true;
   }
 
-  async #saveCache(snap: Snapshot): Promise<void> {
+  /** Writes one at a time, and always the newest accepted version (offer and the poll may race). */
+  #saveCache(snap: Snapshot): Promise<void> {
+    const run = this.#saving.then(() => this.#writeCache(this.#current ?? snap));
+    this.#saving = run.catch(() => undefined);
+    return run;
+  }
+
+  async #writeCache(snap: Snapshot): Promise<void> {
     const file = this.#opts.cacheFile;
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;

@@ -24,6 +24,39 @@ import {
  */
 const strict = { additionalProperties: false } as const;
 
+/**
+ * A DNSSEC key as DNS servers see it. The private key is present only for keys that sign, and
+ * only as ciphertext under the key-encryption key (DNS servers hold the KEK; nothing else that
+ * reads snapshots does).
+ */
+export const SnapshotDnssecKey = Type.Object(
+  {
+    tag: Type.Integer({ minimum: 0, maximum: 65535 }),
+    role: Type.Union([Type.Literal('ksk'), Type.Literal('zsk'), Type.Literal('csk')]),
+    algorithm: Type.Union([Type.Literal(13), Type.Literal(15)]),
+    flags: Type.Integer({ minimum: 0, maximum: 65535 }),
+    /** DNSKEY public key field, base64. */
+    publicKey: Type.String(),
+    /** Signs: a ZSK or CSK the zone's RRsets, a KSK or CSK the DNSKEY, CDS and CDNSKEY RRsets. */
+    signing: Type.Boolean(),
+    /** Listed in CDS and CDNSKEY (the parent should hold its DS). */
+    ds: Type.Boolean(),
+    privateKey: Type.Optional(Type.String()),
+  },
+  strict,
+);
+
+export const SnapshotDnssec = Type.Object(
+  {
+    /** Seconds: signature validity, re-signing margin, random extra validity. */
+    validity: Type.Integer({ minimum: 3600 }),
+    refresh: Type.Integer({ minimum: 60 }),
+    jitter: Type.Integer({ minimum: 0 }),
+    keys: Type.Array(SnapshotDnssecKey),
+  },
+  strict,
+);
+
 export const SnapshotZone = Type.Object(
   {
     name: DnsName,
@@ -31,6 +64,8 @@ export const SnapshotZone = Type.Object(
     soa: Soa,
     ns: Type.Array(DnsName),
     records: Type.Array(Type.Object({ name: DnsName, type: RecordType, ttl: Ttl, value: Type.String() }, strict)),
+    /** Absent: the zone is served unsigned. */
+    dnssec: Type.Optional(SnapshotDnssec),
   },
   strict,
 );
@@ -96,7 +131,13 @@ export const SnapshotAnnouncement = Type.Object(
     edge: Name,
     prefix: CidrText,
     state: Type.Union([Type.Literal('announced'), Type.Literal('withdrawn')]),
+    /** Communities on the route itself: every BGP session gets them. */
     communities: Type.Array(CommunityText),
+    /**
+     * Communities for one transit's sessions only (a resolved intent of that provider),
+     * by transit name; absent when there are none.
+     */
+    transitCommunities: Type.Optional(Type.Record(Name, Type.Array(CommunityText))),
     /** Why it is in this state (action id or rule), for traces and audits. */
     reason: Type.Union([Type.String(), Type.Null()]),
   },
@@ -179,6 +220,8 @@ export const Snapshot = Type.Object(
 export type SnapshotBody = Static<typeof SnapshotBody>;
 export type Snapshot = Static<typeof Snapshot>;
 export type SnapshotZone = Static<typeof SnapshotZone>;
+export type SnapshotDnssec = Static<typeof SnapshotDnssec>;
+export type SnapshotDnssecKey = Static<typeof SnapshotDnssecKey>;
 export type SnapshotEdge = Static<typeof SnapshotEdge>;
 export type SnapshotService = Static<typeof SnapshotService>;
 export type SnapshotPolicy = Static<typeof SnapshotPolicy>;

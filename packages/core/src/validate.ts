@@ -1,19 +1,13 @@
 import type { Static, TSchema } from 'typebox';
-import { Value } from 'typebox/value';
 import { CatchmentError, type ErrorCode, type FieldError } from './errors.ts';
+import { describeSchemaErrors } from './schema-messages.ts';
 
-/** Schema errors as field paths, without the redundant "schema is false" echoes. */
+/**
+ * Schema errors as field paths: every one in the document, one line each, a failed
+ * union reported as the one branch the value meant (schema-messages.ts).
+ */
 export function schemaErrors(schema: TSchema, value: unknown): FieldError[] {
-  const out: FieldError[] = [];
-  for (const e of Value.Errors(schema, value)) {
-    if (e.keyword === 'boolean') continue;
-    const extra =
-      e.keyword === 'additionalProperties'
-        ? `: ${((e.params as { additionalProperties?: string[] }).additionalProperties ?? []).join(', ')}`
-        : '';
-    out.push({ path: e.instancePath, message: `${e.message}${extra}` });
-  }
-  return out;
+  return describeSchemaErrors(schema, value);
 }
 
 /** Returns the value typed by the schema, or throws with every error listed by path. */

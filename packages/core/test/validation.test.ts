@@ -146,6 +146,93 @@ describe('domain rule codes', () => {
   });
 });
 
+describe('DSR settings of edges', () => {
+  const loc = { location: { lat: 0, lon: 0, country: 'DE', continent: 'EU' }, capacity: { rps: 1 } };
+  const prefixes = [
+    { kind: 'anycast', cidr: '198.18.0.0/20', announcers: ['big1', 'big2'] },
+    { kind: 'unicast', cidr: '198.18.4.0/24', edge: 'small', supernet: '198.18.0.0/20' },
+    { kind: 'unicast', cidr: '198.19.4.0/24', edge: 'small' },
+    { kind: 'unicast', cidr: '198.19.1.0/24', edge: 'big1' },
+  ];
+  const codes = (edges: unknown[]) => {
+    try {
+      validateConfig({ edges, prefixes });
+      return [];
+    } catch (err) {
+      return (err as CatchmentError).errors.map((e) => `${e.path} ${e.code} ${e.message}`);
+    }
+  };
+
+  it('a DSR address inside an anycast prefix that others announce is refused, with why', () => {
+    const got = codes([
+      { name: 'big1', ...loc, dsrAddress: '198.19.1.1' },
+      { name: 'big2', ...loc, dsrAddress: '198.18.0.12' },
+      { name: 'small', ...loc, dsrAddress: '198.18.4.1' },
+    ]);
+    assert.equal(got.length, 2, got.join('\n'));
+    assert.match(
+      got[0]!,
+      /^\/edges\/1\/dsrAddress DSR_ADDRESS_INVALID 198\.18\.0\.12 is inside anycast 198\.18\.0\.0\/20, announced by "big1" too/,
+    );
+    // Inside its own /24, but that /24 lies in the supernet: withdrawing it sends DSR traffic to anycast.
+    assert.match(
+      got[1]!,
+      /^\/edges\/2\/dsrAddress DSR_ADDRESS_INVALID 198\.18\.4\.1 is inside anycast .*"big1", "big2"/,
+    );
+  });
+
+  it("a DSR address inside another edge's unicast prefix is refused", () => {
+    const got = codes([
+      { name: 'big1', ...loc },
+      { name: 'big2', ...loc },
+      { name: 'small', ...loc, dsrAddress: '198.19.1.7' },
+    ]);
+    assert.deepEqual(got, [
+      '/edges/2/dsrAddress DSR_ADDRESS_INVALID 198.19.1.7 is inside 198.19.1.0/24, the unicast prefix of edge "big1": DSR traffic would reach that edge',
+    ]);
+  });
+
+  it('own unicast addresses outside the supernets, and addresses outside every prefix, are accepted', () => {
+    assert.deepEqual(
+      codes([
+        { name: 'big1', ...loc, dsrAddress: '198.19.1.1' },
+        { name: 'big2', ...loc, dsrAddress: '192.0.2.2' },
+        { name: 'small', ...loc, dsrAddress: '198.19.4.1' },
+      ]),
+      [],
+    );
+  });
+
+  it('encapsulation, GUE port and client prefixes are validated', () => {
+    const got = codes([
+      { name: 'big1', ...loc, dsr: { encap: 'gue', guePort: 6080 } },
+      { name: 'big2', ...loc, dsr: { encap: 'gue', guePort: 7000 } },
+      {
+        name: 'small',
+        ...loc,
+        dsr: {
+          guePort: 6080,
+          clientPrefixes: [
+            { cidr: '203.0.113.0/24', mode: 'never' },
+            { cidr: '203.0.113.1/24', mode: 'always' },
+            { cidr: '203.0.113.0/24', mode: 'always' },
+          ],
+        },
+      },
+    ]).map((l) => l.split(' ').slice(0, 2).join(' '));
+    assert.deepEqual(got.sort(), [
+      '/edges/1/dsr/guePort DSR_INVALID',
+      '/edges/2/dsr/clientPrefixes/1/cidr CIDR_INVALID',
+      '/edges/2/dsr/clientPrefixes/2/cidr DSR_INVALID',
+      '/edges/2/dsr/guePort DSR_INVALID',
+    ]);
+    assert.throws(
+      () => validateConfig({ edges: [{ name: 'a', ...loc, dsr: { encap: 'vxlan' } }] }),
+      /configuration has/,
+    );
+  });
+});
+
 describe('names and durations', () => {
   it('normalises names to lower-case absolute form', () => {
     assert.equal(normaliseName('WWW', 'example.net'), 'www.example.net');

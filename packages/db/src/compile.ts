@@ -1,6 +1,7 @@
 import {
   type ActionKind,
   type ActiveAction,
+  DEFAULT_GUE_PORT,
   DEFAULT_SETTINGS,
   type NormalConfig,
   OVERRIDE_ACTIONS,
@@ -13,6 +14,7 @@ import {
 import { and, gt, isNull, or } from 'drizzle-orm';
 import { exportConfig } from './config-export.ts';
 import type { Db } from './connection.ts';
+import { dnssecEnabled, type KeyRow, liveKeys, snapshotDnssec } from './dnssec.ts';
 import * as t from './schema.ts';
 
 /** Actions in force at `now`: not reverted, not expired. */
@@ -40,10 +42,11 @@ export async function activeActions(db: Pick<Db, 'select'>, now = new Date()): P
 
 /** Reads the database and compiles the snapshot body (pure part: `compileBody`). */
 export async function compileSnapshot(db: Db, now = new Date()): Promise<SnapshotBody> {
-  const [config, actions, loads] = await Promise.all([
+  const [config, actions, loads, keys] = await Promise.all([
     exportConfig(db),
     activeActions(db, now),
     db.select({ edgeId: t.edgeLoads.edgeId, rps: t.edgeLoads.rps }).from(t.edgeLoads),
+    liveKeys(db),
   ]);
   const edgeIds = await db.select({ id: t.edges.id, name: t.edges.name }).from(t.edges);
   const loadByEdge = new Map<string, number>();
@@ -51,7 +54,7 @@ export async function compileSnapshot(db: Db, now = new Date()): Promise<Snapsho
     const name = edgeIds.find((e) => e.id === l.edgeId)?.name;
     if (name) loadByEdge.set(name, l.rps);
   }
-  return compileBody(config, actions, loadByEdge);
+  return compileBody(config, actions, loadByEdge, keys);
 }
 
 /** Stable 32-bit seed per edge, so the DSR flow hash does not change between snapshots. */
@@ -72,6 +75,7 @@ export function compileBody(
   config: NormalConfig,
   actions: ActiveAction[],
   loads: Map<string, number> = new Map(),
+  keys: KeyRow[] = [],
 ): SnapshotBody {
   const settings: SnapshotSettings = { ...DEFAULT_SETTINGS, ...config.settings };
 
@@ -115,11 +119,24 @@ export function compileBody(
     }
     return { ok: true, reason: null };
   };
-  const extraCommunities = (edge: string, prefix: string) =>
+  const communityActions = (edge: string, prefix: string) =>
     actions
       .filter((a) => a.kind === 'communities' && a.edge === edge)
-      .filter((a) => !a.params.prefix || a.params.prefix === prefix)
+      .filter((a) => !a.params.prefix || a.params.prefix === prefix);
+  // Without a transit: on the route (every session). With one: that transit's sessions only.
+  const extraCommunities = (edge: string, prefix: string) =>
+    communityActions(edge, prefix)
+      .filter((a) => !a.params.transit)
       .flatMap((a) => a.params.communities as string[]);
+  const transitCommunities = (edge: string, prefix: string) => {
+    const out: Record<string, string[]> = {};
+    for (const a of communityActions(edge, prefix)) {
+      const tr = a.params.transit as string | undefined;
+      if (!tr) continue;
+      out[tr] = [...new Set([...(out[tr] ?? []), ...(a.params.communities as string[])])];
+    }
+    return out;
+  };
 
   const announcements: SnapshotAnnouncement[] = [];
   for (const p of config.prefixes) {
@@ -131,11 +148,13 @@ export function compileBody(
           ? actions.filter((a) => a.kind === 'withdraw-unicast' && a.edge === edge && a.params.prefix === p.cidr).at(-1)
           : undefined;
       const communities = [...new Set([...(p.communities ?? []), ...extraCommunities(edge, p.cidr)])];
+      const perTransit = transitCommunities(edge, p.cidr);
       announcements.push({
         edge,
         prefix: p.cidr,
         state: live.ok && !withdrawal ? 'announced' : 'withdrawn',
         communities,
+        ...(Object.keys(perTransit).length > 0 ? { transitCommunities: perTransit } : {}),
         reason: !live.ok ? live.reason : withdrawal ? `action ${withdrawal.id}` : null,
       });
     }
@@ -161,8 +180,7 @@ export function compileBody(
         }))
       : [];
     const fraction = shed && targets.length > 0 ? Math.min(65536, Math.round((shed.fraction ?? 0) * 65536)) : 0;
-    // Encapsulation, GUE port and client prefixes have no configuration yet: IP-in-IP, the
-    // default GUE port, no prefix rules (the XDP program supports all three).
+    const conf = config.edges.find((c) => c.name === e.name)?.dsr;
     return {
       edge: e.name,
       enabled: fraction > 0,
@@ -170,9 +188,9 @@ export function compileBody(
       targets,
       vips,
       seed: seedOf(e.name),
-      encap: 'ipip' as const,
-      guePort: 6080,
-      clientPrefixes: [],
+      encap: conf?.encap ?? 'ipip',
+      guePort: conf?.guePort ?? DEFAULT_GUE_PORT,
+      clientPrefixes: conf?.clientPrefixes ?? [],
     };
   });
 
@@ -197,6 +215,14 @@ export function compileBody(
       ttl: r.ttl ?? z.ttl ?? 3600,
       value: r.value,
     })),
+    ...(dnssecEnabled(z.dnssec) && keys.some((k) => k.zone === z.name)
+      ? {
+          dnssec: snapshotDnssec(
+            z.dnssec,
+            keys.filter((k) => k.zone === z.name),
+          ),
+        }
+      : {}),
   }));
 
   const freezes = actions.filter((a) => a.kind === 'freeze');

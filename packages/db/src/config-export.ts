@@ -1,7 +1,7 @@
-import { type CatchmentConfig, type NormalConfig, normaliseConfig } from '@catchment/core';
+import { type CatchmentConfig, type NormalConfig, normaliseConfig, type ZoneDnssecConfig } from '@catchment/core';
 import { asc } from 'drizzle-orm';
 import type { Db } from './connection.ts';
-import { policyRulesOf } from './rows.ts';
+import { edgeDsrOf, policyRulesOf } from './rows.ts';
 import * as t from './schema.ts';
 
 type Tx = Pick<Db, 'select'>;
@@ -55,6 +55,7 @@ export async function exportConfig(db: Tx): Promise<NormalConfig> {
       records: records
         .filter((r) => r.zoneId === z.id)
         .map((r) => ({ name: `${r.name}.`, type: r.type, ...(r.ttl === null ? {} : { ttl: r.ttl }), value: r.value })),
+      ...(z.dnssec ? { dnssec: z.dnssec as ZoneDnssecConfig } : {}),
     })),
     edges: edges.map((e) => ({
       name: e.name,
@@ -70,6 +71,7 @@ export async function exportConfig(db: Tx): Promise<NormalConfig> {
       state: e.state,
       override: e.override,
       ...(e.dsrAddress ? { dsrAddress: stripPrefixLen(e.dsrAddress) } : {}),
+      ...edgeDsrOf(e),
     })),
     transits: transits.map((tr) => ({
       name: tr.name,

@@ -17,6 +17,8 @@ import * as t from './schema.ts';
 export interface ImportResult {
   changes: PlanChange[];
   applied: boolean;
+  /** The configuration as validated and normalised (what the database now holds, if applied). */
+  desired: NormalConfig;
 }
 
 type Item<K extends ConfigKind> = NormalConfig[K][number];
@@ -36,7 +38,7 @@ export async function importConfig(
   const desired = normaliseConfig(validateConfig(input) as CatchmentConfig);
   return db.transaction(async (tx) => {
     const changes = diffConfig(await exportConfig(tx), desired);
-    if (opts.dryRun || changes.length === 0) return { changes, applied: false };
+    if (opts.dryRun || changes.length === 0) return { changes, applied: false, desired };
     try {
       await applyChanges(tx as unknown as Db, changes, desired);
     } catch (cause) {
@@ -55,7 +57,7 @@ export async function importConfig(
         after: c.after,
       })),
     );
-    return { changes, applied: true };
+    return { changes, applied: true, desired };
   });
 }
 
@@ -104,7 +106,7 @@ async function applyChanges(tx: Db, changes: PlanChange[], desired: NormalConfig
   const edgeIds = await ids(tx, 'edges');
 
   for (const z of upserts('zones') as Item<'zones'>[]) {
-    const row = { name: z.name, ttl: z.ttl ?? 3600, soa: z.soa, ns: z.ns };
+    const row = { name: z.name, ttl: z.ttl ?? 3600, soa: z.soa, ns: z.ns, dnssec: z.dnssec ?? null };
     const [saved] = await tx
       .insert(t.zones)
       .values(row)

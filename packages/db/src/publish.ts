@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { type Snapshot, sealSnapshot, verifySnapshot } from '@catchment/core';
+import { loadKek, type Snapshot, sealSnapshot, verifySnapshot } from '@catchment/core';
 import { desc, eq, sql } from 'drizzle-orm';
 import { compileSnapshot } from './compile.ts';
 import type { Db } from './connection.ts';
+import { ensureZoneKeys } from './dnssec.ts';
 import { snapshots } from './schema.ts';
 
 /** In-process publication events, e.g. for a DNS server running in the same process. */
@@ -39,10 +40,13 @@ const PUBLISH_LOCK = 0x43617470;
  */
 export async function publishSnapshot(
   db: Db,
-  opts: { actor: string; now?: Date },
+  /** kek: the DNSSEC key-encryption key for new keys (default: loadKek() from the environment). */
+  opts: { actor: string; now?: Date; kek?: Buffer },
 ): Promise<{ snapshot: Snapshot; published: boolean }> {
   const result = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`);
+    // A signed zone gets its first keys here, so that no snapshot names a signed zone without keys.
+    await ensureZoneKeys(tx as unknown as Db, opts.kek ?? loadKek());
     const body = await compileSnapshot(tx as unknown as Db, opts.now);
     const [latest] = await tx
       .select({ version: snapshots.version, checksum: snapshots.checksum, createdAt: snapshots.createdAt })

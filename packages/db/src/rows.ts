@@ -1,4 +1,4 @@
-import type { EdgeConfig, PolicyConfig } from '@catchment/core';
+import type { EdgeConfig, EdgeDsrConfig, PolicyConfig } from '@catchment/core';
 import { eq } from 'drizzle-orm';
 import type { Db } from './connection.ts';
 import * as t from './schema.ts';
@@ -21,6 +21,24 @@ export function edgeColumns(e: EdgeConfig) {
     state: e.state ?? 'active',
     override: e.override ?? 'none',
     dsrAddress: e.dsrAddress ?? null,
+    dsrEncap: e.dsr?.encap ?? 'ipip',
+    dsrGuePort: e.dsr?.guePort ?? null,
+    dsrClientPrefixes: e.dsr?.clientPrefixes ?? [],
+  };
+}
+
+/** An edge row's DSR settings as configuration: absent when all are defaults (as normalised). */
+export function edgeDsrOf(row: { dsrEncap: string; dsrGuePort: number | null; dsrClientPrefixes: unknown }): {
+  dsr?: EdgeDsrConfig;
+} {
+  const clientPrefixes = (row.dsrClientPrefixes ?? []) as NonNullable<EdgeDsrConfig['clientPrefixes']>;
+  if (row.dsrEncap === 'ipip' && row.dsrGuePort === null && clientPrefixes.length === 0) return {};
+  return {
+    dsr: {
+      encap: row.dsrEncap as 'ipip' | 'gue',
+      ...(row.dsrGuePort === null ? {} : { guePort: row.dsrGuePort }),
+      ...(clientPrefixes.length > 0 ? { clientPrefixes } : {}),
+    },
   };
 }
 

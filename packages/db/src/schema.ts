@@ -44,6 +44,8 @@ export const zones = pgTable('zones', {
   ttl: integer('ttl').notNull().default(3600),
   soa: jsonb('soa').notNull(),
   ns: text('ns').array().notNull(),
+  /** The zone's `dnssec` block as configured (null: unsigned). */
+  dnssec: jsonb('dnssec'),
   createdAt: created(),
   updatedAt: updated(),
 });
@@ -85,6 +87,10 @@ export const edges = pgTable(
     /** Set by operators only; automation never writes it (safety rule 8). */
     override: edgeOverride('override').notNull().default('none'),
     dsrAddress: inet('dsr_address'),
+    /** How the edge sheds by DSR: encapsulation, GUE port (null: the default), client prefix rules. */
+    dsrEncap: text('dsr_encap').notNull().default('ipip'),
+    dsrGuePort: integer('dsr_gue_port'),
+    dsrClientPrefixes: jsonb('dsr_client_prefixes').notNull().default([]),
     createdAt: created(),
     updatedAt: updated(),
   },
@@ -93,6 +99,9 @@ export const edges = pgTable(
     check('edges_lon', sql`${t.lon} BETWEEN -180 AND 180`),
     check('edges_capacity', sql`${t.capacityRps} > 0`),
     check('edges_country', sql`${t.country} ~ '^[A-Z]{2}$'`),
+    check('edges_dsr_encap', sql`${t.dsrEncap} IN ('ipip', 'gue')`),
+    check('edges_dsr_gue_port', sql`${t.dsrGuePort} BETWEEN 1 AND 65535`),
+    check('edges_dsr_client_prefixes', sql`jsonb_typeof(${t.dsrClientPrefixes}) = 'array'`),
   ],
 );
 
@@ -434,4 +443,59 @@ export const settings = pgTable(
     values: jsonb('values').notNull(),
   },
   (t) => [check('settings_singleton', sql`${t.id} = 1`)],
+);
+
+/**
+ * DNSSEC keys, by zone name (not id: keys outlive a zone deleted and created again, so the DS at
+ * the parent stays valid). The private key is AES-256-GCM ciphertext under the key-encryption key
+ * (packages/core/src/dnssec/keys.ts); it is never stored in clear.
+ * state: published (in DNSKEY, not signing), active (signing), retired (in DNSKEY, no longer
+ * signing), removed (gone from the zone; kept for the record). `ds`: listed in CDS/CDNSKEY.
+ */
+export const dnssecKeys = pgTable(
+  'dnssec_keys',
+  {
+    id: serial('id').primaryKey(),
+    zone: text('zone').notNull(),
+    role: text('role').notNull(),
+    algorithm: integer('algorithm').notNull(),
+    flags: integer('flags').notNull(),
+    keyTag: integer('key_tag').notNull(),
+    publicKey: text('public_key').notNull(),
+    privateKey: text('private_key').notNull(),
+    state: text('state').notNull(),
+    ds: boolean('ds').notNull().default(false),
+    createdAt: created(),
+    stateChangedAt: timestamp('state_changed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('dnssec_keys_zone').on(t.zone),
+    check('dnssec_keys_role', sql`${t.role} IN ('ksk', 'zsk', 'csk')`),
+    check('dnssec_keys_state', sql`${t.state} IN ('published', 'active', 'retired', 'removed')`),
+    check('dnssec_keys_algorithm', sql`${t.algorithm} IN (13, 15)`),
+  ],
+);
+
+/**
+ * Key rollovers, one row each: the kind (zsk: pre-publish; ksk: double signature), the step
+ * reached, and the earliest time of the next step (computed from TTLs when the step was taken).
+ */
+export const dnssecRollovers = pgTable(
+  'dnssec_rollovers',
+  {
+    id: serial('id').primaryKey(),
+    zone: text('zone').notNull(),
+    kind: text('kind').notNull(),
+    step: text('step').notNull(),
+    oldKeyId: integer('old_key_id').references(() => dnssecKeys.id),
+    newKeyId: integer('new_key_id').references(() => dnssecKeys.id),
+    nextStepAt: timestamp('next_step_at', { withTimezone: true }),
+    startedAt: created(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    check('dnssec_rollovers_kind', sql`${t.kind} IN ('zsk', 'ksk')`),
+    // One rollover in progress per zone and kind.
+    uniqueIndex('dnssec_rollovers_open').on(t.zone, t.kind).where(sql`${t.finishedAt} IS NULL`),
+  ],
 );

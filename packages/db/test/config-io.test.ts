@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { type CatchmentError, normaliseConfig, parseConfigText, verifySnapshot } from '@catchment/core';
-import { type Database, exportConfig, importConfig, publishSnapshot, rowsOf, schema } from '@catchment/db';
+import {
+  compileSnapshot,
+  type Database,
+  exportConfig,
+  importConfig,
+  publishSnapshot,
+  rowsOf,
+  schema,
+} from '@catchment/db';
 import { DB_MODES, freshDatabase } from '@catchment/testkit';
 import { sql } from 'drizzle-orm';
 import { parse } from 'yaml';
@@ -79,6 +87,39 @@ for (const mode of DB_MODES) {
 
       const again = await importConfig(database.db, exported, { actor: 'test' });
       assert.deepEqual(again.changes, []);
+    });
+
+    it('per-edge DSR settings are stored, exported and compiled; DSR addresses in the anycast supernet are refused', async () => {
+      const body = await compileSnapshot(database.db);
+      const dsrOf = (name: string) => body.dsr.find((d) => d.edge === name);
+      assert.deepEqual(
+        { encap: dsrOf('syd')?.encap, guePort: dsrOf('syd')?.guePort, prefixes: dsrOf('syd')?.clientPrefixes },
+        { encap: 'gue', guePort: 6080, prefixes: [{ cidr: '203.0.113.0/24', mode: 'never' }] },
+      );
+      assert.deepEqual(
+        { encap: dsrOf('fra')?.encap, guePort: dsrOf('fra')?.guePort, prefixes: dsrOf('fra')?.clientPrefixes },
+        { encap: 'ipip', guePort: 6080, prefixes: [] },
+      );
+      const old = demo();
+      old.edges[3].dsrAddress = '198.18.0.14'; // the demo's address before: inside the anycast /20
+      await assert.rejects(importConfig(database.db, old, { actor: 'test' }), (err: CatchmentError) => {
+        assert.deepEqual(
+          err.errors.map((e) => `${e.path} ${e.code}`),
+          ['/edges/3/dsrAddress DSR_ADDRESS_INVALID'],
+        );
+        assert.match(err.errors[0]!.message, /inside anycast 198\.18\.0\.0\/20, announced by "fra", "iad", "sin"/);
+        return true;
+      });
+      const gue = demo();
+      gue.edges[3].dsr = { encap: 'gue', clientPrefixes: [{ cidr: '2001:db8:ffff::/48', mode: 'always' }] };
+      const res = await importConfig(database.db, gue, { actor: 'test' });
+      assert.deepEqual(
+        res.changes.map((c) => `${c.op} ${c.kind} ${c.key}`),
+        ['update edges lhr'],
+      );
+      const lhr = (await exportConfig(database.db)).edges.find((e) => e.name === 'lhr');
+      assert.deepEqual(lhr?.dsr, { encap: 'gue', clientPrefixes: [{ cidr: '2001:db8:ffff::/48', mode: 'always' }] });
+      assert.deepEqual((await importConfig(database.db, demo(), { actor: 'test' })).changes.length, 1);
     });
 
     it('applies a diff object by object', async () => {

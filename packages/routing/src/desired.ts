@@ -9,7 +9,10 @@ export interface DesiredAnnouncement {
   readonly prefix: Prefix;
   readonly kind: 'unicast' | 'anycast';
   readonly state: AnnouncementState;
+  /** On the route: every BGP session gets them. */
   readonly communities: Community[];
+  /** For one transit's sessions only (its export filter adds them), by transit name. */
+  readonly transitCommunities?: ReadonlyMap<string, Community[]>;
   /** Why it is in this state (edge state, snapshot action, local health), for traces. */
   readonly reason: string | null;
 }
@@ -61,7 +64,12 @@ export function snapshotAnnouncement(
   body: SnapshotBody,
   edge: SnapshotEdge,
   p: SnapshotPrefix,
-): { state: AnnouncementState; communities: Community[]; reason: string | null } {
+): {
+  state: AnnouncementState;
+  communities: Community[];
+  transitCommunities: Record<string, string[]>;
+  reason: string | null;
+} {
   const entry = announcementIndex(body).get(`${edge.name} ${parsePrefix(p.cidr).text}`);
   const communities: (Community | string)[] = [...p.communities, ...(entry?.communities ?? [])];
   const draining = edge.override === 'drain' || (edge.override === 'none' && edge.state === 'draining');
@@ -69,6 +77,7 @@ export function snapshotAnnouncement(
   const out = (state: AnnouncementState, reason: string | null) => ({
     state,
     communities: normaliseCommunities(communities),
+    transitCommunities: entry?.transitCommunities ?? {},
     reason,
   });
   if (edge.override === 'force-down') return out('withdrawn', 'override:force-down');
@@ -109,7 +118,11 @@ export function desiredAnnouncements(
       opts.gracefulShutdown && state === 'announced'
         ? normaliseCommunities([...base.communities, GRACEFUL_SHUTDOWN])
         : base.communities;
-    out.push({ prefix, kind: p.kind, state, communities, reason });
+    const perTransit = new Map<string, Community[]>();
+    for (const t of body.transits) {
+      perTransit.set(t.name, normaliseCommunities(base.transitCommunities[t.name] ?? []));
+    }
+    out.push({ prefix, kind: p.kind, state, communities, transitCommunities: perTransit, reason });
   }
   return out.sort((a, b) => comparePrefixes(a.prefix, b.prefix));
 }

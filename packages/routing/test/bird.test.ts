@@ -140,3 +140,58 @@ test('BIRD speaker: apply, read back at the peer, refuse a broken config and kee
     'fra6 2001:db8:101::/48',
   ]);
 });
+
+test('communities of one transit reach only that transit: two BIRD transit peers, per-session export filters', async (t) => {
+  const lab = await BgpLab.create({
+    edges: ['fra'],
+    transits: [
+      { name: 'transit-a', asn: 64500 },
+      { name: 'transit-b', asn: 64510 },
+    ],
+  });
+  t.after(() => lab.destroy());
+  const e = lab.edge('fra');
+  const speaker = new BirdSpeaker({ socket: e.socket, includeFile: e.includeFile, mainConfig: e.mainConfig });
+  await lab.waitFor(() => lab.sessionsUp(), 20_000, 'BGP sessions to both transits');
+
+  // A "prepend towards transit-a" intent (64500:2002) plus a community meant for every session.
+  const body = world();
+  body.announcements = [
+    {
+      edge: 'fra',
+      prefix: '198.18.0.0/20',
+      state: 'announced',
+      communities: ['NO_EXPORT'],
+      transitCommunities: { 'transit-a': ['64500:2002'] },
+      reason: null,
+    },
+  ];
+  const view = async (transit: string) =>
+    (await lab.transitView(transit)).filter((l) => l.startsWith('fra4 198.18.0.0/20'));
+  const res = await speaker.apply(desiredAnnouncements(body, 'fra'));
+  assert.ok(res.changed && res.confirmed, 'confirmed per session, with the transit filter each one uses');
+  await lab.waitFor(async () => (await view('transit-a')).length === 1, 10_000, 'the /20 at transit-a');
+  await lab.waitFor(async () => (await view('transit-b')).length === 1, 10_000, 'the /20 at transit-b');
+  await lab.waitFor(
+    async () => (await view('transit-a'))[0] === 'fra4 198.18.0.0/20 64500:2002 NO_EXPORT',
+    10_000,
+    'transit-a sees its intent',
+  );
+  assert.deepEqual(await view('transit-a'), ['fra4 198.18.0.0/20 64500:2002 NO_EXPORT']);
+  assert.deepEqual(await view('transit-b'), ['fra4 198.18.0.0/20 NO_EXPORT'], 'transit-b gets none of it');
+
+  // Moving the intent to transit-b changes only the filters (the routes are the same): still applied.
+  body.announcements[0]!.transitCommunities = { 'transit-b': ['64510:202'] };
+  const moved = await speaker.apply(desiredAnnouncements(body, 'fra'));
+  assert.ok(moved.changed && moved.confirmed);
+  await lab.waitFor(
+    async () => (await view('transit-b'))[0] === 'fra4 198.18.0.0/20 64510:202 NO_EXPORT',
+    10_000,
+    'transit-b sees its intent',
+  );
+  await lab.waitFor(
+    async () => (await view('transit-a'))[0] === 'fra4 198.18.0.0/20 NO_EXPORT',
+    10_000,
+    'transit-a lost it',
+  );
+});

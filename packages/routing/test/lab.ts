@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BirdRoute, birdCommand, parseBirdRoutes } from '../src/index.ts';
+import { type BirdRoute, birdCommand, birdTransitFilter, parseBirdRoutes, renderBirdConfig } from '../src/index.ts';
 
 /**
  * A BGP lab in network namespaces: one transit router and N edges, each running its
@@ -29,6 +29,8 @@ export interface LabEdge {
 export interface LabOptions {
   edges: string[];
   transitAsn?: number;
+  /** Several transits by name (the snapshot's transit names), each exporting through its own filter. */
+  transits?: { name: string; asn: number }[];
   edgeAsn?: number;
 }
 
@@ -54,6 +56,16 @@ export class BgpLab {
   readonly id: string;
   readonly dir: string;
   readonly transit: { ns: string; socket: string; config: string; bird?: ChildProcess };
+  /** Every transit (the first is `transit`), each its own BIRD in its own namespace. */
+  readonly transits: {
+    name: string;
+    asn: number;
+    k: number;
+    ns: string;
+    socket: string;
+    config: string;
+    bird?: ChildProcess;
+  }[] = [];
   readonly edges: LabEdge[] = [];
   readonly #namespaces: string[] = [];
   readonly #procs = new Set<ChildProcess>();
@@ -78,25 +90,68 @@ export class BgpLab {
   }
 
   async #build(opts: LabOptions): Promise<void> {
-    const tAsn = opts.transitAsn ?? 64500;
     const eAsn = opts.edgeAsn ?? 65010;
-    this.#addNs(this.transit.ns);
-    const transitBgp: string[] = [];
+    // Without `transits`: one transit, sessions transit4/transit6 exporting the static
+    // protocols. With them: one BIRD per transit, and each edge's sessions to it export
+    // through that transit's filter (catchment_to_<transit>, rendered by the speaker).
+    const specs = opts.transits ?? [{ name: 'transit', asn: opts.transitAsn ?? 64500 }];
+    const perTransit = opts.transits !== undefined;
+    for (const [k, spec] of specs.entries()) {
+      const t =
+        k === 0
+          ? this.transit
+          : {
+              ns: `${this.id}-t${k}`,
+              socket: join(this.dir, `transit${k}.ctl`),
+              config: join(this.dir, `transit${k}.conf`),
+            };
+      this.transits.push({ ...spec, ...t, k });
+      this.#addNs(t.ns);
+    }
+    const transitBgp: string[][] = specs.map(() => []);
+    const filters = specs.map((t) => birdTransitFilter(t.name));
     for (const [idx, name] of opts.edges.entries()) {
       const i = idx + 1;
       const ns = `${this.id}-e${i}`;
       this.#addNs(ns);
-      const a = `${this.id}t${i}`;
-      const b = `${this.id}e${i}`;
-      ip('link', 'add', a, 'netns', this.transit.ns, 'type', 'veth', 'peer', 'name', b, 'netns', ns);
-      ip('-n', this.transit.ns, 'addr', 'add', `100.64.${i}.1/30`, 'dev', a);
-      ip('-n', ns, 'addr', 'add', `100.64.${i}.2/30`, 'dev', b);
-      ip('-n', this.transit.ns, 'addr', 'add', `fd00:64:${i}::1/64`, 'dev', a, 'nodad');
-      ip('-n', ns, 'addr', 'add', `fd00:64:${i}::2/64`, 'dev', b, 'nodad');
-      ip('-n', this.transit.ns, 'link', 'set', a, 'up');
-      ip('-n', ns, 'link', 'set', b, 'up');
       const dir = join(this.dir, name);
       execFileSync('mkdir', ['-p', dir]);
+      const sessions: string[] = [];
+      let iface = '';
+      for (const [k, tr] of this.transits.entries()) {
+        const o = 64 + k;
+        const a = k === 0 ? `${this.id}t${i}` : `${this.id}t${i}x${k}`;
+        const b = k === 0 ? `${this.id}e${i}` : `${this.id}e${i}x${k}`;
+        if (k === 0) iface = b;
+        ip('link', 'add', a, 'netns', tr.ns, 'type', 'veth', 'peer', 'name', b, 'netns', ns);
+        ip('-n', tr.ns, 'addr', 'add', `100.${o}.${i}.1/30`, 'dev', a);
+        ip('-n', ns, 'addr', 'add', `100.${o}.${i}.2/30`, 'dev', b);
+        ip('-n', tr.ns, 'addr', 'add', `fd00:${o}:${i}::1/64`, 'dev', a, 'nodad');
+        ip('-n', ns, 'addr', 'add', `fd00:${o}:${i}::2/64`, 'dev', b, 'nodad');
+        ip('-n', tr.ns, 'link', 'set', a, 'up');
+        ip('-n', ns, 'link', 'set', b, 'up');
+        const session = perTransit ? tr.name.replace(/-/g, '_') : 'transit';
+        const v4 = perTransit ? `filter ${filters[k]}` : 'where proto = "catchment_v4"';
+        const v6 = perTransit ? `filter ${filters[k]}` : 'where proto = "catchment_v6"';
+        sessions.push(
+          `protocol bgp ${session}4 {`,
+          `  local 100.${o}.${i}.2 as ${eAsn}; neighbor 100.${o}.${i}.1 as ${tr.asn};`,
+          '  graceful restart off;',
+          `  ${TIMERS}`,
+          `  ipv4 { import none; export ${v4}; };`,
+          '}',
+          `protocol bgp ${session}6 {`,
+          `  local fd00:${o}:${i}::2 as ${eAsn}; neighbor fd00:${o}:${i}::1 as ${tr.asn};`,
+          '  graceful restart off;',
+          `  ${TIMERS}`,
+          `  ipv6 { import none; export ${v6}; };`,
+          '}',
+        );
+        transitBgp[k]!.push(
+          `protocol bgp ${name}4 { local 100.${o}.${i}.1 as ${tr.asn}; neighbor 100.${o}.${i}.2 as ${eAsn}; ${TIMERS} ipv4 { import all; export none; }; }`,
+          `protocol bgp ${name}6 { local fd00:${o}:${i}::1 as ${tr.asn}; neighbor fd00:${o}:${i}::2 as ${eAsn}; ${TIMERS} ipv6 { import all; export none; }; }`,
+        );
+      }
       const edge: LabEdge = {
         name,
         ns,
@@ -106,13 +161,10 @@ export class BgpLab {
         includeFile: join(dir, 'catchment.conf'),
         address: `100.64.${i}.2`,
         transitAddress: `100.64.${i}.1`,
-        iface: b,
+        iface,
       };
       this.edges.push(edge);
-      await writeFile(
-        edge.includeFile,
-        'protocol static catchment_v4 { ipv4; }\nprotocol static catchment_v6 { ipv6; }\n',
-      );
+      await writeFile(edge.includeFile, renderBirdConfig([], { transits: perTransit ? specs.map((t) => t.name) : [] }));
       await writeFile(
         edge.mainConfig,
         [
@@ -120,41 +172,29 @@ export class BgpLab {
           `log "${join(dir, 'bird.log')}" all;`,
           'protocol device { scan time 1; }',
           `include "${edge.includeFile}";`,
-          'protocol bgp transit4 {',
-          `  local 100.64.${i}.2 as ${eAsn}; neighbor 100.64.${i}.1 as ${tAsn};`,
-          '  graceful restart off;',
-          `  ${TIMERS}`,
-          '  ipv4 { import none; export where proto = "catchment_v4"; };',
-          '}',
-          'protocol bgp transit6 {',
-          `  local fd00:64:${i}::2 as ${eAsn}; neighbor fd00:64:${i}::1 as ${tAsn};`,
-          '  graceful restart off;',
-          `  ${TIMERS}`,
-          '  ipv6 { import none; export where proto = "catchment_v6"; };',
-          '}',
+          ...sessions,
           '',
         ].join('\n'),
       );
-      transitBgp.push(
-        `protocol bgp ${name}4 { local 100.64.${i}.1 as ${tAsn}; neighbor 100.64.${i}.2 as ${eAsn}; ${TIMERS} ipv4 { import all; export none; }; }`,
-        `protocol bgp ${name}6 { local fd00:64:${i}::1 as ${tAsn}; neighbor fd00:64:${i}::2 as ${eAsn}; ${TIMERS} ipv6 { import all; export none; }; }`,
-      );
     }
-    await writeFile(
-      this.transit.config,
-      [
-        'router id 100.64.0.1;',
-        `log "${join(this.dir, 'transit.log')}" all;`,
-        'protocol device { scan time 1; }',
-        ...transitBgp,
-        '',
-      ].join('\n'),
-    );
-    this.transit.bird = this.#bird(this.transit.ns, this.transit.config, this.transit.socket);
+    for (const [k, tr] of this.transits.entries()) {
+      await writeFile(
+        tr.config,
+        [
+          `router id 100.${64 + k}.0.1;`,
+          `log "${join(this.dir, `transit${k}.log`)}" all;`,
+          'protocol device { scan time 1; }',
+          ...transitBgp[k]!,
+          '',
+        ].join('\n'),
+      );
+      tr.bird = this.#bird(tr.ns, tr.config, tr.socket);
+      if (k === 0) this.transit.bird = tr.bird;
+    }
     for (const e of this.edges) e.bird = this.#bird(e.ns, e.mainConfig, e.socket);
     await this.waitFor(
       async () => {
-        for (const s of [this.transit.socket, ...this.edges.map((e) => e.socket)]) {
+        for (const s of [...this.transits.map((t) => t.socket), ...this.edges.map((e) => e.socket)]) {
           if (!(await birdCommand(s, 'show status', 1000).catch(() => undefined))) return false;
         }
         return true;
@@ -184,22 +224,27 @@ export class BgpLab {
   }
 
   /** Every route in the transit's RIB (`show route all`), with the protocol (= edge + family) it came from. */
-  async transitRoutes(): Promise<BirdRoute[]> {
-    return parseBirdRoutes(await birdCommand(this.transit.socket, 'show route all'));
+  async transitRoutes(transit?: string): Promise<BirdRoute[]> {
+    const t = transit === undefined ? this.transit : this.transits.find((x) => x.name === transit);
+    if (!t) throw new Error(`no lab transit ${transit}`);
+    return parseBirdRoutes(await birdCommand(t.socket, 'show route all'));
   }
 
   /** `prefix communities` per route received from edges, e.g. `fra4 198.18.1.0/24 64500:100`. */
-  async transitView(): Promise<string[]> {
+  async transitView(transit?: string): Promise<string[]> {
     const { formatCommunity } = await import('../src/index.ts');
-    return (await this.transitRoutes())
+    return (await this.transitRoutes(transit))
       .map((r) => `${r.protocol} ${r.prefix.text}${r.communities.map((c) => ` ${formatCommunity(c)}`).join('')}`)
       .sort();
   }
 
   async sessionsUp(): Promise<boolean> {
-    const lines = await birdCommand(this.transit.socket, 'show protocols');
-    const bgp = lines.filter((l) => /\sBGP\s/.test(l.text));
-    return bgp.length === this.edges.length * 2 && bgp.every((l) => /Established/.test(l.text));
+    for (const t of this.transits) {
+      const lines = await birdCommand(t.socket, 'show protocols');
+      const bgp = lines.filter((l) => /\sBGP\s/.test(l.text));
+      if (bgp.length !== this.edges.length * 2 || !bgp.every((l) => /Established/.test(l.text))) return false;
+    }
+    return true;
   }
 
   async waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {

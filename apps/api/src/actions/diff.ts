@@ -19,7 +19,9 @@ const KEYS: Record<string, (item: Record<string, unknown>) => string> = {
   dsr: (i) => String(i.edge),
 };
 
-const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
+// An object only one side has (a removed edge) is a difference, not a value to serialise.
+const same = (a: unknown, b: unknown) =>
+  a === b || (a !== undefined && b !== undefined && canonicalJson(a) === canonicalJson(b));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function walk(path: string, a: unknown, b: unknown, key: string | undefined, out: Change[]): void {

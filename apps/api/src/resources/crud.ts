@@ -146,7 +146,7 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
     app.put(
       item,
       {
-        config: { access: write },
+        config: { access: write, ifMatch: true },
         // A representation carries its read-only id: a GET -> PUT round trip sends it back.
         preValidation: async (req) => {
           const b = req.body as Record<string, unknown> | null;
@@ -208,7 +208,7 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
     app.delete(
       item,
       {
-        config: { access: write },
+        config: { access: write, ifMatch: true },
         schema: {
           tags: [spec.tag],
           summary: `Delete a ${spec.kind} (If-Match supported)`,

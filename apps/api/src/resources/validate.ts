@@ -17,15 +17,24 @@ export async function checkDomain<L extends ListName>(
   replaces?: (item: NonNullable<CatchmentConfig[L]>[number]) => boolean,
 ): Promise<void> {
   const cfg: CatchmentConfig = await exportConfig(db);
+  const known = new Set(domainErrors(cfg).map((e) => `${e.path} ${e.message}`));
   const items = ((cfg[list] ?? []) as NonNullable<CatchmentConfig[L]>[number][]).filter((item) => !replaces?.(item));
   items.push(candidate);
   (cfg as Record<string, unknown>)[list] = items;
   const prefix = `/${list}/${items.length - 1}`;
-  const errors: FieldError[] = domainErrors(cfg)
+  const all = domainErrors(cfg);
+  const errors: FieldError[] = all
     .filter((e) => e.path === prefix || e.path.startsWith(`${prefix}/`))
     .map((e) => {
       const path = e.path.slice(prefix.length);
       return { ...e, path };
     });
+  // The candidate may break a rule of an object in another list (a new anycast prefix
+  // covering an edge's DSR address): refused too, reported on the request body.
+  for (const e of all) {
+    if (e.path.startsWith(`/${list}/`) || known.has(`${e.path} ${e.message}`)) continue;
+    if (e.code === 'DSR_ADDRESS_INVALID')
+      errors.push({ ...e, path: '', message: `would make ${e.path} invalid: ${e.message}` });
+  }
   if (errors.length > 0) throw fieldProblem(errors);
 }

@@ -8,7 +8,7 @@ import type {
   TransitConfig,
   ZoneConfig,
 } from '@catchment/core';
-import { type Db, policyRulesOf, schema } from '@catchment/db';
+import { type Db, edgeDsrOf, policyRulesOf, schema } from '@catchment/db';
 import { asc } from 'drizzle-orm';
 
 /**
@@ -38,6 +38,7 @@ export function edgeOf(r: Row<'edges'>): EdgeConfig {
     state: r.state,
     override: r.override,
     dsrAddress: r.dsrAddress ?? undefined,
+    ...edgeDsrOf(r),
   });
 }
 

@@ -188,6 +188,14 @@ async function resolveAction(db: Db, a: NewAction): Promise<{ edgeId: number | n
     throw fieldProblem(
       bad.map(({ i, p }) => ({ path: `/params/communities/${i}`, message: p ?? '', code: 'COMMUNITY_INVALID' })),
     );
+  const transit = a.params.transit as string | undefined;
+  if (transit !== undefined) {
+    const [tr] = await db.select().from(schema.transits).where(eq(schema.transits.name, transit));
+    if (!tr)
+      throw fieldProblem([
+        { path: '/params/transit', message: `unknown transit "${transit}"`, code: 'REFERENCE_UNKNOWN' },
+      ]);
+  }
   let prefixId: number | null = null;
   const prefix = a.params.prefix as string | undefined;
   if (prefix !== undefined) {

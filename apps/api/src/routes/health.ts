@@ -76,9 +76,11 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
       ctx.metrics.consumerLag.reset();
       ctx.metrics.consumerVersion.reset();
       ctx.metrics.consumerHealthy.reset();
+      ctx.metrics.consumerReported.reset();
       for (const c of await ctx.db.select().from(schema.consumers)) {
         const labels = { consumer: c.name, kind: c.kind };
         ctx.metrics.consumerHealthy.set(labels, c.healthy ? 1 : 0);
+        ctx.metrics.consumerReported.set(labels, c.reportedAt.getTime() / 1000);
         if (c.snapshotVersion === null) continue;
         ctx.metrics.consumerVersion.set(labels, c.snapshotVersion);
         if (latest) ctx.metrics.consumerLag.set(labels, Math.max(0, latest.version - c.snapshotVersion));

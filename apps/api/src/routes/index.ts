@@ -9,6 +9,8 @@ import { playbookResource, sloResource, transitResource } from '../resources/sim
 import { recordResource, zoneResource } from '../resources/zones.ts';
 import { actionRoutes } from './actions.ts';
 import { auditRoutes } from './audit.ts';
+import { configRoutes } from './config.ts';
+import { dnssecRoutes } from './dnssec.ts';
 import { explainRoutes } from './explain.ts';
 import { healthRoutes } from './health.ts';
 import { prefixCommunityRoutes } from './prefix-communities.ts';
@@ -19,6 +21,7 @@ import { settingsRoutes } from './settings.ts';
 import { signalRoutes } from './signals.ts';
 import { snapshotRoutes } from './snapshot.ts';
 import { tokenRoutes } from './tokens.ts';
+import { whoamiRoutes } from './whoami.ts';
 
 export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   healthRoutes(app, ctx);
@@ -42,4 +45,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   tokenRoutes(app, ctx);
   auditRoutes(app, ctx);
   explainRoutes(app, ctx);
+  dnssecRoutes(app, ctx);
+  whoamiRoutes(app);
+  configRoutes(app, ctx);
 }

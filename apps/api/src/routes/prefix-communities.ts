@@ -20,7 +20,7 @@ export function prefixCommunityRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.put(
     '/v1/prefixes/:cidr/communities',
     {
-      config: { access: OPERATE },
+      config: { access: OPERATE, ifMatch: true },
       schema: {
         tags: ['prefixes'],
         summary: "Replace a prefix's communities (If-Match: the prefix's ETag)",

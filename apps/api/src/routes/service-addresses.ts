@@ -51,7 +51,7 @@ export function serviceAddressRoutes(app: FastifyInstance, ctx: ApiContext): voi
   app.put(
     '/v1/services/:name/addresses/:edge',
     {
-      config: { access: OPERATE },
+      config: { access: OPERATE, ifMatch: true },
       schema: {
         tags: ['services'],
         summary: "Set one edge's addresses of a service (If-Match: the service's ETag)",
@@ -65,7 +65,7 @@ export function serviceAddressRoutes(app: FastifyInstance, ctx: ApiContext): voi
   app.delete(
     '/v1/services/:name/addresses/:edge',
     {
-      config: { access: OPERATE },
+      config: { access: OPERATE, ifMatch: true },
       schema: {
         tags: ['services'],
         summary: "Remove one edge's addresses from a service",

@@ -32,7 +32,7 @@ export function settingsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.put(
     '/v1/settings',
     {
-      config: { access: ADMIN },
+      config: { access: ADMIN, ifMatch: true },
       schema: {
         tags: ['settings'],
         summary: 'Replace the safety settings (If-Match supported)',

@@ -112,7 +112,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { id } = req.params as { id: number };
       const reason = (req.body as { reason?: string } | undefined)?.reason ?? null;
       const actor = actorOf(req);
-      return ctx.db.transaction(async (tx) => {
+      const revoked = await ctx.db.transaction(async (tx) => {
         const [row] = await tx.select().from(t).where(eq(t.id, id)).for('update');
         if (!row) throw new CatchmentError('NOT_FOUND', `token ${id} does not exist`);
         if (row.revokedAt) return tokenInfo(row);
@@ -129,6 +129,8 @@ export function tokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
         });
         return tokenInfo(after);
       });
+      ctx.tokens.forget(id);
+      return revoked;
     },
   );
 }

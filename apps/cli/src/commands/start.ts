@@ -1,8 +1,9 @@
-import { writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createToken, type StartedApi, startApi } from '@catchment/api';
-import { type Controller, startController } from '@catchment/controller';
+import { type Controller, controllerEnvOptions, startController } from '@catchment/controller';
 import {
   CatchmentError,
   createLogger,
@@ -11,19 +12,18 @@ import {
   runtimeSettings,
   type Snapshot,
 } from '@catchment/core';
-import { type Database, importConfig, latestSnapshot, publishSnapshot, schema } from '@catchment/db';
-import { createDnsServer, type DnsServer } from '@catchment/dns';
+import { type Database, importConfig, latestSnapshot, publications, publishSnapshot, schema } from '@catchment/db';
+import { dnsEnvOptions, type FollowingDns, startDnsFromEnv } from '@catchment/dns';
 import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
-import type { Command } from 'commander';
 import { and, count, eq, isNull } from 'drizzle-orm';
 import { openMigrated } from '../database.ts';
 
-const PARTS = ['api', 'dns', 'controller'] as const;
+export const PARTS = ['api', 'dns', 'controller'] as const;
 type Part = (typeof PARTS)[number];
-const DEMO = new URL('../../../../config/demo.yaml', import.meta.url).pathname;
+export const DEMO = new URL('../../../../config/demo.yaml', import.meta.url).pathname;
 const env = process.env;
 
-interface StartOptions {
+export interface StartOptions {
   config: string;
   demo: boolean;
   only?: string;
@@ -85,62 +85,92 @@ function geoOptions(): GeoOptions {
 }
 
 /**
+ * The DNSSEC key-encryption key of a single-machine start: when neither CATCHMENT_DNSSEC_KEK nor
+ * CATCHMENT_DNSSEC_KEK_FILE is set, a random one in `<data dir>/dnssec-kek` (mode 600), made on
+ * the first start, so the demo zone is signed out of the box. Production sets its own.
+ */
+async function localKek(dataDir: string, logger: Logger, create: boolean): Promise<void> {
+  if (env.CATCHMENT_DNSSEC_KEK || env.CATCHMENT_DNSSEC_KEK_FILE) return;
+  const file = join(dataDir, 'dnssec-kek');
+  // A DNS server without a database makes no keys: it only uses the file of a start beside it.
+  if (!create) {
+    if (existsSync(file)) env.CATCHMENT_DNSSEC_KEK_FILE = file;
+    return;
+  }
+  await mkdir(dataDir, { recursive: true });
+  try {
+    await writeFile(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    logger.warn({ file }, 'no DNSSEC key-encryption key configured: created one in this file (mode 600)');
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+  }
+  env.CATCHMENT_DNSSEC_KEK_FILE = file;
+}
+
+/**
  * `catchment start`: the API, the DNS server and the controller in one process on one
- * database (PGlite by default). The DNS server gets each snapshot the moment it is
- * published, in process; separately run parts follow the API instead.
+ * database (PGlite by default), or the parts named by `--only`. The DNS server always runs
+ * the same way: a SnapshotFollower with its last-known-good file feeds it. Publications in
+ * this process (the API's, the controller's) are handed to it at once; without an API in the
+ * process it also follows CATCHMENT_API_URL, so `--only dns` needs no database at all.
  */
 async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): Promise<() => Promise<void>> {
   const settings = runtimeSettings();
-  const database = await openMigrated(logger);
-  const stops: (() => Promise<void>)[] = [() => database.close()];
+  const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'stop failed'));
   };
   try {
-    if (opts.demo) await seed(database, opts.config, logger);
-    await publishSnapshot(database.db, { actor: 'catchment-start' });
-    const first: Snapshot | undefined = await latestSnapshot(database.db);
-
-    let dns: DnsServer | undefined;
-    const apiWhere = `${settings.apiHost}:${settings.apiPort}`;
-    if (parts.has('dns')) {
-      const listen = settings.dnsAddresses.map((address) => ({ address, port: settings.dnsPort }));
-      const httpPort = Number(env.CATCHMENT_DNS_HTTP_PORT ?? 9153);
-      const reportSeconds = Number(env.CATCHMENT_DNS_REPORT_SECONDS ?? 60);
-      dns = await createDnsServer({
-        listen,
-        geo: geoOptions(),
-        ...(env.CATCHMENT_DNS_WORKERS ? { workers: Number(env.CATCHMENT_DNS_WORKERS) } : {}),
-        udpIo: settings.dnsUdpIo,
-        ...(first ? { snapshot: first } : {}),
-        http: { address: env.CATCHMENT_DNS_HTTP_HOST ?? '127.0.0.1', port: httpPort },
-        ...(parts.has('api')
-          ? {
-              reports: {
-                apiUrl: `http://${settings.apiHost.includes(':') ? `[${settings.apiHost}]` : settings.apiHost}:${settings.apiPort}`,
-                token: await internalDnsToken(database),
-                consumer: `dns-${hostname()}`,
-                intervalMs: reportSeconds * 1000,
-              },
-            }
-          : {}),
-        logger: logger.child({ part: 'dns' }),
-      }).catch((err) => {
-        throw listenError(err, 'DNS', listen.map((l) => `${l.address}:${l.port}`).join(', '));
-      });
-      stops.push(() => (dns as DnsServer).close());
-      logger.info({ listen, httpPort: dns.httpPort, snapshot: first?.version }, 'dns serving');
+    const needsDb = parts.has('api') || parts.has('controller');
+    await localKek(settings.dataDir, logger, needsDb);
+    const database = needsDb ? await openMigrated(logger) : undefined;
+    if (database) stops.push(() => database.close());
+    let first: Snapshot | undefined;
+    if (database) {
+      if (opts.demo) await seed(database, opts.config, logger);
+      await publishSnapshot(database.db, { actor: 'catchment-start' });
+      first = await latestSnapshot(database.db);
     }
 
-    if (parts.has('api')) {
+    let dns: FollowingDns | undefined;
+    const apiWhere = `${settings.apiHost}:${settings.apiPort}`;
+    const apiUrl = `http://${settings.apiHost.includes(':') ? `[${settings.apiHost}]` : settings.apiHost}:${settings.apiPort}`;
+    if (parts.has('dns')) {
+      const inProcessApi = parts.has('api') && database;
+      const cfg = dnsEnvOptions();
+      dns = await startDnsFromEnv(logger.child({ part: 'dns' }), {
+        ...(inProcessApi ? { apiUrl, token: await internalDnsToken(database) } : {}),
+        ...(first ? { initial: first } : {}),
+        // The API of this process listens below; the follower starts polling it then.
+        followLater: !!inProcessApi,
+      }).catch((err) => {
+        throw listenError(err, 'DNS', cfg.server.listen.map((l) => `${l.address}:${l.port}`).join(', '));
+      });
+      const running = dns;
+      stops.push(() => running.close());
+      // Publications of this process (API, controller) reach the DNS server without HTTP.
+      const offer = (snap: Snapshot) => {
+        running.follower
+          .offer(snap)
+          .catch((err) => logger.error({ err }, 'dns refused the snapshot; still answering from the last one'));
+      };
+      publications.on('published', offer);
+      stops.push(async () => void publications.off('published', offer));
+      logger.info(
+        { listen: cfg.server.listen, httpPort: dns.server.httpPort, snapshot: dns.server.current()?.version },
+        'dns serving',
+      );
+    }
+
+    if (parts.has('api') && database) {
       const geo = new GeoDb(geoOptions());
       const api: StartedApi = await startApi({
         database,
         logger: logger.child({ part: 'api' }),
         explain: createExplainer(geo),
         onSnapshot: (snap) => {
-          dns
-            ?.setSnapshot(snap)
+          dns?.follower
+            .offer(snap)
             .catch((err) => logger.error({ err }, 'dns refused the snapshot; still answering from the last one'));
         },
         host: settings.apiHost,
@@ -148,22 +178,23 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
       }).catch((err) => {
         throw listenError(err, 'API', apiWhere);
       });
-      stops.push(() => api.close());
+      // Stopped after the DNS server (stops run in reverse), whose last report goes to this API.
+      stops.splice(1, 0, () => api.close());
       logger.info({ url: api.url }, 'api listening');
+      await dns?.follower.start();
       // Only now: whoever waits for this file can use the API at once.
       await firstAdminToken(database, settings.dataDir, logger);
     }
 
-    if (parts.has('controller')) {
-      const port = Number(env.CATCHMENT_CONTROLLER_PORT ?? 9464);
+    if (parts.has('controller') && database) {
+      // The same settings as the controller's own main (CATCHMENT_CONTROLLER_NAME, ...).
+      const fromEnv = controllerEnvOptions();
       const controller: Controller = await startController({
         database,
         logger: logger.child({ part: 'controller' }),
-        ...(env.CATCHMENT_PROMETHEUS_URL ? { prometheusUrl: env.CATCHMENT_PROMETHEUS_URL } : {}),
-        ...(env.CATCHMENT_WEBHOOK_URL ? { webhookUrl: env.CATCHMENT_WEBHOOK_URL } : {}),
-        http: { host: env.CATCHMENT_CONTROLLER_HOST ?? '127.0.0.1', port },
+        ...fromEnv,
       }).catch((err) => {
-        throw listenError(err, 'controller', `127.0.0.1:${port}`);
+        throw listenError(err, 'controller', `${fromEnv.http.host}:${fromEnv.http.port}`);
       });
       stops.push(() => controller.stop());
       logger.info({ httpPort: controller.httpPort }, 'controller running');
@@ -175,52 +206,40 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
   return stopAll;
 }
 
-export function startCommand(program: Command): void {
-  program
-    .command('start')
-    .description('start Catchment: API, DNS server and controller in one process (embedded database by default)')
-    .option('--config <file>', 'configuration loaded into an empty database', DEMO)
-    .option('--no-demo', 'start with an empty database instead of loading --config')
-    .option(
-      '--only <parts>',
-      `comma-separated parts to run in this process: ${PARTS.join(', ')}; or dns-follower, edge`,
-    )
-    .action(async (opts: StartOptions) => {
-      const logger = createLogger('catchment');
-      const only = opts.only
-        ?.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      // A DNS server or edge agent of its own follows the API's snapshots (apps/*/src/main.ts).
-      if (only?.length === 1 && only[0] === 'dns-follower') {
-        await import('@catchment/dns/main');
-        return;
-      }
-      if (only?.length === 1 && only[0] === 'edge') {
-        await import('@catchment/edge/main');
-        return;
-      }
-      const unknown = only?.filter((p) => !(PARTS as readonly string[]).includes(p)) ?? [];
-      if (unknown.length > 0) {
-        throw new CatchmentError(
-          'VALIDATION_FAILED',
-          `unknown part(s) ${unknown.join(', ')}; known: ${PARTS.join(', ')}, dns-follower, edge`,
-        );
-      }
-      const parts = new Set<Part>((only as Part[] | undefined) ?? PARTS);
-      const stop = await startAll(parts, opts, logger);
-      logger.info({ parts: [...parts] }, 'catchment started');
-      let stopping = false;
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-        process.on(signal, () => {
-          if (stopping) return;
-          stopping = true;
-          logger.info({ signal }, 'stopping');
-          stop().then(
-            () => process.exit(0),
-            () => process.exit(1),
-          );
-        });
-      }
+/** `catchment start`: every part in this process, until SIGINT / SIGTERM. */
+export async function runStart(opts: StartOptions): Promise<void> {
+  const logger = createLogger('catchment');
+  const only = opts.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  // `dns-follower` is the old name of `--only dns` (the same DNS server, following the API).
+  const parts0 = only?.map((p) => (p === 'dns-follower' ? 'dns' : p));
+  // An edge agent of its own follows the API's snapshots (apps/edge/src/main.ts).
+  if (only?.length === 1 && only[0] === 'edge') {
+    await import('@catchment/edge/main');
+    return;
+  }
+  const unknown = parts0?.filter((p) => !(PARTS as readonly string[]).includes(p)) ?? [];
+  if (unknown.length > 0) {
+    throw new CatchmentError(
+      'VALIDATION_FAILED',
+      `unknown part(s) ${unknown.join(', ')}; known: ${PARTS.join(', ')}, edge`,
+    );
+  }
+  const parts = new Set<Part>((parts0 as Part[] | undefined) ?? PARTS);
+  const stop = await startAll(parts, opts, logger);
+  logger.info({ parts: [...parts] }, 'catchment started');
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
+  }
 }

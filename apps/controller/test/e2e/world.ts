@@ -136,7 +136,9 @@ export class World {
     });
     this.#cleanups.push(() => this.monitoring.stop());
 
-    this.lab = await BgpLab.create({ edges: [...LAB_EDGES] });
+    // The transit is the config's transit-a: its sessions export through catchment_to_transit_a,
+    // where the communities step's per-transit values are added.
+    this.lab = await BgpLab.create({ edges: [...LAB_EDGES], transits: [{ name: 'transit-a', asn: 64500 }] });
     this.#cleanups.push(() => this.lab.destroy());
     const overloaded = this.lab.edge(OVERLOADED);
     const instance = `catchment_${overloaded.iface}`;

@@ -44,6 +44,7 @@ export const RCODE_NAMES: Record<number, string> = {
 };
 
 export const EDNS_OPTION_ECS = 8;
+export const EDNS_OPTION_COOKIE = 10;
 /** Our advertised EDNS buffer and the cap on the requester's (DNS flag day 2020). */
 export const EDNS_BUFFER = 1232;
 export const MAX_NAME = 255;

@@ -1,4 +1,4 @@
-import { EDNS_OPTION_ECS, MAX_NAME, RCODE, TYPE } from './constants.ts';
+import { EDNS_OPTION_COOKIE, EDNS_OPTION_ECS, MAX_NAME, RCODE, TYPE } from './constants.ts';
 
 /**
  * The strict query parser of the hot path. It reads header, question and additional section
@@ -34,6 +34,9 @@ export interface Query {
   ecsSource: number;
   ecsAddr: number;
   ecsAddrLen: number;
+  /** COOKIE option (RFC 7873): its data at cookieAt..+cookieLen (8: client cookie only); 0 when absent. */
+  cookieAt: number;
+  cookieLen: number;
 }
 
 export function newQuery(): Query {
@@ -56,6 +59,8 @@ export function newQuery(): Query {
     ecsSource: 0,
     ecsAddr: 0,
     ecsAddrLen: 0,
+    cookieAt: 0,
+    cookieLen: 0,
   };
 }
 
@@ -107,6 +112,7 @@ export function parseQuery(b: Uint8Array, len: number, q: Query): number {
   q.ecsFamily = 0;
   q.ecsSource = 0;
   q.ecsAddrLen = 0;
+  q.cookieLen = 0;
   const qd = (b[4]! << 8) | b[5]!;
   const an = (b[6]! << 8) | b[7]!;
   const ns = (b[8]! << 8) | b[9]!;
@@ -152,7 +158,8 @@ export function parseQuery(b: Uint8Array, len: number, q: Query): number {
       q.edns = true;
       q.udpSize = (b[pos + 2]! << 8) | b[pos + 3]!;
       q.ednsVersion = b[pos + 5]!;
-      q.dnssecOk = b[pos + 6]! & 0x80;
+      // DO (0x80) and CO, compact answers OK (0x40, RFC 9824), both echoed in the reply.
+      q.dnssecOk = b[pos + 6]! & 0xc0;
       let o = rdata;
       const end = rdata + rdlen;
       while (o < end) {
@@ -177,7 +184,13 @@ export function parseQuery(b: Uint8Array, len: number, q: Query): number {
           q.ecsAddr = o + 4;
           q.ecsAddrLen = addrLen;
         }
-        // Every other option (COOKIE, padding, ...) is skipped by its length.
+        if (code === EDNS_OPTION_COOKIE) {
+          // RFC 7873 §5.2.2: a client cookie of 8 bytes, optionally a server cookie of 8 to 32.
+          if (q.cookieLen !== 0 || olen < 8 || (olen > 8 && olen < 16) || olen > 40) return RCODE.FORMERR;
+          q.cookieAt = o;
+          q.cookieLen = olen;
+        }
+        // Every other option (padding, ...) is skipped by its length.
         o += olen;
       }
     }

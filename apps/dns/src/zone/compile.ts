@@ -1,10 +1,12 @@
 import type { Snapshot, SnapshotZone } from '@catchment/core';
 import type { SteeringTable } from '@catchment/geo';
 import { BlockCounts } from '../block-counts.ts';
+import { newSignatureCache, type ZoneSigner } from '../dnssec/signer.ts';
 import { CLASS_IN, TYPE } from '../wire/constants.ts';
 import { absoluteName, encodeName } from '../wire/names.ts';
 import { encodeRdata, TYPE_CODES } from '../wire/rdata.ts';
 import { NameTable } from './name-table.ts';
+import { type DnssecOptions, signZones } from './sign.ts';
 
 /**
  * A snapshot compiled for the query path: every answer's records encoded once, so a reply is
@@ -20,6 +22,10 @@ export interface Chunk {
   patches: number[];
   /** Offsets of the 0xC00C owners of answer records: re-pointed when the records follow a CNAME. */
   owners?: number[];
+  /** The same records followed by their RRSIGs (signed zones): what a DO query gets. */
+  signed?: Chunk;
+  /** CNAME chains: offset of the final target's name (what its records' owners point to). */
+  at?: number;
 }
 
 export interface Section {
@@ -29,6 +35,7 @@ export interface Section {
 }
 
 export interface NameEntry {
+  name: string;
   zone: number;
   /** Wire length of this name, root byte included. */
   wireLen: number;
@@ -53,6 +60,12 @@ export interface NameEntry {
   wildcard: number;
   /** True when the name owns records (false: empty non-terminal). */
   hasData: boolean;
+  /** Signed zones: the NODATA proof (compact NSEC at this name and its RRSIGs). */
+  nsec?: Chunk;
+  /** Signed zones: the RFC 8482 HINFO and its RRSIG, owned by this name. */
+  hinfo?: Chunk;
+  /** Signed zones: the types of this name's NSEC bitmap. */
+  nsecTypes?: number[];
 }
 
 export interface ZoneInfo {
@@ -61,6 +74,8 @@ export interface ZoneInfo {
   wireLen: number;
   /** SOA record after its owner: the negative answer's authority section. */
   soa: Chunk;
+  /** TTL of negative answers: min(SOA TTL, MINIMUM). */
+  negativeTtl: number;
 }
 
 export interface ServiceAnswers {
@@ -90,6 +105,10 @@ export interface CompiledZones {
   hasCuts: boolean;
   /** Records that could not be encoded (reported, never fatal). */
   problems: string[];
+  /** Per zone: its signer when the zone is served signed. */
+  signers: (ZoneSigner | undefined)[];
+  /** Unix seconds when the first signature needs renewing (Infinity: nothing signed). */
+  resignAt: number;
 }
 
 /** CNAME records followed in one answer (Knot and BIND stop around here too). */
@@ -158,7 +177,7 @@ function ancestors(name: string, zone: string): string[] {
   return out;
 }
 
-export function compileZones(snapshot: Snapshot, steering: SteeringTable): CompiledZones {
+export function compileZones(snapshot: Snapshot, steering: SteeringTable, dnssec?: DnssecOptions): CompiledZones {
   const body = snapshot.body;
   const table = new NameTable();
   const entries: NameEntry[] = [];
@@ -172,6 +191,7 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
     const idx = table.add(wire);
     if (idx === entries.length) {
       entries.push({
+        name,
         zone,
         wireLen: wire.length,
         rrsets: new Map(),
@@ -240,6 +260,7 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
       entry: idx,
       wireLen: encodeName(z.name).length,
       soa: suffixChunk(TYPE.SOA, Math.min(z.ttl, z.soa.minimum), [soa]),
+      negativeTtl: Math.min(z.ttl, z.soa.minimum),
     };
   });
 
@@ -363,7 +384,7 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
       t = next.get(t) ?? -1;
     }
     e.cnameChain = {
-      answer: { bytes: Buffer.concat(parts), count: parts.length, patches: [], owners: [0] },
+      answer: { bytes: Buffer.concat(parts), count: parts.length, patches: [], owners: [0], at: targetAt },
       additional: EMPTY,
     };
     e.cnameTarget = t >= 0 && !cnameRecords.has(t) ? t : -1;
@@ -379,7 +400,7 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
   }
 
   const hinfoRdata = Buffer.concat([Buffer.from([7]), Buffer.from('RFC8482'), Buffer.from([0])]);
-  return {
+  const compiled: CompiledZones = {
     version: snapshot.version,
     table,
     entries,
@@ -390,5 +411,11 @@ export function compileZones(snapshot: Snapshot, steering: SteeringTable): Compi
     hinfo: answerChunk(TYPE.HINFO, 3600, [hinfoRdata]),
     hasCuts: cuts.size > 0,
     problems,
+    signers: [],
+    resignAt: Number.POSITIVE_INFINITY,
   };
+  if (body.zones.some((z) => z.dnssec)) {
+    signZones(compiled, snapshot, dnssec ?? { kek: undefined, cache: newSignatureCache() });
+  }
+  return compiled;
 }

@@ -1,12 +1,24 @@
 import path from 'node:path';
 import type { Logger, Snapshot } from '@catchment/core';
 import type { Registry } from 'prom-client';
+import { wordsToText } from './addr.ts';
 import { fromHexList, hexArgs, Tools } from './bpftool.ts';
 import { configBytes, type DesiredMaps, desiredMaps } from './desired.ts';
-import { COUNTER_NAMES, type CounterName, Counters, decodeStruct, encodeStruct, MAPS, U32 } from './layout.ts';
+import {
+  AddrKey,
+  COUNTER_NAMES,
+  Config,
+  type CounterName,
+  Counters,
+  decodeStruct,
+  encodeStruct,
+  MAPS,
+  U32,
+} from './layout.ts';
 import { type AttachMode, BPFFS, type LoadResult, XdpProgram } from './loader.ts';
 import { createXdpMetrics, type XdpMetrics } from './metrics.ts';
 import { locateDsrObject } from './object.ts';
+import { monotonicSeconds, planPeers } from './peers.ts';
 
 /**
  * Applies an edge's DSR part of the snapshot to its XDP program: loads and attaches the
@@ -25,6 +37,9 @@ export interface XdpDsrOptions {
   /** A prebuilt object; default: build bpf/ from source. */
   object?: string;
   mode?: 'auto' | AttachMode;
+  /** Idle time of a redirected flow (default 300 s): on the shedding side its flow entry
+   * expires after it, on the receiving side a peer the snapshot dropped is kept until
+   * nothing came from it for this long. Use the same value on every edge. */
   flowIdleSeconds?: number;
   registry?: Registry;
   logger?: Logger;
@@ -32,7 +47,8 @@ export interface XdpDsrOptions {
 
 export interface XdpApplyResult {
   loaded: LoadResult | undefined;
-  summary: DesiredMaps['summary'];
+  /** `draining`: peers (dsrAddress) no longer in the snapshot whose redirected flows may still arrive. */
+  summary: DesiredMaps['summary'] & { draining: string[] };
   warnings: string[];
   writes: number;
   deletes: number;
@@ -47,6 +63,8 @@ export class XdpDsrApplier {
   private readonly tools: Tools;
   private readonly m: XdpMetrics;
   private loaded = false;
+  /** Peer key (hex) → second it was first seen unlisted (see planPeers). */
+  private readonly retiredSince = new Map<string, number>();
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(opts: XdpDsrOptions) {
@@ -97,30 +115,52 @@ export class XdpDsrApplier {
       });
       const lines: string[] = [];
       let deletes = 0;
+      const dump = async (mapName: string) => {
+        const have = await this.tools.json<Entry[]>(['map', 'dump', 'pinned', prog.mapPath(mapName)]);
+        return new Map(have.map((e) => [fromHexList(e.key).toString('hex'), fromHexList(e.value)]));
+      };
+      const update = (pin: string, k: string, v: Buffer) =>
+        `map update pinned ${pin} key ${hexArgs(Buffer.from(k, 'hex'))} value ${hexArgs(v)}`;
+      const remove = (pin: string, k: string) => `map delete pinned ${pin} key ${hexArgs(Buffer.from(k, 'hex'))}`;
       const sync = async (mapName: string, want: Map<string, string>) => {
         const pin = prog.mapPath(mapName);
-        const have = await this.tools.json<Entry[]>(['map', 'dump', 'pinned', pin]);
-        const haveMap = new Map(
-          have.map((e) => [fromHexList(e.key).toString('hex'), fromHexList(e.value).toString('hex')]),
-        );
+        const haveMap = await dump(mapName);
         for (const [k, v] of want) {
-          if (haveMap.get(k) !== v) {
-            lines.push(
-              `map update pinned ${pin} key ${hexArgs(Buffer.from(k, 'hex'))} value ${hexArgs(Buffer.from(v, 'hex'))}`,
-            );
-          }
+          if (haveMap.get(k)?.toString('hex') !== v) lines.push(update(pin, k, Buffer.from(v, 'hex')));
         }
-        const stale: string[] = [];
-        for (const k of haveMap.keys()) {
-          if (!want.has(k)) stale.push(`map delete pinned ${pin} key ${hexArgs(Buffer.from(k, 'hex'))}`);
-        }
+        const stale = [...haveMap.keys()].filter((k) => !want.has(k)).map((k) => remove(pin, k));
         deletes += stale.length;
         return stale;
       };
+      // Peers: the program owns the values (last second seen); unlisted peers drain first.
+      const peersPin = prog.mapPath(MAPS.peers.name);
+      const havePeers = new Map([...(await dump(MAPS.peers.name))].map(([k, v]) => [k, v.readUInt32LE(0)]));
+      const now = monotonicSeconds();
+      const peerPlan = planPeers(
+        havePeers,
+        new Set(desired.peers.keys()),
+        now,
+        this.opts.flowIdleSeconds ?? 300,
+        this.retiredSince,
+      );
+      for (const k of peerPlan.add) lines.push(update(peersPin, k, encodeStruct(U32, { value: now })));
+      deletes += peerPlan.remove.length;
+      const draining = peerPlan.draining.map((k) =>
+        wordsToText(decodeStruct(AddrKey, Buffer.from(k, 'hex')).addr as number[]),
+      );
+      if (draining.length > 0 && !desired.config.gue_port) {
+        // A draining peer may be sending GUE: keep decapsulating on the port in use.
+        const zeroKey = hexArgs(encodeStruct(U32, { value: 0 })).split(' ');
+        const cur = await this.tools
+          .json<{ value: string[] }>(['map', 'lookup', 'pinned', prog.mapPath(MAPS.config.name), 'key', ...zeroKey])
+          .then((r) => decodeStruct(Config, fromHexList(r.value)).gue_port as number)
+          .catch(() => 0);
+        if (cur) desired.config.gue_port = cur;
+      }
       // Additions before the config that refers to them; deletions last.
       const stale = [
         ...(await sync(MAPS.vips.name, desired.vips)),
-        ...(await sync(MAPS.peers.name, desired.peers)),
+        ...peerPlan.remove.map((k) => remove(peersPin, k)),
         ...(await sync(MAPS.clientPrefixes.name, desired.prefixes)),
       ];
       const zero = hexArgs(encodeStruct(U32, { value: 0 }));
@@ -134,8 +174,9 @@ export class XdpDsrApplier {
       this.m.enabled.set(desired.summary.enabled ? 1 : 0);
       this.m.fraction.set(desired.summary.enabled ? desired.summary.fraction / 65536 : 0);
       this.m.applies.inc({ result: 'ok' });
-      this.opts.logger?.info({ version: snapshot.version, ...desired.summary, writes, deletes }, 'xdp dsr applied');
-      return { loaded, summary: desired.summary, warnings: desired.warnings, writes, deletes };
+      const summary = { ...desired.summary, draining };
+      this.opts.logger?.info({ version: snapshot.version, ...summary, writes, deletes }, 'xdp dsr applied');
+      return { loaded, summary, warnings: desired.warnings, writes, deletes };
     } catch (err) {
       this.m.applies.inc({ result: 'error' });
       throw err;

@@ -22,8 +22,9 @@ import {
  *
  * Shedding role: the edge's own `dsr` entry (VIPs, fraction, targets, prefixes).
  * Receiving role: every other edge whose `dsr` targets include this edge is an allowed
- * peer (its `dsrAddress`), whether or not its shedding is enabled now, because flows it
- * redirected earlier keep arriving after it turns shedding off.
+ * peer (its `dsrAddress`), whether or not its shedding is enabled now. Once an edge no
+ * longer lists us (its shedding undone), the applier keeps it as a draining peer until its
+ * redirected flows idle out (peers.ts): that part depends on traffic, not on the snapshot.
  */
 export interface DesiredMaps {
   config: StructValue;

@@ -282,7 +282,8 @@ export const MAPS = {
     maxEntries: 4096,
     state: false,
   },
-  peers: { name: 'peers', type: 'hash', key: AddrKey, value: U32, maxEntries: 64, state: false },
+  // Value: the last second (CLOCK_MONOTONIC) a packet came from the peer, written by the program.
+  peers: { name: 'peers', type: 'hash', key: AddrKey, value: U32, maxEntries: 64, state: true },
   nexthops: { name: 'nexthops', type: 'array', key: U32, value: Nexthop, maxEntries: MAX_TARGETS, state: false },
 } as const satisfies Record<string, MapDef>;
 

@@ -239,6 +239,45 @@ describe('XDP DSR lab (namespaces)', { concurrency: false }, () => {
     assert.equal(after.syn_local_disabled - before.syn_local_disabled, 20n);
   });
 
+  // What the compiler publishes once a dsr-shed action is no longer active (controller undo,
+  // operator undsr and expiry alike): the shedding edge has no targets any more, so the
+  // receiver no longer finds it among the edges that shed to it.
+  const undone = (encap: 'ipip' | 'gue') => snap({ enabled: false, fraction: 0, targets: [], encap });
+
+  for (const encap of ['ipip', 'gue'] as const) {
+    test(`undo as published (${encap}, no targets): the redirected download finishes from B`, async () => {
+      await applyAll(snap({ fraction: 65536, encap }));
+      const size = 8 * 1024 * 1024;
+      const dl = download(size, 1024 * 1024);
+      await dl.mid();
+      const cb = await countersOf(b);
+      const res = await b.apply(undone(encap), 'b');
+      await a.apply(undone(encap), 'a');
+      assert.deepEqual(res.summary.peers, [], 'no edge sheds to B any more');
+      assert.deepEqual(res.summary.draining, [A_ADDR], 'A stays allowed while its flows may still arrive');
+      assert.deepEqual(await count(10), { errors: 0, A: 10 });
+      assert.equal(await dl.done(), `done B ${size}`);
+      const cb2 = await countersOf(b);
+      assert.equal(cb2.decap_foreign - cb.decap_foreign, 0n, 'no redirected packet was dropped');
+    });
+  }
+
+  test('a retired peer goes once nothing arrived from it for the flow idle time', async () => {
+    const quick = new XdpDsrApplier({ iface: 'b0', netns: B, instance: `${netns.prefix}_b`, flowIdleSeconds: 1 });
+    await applyAll(snap({ fraction: 65536 }));
+    assert.deepEqual(await count(5), { errors: 0, B: 5 });
+    let res = await quick.apply(undone('ipip'), 'b');
+    assert.deepEqual(res.summary.draining, [A_ADDR]);
+    // Bounded: the idle time is 1 s; give the coarse clock and bpftool ample room.
+    for (let i = 0; i < 60 && res.summary.draining.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      res = await quick.apply(undone('ipip'), 'b');
+    }
+    assert.deepEqual(res.summary.draining, [], 'peer retired');
+    assert.equal(res.deletes, 1);
+    await quick.close();
+  });
+
   test('reloading the program (agent restart, new version) keeps the transfer alive', async () => {
     await applyAll(snap({ fraction: 65536 }));
     const size = 8 * 1024 * 1024;

@@ -8,6 +8,16 @@ export interface BirdRenderOptions {
   dest?: 'blackhole' | 'unreachable' | 'prohibit';
   /** Comment lines at the top (snapshot version, edge). */
   header?: string[];
+  /** Transits whose export filter must exist even without communities (the snapshot's transits). */
+  transits?: string[];
+}
+
+/**
+ * Name of the export filter for one transit's BGP sessions: the operator's bird.conf uses
+ * `export filter catchment_to_<transit>;` on them (`-` becomes `_`, `_` becomes `__`).
+ */
+export function birdTransitFilter(transit: string, protocolPrefix = 'catchment'): string {
+  return `${protocolPrefix}_to_${transit.replace(/_/g, '__').replace(/-/g, '_')}`;
 }
 
 function birdCommunity(c: Community): string {
@@ -18,7 +28,8 @@ function birdCommunity(c: Community): string {
 
 /**
  * The desired set as a BIRD 2 include file: one static protocol per family, one route
- * per announced prefix with its communities. Withdrawn prefixes appear as comments,
+ * per announced prefix with its communities (those for every session), and one export
+ * filter per transit adding the communities meant for that transit's sessions only. Withdrawn prefixes appear as comments,
  * so an operator reading the file sees why a prefix is not there. Both protocols
  * always exist (possibly empty) so the operator's filters can name them.
  */
@@ -45,6 +56,25 @@ export function renderBirdConfig(desired: DesiredAnnouncement[], opts: BirdRende
       );
     }
     out.push('}');
+  }
+  // Per transit: the originated routes, plus the communities meant for that provider only.
+  const transits = new Set(opts.transits ?? []);
+  for (const d of desired) for (const t of d.transitCommunities?.keys() ?? []) transits.add(t);
+  for (const t of [...transits].sort()) {
+    out.push(
+      '',
+      `# export filter for the BGP sessions of transit ${t}`,
+      `filter ${birdTransitFilter(t, name)} {`,
+      `  if proto != "${name}_v4" && proto != "${name}_v6" then reject;`,
+    );
+    for (const d of desired) {
+      const list = d.state === 'announced' ? (d.transitCommunities?.get(t) ?? []) : [];
+      if (list.length === 0) continue;
+      out.push(
+        `  if net = ${d.prefix.text} then { ${list.map(birdCommunity).join(' ')} } # ${list.map(formatCommunity).join(' ')}`,
+      );
+    }
+    out.push('  accept;', '}');
   }
   return `${out.join('\n')}\n`;
 }

@@ -5,7 +5,7 @@ import { communitySetKey, formatCommunity } from '../community.ts';
 import type { DesiredAnnouncement } from '../desired.ts';
 import { assertBirdOk, birdCommand, birdText } from './bird-control.ts';
 import { parseBirdProtocols, parseBirdRoutes } from './bird-parse.ts';
-import { type BirdRenderOptions, renderBirdConfig } from './bird-render.ts';
+import { type BirdRenderOptions, birdTransitFilter, renderBirdConfig } from './bird-render.ts';
 import { diffRoutes, isEmptyDiff } from './diff.ts';
 import {
   type ApplyResult,
@@ -139,7 +139,7 @@ export class BirdSpeaker implements Speaker {
     await this.#write(text);
     try {
       await this.check();
-      if (inLine) {
+      if (inLine && structure(old) === structure(text)) {
         // Same routes, new file (e.g. the snapshot version in the header): keep the file
         // current for BIRD's next start without reconfiguring a daemon that is already right.
         return { changed: false, diff: before, confirmed: true, durationMs: performance.now() - started };
@@ -164,7 +164,19 @@ export class BirdSpeaker implements Speaker {
     const want = new Map(
       desired
         .filter((d) => d.state === 'announced')
-        .map((d) => [d.prefix.text, { family: d.prefix.family, key: communitySetKey(d.communities) }]),
+        .map((d) => [
+          d.prefix.text,
+          {
+            family: d.prefix.family,
+            key: communitySetKey(d.communities),
+            byFilter: new Map(
+              [...(d.transitCommunities ?? [])].map(([t, list]) => [
+                birdTransitFilter(t, this.#o.protocolPrefix),
+                communitySetKey(list),
+              ]),
+            ),
+          },
+        ]),
     );
     const mine = new Set(desired.map((d) => d.prefix.text));
     for (;;) {
@@ -175,20 +187,35 @@ export class BirdSpeaker implements Speaker {
     }
   }
 
-  async #exportsMatch(want: Map<string, { family: number; key: string }>, mine: Set<string>): Promise<boolean> {
+  /** Export filter names of a BGP session's channels (`show protocols all`). */
+  async #outputFilters(peer: string): Promise<Set<string>> {
+    const lines = await birdCommand(this.#o.socket, `show protocols all "${peer}"`);
+    return new Set(lines.flatMap((l) => /Output filter:\s+(\S+)/.exec(l.text)?.[1] ?? []));
+  }
+
+  async #exportsMatch(
+    want: Map<string, { family: number; key: string; byFilter: Map<string, string> }>,
+    mine: Set<string>,
+  ): Promise<boolean> {
     const sessions = await this.sessions();
     const peers = this.#o.peers ?? sessions.map((s) => s.name);
     for (const peer of peers) {
       if (!sessions.find((s) => s.name === peer)?.established) continue;
       const { families, routes } = await this.#exported(peer);
+      const filters = await this.#outputFilters(peer);
       const exported = new Map(routes.map((r) => [r.prefix.text, r.communities]));
-      for (const [prefix, { family, key }] of want) {
+      for (const [prefix, { family, key, byFilter }] of want) {
         if (!families.has(family)) continue;
         const got = exported.get(prefix);
-        // Export filters may add communities of their own: every desired one must be there.
+        // Export filters may add communities of their own: every desired one must be there,
+        // with the transit's own ones on a session that uses that transit's filter.
         if (!got) return false;
         const have = new Set(got.map(formatCommunity));
-        if (key && !key.split(' ').every((c) => have.has(c))) return false;
+        const needed = [key, ...[...byFilter].filter(([f]) => filters.has(f)).map(([, k]) => k)]
+          .join(' ')
+          .split(' ')
+          .filter(Boolean);
+        if (!needed.every((c) => have.has(c))) return false;
       }
       for (const prefix of exported.keys()) if (mine.has(prefix) && !want.has(prefix)) return false;
     }
@@ -201,4 +228,13 @@ export class BirdSpeaker implements Speaker {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The include file without its comments: equal structures need no `configure`. */
+function structure(text: string | undefined): string | undefined {
+  return text
+    ?.split('\n')
+    .map((l) => l.replace(/\s*#.*$/, ''))
+    .filter((l) => l.trim() !== '')
+    .join('\n');
 }
