@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument, stringify } from 'yaml';
-import { CatchmentConfig } from './config-schema.ts';
-import { durationProblem } from './duration.ts';
+import { CatchmentConfig, type ZoneDnssecConfig } from './config-schema.ts';
+import { durationProblem, parseDuration } from './duration.ts';
 import { CatchmentError, type ErrorCode, type FieldError } from './errors.ts';
 import { type Cidr, canonicalIp, cidrContains, cidrOverlaps, cidrProblem, ipFamily, parseCidr } from './net.ts';
 import { zoneRecordErrors } from './records.ts';
@@ -53,6 +53,25 @@ export function communityProblem(text: string): string | undefined {
  * references by name, CIDR syntax and host bits, unicast prefixes inside their
  * supernet and owned by one edge, announceable lengths, community syntax.
  */
+/** A zone's DNSSEC settings: durations bounded like every other, and signatures renewed before they lapse. */
+export function dnssecConfigErrors(d: ZoneDnssecConfig): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const key of ['signatureValidity', 'refresh', 'jitter'] as const) {
+    const text = d[key];
+    const prob = text === undefined ? undefined : durationProblem(text);
+    if (prob) errors.push({ path: `/${key}`, message: prob, code: 'VALIDATION_FAILED' });
+  }
+  if (errors.length === 0 && d.signatureValidity && d.refresh) {
+    if (parseDuration(d.refresh) >= parseDuration(d.signatureValidity))
+      errors.push({
+        path: '/refresh',
+        message: `refresh ${d.refresh} must be shorter than signatureValidity ${d.signatureValidity}: signatures would lapse before renewal`,
+        code: 'VALIDATION_FAILED',
+      });
+  }
+  return errors;
+}
+
 export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   const errors: FieldError[] = [];
   const err = (path: string, message: string, code: ErrorCode) => errors.push({ path, message, code });
@@ -112,6 +131,8 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   const steered = new Set(cfg.services?.map((s) => normaliseName(s.name, normaliseName(s.zone))));
   cfg.zones?.forEach((z, i) => {
     for (const e of zoneRecordErrors(z, normaliseName, steered)) errors.push({ ...e, path: `/zones/${i}${e.path}` });
+    if (z.dnssec)
+      for (const e of dnssecConfigErrors(z.dnssec)) errors.push({ ...e, path: `/zones/${i}/dnssec${e.path}` });
   });
 
   cfg.policies?.forEach((p, i) => {

@@ -1,4 +1,4 @@
-import { CatchmentError, DnsName, loadKek, normaliseName, ZoneDnssecConfig } from '@catchment/core';
+import { CatchmentError, DnsName, dnssecConfigErrors, loadKek, normaliseName, ZoneDnssecConfig } from '@catchment/core';
 import { advanceRollover, type Db, dnssecStatus, recordAudit, schema, startRollover } from '@catchment/db';
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
@@ -74,6 +74,9 @@ export function dnssecRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const zone = zoneOf(req);
       const actor = actorOf(req);
       const body = req.body as Static<typeof ZoneDnssecConfig>;
+      const errors = dnssecConfigErrors(body);
+      if (errors.length > 0)
+        throw new CatchmentError('VALIDATION_FAILED', `body${errors[0]!.path}: ${errors[0]!.message}`, { errors });
       await ctx.db.transaction(async (tx) => {
         const [z] = await tx.select().from(schema.zones).where(eq(schema.zones.name, zone)).for('update');
         if (!z) throw new CatchmentError('NOT_FOUND', `zone ${zone} does not exist`);
