@@ -336,7 +336,12 @@ export const actions = pgTable(
     source: text('source').notNull(),
     forced: boolean('forced').notNull().default(false),
     runId: integer('run_id').references(() => playbookRuns.id, { onDelete: 'set null' }),
-    idempotencyKey: text('idempotency_key').unique(),
+    /** Operator actions: `key#request digest`, unique per token (the controller's keys have no token). */
+    idempotencyKey: text('idempotency_key'),
+    // No foreign key: token ids are never reused, and a deleted token's keys must not collide.
+    idempotencyTokenId: integer('idempotency_token_id'),
+    /** The first response's body, replayed verbatim to a retry with the same key. */
+    idempotencyResponse: jsonb('idempotency_response'),
     createdAt: created(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     revertedAt: timestamp('reverted_at', { withTimezone: true }),
@@ -346,6 +351,10 @@ export const actions = pgTable(
     check('actions_source', sql`${t.source} IN ('operator', 'automation')`),
     check('actions_reason', sql`length(${t.reason}) > 0`),
     index('actions_active').on(t.revertedAt, t.expiresAt),
+    // Per token; the controller's run keys (no token, coalesced to 0) stay globally unique.
+    uniqueIndex('actions_idempotency')
+      .on(sql`coalesce(${t.idempotencyTokenId}, 0)`, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} IS NOT NULL`),
   ],
 );
 

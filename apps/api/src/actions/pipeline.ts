@@ -19,6 +19,8 @@ export interface ChangeRequest<R> {
   }>;
   /** Runs first in the transaction (e.g. an idempotency lock), may short-circuit with a replay. */
   prepare?(tx: Db): Promise<R | undefined>;
+  /** Runs last in the transaction of an applied change (e.g. keeps the response for replays). */
+  applied?(tx: Db, o: { result: R; diff: Change[]; refusal: Refusal | null; forced: boolean }): Promise<void>;
 }
 
 export type ChangeOutcome<R> =
@@ -71,6 +73,7 @@ export async function runChange<R>(ctx: ApiContext, req: ChangeRequest<R>): Prom
         forced,
         after: { ...(applied.audit.after as object), ...(forced ? { refusal } : {}) },
       });
+      await req.applied?.(tx, { result: applied.result, diff, refusal, forced });
       outcome = { kind: 'applied', result: applied.result, diff, refusal, forced, version: null };
     });
   } catch (err) {

@@ -227,12 +227,20 @@ function requestDigest(a: NewAction, reason: string): string {
     .slice(0, 22);
 }
 
-function sendOutcome(reply: FastifyReply, o: ChangeOutcome<ActionRecord | ActionRecord[]>, revert: boolean) {
+function sendOutcome(
+  reply: FastifyReply,
+  o: ChangeOutcome<ActionRecord | ActionRecord[]>,
+  revert: boolean,
+  firstResponse?: Record<string, unknown>,
+) {
   if (o.kind === 'dry-run') {
     return reply.code(200).send({ dryRun: true, wouldPublish: o.diff.length > 0, diff: o.diff, refusal: o.refusal });
   }
   if (o.kind === 'replayed') {
     reply.header('idempotent-replayed', 'true');
+    // The first response verbatim; its version is filled in once it was published.
+    if (firstResponse)
+      return reply.code(201).send({ ...firstResponse, snapshotVersion: firstResponse.snapshotVersion ?? o.version });
     return reply.code(revert ? 200 : 201).send({
       ...(revert ? { reverted: o.result } : { action: o.result }),
       snapshotVersion: o.version,
@@ -259,6 +267,10 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
   const digest = requestDigest(a, b.reason);
   const stored = key ? `${key}#${digest}` : null;
   const actor = actorOf(req);
+  // Keys are per token: another token's key of the same name is another request.
+  const tokenId = req.principal?.tokenId ?? 0;
+  const keyed = sql`coalesce(${t.idempotencyTokenId}, 0) = ${tokenId} and split_part(${t.idempotencyKey}, '#', 1) = ${key}`;
+  let firstResponse: Record<string, unknown> | undefined;
   const outcome = await runChange<ActionRecord>(ctx, {
     actor,
     reason: b.reason,
@@ -268,11 +280,11 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
     async prepare(tx) {
       if (!key || b.dryRun) return undefined;
       // Same key: serialised, then either the original action (same request) or a refusal.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`idem:${key}`}))`);
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`idem:${tokenId}:${key}`}))`);
       const [row] = await tx
-        .select({ id: t.id, k: t.idempotencyKey })
+        .select({ id: t.id, k: t.idempotencyKey, response: t.idempotencyResponse })
         .from(t)
-        .where(sql`split_part(${t.idempotencyKey}, '#', 1) = ${key}`)
+        .where(keyed)
         .limit(1);
       if (!row) return undefined;
       const [prior] = await loadActions(tx, eq(t.id, row.id));
@@ -285,6 +297,7 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
             details: { actionId: prior.id },
           },
         );
+      firstResponse = (row.response as Record<string, unknown> | null) ?? undefined;
       return prior;
     },
     async apply(tx) {
@@ -301,6 +314,7 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
           source: 'operator',
           forced: b.force ?? false,
           idempotencyKey: stored,
+          idempotencyTokenId: stored ? tokenId : null,
           expiresAt,
         })
         .returning();
@@ -313,8 +327,22 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
         audit: { action: a.kind, objectType: 'action', objectId: String(row.id), after: result },
       };
     },
+    async applied(tx, o) {
+      if (!stored) return;
+      const body = { action: o.result, snapshotVersion: null, diff: o.diff, forced: o.forced, refusal: o.refusal };
+      await tx.update(t).set({ idempotencyResponse: body }).where(eq(t.id, o.result.id));
+    },
   });
-  return sendOutcome(reply, outcome, false);
+  if (stored && outcome.kind === 'applied' && outcome.version !== null) {
+    const version = outcome.version;
+    await ctx.db
+      .update(t)
+      .set({
+        idempotencyResponse: sql`jsonb_set(${t.idempotencyResponse}, '{snapshotVersion}', ${String(version)}::jsonb)`,
+      })
+      .where(eq(t.id, outcome.result.id));
+  }
+  return sendOutcome(reply, outcome, false, firstResponse);
 }
 
 /** Reverts the given active actions (undrain, unfreeze, restore...) through the same pipeline. */
