@@ -34,6 +34,21 @@ interface RunOrigin {
   reading: unknown;
 }
 
+/** The playbook as a run kept it, for a run whose playbook was deleted since it started. */
+function fromOrigin(row: RunRow, origin: RunOrigin | null): PlaybookRow | undefined {
+  if (!origin || typeof origin.playbook !== 'string' || !Array.isArray(origin.steps)) return undefined;
+  return {
+    id: 0,
+    name: origin.playbook,
+    mode: row.mode,
+    trigger: origin.trigger,
+    steps: origin.steps,
+    cooldown: null,
+    createdAt: row.startedAt,
+    updatedAt: row.startedAt,
+  };
+}
+
 /**
  * The controller: on every tick, the leader reads the world and the signals, starts
  * runs for playbooks whose trigger went over its threshold, and advances every open
@@ -358,10 +373,13 @@ export class Controller {
     playbooks: PlaybookRow[],
     world: ControllerWorld,
   ): Promise<LoadedRun | undefined> {
-    const playbook = playbooks.find((p) => p.id === row.playbookId);
+    const origin = row.trigger as RunOrigin | null;
+    // A run whose playbook was deleted continues from the definition it started with
+    // (trigger, steps, name), so it still recovers and undoes its stages.
+    const playbook =
+      playbooks.find((p) => p.id === row.playbookId) ?? (row.playbookId === null ? fromOrigin(row, origin) : undefined);
     const edge = row.edgeId === null ? undefined : world.edgeNames.get(row.edgeId);
     if (!playbook || !edge) return undefined;
-    const origin = row.trigger as RunOrigin;
     const steps = Array.isArray(origin?.steps) ? origin.steps : (playbook.steps as StepDef[]);
     const stages = stagesOf(steps, { verifyMs: this.#cfg.defaultVerifyMs, dwellMs: this.#cfg.defaultDwellMs });
     return { row, playbook, edge, stages, steps: await stepsOf(db, row.id) };

@@ -191,6 +191,36 @@ for (const mode of DB_MODES) {
       }
     });
 
+    it('a run whose playbook is deleted mid-run continues from the definition it started with, and undoes everything', async () => {
+      const { controller, clock } = await setup('auto');
+      const db = database.db;
+      try {
+        const states: string[] = [];
+        await setAlert(db, ids, 'lhr', 'firing', clock.now());
+        for (let minute = 0; minute <= 60; minute++) {
+          if (minute === 2) {
+            await db.delete(schema.playbooks).where(eq(schema.playbooks.name, 'shed-overloaded-edge'));
+            const [run] = await db.select().from(schema.playbookRuns);
+            assert.equal(run?.playbookId, null, 'the run stays, detached from the deleted playbook');
+            assert.ok((await activeActions(db)).length > 0, 'the run had acted before the delete');
+          }
+          if (minute === 12) await setAlert(db, ids, 'lhr', 'resolved', clock.now());
+          await reportLoads(db, ids, NORMAL_LOADS, clock.now());
+          await controller.tick();
+          const run = (await db.select().from(schema.playbookRuns))[0];
+          if (run && states.at(-1) !== run.state) states.push(run.state);
+          clock.advance(MIN);
+        }
+        assert.deepEqual(states, ['acting', 'mitigated', 'recovering', 'resolved']);
+        assert.deepEqual(await activeActions(db), [], 'every action of the run is reverted');
+        const kinds = (await db.select().from(schema.actions)).map((a) => a.kind);
+        assert.ok(kinds.includes('dsr-shed'), `the last step of the stored definition ran: ${kinds}`);
+      } finally {
+        await controller.stop();
+        await database.close();
+      }
+    });
+
     it('approval mode waits for an operator, applies what is approved, skips what is rejected', async () => {
       sink.bodies.length = 0;
       const { controller, clock } = await setup('approve');

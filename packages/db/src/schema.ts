@@ -270,9 +270,8 @@ export const playbookRuns = pgTable(
   'playbook_runs',
   {
     id: serial('id').primaryKey(),
-    playbookId: integer('playbook_id')
-      .notNull()
-      .references(() => playbooks.id, { onDelete: 'restrict' }),
+    /** Null once the playbook is deleted: the run keeps its name and steps in `trigger` (the run's origin). */
+    playbookId: integer('playbook_id').references(() => playbooks.id, { onDelete: 'set null' }),
     edgeId: integer('edge_id').references(() => edges.id, { onDelete: 'restrict' }),
     state: text('state').notNull(),
     currentStep: integer('current_step').notNull().default(0),

@@ -1,7 +1,7 @@
 import { abortRun } from '@catchment/controller';
 import { CatchmentError } from '@catchment/core';
 import { type Db, recordAudit, schema } from '@catchment/db';
-import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { actorOf, OPERATE, READ } from '../auth.ts';
@@ -42,12 +42,14 @@ export const Run = Type.Object({
 type Run = Static<typeof Run>;
 
 const r = schema.playbookRuns;
+/** The playbook's name now, or the name the run started under when the playbook was deleted. */
+const playbookName = sql<string>`coalesce(${schema.playbooks.name}, ${r.trigger}->>'playbook', '')`;
 
 async function loadRuns(db: Db, where: SQL | undefined, limit: number, withSteps = false): Promise<Run[]> {
   const rows = await db
-    .select({ run: r, playbook: schema.playbooks.name, edge: schema.edges.name })
+    .select({ run: r, playbook: playbookName, edge: schema.edges.name })
     .from(r)
-    .innerJoin(schema.playbooks, eq(schema.playbooks.id, r.playbookId))
+    .leftJoin(schema.playbooks, eq(schema.playbooks.id, r.playbookId))
     .leftJoin(schema.edges, eq(schema.edges.id, r.edgeId))
     .where(where)
     .orderBy(asc(r.id))
@@ -135,7 +137,7 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const limit = q.limit ?? 100;
       const conds: SQL[] = [gt(r.id, decodeCursor(q.cursor))];
       if (q.state) conds.push(eq(r.state, q.state));
-      if (q.playbook) conds.push(eq(schema.playbooks.name, q.playbook));
+      if (q.playbook) conds.push(sql`${playbookName} = ${q.playbook}`);
       if (q.edge) conds.push(eq(schema.edges.name, q.edge));
       const rows = await loadRuns(ctx.db, and(...conds), limit + 1);
       return pageOf(
