@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { exportConfig, importConfig } from '@catchment/db';
 import { DB_MODES } from '@catchment/testkit';
 import { EDGES } from './fixtures.ts';
 import { buildWorld, dbFingerprint, startTestApi, type TestApi } from './helpers.ts';
@@ -69,5 +70,20 @@ for (const mode of DB_MODES) {
         assert.equal(current.status, 200, 'the holder of the current ETag still writes');
       });
     }
+
+    it('a configuration import that restores earlier content also gives a new ETag', async () => {
+      const a = (await t.call('GET', '/v1/edges/sin')).headers.get('etag');
+      assert.ok(a);
+      const original = await exportConfig(t.database.db);
+      const edges = original.edges.map((e) => (e.name === 'sin' ? { ...e, capacity: { rps: 12345 } } : e));
+      const changed = await importConfig(t.database.db, { ...original, edges }, { actor: 'test' });
+      assert.ok(changed.applied);
+      const restored = await importConfig(t.database.db, original, { actor: 'test' });
+      assert.ok(restored.applied);
+      const now = await t.call('GET', '/v1/edges/sin');
+      assert.notEqual(now.headers.get('etag'), a);
+      const stale = await t.call('PUT', '/v1/edges/sin', { body: now.body, headers: { 'if-match': a } });
+      assert.equal(stale.status, 412, stale.text);
+    });
   });
 }
