@@ -1,3 +1,4 @@
+import { and, eq, inArray, max } from 'drizzle-orm';
 import type { Db } from './connection.ts';
 import { auditLog } from './schema.ts';
 
@@ -28,4 +29,30 @@ export async function recordAudit(tx: Pick<Db, 'insert'>, entries: AuditEntry | 
       after: e.after ?? null,
     })),
   );
+}
+
+/** A configuration import audits its changes under the document's section names (`edges`). */
+const importedAs: Record<string, string> = {
+  zone: 'zones',
+  edge: 'edges',
+  transit: 'transits',
+  policy: 'policies',
+  prefix: 'prefixes',
+  service: 'services',
+  slo: 'slos',
+  playbook: 'playbooks',
+};
+
+/**
+ * The object's version: the id of the last audit entry that wrote it. Audit ids come from one
+ * sequence and every write records one in its transaction, so this only grows, also when a
+ * write restores earlier content (0 for an object no audited write has touched yet).
+ */
+export async function objectRevision(db: Pick<Db, 'select'>, objectType: string, objectId: string): Promise<number> {
+  const types = [objectType, ...(importedAs[objectType] ? [importedAs[objectType]] : [])];
+  const [row] = await db
+    .select({ revision: max(auditLog.id) })
+    .from(auditLog)
+    .where(and(inArray(auditLog.objectType, types), eq(auditLog.objectId, objectId)));
+  return row?.revision ?? 0;
 }

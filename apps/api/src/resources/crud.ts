@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { type Access, actorOf, OPERATE, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { checkIfMatch, etagOf } from '../etag.ts';
+import { checkIfMatch, currentEtag, noneMatch } from '../etag.ts';
 import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
 import { errorResponses } from '../schemas.ts';
 import { bodyCodes } from '../validator.ts';
@@ -49,10 +49,10 @@ export interface ResourceSpec<T, B = T> {
 /** The read-only `id` a PUT body carried, checked against the object inside the transaction. */
 const readOnlyIds = new WeakMap<FastifyRequest, number>();
 
-export function sendWithEtag(req: FastifyRequest, reply: FastifyReply, value: unknown) {
-  const etag = etagOf(value);
+/** Sends an object with its ETag (from `currentEtag`); a GET whose If-None-Match lists it is 304. */
+export function sendWithEtag(req: FastifyRequest, reply: FastifyReply, value: unknown, etag: string) {
   reply.header('etag', etag);
-  if (req.method === 'GET' && req.headers['if-none-match'] === etag) return reply.code(304).send();
+  if (req.method === 'GET' && noneMatch(req, etag)) return reply.code(304).send();
   return reply.send(value);
 }
 
@@ -108,7 +108,11 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
         response: { 200: spec.representation, 304: Type.Null(), ...errorResponses },
       },
     },
-    async (req, reply) => sendWithEtag(req, reply, (await read(ctx.db, keyFrom(req))).value),
+    async (req, reply) => {
+      const key = keyFrom(req);
+      const found = await read(ctx.db, key);
+      return sendWithEtag(req, reply, found.value, await currentEtag(ctx.db, spec.kind, key, found.value));
+    },
   );
 
   app.post(
@@ -133,11 +137,11 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
         const key = await spec.create(tx, body);
         const after = await read(tx, key);
         await recordAudit(tx, { actor, action: 'create', objectType: spec.kind, objectId: key, after: after.value });
-        return [key, after] as const;
+        return [key, { ...after, etag: await currentEtag(tx, spec.kind, key, after.value) }] as const;
       });
       await ctx.changed(actor);
       reply.code(201).header('location', `${base}/${encodeURIComponent(key)}`);
-      return sendWithEtag(req, reply, created.value);
+      return sendWithEtag(req, reply, created.value, created.etag);
     },
   );
 
@@ -174,7 +178,7 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
         const sentId = readOnlyIds.get(req);
         const after = await ctx.db.transaction(async (tx) => {
           const existing = await read(tx, key, true);
-          checkIfMatch(req, existing.value);
+          await checkIfMatch(req, tx, spec.kind, key, existing.value);
           if (sentId !== undefined && sentId !== existing.id)
             throw new CatchmentError('VALIDATION_FAILED', `the id of a ${spec.kind} cannot change`, {
               errors: [{ path: '/id', message: `must stay ${existing.id}`, code: 'VALIDATION_FAILED' }],
@@ -195,10 +199,10 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
             before: existing.value,
             after: now.value,
           });
-          return now;
+          return { ...now, etag: await currentEtag(tx, spec.kind, key, now.value) };
         });
         await ctx.changed(actor);
-        return sendWithEtag(req, reply, after.value);
+        return sendWithEtag(req, reply, after.value, after.etag);
       },
     );
   }
@@ -221,7 +225,7 @@ export function crud<T, B>(app: FastifyInstance, ctx: ApiContext, spec: Resource
         const actor = actorOf(req);
         await ctx.db.transaction(async (tx) => {
           const existing = await read(tx, key, true);
-          checkIfMatch(req, existing.value);
+          await checkIfMatch(req, tx, spec.kind, key, existing.value);
           await remove(tx, existing);
           await recordAudit(tx, {
             actor,

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { actorOf, OPERATE } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { checkIfMatch } from '../etag.ts';
+import { checkIfMatch, currentEtag } from '../etag.ts';
 import { sendWithEtag } from '../resources/crud.ts';
 import { prefixResource } from '../resources/prefixes.ts';
 import { prefixConfigOf } from '../resources/view.ts';
@@ -37,7 +37,7 @@ export function prefixCommunityRoutes(app: FastifyInstance, ctx: ApiContext): vo
         const tx = txn as unknown as Db;
         const existing = await prefixResource.get(tx, cidr, true);
         if (!existing) throw new CatchmentError('NOT_FOUND', `prefix ${cidr} does not exist`);
-        checkIfMatch(req, existing.value);
+        await checkIfMatch(req, tx, 'prefix', cidr, existing.value);
         const next = { ...prefixConfigOf(existing.value), communities };
         await prefixResource.validate(tx, next, existing);
         await prefixResource.update?.(tx, existing, next);
@@ -50,10 +50,10 @@ export function prefixCommunityRoutes(app: FastifyInstance, ctx: ApiContext): vo
           before: existing.value,
           after: now?.value,
         });
-        return now?.value;
+        return { now: now?.value, etag: await currentEtag(tx, 'prefix', cidr, now?.value) };
       });
       await ctx.changed(actor);
-      return sendWithEtag(req, reply, after);
+      return sendWithEtag(req, reply, after.now, after.etag);
     },
   );
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { actorOf, OPERATE } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { checkIfMatch } from '../etag.ts';
+import { checkIfMatch, currentEtag } from '../etag.ts';
 import { sendWithEtag } from '../resources/crud.ts';
 import { serviceResource } from '../resources/services.ts';
 import { errorResponses } from '../schemas.ts';
@@ -27,7 +27,7 @@ export function serviceAddressRoutes(app: FastifyInstance, ctx: ApiContext): voi
       const tx = txn as unknown as Db;
       const existing = await serviceResource.get(tx, name, true);
       if (!existing) throw new CatchmentError('NOT_FOUND', `service "${name}" does not exist`);
-      checkIfMatch(req, existing.value);
+      await checkIfMatch(req, tx, 'service', name, existing.value);
       const next = { ...existing.value, addresses: { ...existing.value.addresses } };
       if (addresses) next.addresses[edge] = addresses;
       else if (next.addresses[edge]) delete next.addresses[edge];
@@ -43,7 +43,7 @@ export function serviceAddressRoutes(app: FastifyInstance, ctx: ApiContext): voi
         before: existing.value,
         after: now?.value,
       });
-      return now?.value;
+      return { now: now?.value, etag: await currentEtag(tx, 'service', name, now?.value) };
     });
     await ctx.changed(actor);
     return after;
@@ -60,7 +60,10 @@ export function serviceAddressRoutes(app: FastifyInstance, ctx: ApiContext): voi
         response: { 200: serviceResource.representation, ...errorResponses },
       },
     },
-    async (req, reply) => sendWithEtag(req, reply, await change(req, req.body as Static<typeof Addresses>)),
+    async (req, reply) => {
+      const after = await change(req, req.body as Static<typeof Addresses>);
+      return sendWithEtag(req, reply, after.now, after.etag);
+    },
   );
   app.delete(
     '/v1/services/:name/addresses/:edge',
@@ -73,6 +76,9 @@ export function serviceAddressRoutes(app: FastifyInstance, ctx: ApiContext): voi
         response: { 200: serviceResource.representation, ...errorResponses },
       },
     },
-    async (req, reply) => sendWithEtag(req, reply, await change(req, undefined)),
+    async (req, reply) => {
+      const after = await change(req, undefined);
+      return sendWithEtag(req, reply, after.now, after.etag);
+    },
   );
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { ADMIN, actorOf, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { checkIfMatch } from '../etag.ts';
+import { checkIfMatch, currentEtag } from '../etag.ts';
 import { fieldProblem } from '../problem.ts';
 import { sendWithEtag } from '../resources/crud.ts';
 import { errorResponses } from '../schemas.ts';
@@ -27,7 +27,10 @@ export function settingsRoutes(app: FastifyInstance, ctx: ApiContext): void {
         response: { 200: Representation, 304: Type.Null(), ...errorResponses },
       },
     },
-    async (req, reply) => sendWithEtag(req, reply, await read()),
+    async (req, reply) => {
+      const now = await read();
+      return sendWithEtag(req, reply, now, await currentEtag(ctx.db, 'settings', 'settings', now));
+    },
   );
   app.put(
     '/v1/settings',
@@ -46,7 +49,7 @@ export function settingsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const after = await ctx.db.transaction(async (tx) => {
         await tx.select().from(schema.settings).for('update');
         const before = await read(tx);
-        checkIfMatch(req, before);
+        await checkIfMatch(req, tx, 'settings', 'settings', before);
         // The new settings must hold for the whole configuration (e.g. a shorter
         // announceable length than an existing prefix is refused, with that prefix's path).
         const cfg = await exportConfig(tx);
@@ -65,10 +68,10 @@ export function settingsRoutes(app: FastifyInstance, ctx: ApiContext): void {
           before,
           after: now,
         });
-        return now;
+        return { now, etag: await currentEtag(tx, 'settings', 'settings', now) };
       });
       await ctx.changed(actor);
-      return sendWithEtag(req, reply, after);
+      return sendWithEtag(req, reply, after.now, after.etag);
     },
   );
 }
