@@ -174,8 +174,18 @@ test('the edge agent reports its load; a failing source sends none and routing i
       15_000,
       'the controller to see fra at 30 000 rps',
     );
-    const consumers = await api.call('GET', '/v1/consumers?kind=edge');
-    const fra = consumers.body.items.find((c: { name: string }) => c.name === 'edge:fra');
+    // The consumer row holds the latest report: on a busy machine one load read may time out,
+    // so wait for a report that carried the load rather than taking whichever came last.
+    let fra: { load?: { rps?: number; source?: string } } | undefined;
+    await lab.waitFor(
+      async () => {
+        const consumers = await api.call('GET', '/v1/consumers?kind=edge');
+        fra = consumers.body.items.find((c: { name: string }) => c.name === 'edge:fra');
+        return fra?.load?.rps === 30_000;
+      },
+      15_000,
+      'the consumer edge:fra to show its load',
+    );
     assert.equal(fra?.load?.rps, 30_000);
     assert.equal(fra?.load?.source, 'prometheus');
     // The edge's other numbers are untouched: fra's capacity is 100 000 rps, so 30 % utilised.
