@@ -10,7 +10,7 @@ import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:chil
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoBody } from '../packages/geo/test/fixtures.ts';
+import { demoBody } from '../packages/testkit/src/geo-fixtures.ts';
 import { freePort } from '../packages/testkit/src/index.ts';
 import { fullCityDb } from './full-city-db.ts';
 import { writeGdnsdConfig } from './gdnsd.ts';

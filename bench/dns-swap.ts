@@ -6,10 +6,11 @@
  * whole swap in a running server (`setSnapshot`: verify, build, share, load in every worker).
  * Bounded: BENCH_RUNS (7) changes per kind. Option: BENCH_WORKERS (2).
  */
+
 import { createDnsServer } from '../apps/dns/src/index.ts';
 import { type SnapshotBody, sealSnapshot } from '../packages/core/src/index.ts';
 import { buildSteering, GeoDb, SteeringBuilder } from '../packages/geo/src/index.ts';
-import { demoBody } from '../packages/geo/test/fixtures.ts';
+import { demoBody } from '../packages/testkit/src/geo-fixtures.ts';
 import { freePort } from '../packages/testkit/src/index.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

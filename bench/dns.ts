@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { sealSnapshot } from '../packages/core/src/index.ts';
 import { countryCentroid, countryContinent } from '../packages/geo/src/countries.ts';
 import { GeoDb } from '../packages/geo/src/index.ts';
-import { demoBody } from '../packages/geo/test/fixtures.ts';
-import { cityRecord, writeMmdb } from '../packages/geo/test/mmdb-writer.ts';
+import { demoBody } from '../packages/testkit/src/geo-fixtures.ts';
 import { freePort, TEST_KEK, testZoneKeys } from '../packages/testkit/src/index.ts';
+import { cityRecord, writeMmdb } from '../packages/testkit/src/mmdb-writer.ts';
 import { writeGdnsdConfig } from './gdnsd.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { encodeValue } from '../packages/geo/test/mmdb-writer.ts';
+import { encodeValue } from '../packages/testkit/src/mmdb-writer.ts';
 
 /**
  * An MMDB writer for millions of networks (MaxMind DB format 2.0,

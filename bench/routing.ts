@@ -23,7 +23,7 @@ import {
 import { startEdgeAgent } from '../apps/edge/src/index.ts';
 import { labWorld } from '../apps/edge/test/fixtures.ts';
 import { SnapshotApi } from '../apps/edge/test/snapshot-api.ts';
-import { BgpLab } from '../packages/routing/test/lab.ts';
+import { BgpLab } from '../packages/testkit/src/bgp-lab.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 60);
 process.env.CATCHMENT_LOG_LEVEL ??= 'warn';

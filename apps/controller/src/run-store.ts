@@ -1,7 +1,9 @@
 import { CatchmentError, type RunState, type StepState } from '@catchment/core';
 import { type Db, schema } from '@catchment/db';
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Memory } from './run-machine.ts';
+
+export { revertActions } from '@catchment/db';
 
 export type RunRow = typeof schema.playbookRuns.$inferSelect;
 export type StepRow = typeof schema.runSteps.$inferSelect;
@@ -126,29 +128,6 @@ export async function setStepState(
     .where(
       and(eq(schema.runSteps.runId, runId), eq(schema.runSteps.position, position), eq(schema.runSteps.stage, stage)),
     );
-}
-
-/** Reverts actions that are still active; returns the ids it reverted (idempotent). */
-export async function revertActions(tx: Tx, ids: number[], now: Date, by: string): Promise<number[]> {
-  if (ids.length === 0) return [];
-  const rows = await tx
-    .update(schema.actions)
-    .set({ revertedAt: now, revertedBy: by })
-    .where(and(inArray(schema.actions.id, ids), isNull(schema.actions.revertedAt)))
-    .returning({ id: schema.actions.id, kind: schema.actions.kind, params: schema.actions.params });
-  for (const r of rows) {
-    await tx.insert(schema.auditLog).values({
-      at: now,
-      actor: by,
-      action: 'revert',
-      objectType: 'action',
-      objectId: String(r.id),
-      reason: `reverted by ${by}`,
-      before: { kind: r.kind, params: r.params, active: true },
-      after: { active: false },
-    });
-  }
-  return rows.map((r) => r.id);
 }
 
 /** Ids of the actions a stage wrote (kept in its run_steps params). */

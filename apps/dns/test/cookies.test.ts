@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sealSnapshot } from '@catchment/core';
-import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
+import { ASN_DB, CITY_DB, demoBody } from '@catchment/testkit/geo-fixtures';
 import { createDnsServer, type DnsServer } from '../src/index.ts';
 import { buildQuery, dig, freePort, optRecord, type Running, rcodeOf, run, startServer, udpQuery } from './helpers.ts';
 

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { type SnapshotBody, sealSnapshot } from '@catchment/core';
 import { buildSteering, GeoDb } from '@catchment/geo';
 import { TEST_KEK, type TestZoneKeys, testZoneKeys } from '@catchment/testkit';
-import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
+import { ASN_DB, CITY_DB, demoBody } from '@catchment/testkit/geo-fixtures';
 import { newSignatureCache } from '../src/dnssec/signer.ts';
 import { dumpSignedZone } from '../src/index.ts';
 import { compileZones } from '../src/zone/compile.ts';

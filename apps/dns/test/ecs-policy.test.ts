@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sealSnapshot } from '@catchment/core';
-import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
-import { cityRecord, writeMmdb } from '../../../packages/geo/test/mmdb-writer.ts';
+import { ASN_DB, CITY_DB, demoBody } from '@catchment/testkit/geo-fixtures';
+import { cityRecord, writeMmdb } from '@catchment/testkit/mmdb-writer';
 import { createDnsServer } from '../src/index.ts';
 import { dig, freePort, type Running, startServer } from './helpers.ts';
 

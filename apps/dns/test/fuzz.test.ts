@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { sealSnapshot } from '@catchment/core';
 import { GeoDb } from '@catchment/geo';
 import { seededRandom } from '@catchment/testkit';
-import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
+import { ASN_DB, CITY_DB, demoBody } from '@catchment/testkit/geo-fixtures';
 import { compileSnapshot, Responder } from '../src/index.ts';
 import { buildQuery, dig, ecsOption, optRecord, type Running, startServer } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
+import { ASN_DB, CITY_DB, demoBody } from '@catchment/testkit/geo-fixtures';
 import { buildQuery, dig, type Running, rcodeOf, run, startServer, udpQuery } from './helpers.ts';
 
 /** Sends datagrams from one socket without waiting for replies. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sealSnapshot } from '@catchment/core';
 import { GeoDb } from '@catchment/geo';
-import { demoBody } from '../../../packages/geo/test/fixtures.ts';
+import { demoBody } from '@catchment/testkit/geo-fixtures';
 import { compileSnapshot } from '../src/index.ts';
 import { absoluteName, encodeName } from '../src/wire/names.ts';
 import { encodeRdata, encodeTxt } from '../src/wire/rdata.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Snapshot, type SnapshotBody, sealSnapshot } from '@catchment/core';
-import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
+import { ASN_DB, CITY_DB, demoBody } from '@catchment/testkit/geo-fixtures';
 import { buildQuery, dig, ecsOption, freePort, optRecord, startServer } from './helpers.ts';
 
 function withLhr(address: string): SnapshotBody {

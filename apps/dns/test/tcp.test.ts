@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ASN_DB, CITY_DB, demoBody } from '../../../packages/geo/test/fixtures.ts';
+import { ASN_DB, CITY_DB, demoBody } from '@catchment/testkit/geo-fixtures';
 import { buildQuery, type Running, startServer } from './helpers.ts';
 
 function frame(q: Buffer): Buffer {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { type SnapshotBody, SnapshotFollower } from '@catchment/core';
 import { BirdSpeaker, birdCommand } from '@catchment/routing';
-import { BgpLab } from '../../../packages/routing/test/lab.ts';
+import { BgpLab } from '@catchment/testkit/bgp-lab';
 import { type EdgeAgent, startEdgeAgent } from '../src/index.ts';
 import { labWorld } from './fixtures.ts';
 import { SnapshotApi } from './snapshot-api.ts';

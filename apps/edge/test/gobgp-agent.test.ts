@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { SnapshotFollower } from '@catchment/core';
 import { GobgpSpeaker } from '@catchment/routing';
-import { BgpLab } from '../../../packages/routing/test/lab.ts';
+import { BgpLab } from '@catchment/testkit/bgp-lab';
 import { startEdgeAgent } from '../src/index.ts';
 import { labWorld } from './fixtures.ts';
 import { SnapshotApi } from './snapshot-api.ts';

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BgpLab } from '../../../packages/routing/test/lab.ts';
+import { BgpLab } from '@catchment/testkit/bgp-lab';
 import { labWorld } from './fixtures.ts';
 import { SnapshotApi } from './snapshot-api.ts';
 

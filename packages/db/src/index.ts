@@ -9,5 +9,6 @@ export * from './dnssec-rollover.ts';
 export * from './migrate.ts';
 export * from './publish.ts';
 export * from './rows.ts';
+export * from './runs.ts';
 export * as schema from './schema.ts';
 export * from './unreachable.ts';

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { demoBody } from '@catchment/testkit/geo-fixtures';
+import { writeMmdb } from '@catchment/testkit/mmdb-writer';
 import { buildSteering, countryCentroid, explainClient, GeoDb } from '../src/index.ts';
-import { demoBody } from './fixtures.ts';
-import { writeMmdb } from './mmdb-writer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'catchment-countries-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

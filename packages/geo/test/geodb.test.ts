@@ -3,9 +3,9 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { ASN_DB, CITY_DB } from '@catchment/testkit/geo-fixtures';
+import { cityRecord, writeMmdb } from '@catchment/testkit/mmdb-writer';
 import { GeoDb, parseAddress, parseNetwork } from '../src/index.ts';
-import { ASN_DB, CITY_DB } from './fixtures.ts';
-import { cityRecord, writeMmdb } from './mmdb-writer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'catchment-geo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

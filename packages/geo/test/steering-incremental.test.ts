@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SnapshotBody } from '@catchment/core';
+import { demoBody } from '@catchment/testkit/geo-fixtures';
+import { cityRecord, writeMmdb } from '@catchment/testkit/mmdb-writer';
 import fc from 'fast-check';
 import { buildSteering, GeoDb, SteeringBuilder, type SteeringTable } from '../src/index.ts';
-import { demoBody } from './fixtures.ts';
-import { cityRecord, writeMmdb } from './mmdb-writer.ts';
 
 /**
  * The incremental builder must give the very same tables (node for node, so the same answers

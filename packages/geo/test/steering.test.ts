@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SnapshotBody } from '@catchment/core';
 import { sealSnapshot } from '@catchment/core';
+import { demoBody } from '@catchment/testkit/geo-fixtures';
+import { cityRecord, writeMmdb } from '@catchment/testkit/mmdb-writer';
 import { buildSteering, createExplainer, explainClient, GeoDb } from '../src/index.ts';
-import { demoBody } from './fixtures.ts';
-import { cityRecord, writeMmdb } from './mmdb-writer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'catchment-steer-'));
 let geo: GeoDb;

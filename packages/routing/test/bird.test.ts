@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
+import { BgpLab } from '@catchment/testkit/bgp-lab';
 import {
   BirdSpeaker,
   desiredAnnouncements,
@@ -9,7 +10,6 @@ import {
   type SpeakerError,
 } from '../src/index.ts';
 import { world } from './fixtures.ts';
-import { BgpLab } from './lab.ts';
 
 test('renders one static route per announced prefix, communities as BIRD attributes', () => {
   const body = world();

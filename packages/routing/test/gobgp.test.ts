@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { BgpLab } from '@catchment/testkit/bgp-lab';
 import {
   desiredAnnouncements,
   formatCommunity,
@@ -8,7 +9,6 @@ import {
   parseGobgpRib,
 } from '../src/index.ts';
 import { world } from './fixtures.ts';
-import { BgpLab } from './lab.ts';
 
 test('parses gobgp JSON: communities as uint32, large communities, neighbor states', () => {
   const rib = parseGobgpRib(

@@ -1,6 +1,5 @@
-import { abortRun } from '@catchment/controller';
 import { CatchmentError } from '@catchment/core';
-import { type Db, recordAudit, schema } from '@catchment/db';
+import { abortRun, type Db, recordAudit, schema } from '@catchment/db';
 import { and, asc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -220,7 +219,7 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
       config: { access: OPERATE },
       schema: {
         tags: ['runs'],
-        summary: "Abort a run at once: its active actions are reverted (the controller's abortRun)",
+        summary: 'Abort a run at once: its active actions are reverted (packages/db abortRun, as the controller does)',
         params: Id,
         body: Body,
         response: { 200: Run, ...errorResponses },

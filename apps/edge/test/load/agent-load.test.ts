@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { SnapshotFollower } from '@catchment/core';
 import { BirdSpeaker } from '@catchment/routing';
-import { BgpLab } from '../../../../packages/routing/test/lab.ts';
+import { BgpLab } from '@catchment/testkit/bgp-lab';
 import { buildWorld, startTestApi } from '../../../api/test/helpers.ts';
 import { loadWorld } from '../../../controller/src/model.ts';
 import { type EdgeAgent, PrometheusLoadSource, startEdgeAgent } from '../../src/index.ts';

@@ -1,6 +1,7 @@
 import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
 import { DEFAULT_SETTINGS } from '@catchment/core';
-import { GEOIP_TESTDATA, snapshotEdge } from '@catchment/testkit';
+import { snapshotEdge } from './snapshots.ts';
+import { GEOIP_TESTDATA } from './testdata.ts';
 
 /** The demo configuration (config/demo.yaml) as a compiled snapshot body, for tests. */
 export const TESTDATA = GEOIP_TESTDATA;

@@ -1,4 +1,4 @@
-import { parseNetwork } from '../src/ip.ts';
+import { parseNetwork } from '@catchment/geo';
 
 /**
  * A small MMDB writer for test fixtures, following the published MaxMind DB format 2.0

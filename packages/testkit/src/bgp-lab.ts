@@ -3,7 +3,14 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BirdRoute, birdCommand, birdTransitFilter, parseBirdRoutes, renderBirdConfig } from '../src/index.ts';
+import {
+  type BirdRoute,
+  birdCommand,
+  birdTransitFilter,
+  formatCommunity,
+  parseBirdRoutes,
+  renderBirdConfig,
+} from '@catchment/routing';
 
 /**
  * A BGP lab in network namespaces: one transit router and N edges, each running its
@@ -232,7 +239,6 @@ export class BgpLab {
 
   /** `prefix communities` per route received from edges, e.g. `fra4 198.18.1.0/24 64500:100`. */
   async transitView(transit?: string): Promise<string[]> {
-    const { formatCommunity } = await import('../src/index.ts');
     return (await this.transitRoutes(transit))
       .map((r) => `${r.protocol} ${r.prefix.text}${r.communities.map((c) => ` ${formatCommunity(c)}`).join('')}`)
       .sort();
