@@ -228,18 +228,24 @@ export async function runStart(opts: StartOptions): Promise<void> {
     );
   }
   const parts = new Set<Part>((parts0 as Part[] | undefined) ?? PARTS);
-  const stop = await startAll(parts, opts, logger);
-  logger.info({ parts: [...parts] }, 'catchment started');
+  // Signals are handled from the first moment: a part can answer its health check before
+  // the others have started, and a SIGTERM then must still stop everything cleanly.
+  let started: Promise<() => Promise<void>> | undefined;
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
-      stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      (started ?? Promise.reject(new Error('not started')))
+        .then((stop) => stop())
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     });
   }
+  started = startAll(parts, opts, logger);
+  await started;
+  logger.info({ parts: [...parts] }, 'catchment started');
 }
