@@ -5,9 +5,9 @@
 // the wake-up (schedule only). PGlite and PostgreSQL. Medians of N runs.
 
 import { abortRun, Controller } from '../apps/controller/src/index.ts';
-import { addPlaybook, NORMAL_LOADS, reportLoads, seedWorld } from '../apps/controller/test/fixtures.ts';
 import { type Database, latestSnapshot, publishSnapshot, schema } from '../packages/db/src/index.ts';
 import { freshDatabase } from '../packages/testkit/src/index.ts';
+import { addPlaybook, NORMAL_LOADS, reportLoads, seedWorld } from '../packages/testkit/src/world.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 

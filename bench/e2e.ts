@@ -9,11 +9,11 @@
 // Medians of BENCH_RUNS runs (default 5). Needs root (netns, BPF), like the e2e test.
 
 import { FRA_ANSWER, FRA_V4, xdpConfig } from '../apps/controller/test/e2e/probes.ts';
-import { until } from '../apps/controller/test/e2e/procs.ts';
 import { latestRun, latestVersion, publishedAfter } from '../apps/controller/test/e2e/scenario.ts';
 import { OVERLOADED, World } from '../apps/controller/test/e2e/world.ts';
 import { queryServer } from '../apps/dns/src/verify.ts';
 import { birdCommand } from '../packages/routing/src/index.ts';
+import { until } from '../packages/testkit/src/wait.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const steady = { within: '30s' };

@@ -22,8 +22,8 @@ import {
 } from '@catchment/routing';
 import { startEdgeAgent } from '../apps/edge/src/index.ts';
 import { labWorld } from '../apps/edge/test/fixtures.ts';
-import { SnapshotApi } from '../apps/edge/test/snapshot-api.ts';
 import { BgpLab } from '../packages/testkit/src/bgp-lab.ts';
+import { SnapshotApi } from '../packages/testkit/src/snapshot-api.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 60);
 process.env.CATCHMENT_LOG_LEVEL ??= 'warn';

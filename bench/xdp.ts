@@ -12,9 +12,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { XdpDsrApplier } from '../apps/edge/src/xdp/applier.ts';
 import { buildBpf } from '../apps/edge/src/xdp/object.ts';
-import { Netns, uniquePrefix } from '../apps/edge/test/xdp/netns.ts';
 import { frame, ipipL3, TCP, tcpL3 } from '../apps/edge/test/xdp/packet.ts';
 import { dsr, edge, snapshot } from '../apps/edge/test/xdp/snapshot.ts';
+import { Netns, uniquePrefix } from '../packages/testkit/src/netns.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } },

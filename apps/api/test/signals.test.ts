@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DB_MODES } from '@catchment/testkit';
+import { DB_MODES, until } from '@catchment/testkit';
 import { startAlertmanager } from './alertmanager.ts';
 import { EDGES } from './fixtures.ts';
 import { startTestApi, type TestApi } from './helpers.ts';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const counter = (metrics: string, outcome: string) =>
   Number(

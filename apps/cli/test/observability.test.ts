@@ -16,7 +16,7 @@ import {
   selectedMetrics,
   spawnLogged,
   startStack,
-  waitFor,
+  until,
 } from '@catchment/testkit';
 import { createXdpMetrics } from '../../edge/src/xdp/metrics.ts';
 
@@ -132,7 +132,7 @@ describe('metrics and logs of every part', () => {
       if (body.status !== 'success') throw new Error(`${q}: ${body.error}`);
       return body.data?.result ?? [];
     };
-    const up = await waitFor(
+    const up = await until(
       'every job scraped',
       async () => {
         const r = await query('up{job=~"catchment-.*"} == 1');

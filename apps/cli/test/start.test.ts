@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort, GEOIP_TESTDATA, tempDir } from '@catchment/testkit';
+import { freePort, GEOIP_TESTDATA, tempDir, until } from '@catchment/testkit';
 
 const run = promisify(execFile);
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
@@ -35,21 +35,6 @@ async function startCatchment(dataDir: string, ports: Record<string, number>) {
 async function dig(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '+short', '+time=1', '+tries=1', ...args]);
   return stdout.trim();
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}: ${String(last)}`);
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {

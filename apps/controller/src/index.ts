@@ -9,7 +9,6 @@ export { type ControllerWorld, loadWorld } from './model.ts';
 export { type Notification, Notifier, type NotifyEvent } from './notifier.ts';
 export type { ControllerOptions } from './options.ts';
 export { type Plan, type Prediction, planStage } from './planner.ts';
-export { promQuery } from './prometheus.ts';
 export { type Decision, decide, type Memory } from './run-machine.ts';
 export { DEFAULT_QUERIES, SloEvaluator } from './slo-evaluator.ts';
 export { type Stage, stagesOf } from './stages.ts';

@@ -1,8 +1,7 @@
-import { type Logger, parseDuration } from '@catchment/core';
+import { type Logger, parseDuration, promQuery } from '@catchment/core';
 import { type Db, schema } from '@catchment/db';
 import { and, desc, eq } from 'drizzle-orm';
 import type { ControllerMetrics } from './metrics.ts';
-import { promQuery } from './prometheus.ts';
 
 type SloRow = typeof schema.slos.$inferSelect;
 

@@ -2,9 +2,6 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { type Database, openDatabase, schema } from '@catchment/db';
 import { freshDatabase, sharedCluster } from '@catchment/testkit';
-import { asc } from 'drizzle-orm';
-import { Controller } from '../src/index.ts';
-import { memoryOf, runById, updateRun } from '../src/run-store.ts';
 import {
   activeActions,
   addPlaybook,
@@ -14,7 +11,10 @@ import {
   reportLoads,
   seedWorld,
   setAlert,
-} from './fixtures.ts';
+} from '@catchment/testkit/world';
+import { asc } from 'drizzle-orm';
+import { Controller } from '../src/index.ts';
+import { memoryOf, runById, updateRun } from '../src/run-store.ts';
 
 /** Ticks until this controller leads (a standby takes over once the dead leader's session is gone). */
 async function tickUntilLeader(c: Controller): Promise<number> {

@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Database, latestSnapshot, schema } from '@catchment/db';
 import { DB_MODES, freshDatabase, sharedCluster } from '@catchment/testkit';
-import { asc, eq } from 'drizzle-orm';
-import { Controller, decideStage } from '../src/index.ts';
 import {
   activeActions,
   addPlaybook,
@@ -14,7 +12,9 @@ import {
   seedWorld,
   setAlert,
   webhookSink,
-} from './fixtures.ts';
+} from '@catchment/testkit/world';
+import { asc, eq } from 'drizzle-orm';
+import { Controller, decideStage } from '../src/index.ts';
 
 // Started at the top level, so that the cluster lives as long as the file (see the report).
 await sharedCluster();

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Database, schema } from '@catchment/db';
 import { freshDatabase } from '@catchment/testkit';
+import { FakeClock, MIN, NORMAL_LOADS, reportLoads, seedWorld } from '@catchment/testkit/world';
 import { loadWorld } from '../src/model.ts';
-import { FakeClock, MIN, NORMAL_LOADS, reportLoads, seedWorld } from './fixtures.ts';
 
 describe('world model (PGlite)', () => {
   let database: Database;

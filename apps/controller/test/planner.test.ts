@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_SETTINGS } from '@catchment/core';
 import { evaluateChange, type SafetyEdge } from '@catchment/safety';
+import { STEPS } from '@catchment/testkit/world';
 import type { ControllerWorld } from '../src/model.ts';
 import { planStage } from '../src/planner.ts';
 import { stagesOf } from '../src/stages.ts';
-import { STEPS } from './fixtures.ts';
 
 const edge = (
   name: string,

@@ -3,10 +3,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Database, schema } from '@catchment/db';
-import { freePort, freshDatabase, sharedCluster } from '@catchment/testkit';
+import { freePort, freshDatabase, sharedCluster, until } from '@catchment/testkit';
+import { addPlaybook, NORMAL_LOADS, reportLoads, seedWorld, setAlert } from '@catchment/testkit/world';
 import { asc } from 'drizzle-orm';
-import { addPlaybook, NORMAL_LOADS, reportLoads, seedWorld, setAlert } from './fixtures.ts';
-import { waitFor } from './prometheus-harness.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -71,10 +70,10 @@ describe('controller processes', () => {
     const url = database.url ?? '';
     const a = startReplica('a', url, await freePort());
     replicas.push(a);
-    await waitFor(async () => (await readyz(a))?.leader === true, 30_000);
+    await until('controller A leading', async () => (await readyz(a))?.leader === true, 30_000);
     const b = startReplica('b', url, await freePort());
     replicas.push(b);
-    await waitFor(async () => (await readyz(b))?.status === 'ready', 30_000);
+    await until('controller B ready', async () => (await readyz(b))?.status === 'ready', 30_000);
     assert.equal((await readyz(b))?.leader, false, 'b stands by');
     const metrics = await (await fetch(`http://127.0.0.1:${a.port}/metrics`)).text();
     assert.match(metrics, /catchment_controller_leader 1/);
@@ -83,12 +82,16 @@ describe('controller processes', () => {
     await reportLoads(db, ids, NORMAL_LOADS, new Date());
     await setAlert(db, ids, 'lhr', 'firing', new Date());
     const actions = () => db.select().from(schema.actions).orderBy(asc(schema.actions.id));
-    await waitFor(async () => (await actions()).length >= 1, 20_000);
+    await until('the first action', async () => (await actions()).length >= 1, 20_000);
     a.child.kill('SIGKILL');
     await a.exited;
 
-    await waitFor(async () => (await readyz(b))?.leader === true, 20_000);
-    await waitFor(async () => (await actions()).some((x) => (x.params as { percent: number }).percent === 50), 30_000);
+    await until('controller B taking over', async () => (await readyz(b))?.leader === true, 20_000);
+    await until(
+      'the 50 % shift',
+      async () => (await actions()).some((x) => (x.params as { percent: number }).percent === 50),
+      30_000,
+    );
     const all = await actions();
     assert.deepEqual(
       all.map((x) => (x.params as { percent: number }).percent),

@@ -4,11 +4,11 @@ import type { Database } from '@catchment/db';
 import { schema } from '@catchment/db';
 import { edgeUsable, HOUR_MS, shedFraction } from '@catchment/safety';
 import { freshDatabase } from '@catchment/testkit';
+import { addPlaybook, EDGES, FakeClock, MIN, reportLoads, seedWorld, setAlert } from '@catchment/testkit/world';
 import { eq, isNull, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { Controller } from '../src/index.ts';
 import { loadWorld } from '../src/model.ts';
-import { addPlaybook, EDGES, FakeClock, MIN, reportLoads, seedWorld, setAlert } from './fixtures.ts';
 
 /**
  * The whole controller (planner, safety rules, state machine, executor) on PGlite,

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunState } from '@catchment/core';
 import type { SignalLevel } from '@catchment/safety';
+import { STEPS } from '@catchment/testkit/world';
 import fc from 'fast-check';
 import { activeStages, decide, initialMemory, type Memory, type StageStatus } from '../src/run-machine.ts';
 import { stagesOf } from '../src/stages.ts';
-import { STEPS } from './fixtures.ts';
 
 // The demo's steps, the withdrawal with an improveBy (one more verify window when the signal drops by 0.05).
 const stages = stagesOf(

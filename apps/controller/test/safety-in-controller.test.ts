@@ -2,9 +2,6 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type Database, latestSnapshot, schema } from '@catchment/db';
 import { freshDatabase } from '@catchment/testkit';
-import { asc, eq, inArray } from 'drizzle-orm';
-import { Controller } from '../src/index.ts';
-import { loadWorld } from '../src/model.ts';
 import {
   activeActions,
   addPlaybook,
@@ -14,7 +11,10 @@ import {
   reportLoads,
   seedWorld,
   setAlert,
-} from './fixtures.ts';
+} from '@catchment/testkit/world';
+import { asc, eq, inArray } from 'drizzle-orm';
+import { Controller } from '../src/index.ts';
+import { loadWorld } from '../src/model.ts';
 
 /** The safety rules as the controller meets them: every refusal recorded with its rule. */
 describe('safety rules inside the controller (PGlite)', () => {

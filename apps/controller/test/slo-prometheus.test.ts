@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { promQuery } from '@catchment/core';
 import { type Database, schema } from '@catchment/db';
-import { freshDatabase } from '@catchment/testkit';
+import { freshDatabase, until } from '@catchment/testkit';
+import { startExporter, startPrometheus } from '@catchment/testkit/prometheus';
+import { activeActions, addPlaybook, NORMAL_LOADS, reportLoads, seedWorld } from '@catchment/testkit/world';
 import { eq } from 'drizzle-orm';
-import { Controller, promQuery } from '../src/index.ts';
-import { activeActions, addPlaybook, NORMAL_LOADS, reportLoads, seedWorld } from './fixtures.ts';
-import { startExporter, startPrometheus, waitFor } from './prometheus-harness.ts';
+import { Controller } from '../src/index.ts';
 
 /**
  * SLO evaluation against a real Prometheus scraping a load exporter the test serves:
@@ -56,7 +57,8 @@ describe('SLO evaluation with a real Prometheus', () => {
     const controller = new Controller({ database, prometheusUrl: prometheus.url, schedule: false, http: false });
     await controller.start();
     try {
-      await waitFor(
+      await until(
+        'Prometheus reading lhr at 28 000 rps',
         async () => (await promQuery(prometheus.url, 'catchment_edge_load_rps{edge="lhr"}'))[0]?.value === 28_000,
         20_000,
       );
@@ -83,7 +85,8 @@ describe('SLO evaluation with a real Prometheus', () => {
       );
 
       state.lhrRps = 15_000; // 50 %: under the exit threshold (70 %)
-      await waitFor(
+      await until(
+        'Prometheus reading lhr at 15 000 rps',
         async () => (await promQuery(prometheus.url, 'catchment_edge_load_rps{edge="lhr"}'))[0]?.value === 15_000,
         20_000,
       );
@@ -117,20 +120,28 @@ describe('SLO evaluation with a real Prometheus', () => {
     await controller.start();
     try {
       // rate() needs a few scrapes in the short (5 s) window.
-      await waitFor(async () => {
-        const r = await controller.slo.evaluate();
-        return r.some((x) => x.slo === 'gru-errors' && x.value !== null && Math.abs(x.value - 0.2) < 0.02);
-      }, 30_000);
+      await until(
+        'the burn-rate value of gru-errors',
+        async () => {
+          const r = await controller.slo.evaluate();
+          return r.some((x) => x.slo === 'gru-errors' && x.value !== null && Math.abs(x.value - 0.2) < 0.02);
+        },
+        30_000,
+      );
       const signal = (
         await db.select().from(schema.signals).where(eq(schema.signals.fingerprint, 'gru-errors/gru'))
       )[0];
       assert.equal(signal?.status, 'firing');
       // Errors stop: the short window clears first, and with it the burn-rate value.
       state.errorShare = 0;
-      await waitFor(async () => {
-        const r = await controller.slo.evaluate();
-        return r.some((x) => x.slo === 'gru-errors' && x.status === 'resolved');
-      }, 30_000);
+      await until(
+        'gru-errors resolved',
+        async () => {
+          const r = await controller.slo.evaluate();
+          return r.some((x) => x.slo === 'gru-errors' && x.status === 'resolved');
+        },
+        30_000,
+      );
       const metrics = await controller.metrics.registry.getSingleMetricAsString(
         'catchment_controller_slo_evaluations_total',
       );

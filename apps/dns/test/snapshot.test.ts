@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Snapshot, type SnapshotBody, sealSnapshot } from '@catchment/core';
+import { until } from '@catchment/testkit';
 import { ASN_DB, CITY_DB, demoBody } from '@catchment/testkit/geo-fixtures';
 import { buildQuery, dig, ecsOption, freePort, optRecord, startServer } from './helpers.ts';
 
@@ -91,16 +92,6 @@ class SnapshotApi {
     }
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

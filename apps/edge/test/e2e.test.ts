@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import { type SnapshotBody, SnapshotFollower } from '@catchment/core';
 import { BirdSpeaker, birdCommand } from '@catchment/routing';
 import { BgpLab } from '@catchment/testkit/bgp-lab';
+import { SnapshotApi } from '@catchment/testkit/snapshot-api';
 import { type EdgeAgent, startEdgeAgent } from '../src/index.ts';
 import { labWorld } from './fixtures.ts';
-import { SnapshotApi } from './snapshot-api.ts';
 
 async function listen(port = 0): Promise<Server> {
   const srv = createServer((s) => s.end());

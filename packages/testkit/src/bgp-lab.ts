@@ -11,6 +11,7 @@ import {
   parseBirdRoutes,
   renderBirdConfig,
 } from '@catchment/routing';
+import { until } from './wait.ts';
 
 /**
  * A BGP lab in network namespaces: one transit router and N edges, each running its
@@ -254,12 +255,7 @@ export class BgpLab {
   }
 
   async waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (await cond()) return;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(what, cond, timeoutMs, 50);
   }
 
   async stopEdgeBird(name: string): Promise<void> {

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
 import { tempDir } from './tmp.ts';
+import { until } from './wait.ts';
 
 /** The `catchment` command of this checkout (TypeScript run by this Node). */
 export const CATCHMENT_CLI = [process.execPath, new URL('../../../apps/cli/src/main.ts', import.meta.url).pathname];
@@ -50,22 +51,6 @@ export function spawnLogged(cmd: readonly string[], env: NodeJS.ProcessEnv): Sta
   };
 }
 
-/** Polls `fn` every 200 ms until it returns a value, for at most `ms`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}: ${String(last)}`);
-}
-
 /**
  * `catchment start` (API, DNS server, controller on PGlite, demo configuration) on free
  * loopback ports in a temporary folder, as an operator runs it; `cmd` runs another build of
@@ -103,7 +88,7 @@ export async function startStack(opts: { cmd?: readonly string[]; env?: Record<s
     await dir.remove();
   };
   try {
-    const adminToken = await waitFor(
+    const adminToken = await until(
       'the first admin token',
       async () => {
         if (main.child.exitCode !== null) throw new Error(`catchment start exited:\n${main.output()}`);
@@ -146,7 +131,7 @@ export async function startStack(opts: { cmd?: readonly string[]; env?: Record<s
         procs.push(p);
         stack.edge = p;
         stack.metricsUrls.edge = `http://127.0.0.1:${port}/metrics`;
-        await waitFor('the edge agent', async () => {
+        await until('the edge agent', async () => {
           if (p.child.exitCode !== null) throw new Error(`edge agent exited:\n${p.output()}`);
           return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok || undefined;
         });

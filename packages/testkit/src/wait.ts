@@ -2,16 +2,22 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 
 /**
- * Calls `fn` every `everyMs` until it returns a value other than undefined, and throws
- * (with the last error) after `ms`: bounded waits for things that happen in other processes.
+ * Calls `fn` every `everyMs` until it returns a value other than undefined or false, and
+ * throws (naming `what`, with the last error) after `ms`: the one bounded wait for things that
+ * happen in other processes. A boolean check resolves to `true`.
  */
-export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000, everyMs = 200): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
   for (let i = 0; Date.now() < end && i < 100_000; i++) {
     try {
       const v = await fn();
-      if (v !== undefined) return v;
+      if (v !== undefined && v !== false) return v;
     } catch (err) {
       last = err;
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { until } from './procs.ts';
+import { until } from '@catchment/testkit/wait';
 import {
   assertUndoneInReverse,
   effects,

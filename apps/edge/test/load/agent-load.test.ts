@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import { SnapshotFollower } from '@catchment/core';
 import { BirdSpeaker } from '@catchment/routing';
 import { BgpLab } from '@catchment/testkit/bgp-lab';
+import { SnapshotApi } from '@catchment/testkit/snapshot-api';
 import { buildWorld, startTestApi } from '../../../api/test/helpers.ts';
 import { loadWorld } from '../../../controller/src/model.ts';
 import { type EdgeAgent, PrometheusLoadSource, startEdgeAgent } from '../../src/index.ts';
 import { labWorld } from '../fixtures.ts';
-import { SnapshotApi } from '../snapshot-api.ts';
 import { nginxText, TestExporter } from './exporter.ts';
 
 type Report = { edge?: string; healthy?: boolean; load?: { rps: number; source: string; sampledAt: string } };

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Netns, uniquePrefix } from '@catchment/testkit/netns';
 import { XdpLoadSource } from '../../src/load/xdp.ts';
 import { XdpDsrApplier } from '../../src/xdp/applier.ts';
 import { buildBpf } from '../../src/xdp/object.ts';
-import { Netns, uniquePrefix } from '../xdp/netns.ts';
 import { frame, TCP, tcpL3 } from '../xdp/packet.ts';
 import { ProgRunner, XDP } from '../xdp/progrun.ts';
 import { dsr, edge, snapshot } from '../xdp/snapshot.ts';

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Snapshot } from '@catchment/core';
+import { Netns, Procs, uniquePrefix } from '@catchment/testkit/netns';
+import { until } from '@catchment/testkit/wait';
 import { XdpDsrApplier } from '../../src/xdp/applier.ts';
 import type { CounterName } from '../../src/xdp/layout.ts';
 import { buildBpf } from '../../src/xdp/object.ts';
-import { Netns, uniquePrefix } from './netns.ts';
-import { Procs, until } from './procs.ts';
 import { dsr, edge, snapshot } from './snapshot.ts';
 
 /**
@@ -87,9 +87,9 @@ function download(bytes: number, midBytes: number) {
     else result = line;
   });
   return {
-    mid: () => until(() => got >= midBytes || result !== '', 30_000, 'download progress'),
+    mid: () => until('download progress', () => got >= midBytes || result !== '', 30_000, 20),
     done: async () => {
-      await until(() => result !== '', 60_000, 'download end');
+      await until('download end', () => result !== '', 60_000, 20);
       return result;
     },
   };
@@ -152,7 +152,7 @@ describe('XDP DSR lab (namespaces)', { concurrency: false }, () => {
         if (line === 'ready') ready = true;
         else if (line === 'request /') served[name]++;
       });
-      await until(() => ready, 10_000, `server ${name}`);
+      await until(`server ${name}`, () => ready, 10_000, 20);
     }
     a = new XdpDsrApplier({ iface: 'a0', netns: A, instance: `${netns.prefix}_a` });
     b = new XdpDsrApplier({ iface: 'b0', netns: B, instance: `${netns.prefix}_b` });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { Netns, uniquePrefix } from '@catchment/testkit/netns';
 import { XdpDsrApplier } from '../../src/xdp/applier.ts';
 import { buildBpf } from '../../src/xdp/object.ts';
-import { Netns, uniquePrefix } from './netns.ts';
 import { dsr, edge, snapshot } from './snapshot.ts';
 
 /**

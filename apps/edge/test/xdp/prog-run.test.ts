@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Netns, uniquePrefix } from '@catchment/testkit/netns';
 import { XdpDsrApplier } from '../../src/xdp/applier.ts';
 import type { CounterName } from '../../src/xdp/layout.ts';
 import { buildBpf } from '../../src/xdp/object.ts';
-import { Netns, uniquePrefix } from './netns.ts';
 import { frame, icmpChecksumOk, ipipL3, parseFrame, parseIp, TCP, tcpL3, udpL3 } from './packet.ts';
 import { ProgRunner, XDP } from './progrun.ts';
 import { dsr, edge, snapshot } from './snapshot.ts';

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Netns } from './netns.ts';
+import type { Netns } from '@catchment/testkit/netns';
 
 /** BPF_PROG_TEST_RUN through `bpftool prog run`, inside a namespace, on one frame. */
 export class ProgRunner {

@@ -1,9 +1,11 @@
 import { rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, tempDir } from '@catchment/testkit';
-import { promQuery } from '../../src/prometheus.ts';
-import { onAbruptEnd, type Proc, startProc, until } from './procs.ts';
+import { promQuery } from '@catchment/core';
+import { freePort } from './ports.ts';
+import { onAbruptEnd, type Proc, startProc } from './procs.ts';
+import { tempDir } from './tmp.ts';
+import { until } from './wait.ts';
 
 /**
  * A real Alertmanager (Debian `prometheus-alertmanager`, no clustering) that sends

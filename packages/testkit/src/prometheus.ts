@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { freePort, tempDir } from '@catchment/testkit';
-import { promQuery } from '../src/prometheus.ts';
+import { promQuery } from '@catchment/core';
+import { freePort } from './ports.ts';
+import { tempDir } from './tmp.ts';
+import { until } from './wait.ts';
 
 /** A tiny load exporter on 127.0.0.1: serves whatever the test puts in `text()`. */
 export async function startExporter(text: () => string): Promise<{ port: number; close(): Promise<void> }> {
@@ -64,25 +66,14 @@ export async function startPrometheus(targets: string[]): Promise<{ url: string;
     await dir.remove();
   };
   try {
-    await waitFor(async () => (await promQuery(url, 'up{job="edges"}')).some((s) => s.value === 1), 30_000);
+    await until(
+      'Prometheus scraping the edges',
+      async () => (await promQuery(url, 'up{job="edges"}')).some((s) => s.value === 1),
+      30_000,
+    );
   } catch (err) {
     await stop();
     throw new Error(`Prometheus did not scrape its targets: ${(err as Error).message}\n${stderr}`);
   }
   return { url, stop };
-}
-
-/** Polls `check` until it holds (bounded in time and count). */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < 1000 && Date.now() < until; i++) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
 }

@@ -1,4 +1,4 @@
-import { CatchmentError } from '@catchment/core';
+import { CatchmentError } from './errors.ts';
 
 /** One instant-vector sample from Prometheus's HTTP API. */
 export interface Sample {

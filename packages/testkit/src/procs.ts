@@ -85,23 +85,3 @@ export function startProc(name: string, cmd: string, args: string[], env: Record
 export function startNode(name: string, script: string, env: Record<string, string>): Proc {
   return startProc(name, process.execPath, [script], env);
 }
-
-/** Polls `check` until it holds, at most `timeoutMs` and 2000 times; the error names `what`. */
-export async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 20_000,
-  everyMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; i < 2000 && Date.now() < deadline; i++) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms: ${what}${last ? ` (${(last as Error).message})` : ''}`);
-}

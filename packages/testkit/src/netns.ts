@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
 /**
  * Network namespaces for the XDP tests: created with a test-unique prefix and always
@@ -112,4 +113,44 @@ function sweepStale(): void {
       rmSync(`/sys/fs/bpf/${pin}`, { recursive: true, force: true });
     }
   } catch {}
+}
+
+/** Processes started in lab namespaces; killAll() (from t.after / finally) stops every one. */
+export class Procs {
+  readonly children: ChildProcess[] = [];
+
+  /** Starts `cmd args` in the namespace; onLine gets each stdout line. */
+  start(ns: string, cmd: string, args: string[], onLine?: (line: string) => void): ChildProcess {
+    const child = spawn('nsenter', [`--net=/run/netns/${ns}`, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.push(child);
+    if (onLine) createInterface({ input: child.stdout! }).on('line', onLine);
+    else child.stdout?.resume();
+    child.stderr?.resume();
+    return child;
+  }
+
+  /** Runs to completion (bounded by timeoutMs) and returns stdout. */
+  run(ns: string, cmd: string, args: string[], timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let out = '';
+      const child = this.start(ns, cmd, args, (l) => {
+        out += `${l}\n`;
+      });
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${cmd} ${args.join(' ')}: timed out`));
+      }, timeoutMs);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(out);
+        else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${out}`));
+      });
+    });
+  }
+
+  killAll(): void {
+    for (const c of this.children.splice(0)) {
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    }
+  }
 }
