@@ -244,7 +244,7 @@ for (const mode of DB_MODES) {
       const preview = dialog.getByTestId('dry-run');
       await preview.waitFor(WAIT);
       const row = preview.locator('tr', { hasText: '/edges/lhr/override' });
-      assert.match(await row.textContent(), /"none"\s+"drain"/);
+      assert.match(await row.innerText(), /"none"\s+"drain"/);
       assert.equal((await call(cm.url, cm.admin, '/v1/actions?active=true')).body.items.length, 0, 'a dry run only');
       await axe(page, 'drain dialog', axeSource);
       await screenshot(page, shots, 'edge-drain-dry-run');
@@ -256,7 +256,7 @@ for (const mode of DB_MODES) {
 
       await page.goto(`${cm.url}/ui/#/`);
       await page.locator('[data-testid=world-map] a[data-edge=lhr][data-status="out (drain)"]').waitFor(WAIT);
-      assert.equal(await page.locator('tr[data-edge=lhr] [data-testid=status]').textContent(), 'out (drain)');
+      assert.equal(await page.locator('tr[data-edge=lhr] [data-testid=status]').innerText(), 'out (drain)');
       const answer = await until('London moved off lhr', async () => {
         const a = await dig(cm.dnsPort, LONDON);
         return a && a !== '198.18.4.10' ? a : undefined;
@@ -277,8 +277,8 @@ for (const mode of DB_MODES) {
       );
       await entry.locator('summary').click();
       const diff = entry.locator('table[aria-label="before and after"]');
-      assert.match(await diff.locator('tr', { hasText: '/kind' }).textContent(), /\/kind\s+\(none\)\s+"drain"/);
-      assert.match(await diff.locator('tr', { hasText: '/edge' }).first().textContent(), /"lhr"/);
+      assert.match(await diff.locator('tr', { hasText: '/kind' }).innerText(), /\/kind\s+\(none\)\s+"drain"/);
+      assert.match(await diff.locator('tr', { hasText: '/edge' }).first().innerText(), /"lhr"/);
       await page.locator('[data-testid=actions] tr', { hasText: 'ui test: drain London' }).waitFor(WAIT);
       await axe(page, 'changes', axeSource);
       await screenshot(page, shots, 'changes');
@@ -326,7 +326,7 @@ for (const mode of DB_MODES) {
       // No reload from here on: the page follows the run by itself.
       const card = page.locator('article.run').first();
       await card.locator('li[data-state=awaiting-approval]').waitFor(WAIT);
-      assert.match(await card.locator('h2').textContent(), /shed-overloaded-edge on syd/);
+      assert.match(await card.locator('h2').innerText(), /shed-overloaded-edge on syd/);
       const runId = Number(await card.getAttribute('data-run'));
       await axe(page, 'runs', axeSource);
       await card.getByRole('button', { name: `Approve run ${runId}` }).click();
@@ -371,12 +371,12 @@ for (const mode of DB_MODES) {
       await page.getByRole('button', { name: 'Explain' }).click();
       await page.getByTestId('explain-result').waitFor(WAIT);
       const api = (await call(cm.url, viewer, '/v1/explain?name=www.example.net&client=216.160.83.56')).body.decision;
-      assert.equal(await page.getByTestId('explain-edge').textContent(), api.edge);
+      assert.equal(await page.getByTestId('explain-edge').innerText(), api.edge);
       assert.equal(
-        await page.getByTestId('explain-addresses').textContent(),
+        await page.getByTestId('explain-addresses').innerText(),
         [...api.addresses.v4, ...api.addresses.v6].join(', '),
       );
-      assert.equal(await page.getByTestId('explain-reason').textContent(), api.reason);
+      assert.equal(await page.getByTestId('explain-reason').innerText(), api.reason);
       const trace = await page.locator('[data-testid=explain-trace] li').allInnerTexts();
       assert.deepEqual(
         trace,
@@ -414,7 +414,7 @@ for (const mode of DB_MODES) {
       await page.getByLabel('API token').fill('ct_nope.nope');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('alert').waitFor(WAIT);
-      assert.match(await page.getByRole('alert').textContent(), /UNAUTHORIZED/);
+      assert.match(await page.getByRole('alert').innerText(), /UNAUTHORIZED/);
       await axe(page, 'login', axeSource);
       await screenshot(page, shots, 'login');
     });
