@@ -1,10 +1,10 @@
 import { type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
 import type { ServerCookies } from './cookies.ts';
-import { TYPE_NSEC } from './dnssec/records.ts';
+import { TYPE_DS, TYPE_NSEC } from './dnssec/records.ts';
 import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
 import type { Chunk, CompiledZones, NameEntry, Section } from './zone/compile.ts';
-import { denial, onlineAnswer, queryOwner, wildcardNodata } from './zone/sign.ts';
+import { denial, onlineAnswer, onlineChain, queryOwner, wildcardNodata } from './zone/sign.ts';
 
 /**
  * Turns one query packet into one reply packet in a reused buffer. Everything it writes was
@@ -117,7 +117,10 @@ export class Responder {
       const e = i === 0 ? entry! : zones.entries[zones.table.find(msg, q.labelOffsets[i]!, qEnd)];
       if (!e) continue;
       if (e === zones.entries[zone.entry]) break;
-      if (e.delegation) return this.#write(msg, RCODE.NOERROR, false, NO_ADDITIONAL, e.delegation, e.wireLen, tcp);
+      if (!e.delegation) continue;
+      // DS lives on the parent side of the cut (RFC 4035 §3.1.4.1): answered here, not referred.
+      if (i === 0 && q.qtype === TYPE_DS) break;
+      return this.#write(msg, RCODE.NOERROR, false, NO_ADDITIONAL, e.delegation, e.wireLen, tcp);
     }
 
     // DNSSEC: the signer of a signed zone when the query asked for signatures (DO).
@@ -160,6 +163,10 @@ export class Responder {
       section = entry.cname;
     } else if (entry.cnameChain) {
       section = entry.cnameChain;
+      if (signer && wildcard) {
+        section = { answer: onlineChain(signer, section.answer, queryOwner(msg, 12, qEnd)), additional: EMPTY };
+        wildcard = false; // signed above
+      }
       // RFC 1034 §4.3.2: the chain's final target's records follow when the target is ours.
       const target = entry.cnameTarget >= 0 ? zones.entries[entry.cnameTarget]! : undefined;
       if (target && !target.delegation) {
