@@ -356,7 +356,6 @@ describe('DNSSEC through unbound (validating, ECS)', () => {
     const keys = testZoneKeys('example.net');
     s = await startServer(signedBody(keys), { geo: { city: CITY_DB, asn: ASN_DB, watch: false } });
     // The child zone's server, where the referral's glue points.
-    await run('ip', ['addr', 'add', `${CHILD_ADDRESS}/32`, 'dev', 'lo']).catch(() => undefined);
     child = await startServer(childBody(), { listen: [{ address: CHILD_ADDRESS, port: 53 }] });
     port = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'catchment-unbound-dnssec-'));
