@@ -54,6 +54,8 @@ class DbFile {
   info!: TreeInfo;
   loadedAt = 0;
   buildEpoch = 0;
+  /** Decoded facts by data pointer, for whole-tree walks (cleared on load). */
+  readonly records = new Map<number, unknown>();
 
   constructor(path: string, layout: Layout) {
     this.path = path;
@@ -71,6 +73,7 @@ class DbFile {
     const reader = new Reader<Response>(db);
     this.db = db;
     this.reader = reader;
+    this.records.clear();
     this.info = {
       nodeCount: reader.metadata.nodeCount,
       recordSize: reader.metadata.recordSize,
@@ -193,32 +196,45 @@ export class GeoDb extends EventEmitter {
     };
   }
 
-  /** Every located network of one family, records decoded once per distinct data record. */
+  /**
+   * Every located network of one family. Each distinct data record is decoded once per file load
+   * (both families share them) and always yields the same GeoInfo object, so callers can key
+   * on the object. `bytes` is reused between calls (see walkTree).
+   */
   forEachLocation(family: Family, visit: (bytes: Uint8Array, length: number, geo: GeoInfo) => void): void {
     const file = this.location;
-    const cache = new Map<number, GeoInfo | null>();
-    walkTree(file.db, file.info, family, (leaf) => {
-      let geo = cache.get(leaf.pointer);
+    const cache = file.records as Map<number, GeoInfo | null>;
+    let lastPointer = -1;
+    let last: GeoInfo | null = null;
+    walkTree(file.db, file.info, family, (bytes, length, pointer) => {
+      let geo = pointer === lastPointer ? last : cache.get(pointer);
       if (geo === undefined) {
-        geo = this.#info(file.get(formatAddress({ family, bytes: leaf.bytes }))[0]) ?? null;
-        cache.set(leaf.pointer, geo);
+        geo = this.#info(file.get(formatAddress({ family, bytes }))[0]) ?? null;
+        cache.set(pointer, geo);
       }
-      if (geo) visit(leaf.bytes, leaf.length, geo);
+      lastPointer = pointer;
+      last = geo;
+      if (geo) visit(bytes, length, geo);
     });
   }
 
   forEachAsn(family: Family, visit: (bytes: Uint8Array, length: number, asn: number) => void): void {
     const file = this.asnDb;
     if (!file) return;
-    const cache = new Map<number, number | null>();
-    walkTree(file.db, file.info, family, (leaf) => {
-      let asn = cache.get(leaf.pointer);
+    const cache = file.records as Map<number, number | null>;
+    walkTree(file.db, file.info, family, (bytes, length, pointer) => {
+      let asn = cache.get(pointer);
       if (asn === undefined) {
-        asn = file.get(formatAddress({ family, bytes: leaf.bytes }))[0]?.autonomous_system_number ?? null;
-        cache.set(leaf.pointer, asn);
+        asn = file.get(formatAddress({ family, bytes }))[0]?.autonomous_system_number ?? null;
+        cache.set(pointer, asn);
       }
-      if (asn !== null) visit(leaf.bytes, leaf.length, asn);
+      if (asn !== null) visit(bytes, length, asn);
     });
+  }
+
+  /** Drops what the table builds decoded (records by pointer): call once the tables are built. */
+  releaseRecords(): void {
+    for (const f of [this.location, this.asnDb]) f?.records.clear();
   }
 
   /** Modification time of the files, for health output. */
