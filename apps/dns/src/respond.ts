@@ -1,4 +1,4 @@
-import { type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
+import { ecsScope, type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
 import type { ServerCookies } from './cookies.ts';
 import { TYPE_DS, TYPE_NSEC } from './dnssec/records.ts';
 import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
@@ -228,14 +228,13 @@ export class Responder {
       let bytes: Uint8Array = msg;
       let offset = q.ecsAddr;
       let available = q.ecsAddrLen;
-      // Bits of the request's family before the looked-up address (96 for IPv4-mapped IPv6).
-      let skipped = 0;
+      let mapped = false;
       if (family === 6 && q.ecsSource >= 96 && isMapped(msg, offset, available)) {
         // IPv4-mapped IPv6 is looked up as IPv4; the scope goes back in the request's family
         // (RFC 7871 §7.1.1: the reply's FAMILY and SOURCE are the query's), or a resolver would
         // cache an IPv4-sized scope as an IPv6 one and share the answer with other clients.
         family = 4;
-        skipped = 96;
+        mapped = true;
         const m = this.#mapped;
         for (let i = 0; i < 4; i++) m[i] = 12 + i < available ? msg[offset + 12 + i]! : 0;
         bytes = m;
@@ -245,7 +244,7 @@ export class Responder {
       lookupBits(trie, family, bytes, offset, available, out);
       value = out.value;
       this.usedEcs = true;
-      this.scope = Math.min(out.length + skipped, q.ecsSource);
+      this.scope = ecsScope(out.length, q.ecsSource, mapped);
     } else {
       lookupBits(zones.steering.publicResolvers, client.family, client.bytes, 0, client.bytes.length, out);
       if (out.value === 1) {
