@@ -49,8 +49,8 @@ interface AsnRecord {
 class DbFile {
   readonly path: string;
   readonly layout: Layout;
-  reader!: Reader<Response>;
-  db!: Buffer;
+  #reader: Reader<Response> | undefined;
+  #db: Buffer | undefined;
   info!: TreeInfo;
   loadedAt = 0;
   buildEpoch = 0;
@@ -63,24 +63,49 @@ class DbFile {
     this.load();
   }
 
+  /** The file's bytes, read again if `release` dropped them. */
+  get db(): Buffer {
+    if (!this.#db) this.#open();
+    return this.#db!;
+  }
+
+  get reader(): Reader<Response> {
+    if (!this.#reader) this.#open();
+    return this.#reader!;
+  }
+
   /** The record of an address and the matched prefix length (records are plain JSON). */
   get(ip: string): [Rec | null, number] {
     return this.reader.getWithPrefixLength(ip) as unknown as [Rec | null, number];
   }
 
   load(): void {
+    this.#open();
+    this.records.clear();
+    this.loadedAt = Date.now();
+    this.buildEpoch = this.#reader!.metadata.buildEpoch.getTime();
+  }
+
+  /**
+   * Drops the file's bytes (a full-size City file is ~70 MB) until the next lookup or walk reads
+   * them again: a DNS server's tables hold everything its answers need.
+   */
+  release(): void {
+    this.#db = undefined;
+    this.#reader = undefined;
+  }
+
+  #open(): void {
     const db = readFileSync(this.path);
     const reader = new Reader<Response>(db);
-    this.db = db;
-    this.reader = reader;
-    this.records.clear();
+    this.#db = db;
+    this.#reader = reader;
+    // From the bytes just read, so that a walk never pairs one file's tree with another's shape.
     this.info = {
       nodeCount: reader.metadata.nodeCount,
       recordSize: reader.metadata.recordSize,
       ipVersion: reader.metadata.ipVersion,
     };
-    this.loadedAt = Date.now();
-    this.buildEpoch = reader.metadata.buildEpoch.getTime();
   }
 }
 
@@ -230,6 +255,15 @@ export class GeoDb extends EventEmitter {
       }
       if (asn !== null) visit(bytes, length, asn);
     });
+  }
+
+  /**
+   * Drops the files' bytes until a lookup or a table build needs them again (read from disk
+   * then). For a process that only builds tables from them, as DNS servers do; explain reads
+   * the file again at its next call.
+   */
+  releaseFiles(): void {
+    for (const f of [this.location, this.asnDb]) f?.release();
   }
 
   /** Drops what the table builds decoded (records by pointer): call once the tables are built. */
