@@ -1,4 +1,4 @@
-import { ecsScope, type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
+import { ecsScope, type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo/tables';
 import type { ServerCookies } from './cookies.ts';
 import { TYPE_DS, TYPE_NSEC } from './dnssec/records.ts';
 import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';

@@ -1,5 +1,5 @@
 import type { Snapshot } from '@catchment/core';
-import { dnskeyRdata, dsRdata } from '@catchment/core';
+import { dnskeyRdata, dsRdata } from '@catchment/core/dnssec-keys';
 import {
   compactNsecRdata,
   TYPE_CDNSKEY,
