@@ -1,7 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createLogger, type Logger } from '@catchment/core';
-import { type Address, formatAddress, parseAddress } from '@catchment/geo';
+import { createLogger, type Logger } from '@catchment/core/logger';
+import { type Address, formatAddress, parseAddress } from '@catchment/geo/tables';
 import { BatchUdpSocket } from '@catchment/udp-batch';
 import { qtypeSlot } from './qtypes.ts';
 import { type ClientAddress, COOKIE_VALID, Responder } from './respond.ts';

@@ -1,10 +1,10 @@
-import { type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo';
+import { ecsScope, type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo/tables';
 import type { ServerCookies } from './cookies.ts';
-import { TYPE_NSEC } from './dnssec/records.ts';
+import { TYPE_DS, TYPE_NSEC } from './dnssec/records.ts';
 import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
 import type { Chunk, CompiledZones, NameEntry, Section } from './zone/compile.ts';
-import { denial, onlineAnswer, queryOwner, wildcardNodata } from './zone/sign.ts';
+import { denial, onlineAnswer, onlineChain, queryOwner, wildcardNodata } from './zone/sign.ts';
 
 /**
  * Turns one query packet into one reply packet in a reused buffer. Everything it writes was
@@ -117,7 +117,10 @@ export class Responder {
       const e = i === 0 ? entry! : zones.entries[zones.table.find(msg, q.labelOffsets[i]!, qEnd)];
       if (!e) continue;
       if (e === zones.entries[zone.entry]) break;
-      if (e.delegation) return this.#write(msg, RCODE.NOERROR, false, NO_ADDITIONAL, e.delegation, e.wireLen, tcp);
+      if (!e.delegation) continue;
+      // DS lives on the parent side of the cut (RFC 4035 §3.1.4.1): answered here, not referred.
+      if (i === 0 && q.qtype === TYPE_DS) break;
+      return this.#write(msg, RCODE.NOERROR, false, NO_ADDITIONAL, e.delegation, e.wireLen, tcp);
     }
 
     // DNSSEC: the signer of a signed zone when the query asked for signatures (DO).
@@ -160,6 +163,10 @@ export class Responder {
       section = entry.cname;
     } else if (entry.cnameChain) {
       section = entry.cnameChain;
+      if (signer && wildcard) {
+        section = { answer: onlineChain(signer, section.answer, queryOwner(msg, 12, qEnd)), additional: EMPTY };
+        wildcard = false; // signed above
+      }
       // RFC 1034 §4.3.2: the chain's final target's records follow when the target is ours.
       const target = entry.cnameTarget >= 0 ? zones.entries[entry.cnameTarget]! : undefined;
       if (target && !target.delegation) {
@@ -221,14 +228,13 @@ export class Responder {
       let bytes: Uint8Array = msg;
       let offset = q.ecsAddr;
       let available = q.ecsAddrLen;
-      // Bits of the request's family before the looked-up address (96 for IPv4-mapped IPv6).
-      let skipped = 0;
+      let mapped = false;
       if (family === 6 && q.ecsSource >= 96 && isMapped(msg, offset, available)) {
         // IPv4-mapped IPv6 is looked up as IPv4; the scope goes back in the request's family
         // (RFC 7871 §7.1.1: the reply's FAMILY and SOURCE are the query's), or a resolver would
         // cache an IPv4-sized scope as an IPv6 one and share the answer with other clients.
         family = 4;
-        skipped = 96;
+        mapped = true;
         const m = this.#mapped;
         for (let i = 0; i < 4; i++) m[i] = 12 + i < available ? msg[offset + 12 + i]! : 0;
         bytes = m;
@@ -238,7 +244,7 @@ export class Responder {
       lookupBits(trie, family, bytes, offset, available, out);
       value = out.value;
       this.usedEcs = true;
-      this.scope = Math.min(out.length + skipped, q.ecsSource);
+      this.scope = ecsScope(out.length, q.ecsSource, mapped);
     } else {
       lookupBits(zones.steering.publicResolvers, client.family, client.bytes, 0, client.bytes.length, out);
       if (out.value === 1) {

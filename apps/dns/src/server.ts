@@ -239,6 +239,9 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
   const install = async (snap: Snapshot, why: string): Promise<LoadResult> => {
     const started = performance.now();
     const built = builder.build(snap.body, geo);
+    // The tables hold what answers need: the GeoIP files' bytes are read again only when the
+    // tables must be rebuilt from them (or for explain).
+    geo.releaseFiles();
     const steering = workers > 0 ? shareSteering(built) : built;
     const results = await Promise.all(threads.map((t) => t.call<LoadResult>('load', { snapshot: snap, steering })));
     current = snap;

@@ -1,4 +1,4 @@
-import { blockOfKey, formatNetwork } from '@catchment/geo';
+import { blockOfKey, formatNetwork } from '@catchment/geo/tables';
 import { QTYPE_LABELS } from './qtypes.ts';
 import type { CompiledZones } from './zone/compile.ts';
 

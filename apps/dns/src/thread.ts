@@ -2,8 +2,8 @@ import type { Snapshot } from '@catchment/core';
 import type { SteeringTable } from '@catchment/geo';
 import { type CookieSecrets, ServerCookies } from './cookies.ts';
 import { newSignatureCache } from './dnssec/signer.ts';
-import { networkSetTrie } from './engine.ts';
 import { DnsListener, type ListenerOptions } from './listener.ts';
+import { networkSetTrie } from './network-set.ts';
 import type { BlockCount, StatsDelta } from './stats.ts';
 import { compileZones } from './zone/compile.ts';
 

@@ -29,6 +29,36 @@ function signedBody(keys: TestZoneKeys): SnapshotBody {
     zone.records.push({ name: 'big.example.net', type: 'TXT', ttl: 300, value: `"${String(i).repeat(20)}" ${text}` });
   }
   zone.records.push({ name: '*.wild.example.net', type: 'A', ttl: 300, value: '192.0.2.77' });
+  // Wildcards that expand to CNAME chains: to a steered name, and through a second CNAME.
+  zone.records.push({ name: '*.alias.example.net', type: 'CNAME', ttl: 300, value: 'docs.example.net.' });
+  zone.records.push({ name: '*.away.example.net', type: 'CNAME', ttl: 300, value: 'far.example.net.' });
+  zone.records.push({ name: 'far.example.net', type: 'CNAME', ttl: 300, value: 'mail.example.net.' });
+  // A delegation (insecure: no DS) whose glue is a loopback address the child server listens on.
+  zone.records.push({ name: 'sub.example.net', type: 'NS', ttl: 3600, value: 'ns1.sub.example.net.' });
+  zone.records.push({ name: 'ns1.sub.example.net', type: 'A', ttl: 3600, value: CHILD_ADDRESS });
+  return body;
+}
+
+/** Where the delegated child zone's server listens (port 53: resolvers follow glue there). */
+const CHILD_ADDRESS = `127.53.${(process.pid % 250) + 1}.1`;
+
+/** The child zone `sub.example.net`, unsigned, served by a second server. */
+function childBody(): SnapshotBody {
+  const body = demoBody();
+  body.services = [];
+  body.policies = [];
+  body.zones = [
+    {
+      ...body.zones[0]!,
+      name: 'sub.example.net',
+      soa: { ...body.zones[0]!.soa, mname: 'ns1.sub.example.net', rname: 'hostmaster.sub.example.net' },
+      ns: ['ns1.sub.example.net'],
+      records: [
+        { name: 'ns1.sub.example.net', type: 'A', ttl: 3600, value: CHILD_ADDRESS },
+        { name: 'host.sub.example.net', type: 'A', ttl: 300, value: '192.0.2.99' },
+      ],
+    },
+  ];
   return body;
 }
 
@@ -138,6 +168,53 @@ describe('DNSSEC (online signing, compact denial)', () => {
     const tcp = await dig(s.port, '+norec', '+dnssec', '+tcp', 'big.example.net', 'TXT');
     assert.match(tcp, /RRSIG\s+TXT 13 3 300 /);
     assert.match(await delv('+tcp', 'big.example.net', 'TXT'), /; fully validated/);
+  });
+
+  it('delv validates wildcards that expand to CNAME chains', async () => {
+    for (const q of [
+      ['host.alias.example.net', 'A'],
+      ['host.alias.example.net', 'AAAA'],
+      ['host.alias.example.net', 'CNAME'],
+      ['host.away.example.net', 'A'],
+      ['host.away.example.net', 'TXT'],
+    ]) {
+      const out = await delv(...q);
+      assert.match(out, /; fully validated/, `${q.join(' ')}: ${out}`);
+      // TXT: the chain ends in a validated NODATA at its target (delv: "ncache nxrrset").
+      assert.doesNotMatch(out, /no valid|broken trust chain|insecurity proof failed/, `${q.join(' ')}: ${out}`);
+    }
+    // The expanded CNAME is signed as owned by the query name (labels = its own count), and the
+    // second CNAME of the chain carries its own signature.
+    const out = await dig(s.port, '+norec', '+dnssec', 'host.away.example.net', 'A');
+    assert.match(out, /host\.away\.example\.net\.\s+300\s+IN\s+RRSIG\s+CNAME 13 4 300 /);
+    assert.match(out, /far\.example\.net\.\s+300\s+IN\s+RRSIG\s+CNAME 13 3 300 /);
+    assert.match(out, /mail\.example\.net\.\s+3600\s+IN\s+RRSIG\s+A 13 3 3600 /);
+  });
+
+  it('answers DS at a delegation from the parent side: signed NODATA (RFC 4035 §3.1.4.1)', async () => {
+    const out = await dig(s.port, '+norec', '+dnssec', 'sub.example.net', 'DS');
+    assert.equal(status(out), 'NOERROR');
+    assert.match(out, /flags:[^;]*\baa\b/, out);
+    assert.match(out, /ANSWER: 0,/);
+    assert.match(out, /example\.net\.\s+60\s+IN\s+SOA\s/);
+    assert.match(out, /sub\.example\.net\.\s+60\s+IN\s+NSEC\s+\\000\.sub\.example\.net\. NS RRSIG NSEC\n/);
+    assert.match(await delv('sub.example.net', 'DS'), /negative response, fully validated/);
+    const plain = await dig(s.port, '+norec', 'sub.example.net', 'DS');
+    assert.match(plain, /flags:[^;]*\baa\b/, plain);
+    assert.match(plain, /example\.net\.\s+60\s+IN\s+SOA\s/);
+  });
+
+  it('refers below a cut with an unsigned NS RRset and glue, and a signed proof that there is no DS', async () => {
+    for (const name of ['sub.example.net', 'host.sub.example.net']) {
+      const out = await dig(s.port, '+norec', '+dnssec', name, 'A');
+      assert.doesNotMatch(out, /flags:[^;]*\baa\b/, out);
+      assert.match(out, /ANSWER: 0, AUTHORITY: 3, ADDITIONAL: 2/, out);
+      assert.match(out, /sub\.example\.net\.\s+3600\s+IN\s+NS\s+ns1\.sub\.example\.net\./);
+      assert.match(out, /sub\.example\.net\.\s+60\s+IN\s+NSEC\s+\\000\.sub\.example\.net\. NS RRSIG NSEC\n/);
+      assert.match(out, /sub\.example\.net\.\s+60\s+IN\s+RRSIG\s+NSEC 13 3 60 /);
+      assert.doesNotMatch(out, /RRSIG\s+(NS|A) /, 'delegation NS and glue are not signed (RFC 4035 §2.2)');
+      assert.match(out, /ns1\.sub\.example\.net\.\s+3600\s+IN\s+A\s+127\.53\./);
+    }
   });
 
   it('drill -S chases a steered answer to the trust anchor', async () => {
@@ -270,6 +347,7 @@ describe('DNSSEC key problems', () => {
 /** unbound validating with the zone's trust anchor, sending ECS for several clients. */
 describe('DNSSEC through unbound (validating, ECS)', () => {
   let s: Running;
+  let child: Running;
   let unbound: ChildProcess;
   let port = 0;
   let dir = '';
@@ -277,6 +355,8 @@ describe('DNSSEC through unbound (validating, ECS)', () => {
   before(async () => {
     const keys = testZoneKeys('example.net');
     s = await startServer(signedBody(keys), { geo: { city: CITY_DB, asn: ASN_DB, watch: false } });
+    // The child zone's server, where the referral's glue points.
+    child = await startServer(childBody(), { listen: [{ address: CHILD_ADDRESS, port: 53 }] });
     port = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'catchment-unbound-dnssec-'));
     const conf = join(dir, 'unbound.conf');
@@ -325,6 +405,7 @@ stub-zone:
       await exited;
     }
     await s?.stop();
+    await child?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -353,5 +434,23 @@ stub-zone:
     assert.ok(ad(nodata), nodata);
     const cname = await ask('docs.example.net', 'A', '+subnet=81.2.69.0/24');
     assert.ok(ad(cname), cname);
+  });
+
+  it('follows the referral to the child: the delegation is proven insecure, the answer is not bogus', async () => {
+    const out = await ask('host.sub.example.net', 'A');
+    assert.equal(status(out), 'NOERROR', out);
+    assert.match(out, /host\.sub\.example\.net\.\s+\d+\s+IN\s+A\s+192\.0\.2\.99/);
+    assert.ok(!ad(out), `insecure below the cut: ${out}`);
+    const ds = await ask('sub.example.net', 'DS');
+    assert.equal(status(ds), 'NOERROR', ds);
+    assert.ok(ad(ds), `the proof of no DS validates: ${ds}`);
+  });
+
+  it('validates wildcard CNAME chains (AD set)', async () => {
+    for (const name of ['host.alias.example.net', 'host.away.example.net']) {
+      const out = await ask(name, 'A', '+subnet=81.2.69.0/24');
+      assert.equal(status(out), 'NOERROR', out);
+      assert.ok(ad(out), `${name}: ${out}`);
+    }
   });
 });

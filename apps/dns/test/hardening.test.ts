@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
+import { buildSteering, explainClient, GeoDb } from '@catchment/geo';
 import { ASN_DB, CITY_DB, demoBody } from '@catchment/testkit/geo-fixtures';
 import { buildQuery, dig, type Running, rcodeOf, run, startServer, udpQuery } from './helpers.ts';
 
@@ -51,6 +52,16 @@ describe('hardening (defects found from outside)', () => {
       assert.equal(answer(stdout), answer(v4), 'the same answer as for the IPv4 subnet');
       const scope = Number(/CLIENT-SUBNET: [^/]+\/\d+\/(\d+)/.exec(stdout)?.[1]);
       assert.equal(scope, Math.min(96 + v4Scope, source), stdout);
+      // explain reads the same tables and gives the scope the DNS reply carries.
+      const geo = new GeoDb({ city: CITY_DB, asn: ASN_DB, watch: false });
+      try {
+        const body = demoBody();
+        const e = explainClient(body, buildSteering(body, geo), geo, { name: 'www.example.net', client: mappedSubnet });
+        assert.equal(e?.scope, scope, `explain ${mappedSubnet}`);
+        assert.equal(e?.addresses.v4[0], answer(stdout));
+      } finally {
+        geo.close();
+      }
     }
   });
 

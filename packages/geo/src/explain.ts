@@ -1,6 +1,15 @@
 import type { SnapshotBody } from '@catchment/core';
 import type { GeoDb } from './geodb.ts';
-import { type Address, formatNetwork, maskBytes, type Network, parseNetwork } from './ip.ts';
+import {
+  type Address,
+  ecsScope,
+  formatNetwork,
+  isMappedText,
+  MAPPED_PREFIX_BITS,
+  maskBytes,
+  type Network,
+  parseNetwork,
+} from './ip.ts';
 import { addressInRule, type CidrRule, chooseEdge, type TraceStep } from './resolvers.ts';
 import { leafEdge, type SteeringTable } from './steering.ts';
 import { type LookupResult, lookupBits } from './trie.ts';
@@ -47,9 +56,13 @@ export function explainClient(
   const text = input.client ?? input.resolver;
   const net: Network | undefined = text ? parseNetwork(text) : undefined;
   if (!net) throw new Error(`"${text ?? ''}" is not an address or a subnet`);
+  // IPv4-mapped IPv6 is looked up as IPv4, and its scope is given back in IPv6 bits, as DNS does.
+  const mapped = fromEcs && isMappedText(text!, net.family);
   trace.push({
     step: 'ecs',
-    detail: fromEcs ? `client subnet ${formatNetwork(net)}` : `no client subnet: resolver ${formatNetwork(net)}`,
+    detail: fromEcs
+      ? `client subnet ${formatNetwork(net)}${mapped ? ' (IPv4-mapped IPv6: looked up as IPv4, scope in IPv6 bits)' : ''}`
+      : `no client subnet: resolver ${formatNetwork(net)}`,
   });
   const anycast = { v4: svc.anycast.v4 ? [svc.anycast.v4] : [], v6: svc.anycast.v6 ? [svc.anycast.v6] : [] };
   const addr: Address = { family: net.family, bytes: maskBytes(net.bytes, net.length) };
@@ -104,7 +117,7 @@ export function explainClient(
     const from = cls.edges[choice.edge]!;
     trace.push({ step: 'shift', detail: `${from.shiftPercent}% DNS shift on ${from.name}: this block stays` });
   }
-  const scope = Math.min(out.length, net.length);
+  const scope = ecsScope(out.length, mapped ? net.length + MAPPED_PREFIX_BITS : net.length, mapped);
   const a = edge ? svc.addresses.find((x) => x.edge === edge.name) : undefined;
   return {
     service: svc.name,

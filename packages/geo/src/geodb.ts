@@ -49,16 +49,29 @@ interface AsnRecord {
 class DbFile {
   readonly path: string;
   readonly layout: Layout;
-  reader!: Reader<Response>;
-  db!: Buffer;
+  #reader: Reader<Response> | undefined;
+  #db: Buffer | undefined;
   info!: TreeInfo;
   loadedAt = 0;
   buildEpoch = 0;
+  /** Decoded facts by data pointer, for whole-tree walks (cleared on load). */
+  readonly records = new Map<number, unknown>();
 
   constructor(path: string, layout: Layout) {
     this.path = path;
     this.layout = layout;
     this.load();
+  }
+
+  /** The file's bytes, read again if `release` dropped them. */
+  get db(): Buffer {
+    if (!this.#db) this.#open();
+    return this.#db!;
+  }
+
+  get reader(): Reader<Response> {
+    if (!this.#reader) this.#open();
+    return this.#reader!;
   }
 
   /** The record of an address and the matched prefix length (records are plain JSON). */
@@ -67,17 +80,32 @@ class DbFile {
   }
 
   load(): void {
+    this.#open();
+    this.records.clear();
+    this.loadedAt = Date.now();
+    this.buildEpoch = this.#reader!.metadata.buildEpoch.getTime();
+  }
+
+  /**
+   * Drops the file's bytes (a full-size City file is ~70 MB) until the next lookup or walk reads
+   * them again: a DNS server's tables hold everything its answers need.
+   */
+  release(): void {
+    this.#db = undefined;
+    this.#reader = undefined;
+  }
+
+  #open(): void {
     const db = readFileSync(this.path);
     const reader = new Reader<Response>(db);
-    this.db = db;
-    this.reader = reader;
+    this.#db = db;
+    this.#reader = reader;
+    // From the bytes just read, so that a walk never pairs one file's tree with another's shape.
     this.info = {
       nodeCount: reader.metadata.nodeCount,
       recordSize: reader.metadata.recordSize,
       ipVersion: reader.metadata.ipVersion,
     };
-    this.loadedAt = Date.now();
-    this.buildEpoch = reader.metadata.buildEpoch.getTime();
   }
 }
 
@@ -193,32 +221,54 @@ export class GeoDb extends EventEmitter {
     };
   }
 
-  /** Every located network of one family, records decoded once per distinct data record. */
+  /**
+   * Every located network of one family. Each distinct data record is decoded once per file load
+   * (both families share them) and always yields the same GeoInfo object, so callers can key
+   * on the object. `bytes` is reused between calls (see walkTree).
+   */
   forEachLocation(family: Family, visit: (bytes: Uint8Array, length: number, geo: GeoInfo) => void): void {
     const file = this.location;
-    const cache = new Map<number, GeoInfo | null>();
-    walkTree(file.db, file.info, family, (leaf) => {
-      let geo = cache.get(leaf.pointer);
+    const cache = file.records as Map<number, GeoInfo | null>;
+    let lastPointer = -1;
+    let last: GeoInfo | null = null;
+    walkTree(file.db, file.info, family, (bytes, length, pointer) => {
+      let geo = pointer === lastPointer ? last : cache.get(pointer);
       if (geo === undefined) {
-        geo = this.#info(file.get(formatAddress({ family, bytes: leaf.bytes }))[0]) ?? null;
-        cache.set(leaf.pointer, geo);
+        geo = this.#info(file.get(formatAddress({ family, bytes }))[0]) ?? null;
+        cache.set(pointer, geo);
       }
-      if (geo) visit(leaf.bytes, leaf.length, geo);
+      lastPointer = pointer;
+      last = geo;
+      if (geo) visit(bytes, length, geo);
     });
   }
 
   forEachAsn(family: Family, visit: (bytes: Uint8Array, length: number, asn: number) => void): void {
     const file = this.asnDb;
     if (!file) return;
-    const cache = new Map<number, number | null>();
-    walkTree(file.db, file.info, family, (leaf) => {
-      let asn = cache.get(leaf.pointer);
+    const cache = file.records as Map<number, number | null>;
+    walkTree(file.db, file.info, family, (bytes, length, pointer) => {
+      let asn = cache.get(pointer);
       if (asn === undefined) {
-        asn = file.get(formatAddress({ family, bytes: leaf.bytes }))[0]?.autonomous_system_number ?? null;
-        cache.set(leaf.pointer, asn);
+        asn = file.get(formatAddress({ family, bytes }))[0]?.autonomous_system_number ?? null;
+        cache.set(pointer, asn);
       }
-      if (asn !== null) visit(leaf.bytes, leaf.length, asn);
+      if (asn !== null) visit(bytes, length, asn);
     });
+  }
+
+  /**
+   * Drops the files' bytes until a lookup or a table build needs them again (read from disk
+   * then). For a process that only builds tables from them, as DNS servers do; explain reads
+   * the file again at its next call.
+   */
+  releaseFiles(): void {
+    for (const f of [this.location, this.asnDb]) f?.release();
+  }
+
+  /** Drops what the table builds decoded (records by pointer): call once the tables are built. */
+  releaseRecords(): void {
+    for (const f of [this.location, this.asnDb]) f?.records.clear();
   }
 
   /** Modification time of the files, for health output. */

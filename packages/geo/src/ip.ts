@@ -38,6 +38,24 @@ export function unmapAddress(addr: Address): Address {
   return { family: 4, bytes: b.slice(12, 16) };
 }
 
+/** Bits of IPv6 before an IPv4-mapped address (::ffff:0:0/96). */
+export const MAPPED_PREFIX_BITS = 96;
+
+/** Whether a network's text is IPv4-mapped IPv6 (`::ffff:81.2.69.0/120`): parsed as IPv4. */
+export function isMappedText(text: string, family: Family): boolean {
+  return family === 4 && text.includes(':');
+}
+
+/**
+ * The ECS scope of an answer (RFC 7871 §7.1.1), in the family of the request: the length of the
+ * block that was looked up, plus the bits before the address looked up (96 for IPv4-mapped IPv6,
+ * looked up as IPv4), never more than the request's source prefix. DNS replies and explain both
+ * use this, so they cannot disagree.
+ */
+export function ecsScope(blockLength: number, sourcePrefix: number, mapped: boolean): number {
+  return Math.min(blockLength + (mapped ? MAPPED_PREFIX_BITS : 0), sourcePrefix);
+}
+
 export function parseNetwork(text: string): Network | undefined {
   const slash = text.indexOf('/');
   const addr = parseAddress(slash < 0 ? text : text.slice(0, slash));
@@ -49,7 +67,7 @@ export function parseNetwork(text: string): Network | undefined {
     if (!/^\d{1,3}$/.test(lenText)) return undefined;
     length = Number(lenText);
     // A mapped ::ffff:a.b.c.d/120 is the IPv4 /24.
-    if (addr.family === 4 && text.includes(':')) length -= 96;
+    if (isMappedText(text, addr.family)) length -= MAPPED_PREFIX_BITS;
     if (length < 0 || length > max) return undefined;
   }
   return { ...addr, bytes: maskBytes(addr.bytes, length), length };

@@ -9,13 +9,13 @@ export interface TreeInfo {
   ipVersion: number;
 }
 
-export interface TreeLeaf {
-  /** Network bits in the family's space: 4 bytes for IPv4, 16 for IPv6. */
-  bytes: Uint8Array;
-  length: number;
-  /** Record value (> nodeCount): identical values share one data record. */
-  pointer: number;
-}
+/**
+ * Called per network with data: its bits (4 bytes for IPv4, 16 for IPv6; a buffer reused for
+ * every call, so copy it to keep it), its prefix length and the record value (> nodeCount;
+ * identical values share one data record). Nothing is allocated per network: a full-size City
+ * database has millions.
+ */
+export type TreeVisit = (bytes: Uint8Array, length: number, pointer: number) => void;
 
 function readRecord(db: Buffer, info: TreeInfo, node: number, bit: number): number {
   const size = info.recordSize;
@@ -44,13 +44,13 @@ export function ipv4Start(db: Buffer, info: TreeInfo): number {
  * Leaves of one family. For IPv6 the IPv4 subtree (::/96) and the aliases that point back
  * into it (::ffff:0:0/96, 2002::/16 in MaxMind's files) are skipped: IPv4 is walked on its own.
  */
-export function walkTree(db: Buffer, info: TreeInfo, family: 4 | 6, visit: (leaf: TreeLeaf) => void): void {
+export function walkTree(db: Buffer, info: TreeInfo, family: 4 | 6, visit: TreeVisit): void {
   const v4start = ipv4Start(db, info);
   const max = family === 4 ? 32 : 128;
   const bytes = new Uint8Array(family === 4 ? 4 : 16);
   const start = family === 4 ? v4start : 0;
   if (family === 4 && info.ipVersion === 6 && v4start >= info.nodeCount) {
-    if (v4start > info.nodeCount) visit({ bytes: bytes.slice(), length: 0, pointer: v4start });
+    if (v4start > info.nodeCount) visit(bytes, 0, v4start);
     return;
   }
   if (family === 6 && info.ipVersion === 4) return;
@@ -63,7 +63,7 @@ export function walkTree(db: Buffer, info: TreeInfo, family: 4 | 6, visit: (leaf
       const next = readRecord(db, info, node, bit);
       if (next === info.nodeCount) continue;
       if (next > info.nodeCount) {
-        visit({ bytes: bytes.slice(), length: depth + 1, pointer: next });
+        visit(bytes, depth + 1, next);
       } else if (depth + 1 < max && !(family === 6 && next === v4start)) {
         walk(next, depth + 1);
       }

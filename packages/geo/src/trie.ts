@@ -15,6 +15,11 @@ export class BuilderTrie {
   right: Int32Array;
   facts: Int32Array;
   size = 0;
+  readonly #stack = new Int32Array(2 * 129 + 2);
+  /** The last insertion's network and the nodes on its path (path[d]: the node at depth d). */
+  readonly #bits = new Uint8Array(16);
+  readonly #path = new Int32Array(130);
+  #depth = 0;
 
   /**
    * `capacity`: the expected node count. Growing by doubling from small left the allocator's heap
@@ -53,8 +58,24 @@ export class BuilderTrie {
   }
 
   insert(bytes: Uint8Array, length: number, which: number, value: number): void {
-    let node = 0;
-    for (let depth = 0; depth < length; depth++) {
+    // Networks mostly come in address order (tree walks): start from the deepest node of the
+    // last insertion's path that this network shares, instead of from the root. Nodes are never
+    // removed, so that path is still the same nodes; the trie built is the same either way.
+    const bits = this.#bits;
+    const max = Math.min(length, this.#depth);
+    let common = 0;
+    for (let i = 0; common < max; i++) {
+      const x = (bytes[i] ?? 0) ^ bits[i]!;
+      if (x !== 0) {
+        common += Math.clz32(x) - 24;
+        break;
+      }
+      common += 8;
+    }
+    if (common > max) common = max;
+    const path = this.#path;
+    let node = path[common]!;
+    for (let depth = common; depth < length; depth++) {
       if (this.left[node] === -1) {
         const f = node * FACTS;
         // Children are allocated in pairs (right = left + 1): the steering index keeps only `left`.
@@ -65,12 +86,21 @@ export class BuilderTrie {
       }
       const bit = ((bytes[depth >> 3] ?? 0) >> (7 - (depth & 7))) & 1;
       node = bit ? this.right[node]! : this.left[node]!;
+      path[depth + 1] = node;
     }
-    const stack = [node];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
+    for (let i = 0; i < bits.length; i++) bits[i] = bytes[i] ?? 0;
+    this.#depth = length;
+    // Depth-first over the subtree with a kept stack (at most one pending sibling per level).
+    const stack = this.#stack;
+    let top = 0;
+    stack[top++] = node;
+    while (top > 0) {
+      const n = stack[--top]!;
       this.facts[n * FACTS + which] = value;
-      if (this.left[n] !== -1) stack.push(this.left[n]!, this.right[n]!);
+      if (this.left[n] !== -1) {
+        stack[top++] = this.left[n]!;
+        stack[top++] = this.right[n]!;
+      }
     }
   }
 }

@@ -27,6 +27,23 @@ describe('GeoDb readers', () => {
     geo.close();
   });
 
+  it('reads a released file again for the next lookup or walk, with the same answers', () => {
+    const geo = new GeoDb({ city: CITY_DB, asn: ASN_DB, watch: false });
+    const networks = () => {
+      const out: string[] = [];
+      geo.forEachLocation(4, (bytes, length, g) => out.push(`${bytes.join('.')}/${length} ${g.country}`));
+      return out;
+    };
+    const before = networks();
+    assert.ok(before.length > 10);
+    geo.releaseFiles();
+    assert.equal(geo.locate(parseAddress('81.2.69.142')!).geo?.country, 'GB');
+    assert.equal(geo.asn(parseAddress('1.128.0.1')!).asn, 1221);
+    geo.releaseFiles();
+    assert.deepEqual(networks(), before);
+    geo.close();
+  });
+
   it('looks IPv4-mapped IPv6 up as IPv4', () => {
     const geo = new GeoDb({ city: CITY_DB, watch: false });
     const mapped = parseAddress('::ffff:81.2.69.142')!;

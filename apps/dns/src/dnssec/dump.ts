@@ -41,7 +41,11 @@ export function dumpSignedZone(zone: SnapshotZone, kek: Buffer, now = Date.now()
     add(zone.name, TYPE_CDNSKEY, zone.ttl, keys[i]!);
   });
 
-  const names = [...sets.keys()].sort(canonicalOrder);
+  // Zone cuts: the NS RRset there and the glue below are the child's, so they are neither
+  // signed nor part of the NSEC chain (RFC 4035 §2.2, §2.3); the cut itself gets an NSEC.
+  const cuts = [...sets.keys()].filter((n) => n !== zone.name && sets.get(n)!.has(TYPE.NS));
+  const glue = (n: string) => cuts.some((c) => n.endsWith(`.${c}`));
+  const names = [...sets.keys()].filter((n) => !glue(n)).sort(canonicalOrder);
   const negTtl = Math.min(zone.ttl, zone.soa.minimum);
   names.forEach((name, i) => {
     const types = [...sets.get(name)!.keys(), TYPE_RRSIG, TYPE_NSEC];
@@ -52,10 +56,12 @@ export function dumpSignedZone(zone: SnapshotZone, kek: Buffer, now = Date.now()
   const lines: string[] = [];
   const line = (owner: string, ttl: number, type: number, rdata: Buffer) =>
     lines.push(`${owner}. ${ttl} IN TYPE${type} \\# ${rdata.length} ${rdata.toString('hex') || '00'}`);
-  for (const name of names) {
+  for (const name of [...sets.keys()].sort(canonicalOrder)) {
     const owner = encodeName(name);
+    const cut = cuts.includes(name);
     for (const [type, set] of sets.get(name)!) {
       for (const r of set.rdatas) line(name, set.ttl, type, r);
+      if (glue(name) || (cut && type !== TYPE_NSEC)) continue;
       const keySet = type === TYPE_DNSKEY || type === TYPE_CDS || type === TYPE_CDNSKEY;
       for (const sig of signer.sign(owner, type, set.ttl, set.rdatas, keySet)) line(name, set.ttl, TYPE_RRSIG, sig);
     }

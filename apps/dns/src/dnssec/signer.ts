@@ -1,12 +1,6 @@
 import { createHash, type KeyObject, sign } from 'node:crypto';
-import {
-  canonicalName,
-  decryptPrivateKey,
-  keyAad,
-  privateKeyObject,
-  type SnapshotDnssec,
-  type SnapshotDnssecKey,
-} from '@catchment/core';
+import type { SnapshotDnssec, SnapshotDnssecKey } from '@catchment/core';
+import { canonicalName, decryptPrivateKey, keyAad, privateKeyObject } from '@catchment/core/dnssec-keys';
 import { labelCount, rrsigHead, signingInput } from './records.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { parseAddress } from '@catchment/geo';
+import { parseAddress } from '@catchment/geo/tables';
 import { TYPE } from './constants.ts';
 import { absoluteName, encodeName } from './names.ts';
 

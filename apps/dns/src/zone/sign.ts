@@ -1,5 +1,5 @@
 import type { Snapshot } from '@catchment/core';
-import { dnskeyRdata, dsRdata } from '@catchment/core';
+import { dnskeyRdata, dsRdata } from '@catchment/core/dnssec-keys';
 import {
   compactNsecRdata,
   TYPE_CDNSKEY,
@@ -189,13 +189,18 @@ export function signZones(zones: CompiledZones, snapshot: Snapshot, opts: Dnssec
     e.nsecTypes = typesAt(zones, e);
     const negTtl = zones.zones[e.zone]!.negativeTtl;
     if (e.delegation) {
-      // An insecure delegation (no DS: the zones have none): the NSEC at the cut proves it.
-      const nsec = compactNsecRdata(owner, [TYPE.NS, TYPE_RRSIG, TYPE_NSEC]);
+      // An insecure delegation (no DS: the zones have none). The NS RRset and glue are the
+      // child's and stay unsigned (RFC 4035 §2.2); the parent signs the NSEC at the cut that
+      // proves there is no DS, carried by referrals (§3.1.4) and by the NODATA answer to a DS
+      // query at the cut, which the parent side answers (§3.1.4.1).
+      e.nsecTypes = [TYPE.NS, TYPE_RRSIG, TYPE_NSEC];
+      const nsec = compactNsecRdata(owner, e.nsecTypes);
       const sigs = signer.sign(owner, TYPE_NSEC, negTtl, [nsec]);
       e.delegation.answer.signed = append(e.delegation.answer, [
         rr(POINTER, TYPE_NSEC, negTtl, nsec),
         ...sigs.map((s) => rr(POINTER, TYPE_RRSIG, negTtl, s)),
       ]);
+      e.nsec = nsecChunk(owner, e.nsecTypes, negTtl, signer, false);
       return;
     }
     if (e.name.startsWith('*.')) return; // answered online, owned by the query name
@@ -282,4 +287,34 @@ export function onlineAnswer(signer: ZoneSigner, chunk: Chunk, owner: Buffer): C
     chunk,
     sigs.map((s) => rr(POINTER, TYPE_RRSIG, ttl, s)),
   );
+}
+
+/**
+ * A wildcard's CNAME chain for a DO query. The expanded CNAME is signed online as owned by the
+ * query name, like every other wildcard answer: signed as `*.name` its RRSIG's labels field would
+ * announce a wildcard expansion, which validators accept only with an NSEC proving that the
+ * query name does not exist, and compact denial has none to give. The chain's next CNAMEs are
+ * real names and keep the signatures made at compile time (`chain.signed`).
+ */
+export function onlineChain(signer: ZoneSigner, chain: Chunk, owner: Buffer): Chunk {
+  const signed = chain.signed!;
+  const first = parse(chain.bytes)[0]!;
+  const sigs = signer.online(owner, first.type, first.ttl, [first.rdata]);
+  const head = [
+    rr(POINTER, first.type, first.ttl, first.rdata),
+    ...sigs.map((s) => rr(POINTER, TYPE_RRSIG, first.ttl, s)),
+  ];
+  const headLen = head.reduce((n, b) => n + b.length, 0);
+  // The signed chain after the first CNAME and its RRSIGs: the first record with a full owner.
+  const rrs = parse(signed.bytes);
+  const next = rrs.findIndex((r, i) => i > 0 && r.owner.length !== 2);
+  if (next < 0) return { bytes: Buffer.concat(head), count: head.length, patches: [], owners: [0], at: 12 };
+  const tailStart = rrs[next]!.owner.byteOffset - signed.bytes.byteOffset;
+  return {
+    bytes: Buffer.concat([...head, signed.bytes.subarray(tailStart)]),
+    count: head.length + signed.count - next,
+    patches: [],
+    owners: [0],
+    at: headLen + signed.at! - tailStart,
+  };
 }
