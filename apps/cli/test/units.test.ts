@@ -107,7 +107,7 @@ describe('systemd units', () => {
     assert.deepEqual(caps('api'), { bounding: [], ambient: [] });
     assert.deepEqual(caps('controller'), { bounding: [], ambient: [] });
     assert.deepEqual(caps('dns'), { bounding: ['CAP_NET_BIND_SERVICE'], ambient: ['CAP_NET_BIND_SERVICE'] });
-    const edge = ['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_NET_ADMIN', 'CAP_PERFMON', 'CAP_SYS_RESOURCE'];
+    const edge = ['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN'];
     assert.deepEqual(caps('edge'), { bounding: edge, ambient: edge });
   });
 
