@@ -12,13 +12,13 @@ import { build, type Plugin } from 'esbuild';
  * swagger-ui's pages) keeps working because each such module is told the place it would have in
  * a mirror of the source tree under `lib` (`packages/db/src/migrate.js`,
  * `node_modules/@electric-sql/pglite/dist/index.js`), and those files are copied there
- * (`mirrored`). A workspace file keeps its path with `.js` for `.ts`; a package file keeps its
+ * (scripts/release/assemble.ts). A workspace file keeps its path with `.js` for `.ts`; a package file keeps its
  * path below its package's name.
  */
 export interface BundleResult {
   /** Packages (name → directory) whose code locates its own files: copied whole to lib/node_modules/<name>. */
   packages: Map<string, string>;
-  /** Source files bundled, relative to the repository (for the release's manifest). */
+  /** How many source files went into the bundle (printed by scripts/release.ts). */
   inputs: number;
 }
 

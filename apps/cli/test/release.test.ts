@@ -177,6 +177,60 @@ describe('the Debian package', { skip }, () => {
       );
       assert.equal(await london(), LHR);
       assert.equal(child.exitCode, null, 'still running after SIGHUP');
+
+      // The edge agent of the package (`catchment start --only edge`, as catchment-edge runs it):
+      // it follows this API; with no BIRD here its reconciles fail, but it serves /status and
+      // reports that this host lacks lhr's service addresses.
+      const edgeHttp = await freePort();
+      let edgeLog = '';
+      const agent = spawn(
+        'setpriv',
+        ['--reuid=catchment', '--regid=catchment', '--init-groups', '/usr/bin/catchment', 'start', '--only', 'edge'],
+        {
+          cwd: data.path,
+          env: {
+            PATH: '/usr/bin:/bin',
+            CATCHMENT_DATA_DIR: data.path,
+            CATCHMENT_EDGE: 'lhr',
+            CATCHMENT_API_URL: `http://127.0.0.1:${api}`,
+            CATCHMENT_API_TOKEN: token,
+            CATCHMENT_EDGE_HTTP: `127.0.0.1:${edgeHttp}`,
+            BIRD_SOCKET: join(data.path, 'no-bird.ctl'),
+            BIRD_CONFIG: join(data.path, 'no-bird.conf'),
+            BIRD_INCLUDE: join(data.path, 'catchment-bird.conf'),
+            CATCHMENT_LOG_FORMAT: 'json',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      agent.stdout.on('data', (b: Buffer) => {
+        edgeLog += b.toString();
+      });
+      agent.stderr.on('data', (b: Buffer) => {
+        edgeLog += b.toString();
+      });
+      try {
+        const status = await until(
+          "the installed edge agent's status",
+          async () => {
+            if (agent.exitCode !== null) throw new Error(`edge agent exited with ${agent.exitCode}`);
+            const r = await fetch(`http://127.0.0.1:${edgeHttp}/status`);
+            const s = (await r.json()) as { missingAddresses: { address: string }[] | null };
+            return s.missingAddresses ? s : undefined;
+          },
+          60_000,
+          500,
+        ).catch((err) => {
+          throw new Error(`${(err as Error).message}\n${edgeLog}`);
+        });
+        assert.ok(
+          status.missingAddresses?.some((m) => m.address === LHR),
+          JSON.stringify(status.missingAddresses),
+        );
+        assert.match(edgeLog, /not configured on any local interface/);
+      } finally {
+        await stopChild(agent);
+      }
     } catch (err) {
       await stopChild(child);
       throw err;
