@@ -68,6 +68,12 @@ describe('the Debian package', { skip }, () => {
         `${f} in the tarball`,
       );
     }
+    // Self-contained: unpacked anywhere, its command runs on its own Node.
+    await run('tar', ['-xzf', release.tarball, '-C', out.path]);
+    const { stdout: v } = await run(join(out.path, `catchment-${PKG.version}`, 'bin/catchment'), ['version'], {
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    assert.match(v, new RegExp(`^catchment ${PKG.version.replaceAll('.', '\\.')} \\(node v24\\.`));
   });
 
   it('installs the command, the units, the configuration, the user and its state directory', async () => {
