@@ -10,6 +10,7 @@ pkgs=(
   libmaxmind-db-writer-perl gdnsd curl
   bind9-dnsutils ldnsutils
   chromium fonts-dejavu-core
+  systemd binutils
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -4,6 +4,7 @@ export { dumpSignedZone } from './dnssec/dump.ts';
 export { compileSnapshot } from './engine.ts';
 export { dnsEnvOptions } from './env.ts';
 export { type FollowingDns, startFollowingDns } from './follow.ts';
+export { reloadOnHangup } from './hangup.ts';
 export type { Endpoint, TcpLimits } from './listener.ts';
 export { DEFAULT_TCP } from './listener.ts';
 export { type ClientAddress, Responder } from './respond.ts';

@@ -6,7 +6,7 @@
  * CATCHMENT_API_TOKEN, CATCHMENT_DATA_DIR and those listed in src/env.ts.
  */
 import { createLogger } from '@catchment/core';
-import { readCookieSecrets } from './env.ts';
+import { reloadOnHangup } from './hangup.ts';
 import { startDnsFromEnv } from './standalone.ts';
 
 const log = createLogger('dns');
@@ -21,19 +21,6 @@ const stop = async (signal: string) => {
   await dns.close();
   process.exit(0);
 };
-process.on('SIGHUP', () => {
-  dns.server.reload().catch((err) => log.error({ err }, 'reload failed; still answering from the current tables'));
-  // New cookie secrets from the file; without a previous one in it, the one in use stays accepted.
-  if (process.env.CATCHMENT_DNS_COOKIE_SECRET_FILE && process.env.CATCHMENT_DNS_COOKIES !== 'off') {
-    try {
-      const next = readCookieSecrets();
-      if (next.secret) {
-        void dns.server.setCookieSecrets(next).catch((err) => log.error({ err }, 'cookie secret rotation failed'));
-      }
-    } catch (err) {
-      log.error({ err }, 'cookie secret file unreadable; keeping the current secrets');
-    }
-  }
-});
+reloadOnHangup(dns, log);
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -221,7 +221,9 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
           ...threadOpts,
           listener: { ...threadOpts.listener, tcpCaps: { buffer: tcpCaps, thread: i } },
         };
-        return new Worker(new URL('./worker.ts', import.meta.url), { workerData });
+        // In the release bundle (scripts/release) the worker is plain JavaScript beside this file.
+        const file = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.mjs';
+        return new Worker(new URL(file, import.meta.url), { workerData });
       };
       threads.push(
         workerHandle(

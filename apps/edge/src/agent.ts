@@ -13,6 +13,13 @@ import {
 } from '@catchment/routing';
 import cron from 'node-cron';
 import type { Registry } from 'prom-client';
+import {
+  type LocalAddress,
+  localAddresses,
+  missingAddresses,
+  type RequiredAddress,
+  requiredAddresses,
+} from './addresses.ts';
 import type { Applier } from './applier.ts';
 import { type HealthCheckSpec, HealthMonitor } from './health.ts';
 import { startAgentHttp } from './http.ts';
@@ -58,6 +65,11 @@ export interface EdgeAgentOptions {
   load?: { source: LoadSource; intervalMs?: number; timeoutMs?: number };
   /** A prom-client registry to share with the appliers (e.g. XdpDsrApplier's `registry`); default: the agent's own. */
   registry?: Registry;
+  /**
+   * Check at start and before each report that this host accepts every service address it must
+   * (addresses.ts): false to skip; `local` lists the host's addresses (default: its interfaces).
+   */
+  addressCheck?: false | { local?: () => LocalAddress[] };
   /** Metrics and health endpoint; false for none. Default 127.0.0.1:8455 (DEFAULT_PORTS.edgeHttp). */
   http?: { host: string; port: number } | false;
   logger?: Logger;
@@ -83,6 +95,8 @@ export interface AgentStatus {
   /** The load the next report carries (null when there is no fresh sample) and the source's last error. */
   load: (EdgeLoad & { description: string }) | null;
   loadError: string | null;
+  /** Service addresses this host must accept and does not (null: not checked). */
+  missingAddresses: RequiredAddress[] | null;
 }
 
 export interface EdgeAgent {
@@ -140,6 +154,34 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   let lastError: string | null = null;
   let gracefulShutdown = false;
   let stopped = false;
+  let missing: RequiredAddress[] | null = null;
+
+  /** The addresses check: metrics always, a warning when the set of missing addresses changes. */
+  const checkAddresses = () => {
+    const snap = follower.current();
+    if (opts.addressCheck === false || !snap) return;
+    let next: RequiredAddress[];
+    try {
+      next = missingAddresses(requiredAddresses(snap, opts.edge), (opts.addressCheck?.local ?? localAddresses)());
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'cannot check the local service addresses');
+      return;
+    }
+    const key = (l: RequiredAddress[] | null) => l?.map((r) => r.address).join(',') ?? null;
+    const changed = key(next) !== key(missing);
+    metrics.addressesMissing.set(next.length);
+    metrics.addressMissing.reset();
+    for (const r of next) metrics.addressMissing.set({ address: r.address, reason: r.reasons[0] ?? '' }, 1);
+    if (changed && next.length > 0) {
+      log.warn(
+        { missing: next.map((r) => `${r.address} (${r.reasons.join(', ')})`) },
+        'service addresses this edge must accept are not configured on any local interface: their traffic would be dropped here (docs/deploy.md: addresses)',
+      );
+    } else if (changed && missing !== null && missing.length > 0) {
+      log.info('every service address this edge must accept is configured locally now');
+    }
+    missing = next;
+  };
 
   const status = (): AgentStatus => ({
     edge: opts.edge,
@@ -160,10 +202,13 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       return l && opts.load ? { ...l, description: opts.load.source.description } : null;
     })(),
     loadError: load?.lastError ?? null,
+    missingAddresses: missing,
   });
 
   const report = async () => {
-    if (!opts.apiUrl || stopped) return;
+    if (stopped) return;
+    checkAddresses();
+    if (!opts.apiUrl) return;
     const s = status();
     const current = load?.current();
     const body: EdgeReport = {
@@ -181,6 +226,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
         lastApplyAt: s.lastApplyAt,
         lastError: s.lastError,
         speaker: opts.speaker.kind,
+        missingAddresses: s.missingAddresses,
       },
     };
     await sendReport(opts.apiUrl, opts.token, body, log);
@@ -348,6 +394,8 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       : undefined;
   reportTimer?.unref();
   if (follower.current()) await reconcile('start');
+  // At start, whether or not a reconcile ran (it reports, and so checks, only when it applies).
+  checkAddresses();
 
   return {
     reconcile,

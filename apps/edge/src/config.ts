@@ -22,6 +22,7 @@ import { XdpDsrApplier } from './xdp/index.ts';
  *  CATCHMENT_EDGE_MAX_PREFIXES     per session and family (default 1000)
  *  CATCHMENT_EDGE_GRACEFUL_SHUTDOWN=1 and CATCHMENT_EDGE_GRACEFUL_WAIT_MS: RFC 8326 on planned stop
  *  CATCHMENT_EDGE_HTTP             host:port of metrics and health (default 127.0.0.1:8455)
+ *  CATCHMENT_EDGE_CHECK_ADDRESSES  0: skip the check that this host has the service addresses it must accept
  *  CATCHMENT_EDGE_XDP_IFACE        interface for the XDP DSR program (default: no XDP applier)
  *  CATCHMENT_EDGE_XDP_NETNS, _OBJECT, _MODE, _INSTANCE   its namespace, prebuilt object,
  *                                  attach mode (auto, native, generic) and pin name
@@ -75,6 +76,7 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
       ? Number(env.CATCHMENT_EDGE_GRACEFUL_WAIT_MS)
       : undefined,
     http: port === 0 && host === 'off' ? false : { host, port },
+    ...(env.CATCHMENT_EDGE_CHECK_ADDRESSES === '0' ? { addressCheck: false as const } : {}),
   };
 }
 

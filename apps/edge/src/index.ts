@@ -1,3 +1,4 @@
+export * from './addresses.ts';
 export * from './agent.ts';
 export * from './applier.ts';
 export * from './health.ts';

@@ -71,6 +71,17 @@ export function createEdgeMetrics(edge: string, shared?: Registry) {
       labelNames: ['service', 'target'] as const,
       registers: [registry],
     }),
+    addressesMissing: new Gauge({
+      name: 'catchment_edge_addresses_missing',
+      help: 'Service addresses this edge must accept (its own, those its anycast supernets cover, DSR flows shed to it) that no local interface has',
+      registers: [registry],
+    }),
+    addressMissing: new Gauge({
+      name: 'catchment_edge_address_missing',
+      help: '1 for each service address this edge must accept that no local interface has, with the first reason',
+      labelNames: ['address', 'reason'] as const,
+      registers: [registry],
+    }),
     safetyRefusals: new Counter({
       name: 'catchment_edge_safety_refusals_total',
       help: 'Local withdrawals or applies refused by a safety rule',

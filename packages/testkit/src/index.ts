@@ -4,6 +4,7 @@ export * from './monitoring.ts';
 export * from './ports.ts';
 export * from './postgres.ts';
 export * from './random.ts';
+export * from './release.ts';
 export * from './snapshots.ts';
 export * from './stack.ts';
 export * from './testdata.ts';

@@ -13,7 +13,7 @@ import {
   type Snapshot,
 } from '@catchment/core';
 import { type Database, importConfig, latestSnapshot, publications, publishSnapshot, schema } from '@catchment/db';
-import { dnsEnvOptions, type FollowingDns, startDnsFromEnv } from '@catchment/dns';
+import { dnsEnvOptions, type FollowingDns, reloadOnHangup, startDnsFromEnv } from '@catchment/dns';
 import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
 import { and, count, eq, isNull } from 'drizzle-orm';
 import { openMigrated } from '../database.ts';
@@ -148,6 +148,9 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
       });
       const running = dns;
       stops.push(() => running.close());
+      // `systemctl reload catchment-dns`: the same as the DNS server's own main.
+      const offHangup = reloadOnHangup(running, logger.child({ part: 'dns' }));
+      stops.push(async () => offHangup());
       // Publications of this process (API, controller) reach the DNS server without HTTP.
       const offer = (snap: Snapshot) => {
         running.follower

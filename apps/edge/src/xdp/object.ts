@@ -38,11 +38,17 @@ export function objectsIn(dir: string): BpfObjects {
   };
 }
 
-/** A given object file, else the built one (building it when missing). */
+/**
+ * A given object file, else the built one: built from source in a checkout (a no-op when up to
+ * date), the one built with the release in an installed package (it has no sources or clang).
+ */
 export async function locateDsrObject(given?: string): Promise<string> {
   if (given) {
     if (!existsSync(given)) throw new Error(`XDP object ${given} does not exist`);
     return given;
   }
-  return (await buildBpf()).dsr;
+  if (existsSync(path.join(BPF_DIR, 'build.sh'))) return (await buildBpf()).dsr;
+  const shipped = objectsIn(path.join(BPF_DIR, 'build')).dsr;
+  if (!existsSync(shipped)) throw new Error(`no XDP object: ${shipped} is missing; set CATCHMENT_EDGE_XDP_OBJECT`);
+  return shipped;
 }
