@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { createLogger, SnapshotFollower, sealSnapshot } from '@catchment/core';
 import { BirdSpeaker } from '@catchment/routing';
 import { until } from '@catchment/testkit';
-import { BgpLab } from '../../../packages/routing/test/lab.ts';
+import { BgpLab } from '@catchment/testkit/bgp-lab';
+import { SnapshotApi } from '@catchment/testkit/snapshot-api';
 import {
   type LocalAddress,
   localAddresses,
@@ -13,7 +14,6 @@ import {
   startEdgeAgent,
 } from '../src/index.ts';
 import { labWorld } from './fixtures.ts';
-import { SnapshotApi } from './snapshot-api.ts';
 import { dsr } from './xdp/snapshot.ts';
 
 /**

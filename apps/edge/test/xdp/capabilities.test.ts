@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { SYSTEMD_UNITS } from '@catchment/testkit';
+import { Netns, uniquePrefix } from '@catchment/testkit/netns';
 import { buildBpf } from '../../src/xdp/object.ts';
-import { Netns, uniquePrefix } from './netns.ts';
 
 /**
  * catchment-edge.service runs the agent as an unprivileged user with a few ambient
