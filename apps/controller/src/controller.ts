@@ -211,7 +211,10 @@ export class Controller {
     const modelOpts = { loadStaleMs: this.#cfg.loadStaleMs, defaultThreshold: this.#cfg.defaultThreshold };
     let world = await loadWorld(db, now, modelOpts);
     const playbooks = await db.select().from(schema.playbooks);
-    const readings = await TriggerReadings.load(db, world.edgeNames, now, this.#cfg.sloStaleMs);
+    const readings = await TriggerReadings.load(db, world.edgeNames, now, this.#cfg.sloStaleMs, {
+      afterEndMs: this.#cfg.alertLapseMs,
+      maxSilenceMs: this.#cfg.alertMaxSilenceMs,
+    });
 
     let open = await openRuns(db);
     for (const pb of playbooks) {

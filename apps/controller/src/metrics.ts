@@ -78,6 +78,18 @@ export function createMetrics() {
       labelNames: ['slo', 'edge'],
       registers: [registry],
     }),
+    sloBudgetRemaining: new Gauge({
+      name: 'catchment_controller_slo_error_budget_remaining_ratio',
+      help: 'Share of the error budget left in the objective window, per SLO and edge (negative: overspent)',
+      labelNames: ['slo', 'edge'],
+      registers: [registry],
+    }),
+    sloBurnRate: new Gauge({
+      name: 'catchment_controller_slo_burn_rate',
+      help: 'Error-budget burn rate per SLO, edge and window (1 spends the budget exactly in its window)',
+      labelNames: ['slo', 'edge', 'window'],
+      registers: [registry],
+    }),
     publishes: new Counter({
       name: 'catchment_controller_snapshot_publishes_total',
       help: 'Snapshots published by the controller',

@@ -36,6 +36,14 @@ export interface ControllerOptions {
   actionTtlMs?: number;
   loadStaleMs?: number;
   sloStaleMs?: number;
+  /**
+   * A firing alert lapses (reads as resolved) this long after its endsAt or its last resend,
+   * whichever is later, so a lost "resolved" webhook cannot keep a run shedding forever.
+   * Keep it above Alertmanager's repeat_interval for the Catchment receiver (the kit: 5m).
+   */
+  alertLapseMs?: number;
+  /** An alert that carries no endsAt lapses this long after it was last received. */
+  alertMaxSilenceMs?: number;
   defaultThreshold?: number;
   minTargets?: number;
   dnsSteerableShare?: number;
@@ -52,6 +60,8 @@ export const DEFAULTS = {
   actionTtlMs: 3_600_000,
   loadStaleMs: 120_000,
   sloStaleMs: 120_000,
+  alertLapseMs: 900_000,
+  alertMaxSilenceMs: 86_400_000,
   defaultThreshold: 0.85,
   minTargets: 2,
   dnsSteerableShare: 1,

@@ -1,4 +1,14 @@
-import { type Logger, parseDuration, promQuery } from '@catchment/core';
+import {
+  badRatioQuery,
+  burnLabels,
+  burnRates,
+  type Logger,
+  objectiveWindows,
+  parseDuration,
+  promQuery,
+  readBurn,
+  type SloObjective,
+} from '@catchment/core';
 import { type Db, schema } from '@catchment/db';
 import { and, desc, eq } from 'drizzle-orm';
 import type { ControllerMetrics } from './metrics.ts';
@@ -42,8 +52,13 @@ export interface SloResult {
   edge: string;
   value: number | null;
   status?: 'firing' | 'resolved';
+  /** For an SLO with an objective: the budget left and the burning pairs (`long/short`). */
+  budgetRemaining?: number | null;
+  burning?: string[];
   error?: string;
 }
+
+type Status = 'firing' | 'resolved';
 
 function fill(query: string, edge: string, window: string): string {
   return query.replaceAll('{edge}', edge).replaceAll('{window}', window);
@@ -95,10 +110,74 @@ export class SloEvaluator {
           this.#o.metrics.sloEvaluations.inc({ slo: slo.name, result: 'error' });
           this.#o.logger.warn({ slo: slo.name, edge: edge.name, err: result.error }, 'SLO evaluation failed');
         }
+        if (slo.objective && this.#o.prometheusUrl) {
+          try {
+            Object.assign(result, await this.#burn(slo, slo.objective as SloObjective, edge));
+          } catch (err) {
+            result.error = (err as Error).message;
+            this.#o.metrics.sloEvaluations.inc({ slo: slo.name, result: 'error' });
+            this.#o.logger.warn({ slo: slo.name, edge: edge.name, err: result.error }, 'burn-rate evaluation failed');
+          }
+        }
         out.push(result);
       }
     }
     return out;
+  }
+
+  /**
+   * The objective's multi-window burn rates: the bad ratio over each window (one query
+   * each, at the same instant), the budget left, and one signal per burn-rate pair, firing
+   * while both its windows burn faster than its factor (labels as the generated rules').
+   */
+  async #burn(slo: SloRow, objective: SloObjective, edge: typeof schema.edges.$inferSelect) {
+    const url = this.#o.prometheusUrl as string;
+    const now = this.#o.now();
+    const def = { name: slo.name, metric: slo.metric, objective };
+    const ratios: Record<string, number | null> = {};
+    for (const w of objectiveWindows(objective)) {
+      ratios[w] = (await promQuery(url, badRatioQuery(def, edge.name, w), now))[0]?.value ?? null;
+    }
+    const reading = readBurn(objective, ratios);
+    const { metrics } = this.#o;
+    if (reading.budgetRemaining !== null)
+      metrics.sloBudgetRemaining.set({ slo: slo.name, edge: edge.name }, reading.budgetRemaining);
+    for (const [w, b] of Object.entries(reading.burnRates)) {
+      if (b !== null) metrics.sloBurnRate.set({ slo: slo.name, edge: edge.name, window: w }, b);
+    }
+    const windows = Object.fromEntries(
+      Object.entries(ratios).map(([w, r]) => [w, { ratio: r, burnRate: reading.burnRates[w] ?? null }]),
+    );
+    const row = {
+      sloId: slo.id,
+      edgeId: edge.id,
+      budgetRemaining: reading.budgetRemaining,
+      windows,
+      firing: reading.firing,
+      evaluatedAt: now,
+    };
+    await this.#o.db
+      .insert(schema.sloBudgets)
+      .values(row)
+      .onConflictDoUpdate({ target: [schema.sloBudgets.sloId, schema.sloBudgets.edgeId], set: row });
+    // A pair with a missing window is no data: its signal keeps its state rather than resolving.
+    for (const pair of burnRates(objective)) {
+      const long = reading.burnRates[pair.long];
+      const short = reading.burnRates[pair.short];
+      if (long === null || long === undefined || short === null || short === undefined) continue;
+      const burning = reading.firing.includes(pair);
+      await this.#episode(
+        { source: 'slo-burn', fingerprint: `${slo.name}/${edge.name}/${pair.long}-${pair.short}`, slo: slo.name },
+        edge.id,
+        burnLabels(slo.name, edge.name, pair),
+        Math.min(long, short),
+        () => (burning ? 'firing' : 'resolved'),
+      );
+    }
+    return {
+      budgetRemaining: reading.budgetRemaining,
+      burning: reading.firing.map((p) => `${p.long}/${p.short}`),
+    };
   }
 
   async #measure(
@@ -126,57 +205,68 @@ export class SloEvaluator {
     return value;
   }
 
-  async #record(slo: SloRow, edgeId: number, edge: string, value: number): Promise<'firing' | 'resolved'> {
+  /** The threshold signal: starts firing at the enter threshold, resolves at the exit threshold. */
+  #record(slo: SloRow, edgeId: number, edge: string, value: number): Promise<Status> {
+    return this.#episode(
+      { source: 'slo', fingerprint: `${slo.name}/${edge}`, slo: slo.name },
+      edgeId,
+      { alertname: 'SloBreach', slo: slo.name, edge, metric: slo.metric },
+      value,
+      (status) =>
+        status === 'firing'
+          ? value <= slo.exitThreshold
+            ? 'resolved'
+            : 'firing'
+          : value >= slo.enterThreshold
+            ? 'firing'
+            : 'resolved',
+    );
+  }
+
+  /**
+   * Records one evaluation in `signals`, alert-like: a new episode row when the status turns
+   * to firing, the latest episode updated (value, and its end when it resolves) otherwise.
+   */
+  async #episode(
+    key: { source: string; fingerprint: string; slo: string },
+    edgeId: number,
+    labels: Record<string, string>,
+    value: number,
+    next: (latest: Status | undefined) => Status,
+  ): Promise<Status> {
     const { db } = this.#o;
     const now = this.#o.now();
-    const fingerprint = `${slo.name}/${edge}`;
     const latest = (
       await db
         .select()
         .from(schema.signals)
-        .where(and(eq(schema.signals.source, 'slo'), eq(schema.signals.fingerprint, fingerprint)))
+        .where(and(eq(schema.signals.source, key.source), eq(schema.signals.fingerprint, key.fingerprint)))
         .orderBy(desc(schema.signals.startsAt))
         .limit(1)
     )[0];
-    const labels = { alertname: 'SloBreach', slo: slo.name, edge, metric: slo.metric };
-    if ((!latest || latest.status === 'resolved') && value >= slo.enterThreshold) {
+    const was = latest?.status as Status | undefined;
+    const status = next(was);
+    if (!latest || (was === 'resolved' && status === 'firing')) {
       await db.insert(schema.signals).values({
-        source: 'slo',
-        fingerprint,
-        name: slo.name,
+        ...key,
+        name: key.slo,
         edgeId,
-        slo: slo.name,
-        status: 'firing',
+        severity: labels.severity ?? null,
+        status,
         labels,
         value,
         startsAt: now,
+        ...(status === 'resolved' ? { endsAt: now } : {}),
         receivedAt: now,
         updatedAt: now,
       });
-      return 'firing';
+      return status;
     }
-    if (!latest) {
-      await db.insert(schema.signals).values({
-        source: 'slo',
-        fingerprint,
-        name: slo.name,
-        edgeId,
-        slo: slo.name,
-        status: 'resolved',
-        labels,
-        value,
-        startsAt: now,
-        endsAt: now,
-        receivedAt: now,
-        updatedAt: now,
-      });
-      return 'resolved';
-    }
-    const resolves = latest.status === 'firing' && value <= slo.exitThreshold;
+    const resolves = was === 'firing' && status === 'resolved';
     await db
       .update(schema.signals)
       .set({ value, updatedAt: now, ...(resolves ? { status: 'resolved', endsAt: now } : {}) })
       .where(eq(schema.signals.id, latest.id));
-    return resolves ? 'resolved' : (latest.status as 'firing' | 'resolved');
+    return status;
   }
 }

@@ -42,14 +42,20 @@ export class TriggerReadings {
     this.#staleMs = staleMs;
   }
 
-  static async load(db: Db, edgeNames: Map<number, string>, now: Date, staleMs: number): Promise<TriggerReadings> {
+  static async load(
+    db: Db,
+    edgeNames: Map<number, string>,
+    now: Date,
+    staleMs: number,
+    lapse: AlertLapse = NEVER_LAPSE,
+  ): Promise<TriggerReadings> {
     const [alerts, slos, sloSignals] = await Promise.all([
       db.select().from(schema.signals).where(eq(schema.signals.status, 'firing')),
       db.select().from(schema.slos),
       db.select().from(schema.signals).where(eq(schema.signals.source, 'slo')).orderBy(desc(schema.signals.startsAt)),
     ]);
     return new TriggerReadings(
-      alerts.filter((a) => a.source !== 'slo'),
+      alerts.filter((a) => a.source !== 'slo' && !lapsed(a, now, lapse)),
       slos,
       sloSignals,
       edgeNames,
@@ -104,6 +110,21 @@ export class TriggerReadings {
       return { level: 'unknown', value: signal.value };
     return { level: classify(signal.value, slo.enterThreshold, slo.exitThreshold), value: signal.value };
   }
+}
+
+/** When a firing alert whose "resolved" never came stops counting. */
+export interface AlertLapse {
+  /** After the later of its endsAt (when it ends unless resent) and its last resend. */
+  afterEndMs: number;
+  /** After its last resend, for an alert that carries no endsAt. */
+  maxSilenceMs: number;
+}
+const NEVER_LAPSE: AlertLapse = { afterEndMs: Number.POSITIVE_INFINITY, maxSilenceMs: Number.POSITIVE_INFINITY };
+
+export function lapsed(alert: SignalRow, now: Date, lapse: AlertLapse): boolean {
+  const seen = alert.updatedAt.getTime();
+  const until = alert.endsAt ? Math.max(alert.endsAt.getTime(), seen) + lapse.afterEndMs : seen + lapse.maxSilenceMs;
+  return now.getTime() > until;
 }
 
 /** Alertmanager-style equality matchers: every label of the trigger must have that value. */

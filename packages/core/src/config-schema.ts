@@ -19,6 +19,7 @@ import {
   Soa,
   Ttl,
 } from './schema-common.ts';
+import { SloObjective } from './slo-objective.ts';
 
 /**
  * The configuration-as-code file (YAML): the declarative desired state that
@@ -184,6 +185,8 @@ export const SloConfig = Type.Object(
     exit: Type.Number({ minimum: 0 }),
     window: Duration,
     query: Type.Optional(Type.String({ maxLength: 4096, description: 'PromQL; {edge} is replaced by the edge name' })),
+    /** An objective with an error budget, evaluated as multi-window burn rates (slo-objective.ts). */
+    objective: Type.Optional(SloObjective),
   },
   strict,
 );

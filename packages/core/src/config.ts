@@ -6,6 +6,7 @@ import { CatchmentError, type ErrorCode, type FieldError } from './errors.ts';
 import { type Cidr, canonicalIp, cidrContains, cidrOverlaps, cidrProblem, ipFamily, parseCidr } from './net.ts';
 import { zoneRecordErrors } from './records.ts';
 import { DEFAULT_SETTINGS } from './settings.ts';
+import { type ObjectiveMetric, objectiveProblem } from './slo-objective.ts';
 
 /** UDP port of GUE when an edge's `dsr.guePort` is absent. */
 export const DEFAULT_GUE_PORT = 6080;
@@ -278,6 +279,11 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
         `exit threshold ${s.exit} is above enter threshold ${s.enter} (no hysteresis)`,
         'SLO_INVALID',
       );
+    if (s.objective) {
+      duration(`/slos/${i}/objective/window`, s.objective.window, 'SLO_INVALID');
+      const problem = objectiveProblem(s.metric as ObjectiveMetric, s.objective);
+      if (problem) err(`/slos/${i}/objective`, problem, 'SLO_INVALID');
+    }
   });
 
   cfg.playbooks?.forEach((pb, i) => {

@@ -15,6 +15,7 @@ export * from './runs.ts';
 export * from './schema-common.ts';
 export * from './settings.ts';
 export * from './shedding.ts';
+export * from './slo-objective.ts';
 export * from './snapshot.ts';
 export * from './snapshot-follower.ts';
 export * from './snapshot-schema.ts';

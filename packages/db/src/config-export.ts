@@ -1,7 +1,7 @@
 import { type CatchmentConfig, type NormalConfig, normaliseConfig, type ZoneDnssecConfig } from '@catchment/core';
 import { asc } from 'drizzle-orm';
 import type { Db } from './connection.ts';
-import { edgeDsrOf, policyRulesOf } from './rows.ts';
+import { edgeDsrOf, policyRulesOf, sloConfigOf } from './rows.ts';
 import * as t from './schema.ts';
 
 type Tx = Pick<Db, 'select'>;
@@ -121,15 +121,7 @@ export async function exportConfig(db: Tx): Promise<NormalConfig> {
         addresses: byEdge,
       };
     }),
-    slos: slos.map((s) => ({
-      name: s.name,
-      ...(s.edgeId ? { edge: edgeName.get(s.edgeId) ?? '' } : {}),
-      metric: s.metric,
-      enter: s.enterThreshold,
-      exit: s.exitThreshold,
-      window: s.window,
-      ...(s.query ? { query: s.query } : {}),
-    })),
+    slos: slos.map((s) => sloConfigOf(s, s.edgeId ? (edgeName.get(s.edgeId) ?? '') : undefined)),
     playbooks: playbooks.map((p) => ({
       name: p.name,
       mode: p.mode,

@@ -11,7 +11,7 @@ import { recordAudit } from './audit.ts';
 import { CONFIG_KINDS, type ConfigKind, diffConfig, type PlanChange } from './config-diff.ts';
 import { exportConfig } from './config-export.ts';
 import type { Db } from './connection.ts';
-import { edgeColumns, writePolicyRules } from './rows.ts';
+import { edgeColumns, sloColumns, writePolicyRules } from './rows.ts';
 import * as t from './schema.ts';
 
 export interface ImportResult {
@@ -199,15 +199,7 @@ async function applyChanges(tx: Db, changes: PlanChange[], desired: NormalConfig
   }
 
   for (const s of upserts('slos') as Item<'slos'>[]) {
-    const row = {
-      name: s.name,
-      edgeId: s.edge ? need(edgeIds, s.edge, 'edge') : null,
-      metric: s.metric,
-      enterThreshold: s.enter,
-      exitThreshold: s.exit,
-      window: s.window,
-      query: s.query ?? null,
-    };
+    const row = sloColumns(s, s.edge ? need(edgeIds, s.edge, 'edge') : null);
     await tx
       .insert(t.slos)
       .values(row)

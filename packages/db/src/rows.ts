@@ -1,4 +1,4 @@
-import type { EdgeConfig, EdgeDsrConfig, PolicyConfig } from '@catchment/core';
+import type { EdgeConfig, EdgeDsrConfig, PolicyConfig, SloConfig, SloObjective } from '@catchment/core';
 import { eq } from 'drizzle-orm';
 import type { Db } from './connection.ts';
 import * as t from './schema.ts';
@@ -95,4 +95,33 @@ export function policyRulesOf(
         .sort((a, b) => a.position - b.position)
         .map((x) => edgeName(x.edgeId)),
     }));
+}
+
+/** An SLO as a row; `edgeId` is the id of `s.edge` (null: every edge). */
+export function sloColumns(s: SloConfig, edgeId: number | null) {
+  return {
+    name: s.name,
+    edgeId,
+    metric: s.metric,
+    enterThreshold: s.enter,
+    exitThreshold: s.exit,
+    window: s.window,
+    query: s.query ?? null,
+    objective: s.objective ?? null,
+  };
+}
+
+/** An SLO row as configuration (absent fields left out, as normalised). */
+export function sloConfigOf(r: typeof t.slos.$inferSelect, edgeName: string | undefined): SloConfig {
+  return {
+    name: r.name,
+    ...(edgeName !== undefined ? { edge: edgeName } : {}),
+    // core's SloMetric union is built with .map(), so its static type is never.
+    metric: r.metric as never,
+    enter: r.enterThreshold,
+    exit: r.exitThreshold,
+    window: r.window,
+    ...(r.query ? { query: r.query } : {}),
+    ...(r.objective ? { objective: r.objective as SloObjective } : {}),
+  };
 }

@@ -248,10 +248,32 @@ export const slos = pgTable(
     exitThreshold: doublePrecision('exit_threshold').notNull(),
     window: text('window').notNull(),
     query: text('query'),
+    /** SloObjective (packages/core slo-objective.ts): target, budget window, burn-rate pairs. */
+    objective: jsonb('objective'),
     createdAt: created(),
     updatedAt: updated(),
   },
   (t) => [check('slos_hysteresis', sql`${t.exitThreshold} <= ${t.enterThreshold}`)],
+);
+
+/** The controller's latest error-budget reading per SLO with an objective and edge. */
+export const sloBudgets = pgTable(
+  'slo_budgets',
+  {
+    sloId: integer('slo_id')
+      .notNull()
+      .references(() => slos.id, { onDelete: 'cascade' }),
+    edgeId: integer('edge_id')
+      .notNull()
+      .references(() => edges.id, { onDelete: 'cascade' }),
+    budgetRemaining: doublePrecision('budget_remaining'),
+    /** Bad ratio and burn rate per window: { "5m": { ratio, burnRate }, ... }. */
+    windows: jsonb('windows').notNull(),
+    /** The burning pairs: [{ long, short, factor, severity }]. */
+    firing: jsonb('firing').notNull(),
+    evaluatedAt: timestamp('evaluated_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sloId, t.edgeId] })],
 );
 
 export const playbooks = pgTable('playbooks', {

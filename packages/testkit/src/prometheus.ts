@@ -1,11 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { promQuery } from '@catchment/core';
 import { freePort } from './ports.ts';
 import { tempDir } from './tmp.ts';
 import { until } from './wait.ts';
+
+const execFileAsync = promisify(execFile);
 
 /** A tiny load exporter on 127.0.0.1: serves whatever the test puts in `text()`. */
 export async function startExporter(text: () => string): Promise<{ port: number; close(): Promise<void> }> {
@@ -26,10 +29,30 @@ export async function startExporter(text: () => string): Promise<{ port: number;
   };
 }
 
-/** A real Prometheus (Debian package) scraping `targets` every second, in a temporary folder. */
-export async function startPrometheus(targets: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * A real Prometheus (Debian package) scraping `targets` every second, in a temporary folder.
+ * `backfill` (OpenMetrics text, ending in `# EOF`) is written into its database first with
+ * `promtool tsdb create-blocks-from openmetrics`, so a test can have days of history at once.
+ */
+export async function startPrometheus(
+  targets: string[],
+  opts: { backfill?: string } = {},
+): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await tempDir('catchment-prom-');
   const port = await freePort();
+  if (opts.backfill !== undefined) {
+    await writeFile(join(dir.path, 'backfill.om'), opts.backfill);
+    await execFileAsync(
+      'promtool',
+      ['tsdb', 'create-blocks-from', 'openmetrics', join(dir.path, 'backfill.om'), join(dir.path, 'data')],
+      {
+        timeout: 60_000,
+      },
+    ).catch(async (err) => {
+      await dir.remove();
+      throw new Error(`promtool could not backfill: ${(err as Error).message}`);
+    });
+  }
   const config = [
     'global:',
     '  scrape_interval: 1s',
@@ -67,8 +90,11 @@ export async function startPrometheus(targets: string[]): Promise<{ url: string;
   };
   try {
     await until(
-      'Prometheus scraping the edges',
-      async () => (await promQuery(url, 'up{job="edges"}')).some((s) => s.value === 1),
+      targets.length > 0 ? 'Prometheus scraping the edges' : 'Prometheus ready',
+      async () =>
+        targets.length > 0
+          ? (await promQuery(url, 'up{job="edges"}')).some((s) => s.value === 1)
+          : (await fetch(`${url}/-/ready`)).ok,
       30_000,
     );
   } catch (err) {

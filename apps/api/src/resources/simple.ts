@@ -8,7 +8,7 @@ import {
   type TransitConfig,
   TransitConfig as TransitSchema,
 } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import { type Db, schema, sloColumns } from '@catchment/db';
 import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { ResourceSpec } from './crud.ts';
@@ -55,16 +55,8 @@ async function edgeId(db: Db, name: string | undefined): Promise<number | null> 
   const [r] = await db.select({ id: schema.edges.id }).from(schema.edges).where(eq(schema.edges.name, name));
   return r?.id ?? null;
 }
-async function sloColumns(db: Db, b: SloConfig) {
-  return {
-    name: b.name,
-    edgeId: await edgeId(db, b.edge),
-    metric: b.metric,
-    enterThreshold: b.enter,
-    exitThreshold: b.exit,
-    window: b.window,
-    query: b.query ?? null,
-  };
+async function sloRow(db: Db, b: SloConfig) {
+  return sloColumns(b, await edgeId(db, b.edge));
 }
 export const sloResource: ResourceSpec<SloConfig> = {
   kind: 'slo',
@@ -96,13 +88,13 @@ export const sloResource: ResourceSpec<SloConfig> = {
   keyOf: (b) => b.name,
   validate: (db, b) => checkDomain(db, 'slos', b, (x) => x.name === b.name),
   async create(tx, b) {
-    await tx.insert(sl).values(await sloColumns(tx, b));
+    await tx.insert(sl).values(await sloRow(tx, b));
     return b.name;
   },
   async update(tx, existing, b) {
     await tx
       .update(sl)
-      .set({ ...(await sloColumns(tx, b)), updatedAt: new Date() })
+      .set({ ...(await sloRow(tx, b)), updatedAt: new Date() })
       .where(eq(sl.id, existing.id));
   },
   async remove(tx, existing) {

@@ -8,7 +8,7 @@ import type {
   TransitConfig,
   ZoneConfig,
 } from '@catchment/core';
-import { type Db, edgeDsrOf, policyRulesOf, schema } from '@catchment/db';
+import { type Db, edgeDsrOf, policyRulesOf, schema, sloConfigOf } from '@catchment/db';
 import { asc } from 'drizzle-orm';
 
 /**
@@ -98,16 +98,7 @@ export function transitOf(r: Row<'transits'>): TransitConfig {
 }
 
 export function sloOf(r: Row<'slos'>, names: Names): SloConfig {
-  return compact({
-    name: r.name,
-    edge: r.edgeId === null ? undefined : names.edges.get(r.edgeId),
-    // core's SloMetric/ContinentCode unions are built with .map(), so their static type is never.
-    metric: r.metric as never,
-    enter: r.enterThreshold,
-    exit: r.exitThreshold,
-    window: r.window,
-    query: r.query ?? undefined,
-  });
+  return sloConfigOf(r, r.edgeId === null ? undefined : names.edges.get(r.edgeId));
 }
 
 export function playbookOf(r: Row<'playbooks'>): PlaybookConfig {

@@ -19,6 +19,7 @@ import { runRoutes } from './runs.ts';
 import { serviceAddressRoutes } from './service-addresses.ts';
 import { settingsRoutes } from './settings.ts';
 import { signalRoutes } from './signals.ts';
+import { sloBudgetRoutes } from './slo-budgets.ts';
 import { snapshotRoutes } from './snapshot.ts';
 import { tokenRoutes } from './tokens.ts';
 import { whoamiRoutes } from './whoami.ts';
@@ -40,6 +41,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   actionRoutes(app, ctx);
   runRoutes(app, ctx);
   signalRoutes(app, ctx);
+  sloBudgetRoutes(app, ctx);
   snapshotRoutes(app, ctx);
   reportRoutes(app, ctx);
   tokenRoutes(app, ctx);

@@ -110,8 +110,8 @@ function time(text: string | undefined): Date | null {
 /**
  * Idempotent intake: a signal is identified by (source, fingerprint, startsAt), so
  * Alertmanager's resends and regroupings of the same alert land on the same row.
- * Firing inserts once; resolved moves a firing row to resolved once; anything else is
- * a duplicate and changes nothing.
+ * Firing inserts once (a resend refreshes its endsAt and last-seen time); resolved moves a
+ * firing row to resolved once; anything else is a duplicate and changes nothing.
  */
 async function ingest(db: Db, s: Incoming): Promise<{ id: number; outcome: 'new' | 'resolved' | 'duplicate' }> {
   const t = schema.signals;
@@ -132,7 +132,8 @@ async function ingest(db: Db, s: Incoming): Promise<{ id: number; outcome: 'new'
         labels: s.labels,
         value: s.value,
         startsAt: s.startsAt,
-        endsAt: s.status === 'resolved' ? (s.endsAt ?? new Date()) : null,
+        // Firing: when the sender says it ends unless resent (the controller lets it lapse then).
+        endsAt: s.status === 'resolved' ? (s.endsAt ?? new Date()) : s.endsAt,
       })
       .onConflictDoNothing()
       .returning({ id: t.id });
@@ -145,6 +146,15 @@ async function ingest(db: Db, s: Incoming): Promise<{ id: number; outcome: 'new'
         .where(and(identity, eq(t.status, 'firing')))
         .returning({ id: t.id });
       if (resolved) return { id: resolved.id, outcome: 'resolved' as const };
+    }
+    if (s.status === 'firing') {
+      // A resend of a firing alert: it is still alive, until its new endsAt.
+      const [seen] = await tx
+        .update(t)
+        .set({ endsAt: s.endsAt, updatedAt: new Date() })
+        .where(and(identity, eq(t.status, 'firing')))
+        .returning({ id: t.id });
+      if (seen) return { id: seen.id, outcome: 'duplicate' as const };
     }
     const [existing] = await tx.select({ id: t.id }).from(t).where(identity);
     return { id: existing?.id ?? 0, outcome: 'duplicate' as const };

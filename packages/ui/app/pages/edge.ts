@@ -1,6 +1,7 @@
 import { qs } from '../api.ts';
 import { ActionButton, type ActionSpec } from '../components/action-dialog.ts';
 import { LoadChart } from '../components/load-chart.ts';
+import { SloBudget } from '../components/slo-budget.ts';
 import { ago, pct, rps, time, until } from '../format.ts';
 import { loadHistory } from '../history.ts';
 import { html } from '../html.ts';
@@ -119,7 +120,7 @@ export function EdgePage({ name }: { name: string }) {
   const edge = edges.find((e) => e.name === name);
   if (!edge) return html`<h1>No edge "${name}"</h1><p><a href="#/">Back to the map</a></p>`;
   const utilSlo = (slos.data?.items ?? []).find((s) => s.edge === name && s.metric === 'utilisation');
-  const edgeSlos = (slos.data?.items ?? []).filter((s) => s.edge === name);
+  const edgeSlos = (slos.data?.items ?? []).filter((s) => !s.edge || s.edge === name);
   const all = actions.data?.items ?? [];
   const active = all.filter((a) => a.active);
   const desired = snapshot.body.announcements.filter((a) => a.edge === name);
@@ -156,7 +157,7 @@ export function EdgePage({ name }: { name: string }) {
     ${
       edgeSlos.length
         ? html`<table aria-label="SLOs"><thead><tr><th scope="col">SLO</th><th scope="col">metric</th><th scope="col">enter</th><th scope="col">exit</th><th scope="col">window</th><th scope="col">error budget / burn</th></tr></thead>
-            <tbody>${edgeSlos.map((s) => html`<tr><td>${s.name}</td><td>${s.metric}</td><td>${s.enter}</td><td>${s.exit}</td><td>${s.window ?? '–'}</td><td class="muted">not reported by the API</td></tr>`)}</tbody></table>`
+            <tbody>${edgeSlos.map((s) => html`<tr><td>${s.name}</td><td>${s.metric}</td><td>${s.enter}</td><td>${s.exit}</td><td>${s.window ?? '–'}</td><td><${SloBudget} slo=${s.name} edge=${name} /></td></tr>`)}</tbody></table>`
         : html`<p class="muted">No SLO on this edge.</p>`
     }
 
