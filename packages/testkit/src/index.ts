@@ -1,3 +1,4 @@
+export * from './certs.ts';
 export * from './databases.ts';
 export * from './dnssec.ts';
 export * from './monitoring.ts';
