@@ -88,7 +88,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     opts.publish === null
       ? undefined
       : (opts.publish ?? (async (db, actor) => (await publishSnapshot(db, { actor })).snapshot));
-  const hub = new SnapshotHub({ db: opts.database.db, logger, publish, pollMs: opts.pollMs });
+  const hub = new SnapshotHub({
+    db: opts.database.db,
+    logger,
+    publish,
+    pollMs: opts.pollMs,
+    listen: opts.database.listen?.bind(opts.database),
+  });
   hub.on('snapshot', (snap) => {
     metrics.snapshotVersion.set(snap.version);
     try {
@@ -126,6 +132,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
   };
   app.decorate('catchment', ctx);
+  // Not awaited: a database that is slow to answer must not hold the API's start (the poll covers it).
+  void hub.subscribe();
   // Learn the latest version now, so snapshots can be served from memory if the database goes away.
   await hub.latest().catch((err) => logger.warn({ err }, 'cannot read the latest snapshot yet'));
 

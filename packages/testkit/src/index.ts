@@ -2,6 +2,7 @@ export * from './certs.ts';
 export * from './databases.ts';
 export * from './dnssec.ts';
 export * from './monitoring.ts';
+export * from './patroni.ts';
 export * from './ports.ts';
 export * from './postgres.ts';
 export * from './random.ts';
