@@ -205,13 +205,14 @@ export class ApiClient {
         r.destroy(err);
       }, timeoutMs);
       r.on('socket', (s) => {
-        const mark = () => {
+        // A reused keep-alive socket is connected already (and never emits connect again).
+        if (!s.connecting) {
           connected = true;
-        };
-        if (https) s.once('secureConnect', mark);
-        else s.once('connect', mark);
-        // A reused keep-alive socket is connected already.
-        if (!s.connecting && (!https || (s as { encrypted?: boolean }).encrypted)) connected = true;
+          return;
+        }
+        s.once(https ? 'secureConnect' : 'connect', () => {
+          connected = true;
+        });
       });
       r.on('error', fail);
       if (payload !== undefined) r.write(payload);

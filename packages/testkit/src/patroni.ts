@@ -148,10 +148,14 @@ export async function startPatroni(size = 2): Promise<PatroniCluster> {
       if (i === 1)
         await waitMember(nodes, etcdLog, (ms) => ms.some((m) => m.role === 'leader' && m.state === 'running'));
     }
+    // Every node up, and (with more than one) a synchronous standby named: only that one may be
+    // promoted in synchronous mode, so a failover before it exists would wait for the old primary.
     await waitMember(
       nodes,
       etcdLog,
-      (ms) => ms.filter((m) => m.state === 'running' || m.state === 'streaming').length === size,
+      (ms) =>
+        ms.filter((m) => m.state === 'running' || m.state === 'streaming').length === size &&
+        (size === 1 || ms.some((m) => m.role === 'sync_standby')),
     );
     const hosts = nodes.map((n) => `127.0.0.1:${n.pgPort}`).join(',');
     const urlOf = (db: string) => `postgres://postgres:catchment@${hosts}/${db}?target_session_attrs=read-write`;
