@@ -1,4 +1,4 @@
-import { ApiClient, ApiUnreachableError, apiClientEnv } from '@catchment/api-client';
+import { ApiClient, ApiUnreachableError } from '@catchment/api-client';
 import { CliError } from './errors.ts';
 import type { Target } from './target.ts';
 
@@ -29,12 +29,12 @@ export function problemError(status: number, body: unknown): CliError {
 
 const clients = new WeakMap<Target, ApiClient>();
 
-/** The target's client (its URL list, CATCHMENT_API_CA and the client certificate), made once. */
+/** The target's client (its URL list, the API's CA and the client certificate), made once. */
 function clientOf(target: Target): ApiClient {
   let client = clients.get(target);
   if (!client) {
     try {
-      client = new ApiClient({ urls: target.url, token: target.token, tls: apiClientEnv().tls ?? {} });
+      client = new ApiClient({ urls: target.url, token: target.token, tls: target.tls ?? {} });
     } catch (err) {
       throw new CliError('USAGE', (err as Error).message);
     }
