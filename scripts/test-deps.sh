@@ -11,6 +11,7 @@ pkgs=(
   bind9-dnsutils ldnsutils
   chromium fonts-dejavu-core
   systemd binutils
+  patroni etcd-server
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -23,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Daemons from these packages must not run as system services: tests start their own.
-  for svc in bird gdnsd unbound prometheus prometheus-alertmanager gobgpd postgresql; do
+  for svc in bird gdnsd unbound prometheus prometheus-alertmanager gobgpd postgresql patroni etcd; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done

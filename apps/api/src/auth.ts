@@ -3,6 +3,7 @@ import { type Db, schema } from '@catchment/db';
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DistributionLimiter } from './distribution-limit.ts';
+import { type ApiTlsOptions, checkClientCertificate } from './tls.ts';
 import type { TokenVerifier } from './token-verifier.ts';
 import type { Principal, Role } from './tokens.ts';
 
@@ -53,6 +54,7 @@ export function registerAuth(
   db: Db,
   verifier: TokenVerifier,
   limit: { max: number; timeWindowMs: number } = AUTH_FAILURES,
+  tls?: ApiTlsOptions,
 ): void {
   const lastUsed = new Map<number, number>();
   // The same bounded token buckets as snapshot distribution, counting failures only.
@@ -86,6 +88,7 @@ export function registerAuth(
       );
     }
     req.principal = principal;
+    checkClientCertificate(req, principal, tls);
     if (!access.includes(principal.role)) {
       throw new CatchmentError(
         'FORBIDDEN',

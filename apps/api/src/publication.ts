@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger, Snapshot, SnapshotBody } from '@catchment/core';
-import { type Db, isDatabaseUnreachable, schema, withDeadline } from '@catchment/db';
+import { type Database, type Db, isDatabaseUnreachable, SNAPSHOT_CHANNEL, schema, withDeadline } from '@catchment/db';
 import { desc, eq, gt } from 'drizzle-orm';
 
 /** Compiles the body the current database state (plus active actions) would publish. */
@@ -27,6 +27,12 @@ export interface HubOptions {
   publish?: PublishSnapshot | undefined;
   /** How often the database is checked for versions published by other processes, while someone waits. */
   pollMs?: number;
+  /**
+   * LISTEN for other processes' publications (Database.listen): waiters on every API instance
+   * wake at once when any instance or controller publishes. The poll remains, at `pollMs` or
+   * every 5 s when listening, for notifications lost while the listen connection reconnects.
+   */
+  listen?: Database['listen'];
 }
 
 /**
@@ -47,6 +53,9 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #pollFailing = false;
+  readonly #listen: Database['listen'] | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+  #listening = false;
 
   constructor(opts: HubOptions) {
     super();
@@ -54,6 +63,31 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
     this.#logger = opts.logger;
     this.#publish = opts.publish;
     this.#pollMs = opts.pollMs ?? 250;
+    this.#listen = opts.listen;
+  }
+
+  /** Starts listening for other processes' publications (when the database can); a failure leaves the poll alone in charge. */
+  async subscribe(): Promise<void> {
+    if (!this.#listen || this.#unlisten || this.#closed) return;
+    const look = () => {
+      this.#latestFromDb().catch((err) => this.#logger.warn({ err }, 'cannot read the notified snapshot'));
+    };
+    try {
+      const unlisten = await this.#listen(SNAPSHOT_CHANNEL, look, () => {
+        this.#listening = true;
+        // (Re)connected: anything published while the listen was down was not notified.
+        look();
+      });
+      if (this.#closed) await unlisten();
+      else this.#unlisten = unlisten;
+    } catch (err) {
+      this.#logger.warn({ err }, 'cannot LISTEN for snapshot publications; polling only');
+    }
+  }
+
+  /** True while notifications of other processes' publications arrive (LISTEN established). */
+  get listening(): boolean {
+    return this.#listening && !!this.#unlisten;
   }
 
   /** Long-polls waiting right now. */
@@ -168,6 +202,8 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
 
   close(): void {
     this.#closed = true;
+    this.#unlisten?.().catch(() => {});
+    this.#unlisten = undefined;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     for (const w of [...this.#waiters]) w(true);
@@ -183,19 +219,22 @@ export class SnapshotHub extends EventEmitter<{ snapshot: [Snapshot] }> {
 
   #updatePolling(): void {
     if (this.#waiters.size > 0 && !this.#timer && !this.#closed) {
-      this.#timer = setInterval(() => {
-        this.#latestFromDb().then(
-          () => {
-            if (this.#pollFailing) this.#logger.info('snapshot poll works again');
-            this.#pollFailing = false;
-          },
-          (err) => {
-            // Once per failure streak: an outage must not flood the log four times a second.
-            if (!this.#pollFailing) this.#logger.warn({ err }, 'snapshot poll failed; serving from memory');
-            this.#pollFailing = true;
-          },
-        );
-      }, this.#pollMs);
+      this.#timer = setInterval(
+        () => {
+          this.#latestFromDb().then(
+            () => {
+              if (this.#pollFailing) this.#logger.info('snapshot poll works again');
+              this.#pollFailing = false;
+            },
+            (err) => {
+              // Once per failure streak: an outage must not flood the log four times a second.
+              if (!this.#pollFailing) this.#logger.warn({ err }, 'snapshot poll failed; serving from memory');
+              this.#pollFailing = true;
+            },
+          );
+        },
+        this.listening ? Math.max(this.#pollMs, 5000) : this.#pollMs,
+      );
       this.#timer.unref();
     } else if (this.#waiters.size === 0 && this.#timer) {
       clearInterval(this.#timer);

@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from 'node:https';
 import { CatchmentError, createLogger, type Logger, type Snapshot } from '@catchment/core';
 import { compileSnapshot, type Database, publications, publishSnapshot } from '@catchment/db';
 import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
@@ -15,6 +16,7 @@ import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publi
 import type { Explain } from './routes/explain.ts';
 import { registerRoutes } from './routes/index.ts';
 import { type CheckAction, checkActionRules } from './safety/index.ts';
+import { type ApiTlsOptions, httpsOptionsOf, watchTlsFiles } from './tls.ts';
 import { TokenVerifier } from './token-verifier.ts';
 import { registerUi } from './ui.ts';
 import { validatorCompiler } from './validator.ts';
@@ -47,6 +49,8 @@ export interface ApiOptions {
   pollMs?: number;
   /** Largest accepted request body, bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** HTTPS from these files (reloaded on change), optionally with client certificates; default plain HTTP. */
+  tls?: ApiTlsOptions | undefined;
 }
 
 declare module 'fastify' {
@@ -59,6 +63,7 @@ declare module 'fastify' {
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const logger = opts.logger ?? createLogger('api');
   const app = Fastify({
+    ...(opts.tls ? { https: httpsOptionsOf(opts.tls) } : {}),
     loggerInstance: logger,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
@@ -83,7 +88,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     opts.publish === null
       ? undefined
       : (opts.publish ?? (async (db, actor) => (await publishSnapshot(db, { actor })).snapshot));
-  const hub = new SnapshotHub({ db: opts.database.db, logger, publish, pollMs: opts.pollMs });
+  const hub = new SnapshotHub({
+    db: opts.database.db,
+    logger,
+    publish,
+    pollMs: opts.pollMs,
+    listen: opts.database.listen?.bind(opts.database),
+  });
   hub.on('snapshot', (snap) => {
     metrics.snapshotVersion.set(snap.version);
     try {
@@ -121,6 +132,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
   };
   app.decorate('catchment', ctx);
+  // Not awaited: a database that is slow to answer must not hold the API's start (the poll covers it).
+  void hub.subscribe();
   // Learn the latest version now, so snapshots can be served from memory if the database goes away.
   await hub.latest().catch((err) => logger.warn({ err }, 'cannot read the latest snapshot yet'));
 
@@ -137,7 +150,11 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   await registerOpenApi(app);
 
   registerEncodingChecks(app);
-  registerAuth(app, ctx.db, verifier, opts.authFailureLimit);
+  registerAuth(app, ctx.db, verifier, opts.authFailureLimit, opts.tls);
+  if (opts.tls) {
+    const unwatch = watchTlsFiles(app.server as HttpsServer, opts.tls, logger);
+    app.addHook('onClose', async () => unwatch());
+  }
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',
@@ -194,5 +211,5 @@ export async function startApi(opts: ApiOptions & { host?: string; port?: number
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
   const host = (opts.host ?? '127.0.0.1').includes(':') ? `[${opts.host}]` : (opts.host ?? '127.0.0.1');
-  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+  return { app, url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`, close: () => app.close() };
 }

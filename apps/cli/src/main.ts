@@ -21,7 +21,10 @@ import { VERSION } from './version.ts';
 const program = new Command('catchment')
   .description('Catchment: GeoDNS + anycast traffic steering with automated load shedding')
   .version(VERSION, '-V, --version')
-  .option('--api-url <url>', 'API base URL (env CATCHMENT_API_URL; default: the context, else http://127.0.0.1:8080)')
+  .option(
+    '--api-url <url>',
+    'API base URL, or several comma-separated (tried in order; env CATCHMENT_API_URL; default: the context, else http://127.0.0.1:8080)',
+  )
   .option(
     '--token <token>',
     'API token (env CATCHMENT_API_TOKEN; default: the context, else $CATCHMENT_DATA_DIR/admin-token)',

@@ -314,6 +314,10 @@ for (const mode of DB_MODES) {
 
       const port = await freePort();
       oneLine(await cli(['status', '--api-url', `http://127.0.0.1:${port}`], { HOME: dir.path }), /API_UNREACHABLE/);
+      // A list of API URLs: the first cannot be reached, the next one answers.
+      const listed = await c('get', 'edges', '-o', 'json', '--api-url', `http://127.0.0.1:${port},${api.url}`);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.equal(JSON.parse(listed.stdout).length, 6);
       oneLine(await c('runs', 'approve', '999', '--reason', 'x'), /^catchment: NOT_FOUND: /);
     });
   });

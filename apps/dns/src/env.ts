@@ -51,6 +51,7 @@ export function dnsEnvOptions(env: NodeJS.ProcessEnv = process.env) {
     cacheFile: join(settings.dataDir, 'dns-snapshot.json'),
     apiUrl: settings.apiUrl,
     apiToken: settings.apiToken,
+    apiTls: settings.apiTls,
   };
 }
 

@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
+import type { ApiClient } from '@catchment/api-client';
 import { createLogger, type Logger, loadKek, type Snapshot, verifySnapshot } from '@catchment/core';
 import {
   type ExplainInput,
@@ -43,7 +44,8 @@ export interface DnsServerOptions {
   /** Metrics (/metrics) and health (/healthz, /readyz) endpoint. */
   http?: Endpoint;
   /** Answer counts per (client block, edge) to the API every interval. */
-  reports?: { apiUrl: string; token?: string; consumer: string; intervalMs?: number };
+  /** Load reports to the API, through the process's API client (its URL list and TLS settings). */
+  reports?: { client: ApiClient; consumer: string; intervalMs?: number };
   latencySample?: number;
   /**
    * UDP I/O: 'batch' (default) reads and writes many datagrams per system call through the
@@ -320,16 +322,10 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
       details: { intervalMs: opts.reports.intervalMs ?? 60_000, blocks: [...merged.values()] },
     };
     try {
-      const res = await fetch(`${opts.reports.apiUrl.replace(/\/$/, '')}/v1/reports`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(opts.reports.token ? { authorization: `Bearer ${opts.reports.token}` } : {}),
-        },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(5000),
-      });
-      if (!res.ok) log.warn({ status: res.status }, 'report refused by the API');
+      // The answer counts of this interval are sent once; on another API URL when the first fails before it answers.
+      const res = await opts.reports.client.request('POST', '/v1/reports', { body, timeoutMs: 5000 });
+      if (res.status < 200 || res.status >= 300)
+        log.warn({ status: res.status, body: res.text.slice(0, 200) }, 'report refused by the API');
     } catch (err) {
       // The API being down never affects answering (static stability).
       log.warn({ err: String(err) }, 'report not delivered');

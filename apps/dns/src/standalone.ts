@@ -1,3 +1,4 @@
+import { ApiClient } from '@catchment/api-client';
 import { type Logger, type Snapshot, SnapshotFollower } from '@catchment/core';
 import { dnsEnvOptions } from './env.ts';
 import { type FollowingDns, startFollowingDns } from './follow.ts';
@@ -21,13 +22,27 @@ export async function startDnsFromEnv(logger: Logger, o: DnsFromEnvOptions = {})
   const cfg = dnsEnvOptions(o.env);
   const apiUrl = o.apiUrl ?? cfg.apiUrl;
   const token = o.token ?? cfg.apiToken;
-  const follower = new SnapshotFollower({ apiUrl, token, cacheFile: cfg.cacheFile, logger });
+  // One client for the snapshot and the reports: they fail over together and share TLS settings.
+  const client = new ApiClient({
+    urls: apiUrl,
+    token,
+    tls: cfg.apiTls,
+    onFailover: (from, to, reason) => logger.warn({ from, to, reason }, 'API unreachable; trying the next API URL'),
+  });
+  const follower = new SnapshotFollower({ client, cacheFile: cfg.cacheFile, logger });
   if (o.initial) await follower.offer(o.initial);
   if (!o.followLater) await follower.start();
-  return startFollowingDns(follower, {
+  const dns = await startFollowingDns(follower, {
     ...cfg.server,
     firstSnapshotMs: o.followLater ? 0 : cfg.firstSnapshotMs,
-    reports: { apiUrl, ...(token ? { token } : {}), consumer: cfg.consumer, intervalMs: cfg.reportIntervalMs },
+    reports: { client, consumer: cfg.consumer, intervalMs: cfg.reportIntervalMs },
     logger,
   });
+  return {
+    ...dns,
+    async close() {
+      await dns.close();
+      client.close();
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { ApiClient, type ClientTlsFiles } from '@catchment/api-client';
 import { createLogger, DEFAULT_PORTS, type Logger, type Snapshot, SnapshotFollower } from '@catchment/core';
 import {
   checkMaxPrefixes,
@@ -42,8 +43,11 @@ export interface EdgeAgentOptions {
   speaker: Speaker;
   /** A snapshot source; else a SnapshotFollower on apiUrl/token/cacheFile is made. */
   follower?: SnapshotSource;
+  /** The API's URL, or a comma-separated list of them (failover in order). */
   apiUrl?: string;
   token?: string;
+  /** CA of the API's certificate and this agent's client certificate (files). */
+  apiTls?: ClientTlsFiles;
   /** Last-known-good snapshot file (required when the agent makes its follower). */
   cacheFile?: string;
   waitSeconds?: number;
@@ -122,14 +126,22 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   const cronExpr = opts.reconcileCron ?? '*/30 * * * * *';
   if (!cron.validate(cronExpr)) throw new Error(`invalid reconcile schedule "${cronExpr}"`);
   const metrics = createEdgeMetrics(opts.edge, opts.registry);
+  // One client for the snapshot and the reports: they fail over together and share TLS settings.
+  const client = opts.apiUrl
+    ? new ApiClient({
+        urls: opts.apiUrl,
+        token: opts.token,
+        ...(opts.apiTls ? { tls: opts.apiTls } : {}),
+        onFailover: (from, to, reason) => log.warn({ from, to, reason }, 'API unreachable; trying the next API URL'),
+      })
+    : undefined;
   const follower =
     opts.follower ??
     (() => {
-      if (!opts.apiUrl || !opts.cacheFile) throw new Error('startEdgeAgent needs a follower, or apiUrl and cacheFile');
+      if (!client || !opts.cacheFile) throw new Error('startEdgeAgent needs a follower, or apiUrl and cacheFile');
       // Only defined values: the follower's defaults are spread under its options.
       return new SnapshotFollower({
-        apiUrl: opts.apiUrl,
-        token: opts.token,
+        client,
         cacheFile: opts.cacheFile,
         ...(opts.waitSeconds === undefined ? {} : { waitSeconds: opts.waitSeconds }),
         logger: log,
@@ -208,7 +220,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   const report = async () => {
     if (stopped) return;
     checkAddresses();
-    if (!opts.apiUrl) return;
+    if (!client) return;
     const s = status();
     const current = load?.current();
     const body: EdgeReport = {
@@ -229,7 +241,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
         missingAddresses: s.missingAddresses,
       },
     };
-    await sendReport(opts.apiUrl, opts.token, body, log);
+    await sendReport(client, body, log);
   };
 
   const refreshSessions = async () => {
@@ -418,6 +430,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       health.stop();
       await load?.stop();
       await follower.stop();
+      client?.close();
       await chain;
       for (const a of opts.appliers ?? []) await a.close?.();
       await opts.speaker.close();

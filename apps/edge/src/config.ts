@@ -11,7 +11,8 @@ import { XdpDsrApplier } from './xdp/index.ts';
 /**
  * The agent's settings from the environment (every one has a default but the edge name):
  *  CATCHMENT_EDGE                  edge name in the snapshot (required)
- *  CATCHMENT_API_URL/_TOKEN        API to follow and report to
+ *  CATCHMENT_API_URL/_TOKEN        API to follow and report to (a comma-separated list fails over in order)
+ *  CATCHMENT_API_CA, CATCHMENT_API_CLIENT_CERT/_KEY   CA of the API's certificate, this agent's client certificate
  *  CATCHMENT_EDGE_CACHE            last-known-good snapshot file ($CATCHMENT_DATA_DIR/edge-<name>.snapshot.json)
  *  CATCHMENT_EDGE_SPEAKER          bird (default) or gobgp
  *  BIRD_SOCKET, BIRD_CONFIG, BIRD_INCLUDE   /run/bird/bird.ctl, /etc/bird/bird.conf, /etc/bird/catchment.conf
@@ -67,6 +68,7 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<
     ...(load ? { load } : {}),
     apiUrl: rt.apiUrl,
     token: rt.apiToken,
+    apiTls: rt.apiTls,
     cacheFile: env.CATCHMENT_EDGE_CACHE ?? join(rt.dataDir, `edge-${edge}.snapshot.json`),
     checks,
     reconcileCron: env.CATCHMENT_EDGE_RECONCILE_CRON,

@@ -1,3 +1,4 @@
+import type { ApiClient } from '@catchment/api-client';
 import type { Logger } from '@catchment/core';
 import type { EdgeLoad } from './load/source.ts';
 
@@ -13,26 +14,21 @@ export interface EdgeReport {
   details: Record<string, unknown>;
 }
 
-/** POST {apiUrl}/v1/reports. Best effort: a failed report is logged and never affects routing. */
+/**
+ * POST /v1/reports. Best effort: a failed report is logged and never affects routing. A
+ * report is a state, not an event: sending it again to the next API URL is harmless.
+ */
 export async function sendReport(
-  apiUrl: string,
-  token: string | undefined,
+  client: ApiClient,
   report: EdgeReport,
   logger?: Logger,
   timeoutMs = 5000,
 ): Promise<boolean> {
   try {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const res = await fetch(new URL('/v1/reports', apiUrl), {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(report),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await res.body?.cancel();
-    if (!res.ok) logger?.warn({ status: res.status }, 'report refused by the API');
-    return res.ok;
+    const res = await client.request('POST', '/v1/reports', { body: report, timeoutMs, retry: true });
+    const ok = res.status >= 200 && res.status < 300;
+    if (!ok) logger?.warn({ status: res.status, body: res.text.slice(0, 200) }, 'report refused by the API');
+    return ok;
   } catch (err) {
     logger?.debug({ err: (err as Error).message }, 'report not delivered');
     return false;

@@ -16,6 +16,7 @@ export const ErrorCodes = {
   PORT_IN_USE: { status: 500, title: 'Port in use' },
   UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
   FORBIDDEN: { status: 403, title: 'Forbidden' },
+  CLIENT_CERT_REQUIRED: { status: 403, title: 'A valid TLS client certificate is required for this token' },
   INTERNAL: { status: 500, title: 'Internal error' },
   // Request shape (API): the request itself cannot be understood.
   BAD_REQUEST: { status: 400, title: 'Bad request' },

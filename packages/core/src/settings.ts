@@ -23,9 +23,11 @@ export interface RuntimeSettings {
   dnsPort: number;
   /** UDP socket I/O of the DNS server: batched system calls (native addon) or Node's dgram. */
   dnsUdpIo: 'batch' | 'dgram';
-  /** URL of the API for separate DNS / edge processes. */
+  /** URL of the API for separate DNS / edge processes; a comma-separated list fails over in order. */
   apiUrl: string;
   apiToken: string | undefined;
+  /** CA that the API's certificate must chain to, and this consumer's client certificate (files). */
+  apiTls: { ca: string | undefined; cert: string | undefined; key: string | undefined };
 }
 
 function intEnv(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
@@ -60,5 +62,10 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
     dnsUdpIo: udpIoEnv(env.CATCHMENT_DNS_UDP_IO),
     apiUrl: env.CATCHMENT_API_URL ?? `http://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${apiPort}`,
     apiToken: env.CATCHMENT_API_TOKEN || undefined,
+    apiTls: {
+      ca: env.CATCHMENT_API_CA || undefined,
+      cert: env.CATCHMENT_API_CLIENT_CERT || undefined,
+      key: env.CATCHMENT_API_CLIENT_KEY || undefined,
+    },
   };
 }

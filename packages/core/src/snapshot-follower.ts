@@ -1,14 +1,19 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ApiClient, type ClientTlsFiles } from '@catchment/api-client';
 import type { Logger } from './logger.ts';
 import { verifySnapshot } from './snapshot.ts';
 import type { Snapshot } from './snapshot-schema.ts';
 
 export interface SnapshotFollowerOptions {
-  /** Base URL of the API, e.g. http://127.0.0.1:8080 */
-  apiUrl: string;
+  /** Base URL of the API, e.g. http://127.0.0.1:8080, or a comma-separated list (failover in order). */
+  apiUrl?: string;
   token?: string | undefined;
+  /** CA and client certificate files for an https API. */
+  tls?: ClientTlsFiles;
+  /** The API client to use instead of apiUrl/token/tls (shared with the process's reports). */
+  client?: ApiClient;
   /** Last-known-good snapshot on disk: read at start, rewritten after each accepted version. */
   cacheFile: string;
   /** Long-poll duration asked of the API. */
@@ -34,7 +39,9 @@ export interface FollowerStatus {
  * version, and keeps the current snapshot whatever happens to the API or database.
  */
 export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
-  readonly #opts: Required<Omit<SnapshotFollowerOptions, 'token' | 'logger'>> & SnapshotFollowerOptions;
+  readonly #opts: Required<Pick<SnapshotFollowerOptions, 'cacheFile' | 'waitSeconds' | 'retryMs'>> &
+    SnapshotFollowerOptions;
+  readonly #client: ApiClient;
   #current: Snapshot | undefined;
   #status: FollowerStatus = {
     version: undefined,
@@ -51,6 +58,21 @@ export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
     super();
     // `undefined` in opts means "the default", not "no value".
     this.#opts = { ...opts, waitSeconds: opts.waitSeconds ?? 30, retryMs: opts.retryMs ?? 500 };
+    if (!opts.client && !opts.apiUrl) throw new Error('SnapshotFollower needs apiUrl or client');
+    this.#client =
+      opts.client ??
+      new ApiClient({
+        urls: opts.apiUrl as string,
+        token: opts.token,
+        ...(opts.tls ? { tls: opts.tls } : {}),
+        onFailover: (from, to, reason) =>
+          opts.logger?.warn({ from, to, reason }, 'API unreachable; trying the next API URL'),
+      });
+  }
+
+  /** The client the follower fetches with (its URL list, TLS settings). */
+  get client(): ApiClient {
+    return this.#client;
   }
 
   current(): Snapshot | undefined {
@@ -70,6 +92,7 @@ export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#loop;
+    if (!this.#opts.client) this.#client.close();
   }
 
   /** Waits until a snapshot is available (from cache or API), or the timeout passes. */
@@ -176,19 +199,17 @@ export class SnapshotFollower extends EventEmitter<{ snapshot: [Snapshot] }> {
 
   async #fetchNext(signal: AbortSignal): Promise<Snapshot | undefined> {
     const since = this.#current?.version ?? 0;
-    const url = new URL('/v1/snapshot', this.#opts.apiUrl);
-    url.searchParams.set('since', String(since));
-    url.searchParams.set('wait', String(this.#opts.waitSeconds));
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.#opts.token) headers.authorization = `Bearer ${this.#opts.token}`;
+    const q = new URLSearchParams({ since: String(since), wait: String(this.#opts.waitSeconds) });
+    const headers: Record<string, string> = {};
     if (since > 0) headers['if-none-match'] = `"${since}"`;
-    const timeout = AbortSignal.timeout((this.#opts.waitSeconds + 10) * 1000);
-    const res = await fetch(url, { headers, signal: AbortSignal.any([signal, timeout]) });
+    const res = await this.#client.request('GET', `/v1/snapshot?${q}`, {
+      headers,
+      signal,
+      timeoutMs: (this.#opts.waitSeconds + 10) * 1000,
+    });
     if (res.status === 304) return undefined;
-    if (!res.ok) {
-      const body = await res.text().catch(() => '');
-      throw new Error(`GET ${url.pathname} answered ${res.status}: ${body.slice(0, 200)}`);
-    }
-    return verifySnapshot(await res.json());
+    if (res.status < 200 || res.status >= 300)
+      throw new Error(`GET /v1/snapshot at ${res.url} answered ${res.status}: ${res.text.slice(0, 200)}`);
+    return verifySnapshot(JSON.parse(res.text));
   }
 }

@@ -19,6 +19,12 @@ export interface Database {
   location: string;
   /** The postgres:// URL (postgres mode), for work that needs its own connection. */
   url?: string;
+  /**
+   * LISTEN on a channel: `onNotify` gets each payload, `onListen` runs each time the listen is
+   * (re)established (postgres.js reconnects by itself, to the new primary after a failover;
+   * notifications sent in between are lost, so a listener looks again then). Resolves to unlisten.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -62,13 +68,23 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
         },
       );
     }
-    return { db, kind: 'postgres', location, url: opts.url, close: () => client.end({ timeout: 5 }) };
+    return {
+      db,
+      kind: 'postgres',
+      location,
+      url: opts.url,
+      async listen(channel, onNotify, onListen) {
+        const { unlisten } = await client.listen(channel, onNotify, onListen);
+        return unlisten;
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
   }
   const dataDir = opts.dataDir ?? 'memory';
   if (dataDir === 'memory') {
     const client = new PGlite();
     const db = drizzlePglite(client, { schema }) as unknown as Db;
-    return { db, kind: 'pglite', location: 'memory', close: () => client.close() };
+    return { db, kind: 'pglite', location: 'memory', listen: pgliteListen(client), close: () => client.close() };
   }
   const location = join(dataDir, 'pglite');
   await mkdir(location, { recursive: true });
@@ -85,7 +101,16 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     });
   }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
-  return { db, kind: 'pglite', location, close: () => client.close().finally(unlock) };
+  return { db, kind: 'pglite', location, listen: pgliteListen(client), close: () => client.close().finally(unlock) };
+}
+
+/** PGlite's own LISTEN (one process, one connection: established once). */
+function pgliteListen(client: PGlite): Database['listen'] {
+  return async (channel, onNotify, onListen) => {
+    const unlisten = await client.listen(channel, onNotify);
+    onListen?.();
+    return unlisten;
+  };
 }
 
 /**

@@ -32,6 +32,12 @@ function toSnapshot(row: typeof snapshots.$inferSelect): Snapshot {
 const PUBLISH_LOCK = 0x43617470;
 
 /**
+ * The PostgreSQL notification channel of new versions (payload: the version). Sent inside the
+ * publishing transaction, so it is delivered at commit, to every API instance on the database.
+ */
+export const SNAPSHOT_CHANNEL = 'catchment_snapshot';
+
+/**
  * Compiles the current state and publishes it as the next version when it differs
  * from the latest one. Publishers (API and controller replicas) serialise on an
  * advisory lock, so each compiles from the state the previous one committed; the
@@ -68,6 +74,7 @@ export async function publishSnapshot(
       createdBy: opts.actor,
       createdAt: new Date(candidate.createdAt),
     });
+    await tx.execute(sql`select pg_notify(${SNAPSHOT_CHANNEL}, ${String(candidate.version)})`);
     return { snapshot: candidate, published: true };
   });
   if (result.published) publications.emit('published', result.snapshot);

@@ -1,7 +1,7 @@
 /**
  * Whether an error means "the database cannot be reached" (as opposed to a query the database
  * refused): connection refused / reset / ended, PostgreSQL's connection-exception and
- * shutdown classes, a closed embedded database. Looks through `cause` chains (drizzle wraps
+ * shutdown classes, a read-only server where a primary was wanted, a closed embedded database. Looks through `cause` chains (drizzle wraps
  * driver errors). Routes answer 503 DB_UNREACHABLE for these, and callers may fall back to
  * what they hold in memory.
  */
@@ -14,6 +14,9 @@ export function isDatabaseUnreachable(err: unknown): boolean {
     // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, cannot connect now), 53300 (too many connections).
     if (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300')
       return true;
+    // 25006 read_only_sql_transaction: the pool holds a standby (a Patroni failover under way, the
+    // old primary gone and the new one not promoted yet). No primary is reachable: retry later.
+    if (code === '25006') return true;
     if (typeof x.message === 'string' && /PGlite is closed/i.test(x.message)) return true;
     // AggregateError of connection attempts (IPv4 and IPv6 both refused).
     if (Array.isArray(x.errors) && x.errors.some((inner) => isDatabaseUnreachable(inner))) return true;

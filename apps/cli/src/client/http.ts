@@ -1,5 +1,4 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { ApiClient, ApiUnreachableError } from '@catchment/api-client';
 import { CliError } from './errors.ts';
 import type { Target } from './target.ts';
 
@@ -28,60 +27,57 @@ export function problemError(status: number, body: unknown): CliError {
   });
 }
 
+const clients = new WeakMap<Target, ApiClient>();
+
+/** The target's client (its URL list, the API's CA and the client certificate), made once. */
+function clientOf(target: Target): ApiClient {
+  let client = clients.get(target);
+  if (!client) {
+    try {
+      client = new ApiClient({ urls: target.url, token: target.token, tls: target.tls ?? {} });
+    } catch (err) {
+      throw new CliError('USAGE', (err as Error).message);
+    }
+    clients.set(target, client);
+  }
+  return client;
+}
+
 /**
- * One JSON request to the API over node:http (cheaper to load than fetch, which matters
- * for a CLI that must answer in well under 300 ms). Non-2xx answers throw the problem.
+ * One JSON request to the API through @catchment/api-client (node:http, cheaper to load than
+ * fetch, which matters for a CLI that must answer in well under 300 ms): the target's URLs in
+ * order, failing over when one cannot be reached. Non-2xx answers throw the problem.
  */
-export function call<T = unknown>(
+export async function call<T = unknown>(
   target: Target,
   method: string,
   path: string,
   body?: unknown,
   opts: { timeoutMs?: number; ok?: number[]; headers?: Record<string, string> } = {},
 ): Promise<ApiResponse<T>> {
-  const url = new URL(path, `${target.url}/`);
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-  if (target.token) headers.authorization = `Bearer ${target.token}`;
-  if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(payload));
+  const client = clientOf(target);
+  const headers = { ...opts.headers };
+  // A write carrying an idempotency key is applied once however often it is sent.
+  const retry = method === 'GET' || Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key');
+  let res: Awaited<ReturnType<ApiClient['json']>>;
+  try {
+    res = await client.json(method, path, {
+      ...(body === undefined ? {} : { body }),
+      headers,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      retry,
+    });
+  } catch (err) {
+    if (!(err instanceof ApiUnreachableError)) throw err;
+    const timedOut = err.attempts.length > 0 && err.attempts.every((a) => /no answer in/.test(a.reason));
+    if (timedOut) throw new CliError('API_TIMEOUT', `no answer from ${target.url} in time`);
+    throw new CliError(
+      'API_UNREACHABLE',
+      `${err.message}; is catchment running? (--api-url, CATCHMENT_API_URL or a context)`,
+    );
   }
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(url, { method, headers, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        if (text && /json/.test(res.headers['content-type'] ?? '')) {
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = text;
-          }
-        }
-        const status = res.statusCode ?? 0;
-        if (status >= 400 && !opts.ok?.includes(status)) reject(problemError(status, parsed));
-        else resolve({ status, body: parsed as T, headers: res.headers });
-      });
-    });
-    req.on('timeout', () => req.destroy(new CliError('API_TIMEOUT', `no answer from ${target.url} in time`)));
-    req.on('error', (err) => {
-      if (err instanceof CliError) return reject(err);
-      const code = (err as NodeJS.ErrnoException).code ?? err.message;
-      reject(
-        new CliError(
-          'API_UNREACHABLE',
-          `cannot reach the API at ${target.url} (${code}); is catchment running? (--api-url, CATCHMENT_API_URL or a context)`,
-        ),
-      );
-    });
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+  if (res.status >= 400 && !opts.ok?.includes(res.status)) throw problemError(res.status, res.body);
+  return { status: res.status, body: res.body as T, headers: res.headers };
 }
 
 /** Every item of a paged list (`items` + `nextCursor`), up to `max`. */

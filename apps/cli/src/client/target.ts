@@ -3,10 +3,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from './errors.ts';
 
-/** Where the API is and which token to send. */
+/** Where the API is (one URL or a comma-separated list) and which token to send. */
 export interface Target {
   url: string;
   token: string | undefined;
+  /** CA of the API's certificate and the client certificate (files): env, else the context. */
+  tls: { ca?: string; cert?: string; key?: string };
   /** Where each part came from, for `catchment context current`. */
   source: { url: string; token: string };
 }
@@ -16,6 +18,10 @@ export interface ContextEntry {
   token?: string;
   /** A file holding the token (e.g. `.data/admin-token`), read at each call. */
   tokenFile?: string;
+  /** PEM files: the CA the API's certificate must chain to, and a client certificate and key. */
+  ca?: string;
+  clientCert?: string;
+  clientKey?: string;
 }
 
 export interface ContextsFile {
@@ -80,6 +86,7 @@ export async function resolveTarget(flags: GlobalFlags, env = process.env): Prom
   if (!url && env.CATCHMENT_API_URL) [url, source.url] = [env.CATCHMENT_API_URL, 'CATCHMENT_API_URL'];
   if (!token && env.CATCHMENT_API_TOKEN) [token, source.token] = [env.CATCHMENT_API_TOKEN, 'CATCHMENT_API_TOKEN'];
   const wanted = flags.context ?? env.CATCHMENT_CONTEXT;
+  let used: ContextEntry | undefined;
   if (!url || !token || wanted) {
     const file = await readContexts();
     const name = wanted ?? file.current;
@@ -88,6 +95,7 @@ export async function resolveTarget(flags: GlobalFlags, env = process.env): Prom
       if (!ctx) {
         if (wanted) throw new CliError('CONTEXT_UNKNOWN', `no context "${name}" in ${contextsPath(env)}`);
       } else {
+        used = ctx;
         if (!url && ctx.url) [url, source.url] = [ctx.url, `context ${name}`];
         if (!token && ctx.token) [token, source.token] = [ctx.token, `context ${name}`];
         if (!token && ctx.tokenFile) [token, source.token] = [readTokenFile(ctx.tokenFile), `context ${name}`];
@@ -108,5 +116,13 @@ export async function resolveTarget(flags: GlobalFlags, env = process.env): Prom
       // No token: the API answers 401 with its own clear problem.
     }
   }
-  return { url: url.replace(/\/+$/, ''), token, source };
+  // Each file from the environment, else from the context that gave the URL or token.
+  const tls: Target['tls'] = {};
+  const ca = env.CATCHMENT_API_CA || used?.ca;
+  const cert = env.CATCHMENT_API_CLIENT_CERT || used?.clientCert;
+  const key = env.CATCHMENT_API_CLIENT_KEY || used?.clientKey;
+  if (ca) tls.ca = ca;
+  if (cert) tls.cert = cert;
+  if (key) tls.key = key;
+  return { url: url.replace(/\/+$/, ''), token, tls, source };
 }

@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../client/errors.ts';
 import { type ContextsFile, contextsPath, readContexts, resolveTarget } from '../client/target.ts';
@@ -14,6 +14,16 @@ async function save(file: ContextsFile): Promise<string> {
   writeFileSync(path, stringify(file), { mode: 0o600 });
   chmodSync(path, 0o600);
   return path;
+}
+
+interface SetOptions {
+  url?: string;
+  tokenValue?: string;
+  tokenFile?: string;
+  ca?: string;
+  clientCert?: string;
+  clientKey?: string;
+  use?: boolean;
 }
 
 export function contextCommands(program: Command): void {
@@ -47,11 +57,14 @@ export function contextCommands(program: Command): void {
     .command('set')
     .description('create or change a context')
     .argument('<name>')
-    .option('--url <url>', 'API base URL, e.g. http://127.0.0.1:8080')
+    .option('--url <url>', 'API base URL, e.g. http://127.0.0.1:8080, or several comma-separated (failover in order)')
+    .option('--ca <file>', "CA (PEM) the API's certificate must chain to (default: the system's)")
+    .option('--client-cert <file>', 'client certificate (PEM) presented to the API')
+    .option('--client-key <file>', "the client certificate's key (PEM)")
     .option('--token-value <token>', 'the token itself (stored in the file, mode 600)')
     .option('--token-file <path>', 'a file holding the token (read at each call)')
     .option('--use', 'also make it the current context')
-    .action(async (name: string, opts: { url?: string; tokenValue?: string; tokenFile?: string; use?: boolean }) => {
+    .action(async (name: string, opts: SetOptions) => {
       if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) throw new CliError('USAGE', `bad context name "${name}"`);
       if (opts.url !== undefined && !/^https?:\/\/[^\s]+$/.test(opts.url))
         throw new CliError('USAGE', `--url must be http(s)://host:port (got "${opts.url}")`);
@@ -60,6 +73,10 @@ export function contextCommands(program: Command): void {
       if (opts.url) entry.url = opts.url;
       if (opts.tokenValue) [entry.token, entry.tokenFile] = [opts.tokenValue, undefined];
       if (opts.tokenFile) [entry.tokenFile, entry.token] = [opts.tokenFile, undefined];
+      // Absolute paths: the file is read from wherever the CLI runs later.
+      if (opts.ca) entry.ca = resolve(opts.ca);
+      if (opts.clientCert) entry.clientCert = resolve(opts.clientCert);
+      if (opts.clientKey) entry.clientKey = resolve(opts.clientKey);
       file.contexts[name] = JSON.parse(JSON.stringify(entry));
       if (opts.use || file.current === undefined) file.current = name;
       const path = await save(file);

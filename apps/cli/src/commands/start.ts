@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createToken, type StartedApi, startApi } from '@catchment/api';
+import { apiTlsFromEnv, createToken, type StartedApi, startApi } from '@catchment/api';
 import { type Controller, controllerEnvOptions, startController } from '@catchment/controller';
 import {
   CatchmentError,
@@ -134,7 +134,8 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
 
     let dns: FollowingDns | undefined;
     const apiWhere = `${settings.apiHost}:${settings.apiPort}`;
-    const apiUrl = `http://${settings.apiHost.includes(':') ? `[${settings.apiHost}]` : settings.apiHost}:${settings.apiPort}`;
+    const apiTls = parts.has('api') ? apiTlsFromEnv() : undefined;
+    const apiUrl = `${apiTls ? 'https' : 'http'}://${settings.apiHost.includes(':') ? `[${settings.apiHost}]` : settings.apiHost}:${settings.apiPort}`;
     if (parts.has('dns')) {
       const inProcessApi = parts.has('api') && database;
       const cfg = dnsEnvOptions();
@@ -178,6 +179,7 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
         },
         host: settings.apiHost,
         port: settings.apiPort,
+        tls: apiTls,
       }).catch((err) => {
         throw listenError(err, 'API', apiWhere);
       });

@@ -1,0 +1,3 @@
+export * from './client.ts';
+export * from './endpoints.ts';
+export * from './tls.ts';
