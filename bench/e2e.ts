@@ -1,6 +1,6 @@
 // `pnpm bench:e2e`: time from an overload alert reaching the API (Alertmanager's version-4
 // webhook, POST /v1/signals/alertmanager) to each effect on the real parts of
-// apps/controller/test/e2e: DNS answers changed on every DNS server (2 processes), fra's /24
+// packages/testkit/src/e2e: DNS answers changed on every DNS server (2 processes), fra's /24
 // gone from the transit BIRD's RIB (netns lab), the DSR fraction in fra's XDP map. One
 // playbook per effect, so each effect is its playbook's first step (later steps wait for
 // their predecessors' verify windows by design). Each run then resolves and is undone.
@@ -8,11 +8,19 @@
 // rule → Alertmanager → API) to the DNS effect, from the moment the exporter's load changes.
 // Medians of BENCH_RUNS runs (default 5). Needs root (netns, BPF), like the e2e test.
 
-import { FRA_ANSWER, FRA_V4, xdpConfig } from '../apps/controller/test/e2e/probes.ts';
-import { latestRun, latestVersion, publishedAfter } from '../apps/controller/test/e2e/scenario.ts';
-import { OVERLOADED, World } from '../apps/controller/test/e2e/world.ts';
+import { createToken, startApi } from '../apps/api/src/index.ts';
 import { queryServer } from '../apps/dns/src/verify.ts';
+import { buildBpf, readPinnedDsrConfig } from '../apps/edge/src/xdp/index.ts';
 import { birdCommand } from '../packages/routing/src/index.ts';
+import {
+  FRA_ANSWER,
+  FRA_V4,
+  latestRun,
+  latestVersion,
+  OVERLOADED,
+  publishedAfter,
+  World,
+} from '../packages/testkit/src/e2e/index.ts';
 import { until } from '../packages/testkit/src/wait.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -54,9 +62,17 @@ async function firstTime(check: () => Promise<boolean>): Promise<number> {
 }
 
 async function main() {
-  const w = await World.start({
-    playbooks: PLAYBOOKS.map((p) => ({ name: p.name, mode: 'auto' as const, alertname: p.alertname, steps: p.steps })),
-  });
+  const w = await World.start(
+    {
+      playbooks: PLAYBOOKS.map((p) => ({
+        name: p.name,
+        mode: 'auto' as const,
+        alertname: p.alertname,
+        steps: p.steps,
+      })),
+    },
+    { startApi, createToken, buildBpf, readPinnedDsrConfig },
+  );
   try {
     const probes = w.probes;
     /** A DNS server answers some probe subnet with another edge than fra. */
@@ -78,7 +94,7 @@ async function main() {
       const lines = await birdCommand(w.lab.transit.socket, `show route ${FRA_V4}`);
       return !lines.some((l) => l.text.includes(FRA_V4));
     };
-    const xdpOn = async () => (await xdpConfig(w.xdpPin))?.enabled === 1;
+    const xdpOn = async () => (await w.xdpConfig())?.enabled === 1;
     const effectsOf: Record<string, () => Promise<number>> = {
       'bench-dns': async () => Math.max(...(await Promise.all(w.dns.map((d) => firstTime(() => shifted(d.port)))))),
       'bench-withdraw': () => firstTime(unicastGone),

@@ -21,8 +21,8 @@ import {
   subnets,
 } from '@catchment/routing';
 import { startEdgeAgent } from '../apps/edge/src/index.ts';
-import { labWorld } from '../apps/edge/test/fixtures.ts';
 import { BgpLab } from '../packages/testkit/src/bgp-lab.ts';
+import { labWorld } from '../packages/testkit/src/lab-world.ts';
 import { SnapshotApi } from '../packages/testkit/src/snapshot-api.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 60);

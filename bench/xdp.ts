@@ -12,9 +12,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { XdpDsrApplier } from '../apps/edge/src/xdp/applier.ts';
 import { buildBpf } from '../apps/edge/src/xdp/object.ts';
-import { frame, ipipL3, TCP, tcpL3 } from '../apps/edge/test/xdp/packet.ts';
-import { dsr, edge, snapshot } from '../apps/edge/test/xdp/snapshot.ts';
+import { dsr, edge, snapshot } from '../packages/testkit/src/dsr-snapshots.ts';
 import { Netns, uniquePrefix } from '../packages/testkit/src/netns.ts';
+import { frame, ipipL3, TCP, tcpL3 } from '../packages/testkit/src/packet.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } },

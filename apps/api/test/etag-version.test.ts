@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { exportConfig, importConfig } from '@catchment/db';
 import { DB_MODES } from '@catchment/testkit';
-import { EDGES } from './fixtures.ts';
+import { EDGES } from '@catchment/testkit/api-world';
 import { buildWorld, dbFingerprint, startTestApi, type TestApi } from './helpers.ts';
 
 // Issue 14 defect 18: an ETag must name a version, not the content, or a PUT that restores

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DB_MODES } from '@catchment/testkit';
+import { PLAYBOOK } from '@catchment/testkit/api-world';
 import { createToken } from '../src/index.ts';
-import { PLAYBOOK } from './fixtures.ts';
 import { buildWorld, dbFingerprint, startTestApi, type TestApi } from './helpers.ts';
 
 /** The defects of issue 14 that come from input: each a request that once got a 5xx or was wrongly accepted. */

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { schema } from '@catchment/db';
 import { DB_MODES } from '@catchment/testkit';
+import { PLAYBOOK } from '@catchment/testkit/api-world';
 import { eq } from 'drizzle-orm';
-import { PLAYBOOK } from './fixtures.ts';
 import { buildWorld, startTestApi, type TestApi } from './helpers.ts';
 
 /** A run as the controller writes it: the playbook's definition at start is kept in `trigger`. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DB_MODES } from '@catchment/testkit';
-import { EDGES, PLAYBOOK, POLICY, SERVICE, SLO, SUPERNET, TRANSIT, UNICAST, ZONE } from './fixtures.ts';
+import { EDGES, PLAYBOOK, POLICY, SERVICE, SLO, SUPERNET, TRANSIT, UNICAST, ZONE } from '@catchment/testkit/api-world';
 import { buildWorld, dbFingerprint, startTestApi, type TestApi } from './helpers.ts';
 
 /** Each resource: where it lives, the key of the fixture object, and a changed copy for PUT. */

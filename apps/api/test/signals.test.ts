@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DB_MODES, until } from '@catchment/testkit';
+import { EDGES } from '@catchment/testkit/api-world';
 import { startAlertmanager } from './alertmanager.ts';
-import { EDGES } from './fixtures.ts';
 import { startTestApi, type TestApi } from './helpers.ts';
 
 const counter = (metrics: string, outcome: string) =>

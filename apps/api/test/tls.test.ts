@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { ApiClient, ApiUnreachableError } from '@catchment/api-client';
 import { SnapshotFollower } from '@catchment/core';
 import { makeTestCa, type TestCa, tempDir, until } from '@catchment/testkit';
-import { WORLD } from './fixtures.ts';
+import { WORLD } from '@catchment/testkit/api-world';
 import { startTestApi, type TestApi } from './helpers.ts';
 
 type TempDir = Awaited<ReturnType<typeof tempDir>>;

@@ -4,23 +4,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort, tempDir } from '@catchment/testkit';
+import { freePort, runCli, tempDir } from '@catchment/testkit';
 
 const run = promisify(execFile);
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-
-async function catchment(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, CATCHMENT_LOG_LEVEL: 'warn', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const catchment = (args: string[], env: Record<string, string>) =>
+  runCli(args, { ...process.env, CATCHMENT_LOG_LEVEL: 'warn', ...env });
 
 describe('catchment CLI', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;

@@ -1,39 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { createToken, type StartedApi, startApi } from '@catchment/api';
 import type { Database } from '@catchment/db';
-import { DB_MODES, freePort, freshDatabase, GEOIP_TESTDATA, tempDir } from '@catchment/testkit';
+import { type CliResult, DB_MODES, freePort, freshDatabase, GEOIP_TESTDATA, runCli, tempDir } from '@catchment/testkit';
 import { parse } from 'yaml';
 
-const run = promisify(execFile);
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const DEMO = new URL('../../../config/demo.yaml', import.meta.url).pathname;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The CLI as a user runs it: a process, its own environment (no contexts file unless given). */
-async function cli(args: string[], env: Record<string, string>): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: env.HOME ?? '/nonexistent', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-const oneLine = (r: Result, code: RegExp) => {
+const oneLine = (r: CliResult, code: RegExp) => {
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, code);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -46,7 +22,7 @@ for (const mode of DB_MODES) {
     let api: StartedApi;
     let env: Record<string, string>;
     let admin: string;
-    const c = (...args: string[]) => cli(args, env);
+    const c = (...args: string[]) => runCli(args, env);
 
     before(async () => {
       dir = await tempDir();
@@ -292,28 +268,28 @@ for (const mode of DB_MODES) {
 
       const contexts = join(dir.path, 'contexts.yaml');
       const ctxEnv = { HOME: dir.path, CATCHMENT_CONFIG: contexts };
-      const set = await cli(['context', 'set', 'lab', '--url', api.url, '--token-value', secret], ctxEnv);
+      const set = await runCli(['context', 'set', 'lab', '--url', api.url, '--token-value', secret], ctxEnv);
       assert.equal(set.code, 0, set.stderr);
-      await cli(['context', 'set', 'other', '--url', 'http://127.0.0.1:1'], ctxEnv);
-      const viaContext = await cli(['get', 'edges', '-o', 'json'], ctxEnv);
+      await runCli(['context', 'set', 'other', '--url', 'http://127.0.0.1:1'], ctxEnv);
+      const viaContext = await runCli(['get', 'edges', '-o', 'json'], ctxEnv);
       assert.equal(viaContext.code, 0, viaContext.stderr);
       assert.equal(JSON.parse(viaContext.stdout).length, 6);
-      assert.match((await cli(['context', 'list'], ctxEnv)).stdout, /\*\s+lab\s+http/);
-      const viewerCannot = await cli(['drain', 'lhr', '--reason', 'x'], ctxEnv);
+      assert.match((await runCli(['context', 'list'], ctxEnv)).stdout, /\*\s+lab\s+http/);
+      const viewerCannot = await runCli(['drain', 'lhr', '--reason', 'x'], ctxEnv);
       oneLine(viewerCannot, /^catchment: FORBIDDEN: /);
-      assert.equal((await cli(['context', 'use', 'other'], ctxEnv)).code, 0);
+      assert.equal((await runCli(['context', 'use', 'other'], ctxEnv)).code, 0);
       oneLine(
-        await cli(['get', 'edges'], ctxEnv),
+        await runCli(['get', 'edges'], ctxEnv),
         /^catchment: API_UNREACHABLE: cannot reach the API at http:\/\/127\.0\.0\.1:1 /,
       );
-      oneLine(await cli(['get', 'edges', '--context', 'nope'], ctxEnv), /CONTEXT_UNKNOWN/);
+      oneLine(await runCli(['get', 'edges', '--context', 'nope'], ctxEnv), /CONTEXT_UNKNOWN/);
 
       const revoked = await c('token', 'revoke', 'ci-viewer', '--reason', 'rotated');
       assert.equal(revoked.code, 0, revoked.stderr);
-      oneLine(await cli(['get', 'edges', '--context', 'lab'], ctxEnv), /^catchment: UNAUTHORIZED: /);
+      oneLine(await runCli(['get', 'edges', '--context', 'lab'], ctxEnv), /^catchment: UNAUTHORIZED: /);
 
       const port = await freePort();
-      oneLine(await cli(['status', '--api-url', `http://127.0.0.1:${port}`], { HOME: dir.path }), /API_UNREACHABLE/);
+      oneLine(await runCli(['status', '--api-url', `http://127.0.0.1:${port}`], { HOME: dir.path }), /API_UNREACHABLE/);
       // A list of API URLs: the first cannot be reached, the next one answers.
       const listed = await c('get', 'edges', '-o', 'json', '--api-url', `http://127.0.0.1:${port},${api.url}`);
       assert.equal(listed.code, 0, listed.stderr);

@@ -1,27 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { createToken, type StartedApi, startApi } from '@catchment/api';
 import type { Database } from '@catchment/db';
-import { freshDatabase, makeTestCa, type TestCa, tempDir } from '@catchment/testkit';
-
-const run = promisify(execFile);
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { freshDatabase, makeTestCa, runCli, type TestCa, tempDir } from '@catchment/testkit';
 
 describe('the CLI against an API over TLS with client certificates for every token', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -47,7 +29,7 @@ describe('the CLI against an API over TLS with client certificates for every tok
   });
 
   it('refuses an API whose certificate it cannot verify, and says which setting to fix', async () => {
-    const r = await cli(['get', 'edges', '--api-url', api.url, '--token', token], env);
+    const r = await runCli(['get', 'edges', '--api-url', api.url, '--token', token], env);
     assert.notEqual(r.code, 0);
     assert.match(
       r.stderr,
@@ -56,12 +38,12 @@ describe('the CLI against an API over TLS with client certificates for every tok
   });
 
   it('takes the CA and the client certificate from a context (or the environment)', async () => {
-    const set = await cli(
+    const set = await runCli(
       ['context', 'set', 'prod', '--url', api.url, '--token-value', token, '--ca', ca.cert, '--use'],
       env,
     );
     assert.equal(set.code, 0, set.stderr);
-    const noCert = await cli(['get', 'edges'], env);
+    const noCert = await runCli(['get', 'edges'], env);
     assert.notEqual(noCert.code, 0);
     assert.match(
       noCert.stderr,
@@ -69,13 +51,16 @@ describe('the CLI against an API over TLS with client certificates for every tok
     );
 
     const mine = await ca.client('ops-laptop');
-    const withCert = await cli(['context', 'set', 'prod', '--client-cert', mine.cert, '--client-key', mine.key], env);
+    const withCert = await runCli(
+      ['context', 'set', 'prod', '--client-cert', mine.cert, '--client-key', mine.key],
+      env,
+    );
     assert.equal(withCert.code, 0, withCert.stderr);
-    const ok = await cli(['get', 'edges', '-o', 'json'], env);
+    const ok = await runCli(['get', 'edges', '-o', 'json'], env);
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(JSON.parse(ok.stdout), []);
 
-    const viaEnv = await cli(['get', 'edges', '-o', 'json'], {
+    const viaEnv = await runCli(['get', 'edges', '-o', 'json'], {
       HOME: dir.path,
       CATCHMENT_CONFIG: join(dir.path, 'none.yaml'),
       CATCHMENT_API_URL: api.url,

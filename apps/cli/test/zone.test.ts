@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { createToken, type StartedApi, startApi } from '@catchment/api';
 import type { Database } from '@catchment/db';
-import { DB_MODES, freshDatabase, tempDir } from '@catchment/testkit';
+import { DB_MODES, freshDatabase, runCli, tempDir } from '@catchment/testkit';
 import { parse, stringify } from 'yaml';
 import { formatZoneFile, parseZoneFile } from '../src/zone/zonefile.ts';
 
-const run = promisify(execFile);
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const DEMO = new URL('../../../config/demo.yaml', import.meta.url).pathname;
 
 /** A zone as BIND users write them: comments, a multi-line SOA, inherited owners, a second $ORIGIN. */
@@ -40,18 +36,6 @@ dkim._domainkey IN TXT ( "v=DKIM1; k=rsa; "
 $ORIGIN lab.example.net.
 gw      IN  A     192.0.2.1
 `;
-
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('zone files', () => {
   it('reads $ORIGIN, $TTL, parentheses, inherited owners and several strings, qualifying names in record data', () => {
@@ -127,15 +111,15 @@ describe('zone files', () => {
         await writeFile(file, ZONE);
         const conf = join(dir.path, 'conf');
         await mkdir(conf);
-        const imported = await cli(['zone', 'import', file, '-f', join(conf, 'zone-example.net.yaml')], env);
+        const imported = await runCli(['zone', 'import', file, '-f', join(conf, 'zone-example.net.yaml')], env);
         assert.equal(imported.code, 0, imported.stderr);
         assert.match(imported.stderr, /zone example\.net: 11 record\(s\), 2 NS/);
         const { zones: _, ...rest } = parse(await readFile(DEMO, 'utf8'));
         await writeFile(join(conf, 'demo.yaml'), stringify(rest));
-        const applied = await cli(['apply', conf, '--doit'], env);
+        const applied = await runCli(['apply', conf, '--doit'], env);
         assert.equal(applied.code, 0, applied.stderr + applied.stdout);
 
-        const exported = await cli(['zone', 'export', 'example.net'], env);
+        const exported = await runCli(['zone', 'export', 'example.net'], env);
         assert.equal(exported.code, 0, exported.stderr);
         assert.match(exported.stdout, /^\$ORIGIN example\.net\.$/m);
         // The same zone; the export lists records in the database's order.
@@ -144,7 +128,7 @@ describe('zone files', () => {
           return { ...zone, records: zone.records.map((r) => JSON.stringify(r)).sort() };
         };
         assert.deepEqual(sorted(exported.stdout), sorted(ZONE));
-        const missing = await cli(['zone', 'export', 'nope.test'], env);
+        const missing = await runCli(['zone', 'export', 'nope.test'], env);
         assert.equal(missing.code, 1);
         assert.match(missing.stderr, /^catchment: NOT_FOUND: zone "nope\.test" does not exist\n$/);
       });

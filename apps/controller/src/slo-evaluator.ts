@@ -134,10 +134,11 @@ export class SloEvaluator {
     const url = this.#o.prometheusUrl as string;
     const now = this.#o.now();
     const def = { name: slo.name, metric: slo.metric, objective };
-    const ratios: Record<string, number | null> = {};
-    for (const w of objectiveWindows(objective)) {
-      ratios[w] = (await promQuery(url, badRatioQuery(def, edge.name, w), now))[0]?.value ?? null;
-    }
+    const windows = objectiveWindows(objective);
+    const values = await Promise.all(
+      windows.map(async (w) => (await promQuery(url, badRatioQuery(def, edge.name, w), now))[0]?.value ?? null),
+    );
+    const ratios: Record<string, number | null> = Object.fromEntries(windows.map((w, i) => [w, values[i] ?? null]));
     const reading = readBurn(objective, ratios);
     const { metrics } = this.#o;
     if (reading.budgetRemaining !== null)
@@ -145,14 +146,13 @@ export class SloEvaluator {
     for (const [w, b] of Object.entries(reading.burnRates)) {
       if (b !== null) metrics.sloBurnRate.set({ slo: slo.name, edge: edge.name, window: w }, b);
     }
-    const windows = Object.fromEntries(
-      Object.entries(ratios).map(([w, r]) => [w, { ratio: r, burnRate: reading.burnRates[w] ?? null }]),
-    );
     const row = {
       sloId: slo.id,
       edgeId: edge.id,
       budgetRemaining: reading.budgetRemaining,
-      windows,
+      windows: Object.fromEntries(
+        Object.entries(ratios).map(([w, r]) => [w, { ratio: r, burnRate: reading.burnRates[w] ?? null }]),
+      ),
       firing: reading.firing,
       evaluatedAt: now,
     };

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { createToken, type StartedApi, startApi } from '@catchment/api';
 import { type ObjectiveSlo, type SloObjective, sloRuleGroups } from '@catchment/core';
 import { type Database, schema } from '@catchment/db';
-import { DB_MODES, freshDatabase, tempDir } from '@catchment/testkit';
+import { DB_MODES, freshDatabase, runCli, tempDir } from '@catchment/testkit';
 import { startPrometheus } from '@catchment/testkit/prometheus';
 import { seedWorld } from '@catchment/testkit/world';
 import { and, eq } from 'drizzle-orm';
@@ -16,7 +16,6 @@ import { Controller } from '../src/index.ts';
 import { TriggerReadings } from '../src/triggers.ts';
 
 const run = promisify(execFile);
-const CLI = new URL('../../cli/src/main.ts', import.meta.url).pathname;
 
 /**
  * Real SLOs: a 99.9 % error-rate objective over 28 days, judged by the SRE workbook's
@@ -213,10 +212,14 @@ describe('error budgets and multi-window burn rates', () => {
         assert.equal(lhr.firing.length, 1);
 
         // The CLI reads the same budget, and writes rules promtool accepts.
-        const env = { ...process.env, CATCHMENT_API_URL: api.url, CATCHMENT_API_TOKEN: token, NO_COLOR: '1' };
-        const table = (await run(process.execPath, [CLI, 'slo', 'budget', 'edge-errors'], { env })).stdout;
+        const env = { CATCHMENT_API_URL: api.url, CATCHMENT_API_TOKEN: token, NO_COLOR: '1' };
+        const budgetRun = await runCli(['slo', 'budget', 'edge-errors'], env);
+        assert.equal(budgetRun.code, 0, budgetRun.stderr);
+        const table = budgetRun.stdout;
         assert.match(table, /^lhr\s+7\d\.\d%/m, table);
-        const rules = (await run(process.execPath, [CLI, 'slo', 'rules'], { env })).stdout;
+        const rulesRun = await runCli(['slo', 'rules'], env);
+        assert.equal(rulesRun.code, 0, rulesRun.stderr);
+        const rules = rulesRun.stdout;
         const file = join(dir.path, `cli-${mode}.rules.yml`);
         await writeFile(file, rules);
         const check = await run('promtool', ['check', 'rules', file]);

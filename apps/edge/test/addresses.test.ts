@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createLogger, SnapshotFollower, sealSnapshot } from '@catchment/core';
-import { BirdSpeaker } from '@catchment/routing';
+import { createLogger, sealSnapshot } from '@catchment/core';
 import { until } from '@catchment/testkit';
 import { BgpLab } from '@catchment/testkit/bgp-lab';
+import { dsr } from '@catchment/testkit/dsr-snapshots';
+import { labWorld } from '@catchment/testkit/lab-world';
 import { SnapshotApi } from '@catchment/testkit/snapshot-api';
 import {
   type LocalAddress,
@@ -13,8 +13,6 @@ import {
   requiredAddresses,
   startEdgeAgent,
 } from '../src/index.ts';
-import { labWorld } from './fixtures.ts';
-import { dsr } from './xdp/snapshot.ts';
 
 /**
  * An edge host must accept the service addresses that can reach it: its own, those inside an
@@ -98,7 +96,6 @@ describe('the edge agent', () => {
     t.after(() => api.close());
     const world = labWorld(['fra', 'iad'], ['fra', 'iad']);
     api.publish(world);
-    const e = lab.edge('fra');
     const logs: { level: number; text: string }[] = [];
     const logger = createLogger('edge', {
       level: 'info',
@@ -111,15 +108,7 @@ describe('the edge agent', () => {
     // This host's real interfaces, plus what the test "configures" later.
     const extra: LocalAddress[] = [];
     const agent = await startEdgeAgent({
-      edge: 'fra',
-      speaker: new BirdSpeaker({ socket: e.socket, includeFile: e.includeFile, mainConfig: e.mainConfig }),
-      follower: new SnapshotFollower({
-        apiUrl: api.url,
-        token: api.token,
-        cacheFile: join(e.dir, 'snapshot.json'),
-        waitSeconds: 5,
-        retryMs: 100,
-      }),
+      ...lab.agentParts('fra', api),
       apiUrl: api.url,
       token: api.token,
       reportIntervalMs: 200,

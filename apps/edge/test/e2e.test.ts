@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { type SnapshotBody, SnapshotFollower } from '@catchment/core';
-import { BirdSpeaker, birdCommand } from '@catchment/routing';
+import type { SnapshotBody } from '@catchment/core';
+import { birdCommand } from '@catchment/routing';
 import { BgpLab } from '@catchment/testkit/bgp-lab';
+import { labWorld } from '@catchment/testkit/lab-world';
 import { SnapshotApi } from '@catchment/testkit/snapshot-api';
 import { type EdgeAgent, startEdgeAgent } from '../src/index.ts';
-import { labWorld } from './fixtures.ts';
 
 async function listen(port = 0): Promise<Server> {
   const srv = createServer((s) => s.end());
@@ -45,17 +44,8 @@ test('edge agents drive BIRD: announce, withdraw, communities, restart, API loss
     },
   };
   const start = async (name: string, http = false) => {
-    const e = lab.edge(name);
     const agent = await startEdgeAgent({
-      edge: name,
-      speaker: new BirdSpeaker({ socket: e.socket, includeFile: e.includeFile, mainConfig: e.mainConfig }),
-      follower: new SnapshotFollower({
-        apiUrl: api.url,
-        token: api.token,
-        cacheFile: join(e.dir, 'snapshot.json'),
-        waitSeconds: 5,
-        retryMs: 100,
-      }),
+      ...lab.agentParts(name, api),
       apiUrl: api.url,
       token: api.token,
       reconcileCron: '* * * * * *',

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import { SnapshotFollower } from '@catchment/core';
 import { GobgpSpeaker } from '@catchment/routing';
 import { BgpLab } from '@catchment/testkit/bgp-lab';
+import { labWorld } from '@catchment/testkit/lab-world';
 import { SnapshotApi } from '@catchment/testkit/snapshot-api';
 import { startEdgeAgent } from '../src/index.ts';
-import { labWorld } from './fixtures.ts';
 
 test('the agent drives gobgpd the same way: announce, withdraw, community change, restart', async (t) => {
   const lab = await BgpLab.create({ edges: ['fra', 'iad'] });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sealSnapshot } from '@catchment/core';
 import { RouteChangeLog } from '@catchment/routing';
+import { labWorld } from '@catchment/testkit/lab-world';
 import { decideLocalWithdrawals } from '../src/index.ts';
-import { labWorld } from './fixtures.ts';
 
 const WWW = new Set(['www.example.net']);
 

@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BgpLab } from '@catchment/testkit/bgp-lab';
+import { labWorld } from '@catchment/testkit/lab-world';
 import { SnapshotApi } from '@catchment/testkit/snapshot-api';
-import { labWorld } from './fixtures.ts';
 
 const MAIN = join(import.meta.dirname, '../src/main.ts');
 

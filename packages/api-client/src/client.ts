@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Endpoints, parseApiUrls } from './endpoints.ts';
-import { ClientTls, type ClientTlsFiles, describeTransportError } from './tls.ts';
+import { ClientTls, type ClientTlsFiles, describeTransportError, VERIFY_CODES } from './tls.ts';
 
 export interface ApiClientOptions {
   /** One base URL, a comma-separated list, or an array: tried in order, sticking to one that works. */
@@ -47,8 +47,11 @@ export class ApiUnreachableError extends Error {
   }
 }
 
-/** Errors raised before a byte of the request reached the server: always safe to send elsewhere. */
-const NOT_SENT = new Set([
+/**
+ * Errors raised before a byte of the request reached the server: always safe to send
+ * elsewhere. A certificate the client refuses is one of them.
+ */
+const NOT_SENT: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'EHOSTUNREACH',
@@ -56,15 +59,8 @@ const NOT_SENT = new Set([
   'EAI_AGAIN',
   'EADDRNOTAVAIL',
   'CONNECT_TIMEOUT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
   'EPROTO',
+  ...VERIFY_CODES,
 ]);
 
 class AttemptError extends Error {

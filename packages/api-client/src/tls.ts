@@ -73,7 +73,7 @@ export class ClientTls {
 }
 
 /** Node's certificate verification error codes, for a message that says what to fix. */
-const VERIFY_CODES = new Set([
+export const VERIFY_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',

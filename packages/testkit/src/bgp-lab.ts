@@ -3,8 +3,10 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SnapshotFollower } from '@catchment/core';
 import {
   type BirdRoute,
+  BirdSpeaker,
   birdCommand,
   birdTransitFilter,
   formatCommunity,
@@ -229,6 +231,24 @@ export class BgpLab {
     const e = this.edges.find((x) => x.name === name);
     if (!e) throw new Error(`no lab edge ${name}`);
     return e;
+  }
+
+  /**
+   * What an edge agent for lab edge `name` needs: its BIRD speaker and a snapshot follower of
+   * `source` (an API or a snapshot stand-in) caching in the edge's folder.
+   */
+  agentParts(name: string, source: { url: string; token: string }, follow = { waitSeconds: 5, retryMs: 100 }) {
+    const e = this.edge(name);
+    return {
+      edge: name,
+      speaker: new BirdSpeaker({ socket: e.socket, includeFile: e.includeFile, mainConfig: e.mainConfig }),
+      follower: new SnapshotFollower({
+        apiUrl: source.url,
+        token: source.token,
+        cacheFile: join(e.dir, 'snapshot.json'),
+        ...follow,
+      }),
+    };
   }
 
   /** Every route in the transit's RIB (`show route all`), with the protocol (= edge + family) it came from. */

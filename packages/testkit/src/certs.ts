@@ -5,6 +5,16 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const openssl = (args: string[]) => run('openssl', args, { timeout: 30_000 });
+/** `req` arguments for a new unencrypted EC P-256 key written to `keyFile`. */
+const newKey = (keyFile: string) => [
+  '-newkey',
+  'ec',
+  '-pkeyopt',
+  'ec_paramgen_curve:P-256',
+  '-nodes',
+  '-keyout',
+  keyFile,
+];
 
 export interface CertPair {
   cert: string;
@@ -26,13 +36,7 @@ export async function makeTestCa(dir: string, name = 'test'): Promise<TestCa> {
     'req',
     '-x509',
     '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    ca.key,
+    ...newKey(ca.key),
     '-out',
     ca.cert,
     '-days',
@@ -50,21 +54,7 @@ export async function makeTestCa(dir: string, name = 'test'): Promise<TestCa> {
     const csr = join(dir, `${leaf}.csr`);
     const extFile = join(dir, `${leaf}.ext`);
     await writeFile(extFile, ext);
-    await openssl([
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      out.key,
-      '-out',
-      csr,
-      '-subj',
-      `/CN=${leaf}`,
-    ]);
+    await openssl(['req', '-new', ...newKey(out.key), '-out', csr, '-subj', `/CN=${leaf}`]);
     await openssl([
       'x509',
       '-req',

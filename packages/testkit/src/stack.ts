@@ -1,13 +1,39 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from './ports.ts';
 import { tempDir } from './tmp.ts';
 import { until } from './wait.ts';
 
 /** The `catchment` command of this checkout (TypeScript run by this Node). */
 export const CATCHMENT_CLI = [process.execPath, new URL('../../../apps/cli/src/main.ts', import.meta.url).pathname];
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `catchment <args>` to its end (at most 60 s) and returns its exit code and output, whatever
+ * the code. The process sees only `env`, over PATH and a HOME that points nowhere (so no contexts
+ * file of this machine's user is read); pass process.env in `env` to inherit everything.
+ */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const [node, main] = CATCHMENT_CLI as [string, string];
+  try {
+    const { stdout, stderr } = await promisify(execFile)(node, [main, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 export interface StackProcess {
   child: ChildProcess;

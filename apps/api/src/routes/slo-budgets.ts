@@ -7,16 +7,13 @@ import { READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { errorResponses, Timestamp } from '../schemas.ts';
 
-const Nullable = (t: ReturnType<typeof Type.Number>) => Type.Union([t, Type.Null()]);
+const NumberOrNull = Type.Union([Type.Number(), Type.Null()]);
 
 const EdgeBudget = Type.Object(
   {
     edge: Type.String(),
-    budgetRemaining: Nullable(Type.Number()),
-    windows: Type.Record(
-      Type.String(),
-      Type.Object({ ratio: Nullable(Type.Number()), burnRate: Nullable(Type.Number()) }),
-    ),
+    budgetRemaining: NumberOrNull,
+    windows: Type.Record(Type.String(), Type.Object({ ratio: NumberOrNull, burnRate: NumberOrNull })),
     firing: Type.Array(Type.Object({}, { additionalProperties: true })),
     evaluatedAt: Timestamp,
   },

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CliError } from '../client/errors.ts';
 import { call, enc } from '../client/http.ts';
 import { printValue } from '../output/format.ts';
-import { indent, type Row, renderTable } from '../output/table.ts';
+import { indent, percent, type Row, renderTable } from '../output/table.ts';
 import { commandOf, globals } from './common.ts';
 
 interface ActionSpec {
@@ -187,7 +187,7 @@ export function actionText(name: string, body: Row): string {
         { header: 'EDGE', get: (r) => r.edge },
         { header: 'NOW RPS', get: (r) => Math.round(r.loadRps), right: true },
         { header: 'PREDICTED', get: (r) => Math.round(r.predictedRps), right: true },
-        { header: 'UTIL', get: (r) => `${Math.round(r.predictedUtilisation * 100)}%`, right: true },
+        { header: 'UTIL', get: (r) => percent(r.predictedUtilisation), right: true },
       ]),
     )}`;
   return out;

@@ -2,10 +2,9 @@ import { type ObjectiveSlo, sloRuleGroups } from '@catchment/core';
 import type { Command } from 'commander';
 import { call, enc, listAll } from '../client/http.ts';
 import { printList, renderData } from '../output/format.ts';
-import type { Row } from '../output/table.ts';
+import { percent, type Row } from '../output/table.ts';
 import { commandOf, globals } from './common.ts';
 
-const percent = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : '-');
 const times = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(2)}x` : '-');
 
 /** `catchment slo ...`: error budgets as the controller evaluates them, and the same conditions as Prometheus rules. */
@@ -23,7 +22,7 @@ export function sloCommands(program: Command): void {
         edges,
         [
           { header: 'EDGE', get: (r) => r.edge },
-          { header: 'BUDGET LEFT', get: (r) => percent(r.budgetRemaining), right: true },
+          { header: 'BUDGET LEFT', get: (r) => percent(r.budgetRemaining, 1), right: true },
           ...windows.map((w) => ({ header: w, get: (r: Row) => times(r.windows?.[w]?.burnRate), right: true })),
           { header: 'BURNING', get: (r) => (r.firing as Row[]).map((p) => `${p.long}/${p.short} ${p.severity}`) },
         ],

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { call, listAll } from '../client/http.ts';
 import type { Target } from '../client/target.ts';
 import { printValue } from '../output/format.ts';
-import { type Row, renderTable } from '../output/table.ts';
+import { percent, type Row, renderTable } from '../output/table.ts';
 import { commandOf, globals } from './common.ts';
 
 export interface EdgeStatus {
@@ -72,7 +72,6 @@ const announced = (list: { state: string }[] | null) =>
   list === null ? '-' : `${list.filter((a) => a.state === 'announced').length}/${list.length}`;
 
 export function statusTable(s: Status): string {
-  const pct = (v: number | null) => (v === null ? '-' : `${Math.round(v * 100)}%`);
   const rows = s.edges.map((e) => ({
     ...e,
     load: `${e.loadRps === null ? '-' : Math.round(e.loadRps)}/${e.capacityRps}`,
@@ -87,9 +86,9 @@ export function statusTable(s: Status): string {
       { header: 'SERVING', get: (r) => (r.usable ? 'yes' : 'NO') },
       { header: 'AUTO', get: (r) => r.automation },
       { header: 'LOAD/CAP', get: (r) => r.load, right: true },
-      { header: 'UTIL', get: (r) => pct(r.utilisation), right: true },
+      { header: 'UTIL', get: (r) => percent(r.utilisation), right: true },
       { header: 'SHIFT', get: (r) => `${r.shiftPercent}%`, right: true },
-      { header: 'DSR', get: (r) => (r.dsrFraction ? `${Math.round(r.dsrFraction * 100)}%` : '-'), right: true },
+      { header: 'DSR', get: (r) => (r.dsrFraction ? percent(r.dsrFraction) : '-'), right: true },
       { header: 'WANT', get: (r) => announced(r.desired) },
       { header: 'HAVE', get: (r) => announced(r.observed) },
       { header: 'ACT', get: (r) => r.activeActions, right: true },

@@ -13,6 +13,12 @@ export function cell(v: unknown): string {
   return String(v);
 }
 
+/** A ratio as a percentage (0.845 → `85%`, or with `digits` decimals); `-` when unknown. */
+export function percent(v: unknown, digits = 0): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '-';
+  return `${digits ? (v * 100).toFixed(digits) : Math.round(v * 100)}%`;
+}
+
 /** How wide the terminal is; 80 when unknown (pipes), as kubectl and birdc assume. */
 export function terminalWidth(): number {
   const env = Number(process.env.COLUMNS);

@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { until } from '@catchment/testkit/wait';
+import { createToken, startApi } from '@catchment/api';
 import {
   assertUndoneInReverse,
+  e2eSteps,
   effects,
   latestRun,
+  OVERLOADED,
   runActions,
+  World,
   waitRunState,
   waitShed,
   waitSteady,
-} from './scenario.ts';
-import { e2eSteps, OVERLOADED, World } from './world.ts';
+} from '@catchment/testkit/e2e';
+import { until } from '@catchment/testkit/wait';
+import { buildBpf, readPinnedDsrConfig } from '../../../edge/src/xdp/index.ts';
 
 /**
  * Issue 7, end to end on real parts: an overload of fra, seen by a real Prometheus on the
@@ -24,20 +28,23 @@ const NORMAL_RPS = 40_000;
 describe('load shedding end to end', { timeout: 240_000 }, () => {
   let w: World;
   before(async () => {
-    w = await World.start({
-      playbooks: [
-        { name: 'shed', mode: 'auto', alertname: 'EdgeOverloaded', steps: e2eSteps() },
-        {
-          name: 'shed-approve',
-          mode: 'approve',
-          alertname: 'EdgeOverloadedApprove',
-          steps: [
-            { kind: 'dns-shift', schedule: [50], verify: { within: '1s' }, dwell: '1s' },
-            { kind: 'withdraw-unicast', verify: { within: '1s' }, dwell: '1s' },
-          ],
-        },
-      ],
-    });
+    w = await World.start(
+      {
+        playbooks: [
+          { name: 'shed', mode: 'auto', alertname: 'EdgeOverloaded', steps: e2eSteps() },
+          {
+            name: 'shed-approve',
+            mode: 'approve',
+            alertname: 'EdgeOverloadedApprove',
+            steps: [
+              { kind: 'dns-shift', schedule: [50], verify: { within: '1s' }, dwell: '1s' },
+              { kind: 'withdraw-unicast', verify: { within: '1s' }, dwell: '1s' },
+            ],
+          },
+        ],
+      },
+      { startApi, createToken, buildBpf, readPinnedDsrConfig },
+    );
   });
   after(async () => {
     await w?.stop();

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { SnapshotFollower } from '@catchment/core';
-import { BirdSpeaker } from '@catchment/routing';
+import { createToken, startApi } from '@catchment/api';
+import { buildWorld, startApiHarness } from '@catchment/testkit/api-harness';
 import { BgpLab } from '@catchment/testkit/bgp-lab';
+import { labWorld } from '@catchment/testkit/lab-world';
 import { SnapshotApi } from '@catchment/testkit/snapshot-api';
-import { buildWorld, startTestApi } from '../../../api/test/helpers.ts';
 import { loadWorld } from '../../../controller/src/model.ts';
 import { type EdgeAgent, PrometheusLoadSource, startEdgeAgent } from '../../src/index.ts';
-import { labWorld } from '../fixtures.ts';
 import { nginxText, TestExporter } from './exporter.ts';
 
 type Report = { edge?: string; healthy?: boolean; load?: { rps: number; source: string; sampledAt: string } };
@@ -25,7 +23,6 @@ test('the edge agent reports its load; a failing source sends none and routing i
   const snapshots = await SnapshotApi.start();
   t.after(() => snapshots.close());
   snapshots.publish(labWorld(['fra'], ['fra']));
-  const e = lab.edge('fra');
 
   let exporter = await TestExporter.start();
   t.after(() => exporter.close());
@@ -40,15 +37,7 @@ test('the edge agent reports its load; a failing source sends none and routing i
   });
   const start = async (apiUrl: string, token: string, ex: TestExporter) => {
     const agent = await startEdgeAgent({
-      edge: 'fra',
-      speaker: new BirdSpeaker({ socket: e.socket, includeFile: e.includeFile, mainConfig: e.mainConfig }),
-      follower: new SnapshotFollower({
-        apiUrl: snapshots.url,
-        token: snapshots.token,
-        cacheFile: join(e.dir, 'snapshot.json'),
-        waitSeconds: 5,
-        retryMs: 100,
-      }),
+      ...lab.agentParts('fra', snapshots),
       apiUrl,
       token,
       reportIntervalMs: 100,
@@ -160,7 +149,7 @@ test('the edge agent reports its load; a failing source sends none and routing i
 
   await t.test('with the real API: the report updates edge_loads and the controller sees the load', async () => {
     await agents.shift()?.stop();
-    const api = await startTestApi('postgres');
+    const api = await startApiHarness('postgres', { startApi, createToken });
     t.after(() => api.close());
     await buildWorld(api);
     exporter = await TestExporter.start();

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { dsr, edge, snapshot } from '@catchment/testkit/dsr-snapshots';
 import { Netns, uniquePrefix } from '@catchment/testkit/netns';
+import { frame, TCP, tcpL3 } from '@catchment/testkit/packet';
 import { XdpLoadSource } from '../../src/load/xdp.ts';
 import { XdpDsrApplier } from '../../src/xdp/applier.ts';
 import { buildBpf } from '../../src/xdp/object.ts';
-import { frame, TCP, tcpL3 } from '../xdp/packet.ts';
 import { ProgRunner, XDP } from '../xdp/progrun.ts';
-import { dsr, edge, snapshot } from '../xdp/snapshot.ts';
 
 const VIP = '10.99.0.10';
 const A = '10.200.0.1';

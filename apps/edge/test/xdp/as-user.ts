@@ -3,8 +3,9 @@
  * XDP applier loads, pins and attaches the DSR program on `v0`, as catchment-edge.service runs it.
  * argv: instance (pin name), object file. Prints the load result as JSON.
  */
+
+import { dsr, edge, snapshot } from '@catchment/testkit/dsr-snapshots';
 import { XdpDsrApplier } from '../../src/xdp/applier.ts';
-import { dsr, edge, snapshot } from './snapshot.ts';
 
 const [instance, object] = process.argv.slice(2);
 const applier = new XdpDsrApplier({ iface: 'v0', instance: instance!, object: object! });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { dsr, edge, snapshot } from '@catchment/testkit/dsr-snapshots';
 import { desiredMaps } from '../../src/xdp/desired.ts';
 import { Config, decodeStruct, ENCAP, encodeStruct, LpmKey, type StructValue } from '../../src/xdp/layout.ts';
-import { dsr, edge, snapshot } from './snapshot.ts';
 
 /** The snapshot → map contents translation (pure; no kernel needed). */
 const opts = { mtu: 1500, flowIdleSeconds: 300 };

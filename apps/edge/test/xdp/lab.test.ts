@@ -4,12 +4,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Snapshot } from '@catchment/core';
+import { dsr, edge, snapshot } from '@catchment/testkit/dsr-snapshots';
 import { Netns, Procs, uniquePrefix } from '@catchment/testkit/netns';
 import { until } from '@catchment/testkit/wait';
 import { XdpDsrApplier } from '../../src/xdp/applier.ts';
 import type { CounterName } from '../../src/xdp/layout.ts';
 import { buildBpf } from '../../src/xdp/object.ts';
-import { dsr, edge, snapshot } from './snapshot.ts';
 
 /**
  * The DSR lab: client — router — edge A (XDP shedding) / edge B (XDP decapsulation, the

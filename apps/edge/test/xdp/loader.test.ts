@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { dsr, edge, snapshot } from '@catchment/testkit/dsr-snapshots';
 import { Netns, uniquePrefix } from '@catchment/testkit/netns';
 import { XdpDsrApplier } from '../../src/xdp/applier.ts';
 import { buildBpf } from '../../src/xdp/object.ts';
-import { dsr, edge, snapshot } from './snapshot.ts';
 
 /**
  * Loading, attaching and pinning: generic fallback (loopback has no native XDP; this kernel

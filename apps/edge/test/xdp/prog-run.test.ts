@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { dsr, edge, snapshot } from '@catchment/testkit/dsr-snapshots';
 import { Netns, uniquePrefix } from '@catchment/testkit/netns';
+import { frame, icmpChecksumOk, ipipL3, parseFrame, parseIp, TCP, tcpL3, udpL3 } from '@catchment/testkit/packet';
 import { XdpDsrApplier } from '../../src/xdp/applier.ts';
 import type { CounterName } from '../../src/xdp/layout.ts';
 import { buildBpf } from '../../src/xdp/object.ts';
-import { frame, icmpChecksumOk, ipipL3, parseFrame, parseIp, TCP, tcpL3, udpL3 } from './packet.ts';
 import { ProgRunner, XDP } from './progrun.ts';
-import { dsr, edge, snapshot } from './snapshot.ts';
 
 /**
  * Every branch of the DSR program through BPF_PROG_TEST_RUN, with packets built here and

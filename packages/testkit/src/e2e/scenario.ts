@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { schema } from '@catchment/db';
 import { formatCommunity } from '@catchment/routing';
-import { until } from '@catchment/testkit/wait';
 import { asc, desc, eq, gt } from 'drizzle-orm';
-import { digAnswers, FRA_ANSWER, FRA_V4, PREPEND, SUPERNET_V4, xdpConfig } from './probes.ts';
+import { until } from '../wait.ts';
+import { digAnswers, FRA_ANSWER, FRA_V4, PREPEND, SUPERNET_V4 } from './probes.ts';
 import { OVERLOADED, type World } from './world.ts';
 
 /** What the data plane shows right now: DNS answers, the transit's RIB, the XDP map. */
@@ -23,7 +23,7 @@ export async function effects(w: World): Promise<Effects> {
   const [answers, routes, xdp] = await Promise.all([
     Promise.all(w.dns.map((d) => digAnswers(d.port, w.probes))),
     w.lab.transitRoutes(),
-    xdpConfig(w.xdpPin),
+    w.xdpConfig(),
   ]);
   const fromEdge = (r: { protocol: string }) => r.protocol.replace(/[46]$/, '');
   return {

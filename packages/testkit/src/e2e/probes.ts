@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { fromHexList } from '../../../edge/src/xdp/bpftool.ts';
-import { Config, decodeStruct, MAPS, Tools } from '../../../edge/src/xdp/index.ts';
 
 const run = promisify(execFile);
 
@@ -62,23 +60,4 @@ export async function digAnswers(port: number, subnets: string[]): Promise<Map<s
     chunk.forEach((s, j) => out.set(s, answers[j] ?? ''));
   }
   return out;
-}
-
-/** The DSR config the XDP program on the overloaded edge's link reads (bpftool map dump of the pinned map). */
-export async function xdpConfig(pinDir: string): Promise<{ enabled: number; fraction: number } | undefined> {
-  const tools = new Tools();
-  try {
-    const entries = await tools.json<{ key: string[]; value: string[] }[]>([
-      'map',
-      'dump',
-      'pinned',
-      `${pinDir}/maps/${MAPS.config.name}`,
-    ]);
-    const first = entries[0];
-    if (!first) return undefined;
-    const c = decodeStruct(Config, fromHexList(first.value));
-    return { enabled: Number(c.enabled), fraction: Number(c.fraction) };
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,5 @@
 import { type Snapshot, type SnapshotBody, type SnapshotDsr, type SnapshotEdge, sealSnapshot } from '@catchment/core';
-import { snapshotEdge } from '@catchment/testkit';
+import { snapshotEdge } from './snapshots.ts';
 
 /** Minimal snapshots for the XDP tests: only edges (with dsrAddress) and dsr entries matter. */
 export const edge = (name: string, dsrAddress: string | null): SnapshotEdge => snapshotEdge(name, { dsrAddress });

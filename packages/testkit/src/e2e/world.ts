@@ -1,18 +1,18 @@
 import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { createToken, type StartedApi, startApi } from '@catchment/api';
-import { createLogger, type PlaybookConfig } from '@catchment/core';
-import { type Database, publishSnapshot, schema } from '@catchment/db';
-import { freePort, freshDatabase, sharedCluster, tempDir } from '@catchment/testkit';
-import { type Monitoring, startMonitoring } from '@catchment/testkit/alerting';
-import { BgpLab } from '@catchment/testkit/bgp-lab';
-import { onAbruptEnd, type Proc, startNode } from '@catchment/testkit/procs';
-import { startExporter } from '@catchment/testkit/prometheus';
-import { until } from '@catchment/testkit/wait';
-import { addPlaybook, EDGES, type EdgeName, seedWorld } from '@catchment/testkit/world';
+import { createLogger, type Logger, type PlaybookConfig } from '@catchment/core';
+import { type Database, type Db, publishSnapshot, schema } from '@catchment/db';
 import { desc } from 'drizzle-orm';
-import { buildBpf } from '../../../edge/src/xdp/index.ts';
+import { type Monitoring, startMonitoring } from '../alerting.ts';
+import { BgpLab } from '../bgp-lab.ts';
+import { freshDatabase, sharedCluster } from '../databases.ts';
+import { freePort } from '../ports.ts';
+import { onAbruptEnd, type Proc, startNode } from '../procs.ts';
+import { startExporter } from '../prometheus.ts';
+import { tempDir } from '../tmp.ts';
+import { until } from '../wait.ts';
+import { addPlaybook, EDGES, type EdgeName, seedWorld } from '../world.ts';
 import { DE_SUBNETS, digAnswers, FRA_ANSWER } from './probes.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../../../../${p}`, import.meta.url));
@@ -41,6 +41,24 @@ export interface Controller {
   name: string;
   port: number;
   proc: Proc;
+}
+
+/**
+ * The parts of Catchment the world runs in this process, handed in by the caller (a test or a
+ * benchmark assembles them): testkit does not import apps.
+ */
+export interface WorldParts {
+  /** @catchment/api's startApi and createToken. */
+  startApi(opts: {
+    database: Database;
+    logger: Logger;
+    pollMs: number;
+    rateLimit: { max: number; timeWindowMs: number };
+  }): Promise<{ url: string; close(): Promise<unknown> }>;
+  createToken(db: Db, opts: { name: string; role: 'admin' }): Promise<{ token: string }>;
+  /** apps/edge's XDP object builder and the reader of a pinned program's DSR config. */
+  buildBpf(): Promise<{ dsr: string }>;
+  readPinnedDsrConfig(pinDir: string): Promise<{ enabled: number; fraction: number } | undefined>;
 }
 
 export interface WorldOptions {
@@ -73,7 +91,8 @@ export class World {
   readonly agents = new Map<string, Proc>();
   readonly controllers: Controller[] = [];
   database!: Database;
-  api!: StartedApi;
+  api!: { url: string; close(): Promise<unknown> };
+  parts!: WorldParts;
   token = '';
   lab!: BgpLab;
   monitoring!: Monitoring;
@@ -82,8 +101,9 @@ export class World {
   #dir!: { path: string; remove(): Promise<void> };
   #cleanups: (() => Promise<unknown>)[] = [];
 
-  static async start(opts: WorldOptions): Promise<World> {
+  static async start(opts: WorldOptions, parts: WorldParts): Promise<World> {
     const w = new World();
+    w.parts = parts;
     try {
       await w.#start(opts);
     } catch (err) {
@@ -91,6 +111,11 @@ export class World {
       throw err;
     }
     return w;
+  }
+
+  /** The DSR config the XDP program on the overloaded edge's link reads now. */
+  xdpConfig() {
+    return this.parts.readPinnedDsrConfig(this.xdpPin);
   }
 
   async #start(opts: WorldOptions) {
@@ -101,7 +126,7 @@ export class World {
       forgetDir();
       await dir.remove();
     });
-    const bpf = await buildBpf();
+    const bpf = await this.parts.buildBpf();
 
     await sharedCluster();
     this.database = await freshDatabase('postgres');
@@ -119,8 +144,8 @@ export class World {
     }
     // The first version, as `catchment start` publishes it after importing the configuration.
     await publishSnapshot(db, { actor: 'e2e' });
-    this.token = (await createToken(db, { name: 'e2e', role: 'admin' })).token;
-    this.api = await startApi({
+    this.token = (await this.parts.createToken(db, { name: 'e2e', role: 'admin' })).token;
+    this.api = await this.parts.startApi({
       database: this.database,
       logger: createLogger('api', { level: 'warn' }),
       pollMs: 20,

@@ -1,5 +1,5 @@
 import { DEFAULT_SETTINGS, type SnapshotBody, type SnapshotEdge } from '@catchment/core';
-import { snapshotEdge } from '@catchment/testkit';
+import { snapshotEdge } from './snapshots.ts';
 
 const edge = (name: string, i: number): SnapshotEdge => snapshotEdge(name, { dsrAddress: `198.18.0.${10 + i}` });
 

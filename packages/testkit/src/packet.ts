@@ -1,4 +1,4 @@
-import { addrBytes, addrFamily } from '../../src/xdp/addr.ts';
+import ipaddr from 'ipaddr.js';
 
 /** Builds and parses the packets of the XDP tests (Ethernet frames, bytes on the wire). */
 
@@ -25,10 +25,12 @@ export function fold(s: number): number {
   return ~x & 0xffff;
 }
 
+/** An address as it stands in an IP header: 4 bytes for IPv4, 16 for IPv6. */
 export function ipAddr(text: string): Buffer {
-  const b = addrBytes(text);
-  return addrFamily(text) === 4 ? b.subarray(12) : b;
+  return Buffer.from(ipaddr.parse(text).toByteArray());
 }
+
+const isV4 = (text: string) => ipaddr.parse(text).kind() === 'ipv4';
 
 function pseudoSum(src: string, dst: string, proto: number, len: number): number {
   const s = ipAddr(src);
@@ -82,7 +84,7 @@ export function tcpL3(spec: TcpSpec): Buffer {
   tcp.writeUInt16BE(64240, 14);
   for (let i = 20; i < tcp.length; i++) tcp[i] = i & 0xff;
   tcp.writeUInt16BE(fold(sum16(tcp, pseudoSum(spec.src, spec.dst, 6, tcp.length))), 16);
-  const v4 = addrFamily(spec.src) === 4;
+  const v4 = isV4(spec.src);
   const ip = v4 ? ipv4Header(spec.src, spec.dst, 6, tcp.length) : ipv6Header(spec.src, spec.dst, 6, tcp.length);
   return Buffer.concat([ip, tcp]);
 }
@@ -92,7 +94,7 @@ export function udpL3(src: string, dst: string, sport: number, dport: number, pa
   udp.writeUInt16BE(sport, 0);
   udp.writeUInt16BE(dport, 2);
   udp.writeUInt16BE(8 + payload.length, 4);
-  const v4 = addrFamily(src) === 4;
+  const v4 = isV4(src);
   const ip = v4 ? ipv4Header(src, dst, 17, 8 + payload.length) : ipv6Header(src, dst, 17, 8 + payload.length);
   return Buffer.concat([ip, udp, payload]);
 }
@@ -100,8 +102,7 @@ export function udpL3(src: string, dst: string, sport: number, dport: number, pa
 /** An outer IP header around an inner L3 packet (IP-in-IP as a peer edge sends it). */
 export function ipipL3(src: string, dst: string, inner: Buffer): Buffer {
   const proto = inner[0]! >> 4 === 4 ? 4 : 41;
-  const ip =
-    addrFamily(src) === 4 ? ipv4Header(src, dst, proto, inner.length) : ipv6Header(src, dst, proto, inner.length);
+  const ip = isV4(src) ? ipv4Header(src, dst, proto, inner.length) : ipv6Header(src, dst, proto, inner.length);
   return Buffer.concat([ip, inner]);
 }
 
