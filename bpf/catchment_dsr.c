@@ -58,7 +58,18 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct packet *pkt, co
 
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct nexthop scratch;
+	int new_conn = (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	struct flow_state *fs = bpf_map_lookup_elem(&flows, &pkt->flow);
+	if (fs && new_conn) {
+		/* A SYN opens a new connection: an entry on its ports belongs to one that ended
+		 * with FIN (only RST removes entries) and a client reusing the port must be decided
+		 * afresh, or it follows a target that shedding no longer names. A retransmitted
+		 * SYN is decided again with the same hash, so it goes the same way while the
+		 * configuration stands. */
+		bpf_map_delete_elem(&flows, &pkt->flow);
+		cnt->flow_reused++;
+		fs = NULL;
+	}
 	if (fs) {
 		if (cfg->flow_idle_ns && now - fs->last_seen_ns > cfg->flow_idle_ns) {
 			bpf_map_delete_elem(&flows, &pkt->flow);
@@ -82,7 +93,7 @@ static __always_inline int handle_tcp(struct xdp_md *ctx, struct packet *pkt, co
 		}
 	}
 
-	if ((pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN) {
+	if (!new_conn) {
 		cnt->pass_vip_local++;
 		return XDP_PASS;
 	}

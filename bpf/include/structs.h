@@ -102,6 +102,7 @@ struct counters {
 	__u64 flow_forwarded;
 	__u64 flow_expired;
 	__u64 flow_closed;
+	__u64 flow_reused;
 	__u64 encap_ipip;
 	__u64 encap_gue;
 	__u64 oversize;

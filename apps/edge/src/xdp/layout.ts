@@ -231,6 +231,7 @@ export const COUNTER_NAMES = [
   'flow_forwarded',
   'flow_expired',
   'flow_closed',
+  'flow_reused',
   'encap_ipip',
   'encap_gue',
   'oversize',

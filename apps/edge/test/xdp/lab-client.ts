@@ -4,12 +4,17 @@ import http from 'node:http';
  * Lab client (run inside the client namespace).
  *   count <vip> <n>          n requests, each on a new TCP connection; prints {"A":..,"B":..,"errors":..}
  *   download <vip> <bytes>   one long download; prints "progress <bytes>" lines, then "done <edge> <bytes>"
+ *   from <vip> <port>        one request from this local port; prints the edge that served it
  */
 const [mode, vip, arg] = process.argv.slice(2);
 
-function get(path: string, onData?: (n: number) => void): Promise<{ servedBy: string; bytes: number }> {
+function get(
+  path: string,
+  onData?: (n: number) => void,
+  localPort?: number,
+): Promise<{ servedBy: string; bytes: number }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: vip, port: 80, path, agent: false, timeout: 5000 }, (res) => {
+    const req = http.get({ host: vip, port: 80, path, agent: false, timeout: 5000, localPort }, (res) => {
       let bytes = 0;
       res.on('data', (d: Buffer) => {
         bytes += d.length;
@@ -53,7 +58,13 @@ if (mode === 'count') {
   } catch (err) {
     process.stdout.write(`error ${String(err)}\n`);
   }
+} else if (mode === 'from') {
+  try {
+    process.stdout.write(`${(await get('/', undefined, Number(arg))).servedBy}\n`);
+  } catch (err) {
+    process.stdout.write(`error ${String(err)}\n`);
+  }
 } else {
-  process.stderr.write('usage: lab-client.ts count|download <vip> <n|bytes>\n');
+  process.stderr.write('usage: lab-client.ts count|download|from <vip> <n|bytes|port>\n');
   process.exit(2);
 }

@@ -239,6 +239,19 @@ describe('XDP DSR lab (namespaces)', { concurrency: false }, () => {
     assert.equal(after.syn_local_disabled - before.syn_local_disabled, 20n);
   });
 
+  test('a client reusing the source port of an ended redirected connection is served by A', async () => {
+    // The server closes first (Connection: close), so the client keeps no TIME_WAIT and may
+    // pick the same port again at once; A's flow entry for it is then stale.
+    const from = async (port: number) =>
+      (
+        await procs.run(C, process.execPath, [path.join(here, 'lab-client.ts'), 'from', VIP, String(port)], 30_000)
+      ).trim();
+    await applyAll(snap({ fraction: 65536 }));
+    assert.equal(await from(41_000), 'B');
+    await applyAll(snap({ enabled: false, fraction: 65536 }));
+    assert.equal(await from(41_000), 'A');
+  });
+
   // What the compiler publishes once a dsr-shed action is no longer active (controller undo,
   // operator undsr and expiry alike): the shedding edge has no targets any more, so the
   // receiver no longer finds it among the edges that shed to it.

@@ -246,6 +246,22 @@ describe('XDP DSR program (BPF_PROG_TEST_RUN)', { concurrency: false }, () => {
     assert.deepEqual(d, { flow_forwarded: 1, encap_ipip: 1, syn_local_disabled: 1 });
   });
 
+  test('a new SYN on the ports of an ended redirected flow is decided afresh, and its ACKs stay', async () => {
+    // The client closed cleanly (FIN, no RST), so the flow entry outlives the connection;
+    // a client reusing the source port must not be sent to the old target.
+    await a.apply(snapV4({ fraction: 65536 }), 'a');
+    assert.equal(runA.run(syn('10.50.0.7', VIP4, 4100)).retval, XDP.TX);
+    await a.apply(snapV4({ enabled: false, fraction: 65536 }), 'a');
+    const again = syn('10.50.0.7', VIP4, 4100);
+    const d = await delta(a, () => {
+      const r = runA.run(again);
+      assert.equal(r.retval, XDP.PASS);
+      assert.deepEqual(r.out, again);
+      assert.equal(runA.run(ack('10.50.0.7', VIP4, 4100)).retval, XDP.PASS);
+    });
+    assert.deepEqual(d, { flow_reused: 1, syn_local_disabled: 1, pass_vip_local: 1 });
+  });
+
   test('RST of a redirected flow is forwarded and ends the flow', async () => {
     const rst = frame(aMac, ROUTER_MAC, tcpL3({ src: '10.50.0.1', dst: VIP4, sport: 4000, dport: 80, flags: TCP.RST }));
     const d = await delta(a, () => {
