@@ -18,6 +18,7 @@ import { type CheckAction, checkActionRules } from './safety/index.ts';
 import { TokenVerifier } from './token-verifier.ts';
 import { registerUi } from './ui.ts';
 import { validatorCompiler } from './validator.ts';
+import type { VerificationLimitOptions } from './verification-limit.ts';
 
 export interface ApiOptions {
   database: Database;
@@ -41,6 +42,8 @@ export interface ApiOptions {
   rateLimit?: { max: number; timeWindowMs: number };
   /** Failed authentications per client address and per token prefix (default 20 per minute). */
   authFailureLimit?: { max: number; timeWindowMs: number };
+  /** scrypt checks of token secrets at once and waiting (default 1 and 64); past it 503 AUTH_BUSY. */
+  authVerificationLimit?: VerificationLimitOptions;
   /** Snapshot requests per consumer (token and client address) per window (default 300 per minute). */
   snapshotRateLimit?: DistributionLimitOptions;
   /** Poll interval for versions published by other processes while long-polls wait. */
@@ -97,7 +100,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const fromOthers = (snap: Snapshot) => hub.notify(snap);
   publications.on('published', fromOthers);
 
-  const verifier = new TokenVerifier(opts.database.db);
+  const verifier = new TokenVerifier(opts.database.db, {
+    limit: opts.authVerificationLimit,
+    onVerification: (outcome) => metrics.authVerifications.inc({ outcome }),
+  });
   const explainer = defaultExplainer(opts);
   const ctx: ApiContext = {
     database: opts.database,
@@ -127,6 +133,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err, req, reply) => {
     const ce = toCatchmentError(err);
     if (ce.code === 'DB_UNREACHABLE') req.log.warn({ err: (err as Error).message }, 'database unreachable');
+    else if (ce.code === 'AUTH_BUSY') req.log.warn('token verification gate full');
     else if (ce.status >= 500) req.log.error({ err }, 'request failed');
     return sendProblem(reply, req, ce);
   });
