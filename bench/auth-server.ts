@@ -23,9 +23,12 @@ for (let i = 0; i < FLOOD; i++) tokens.flood.push(await make(`bench-flood-${i}`,
 // and the verification gate keep their defaults, as a deployment has them.
 const api = await startApi({ database, port: 0, rateLimit: { max: 1e9, timeWindowMs: 60_000 } });
 process.send?.({ url: api.url, tokens });
-process.on('SIGTERM', () => {
+// Stops with the bench: on SIGTERM, or when the bench process is gone (IPC closed).
+const stop = () => {
   void api
     .close()
     .then(() => database.close())
     .finally(() => process.exit(0));
-});
+};
+process.on('SIGTERM', stop);
+process.on('disconnect', stop);

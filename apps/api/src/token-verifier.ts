@@ -77,7 +77,11 @@ export class TokenVerifier {
     for (const [lookup, e] of this.#entries) if (e.principal.tokenId === tokenId) this.#entries.delete(lookup);
   }
 
-  async authenticate(text: string): Promise<Principal | undefined> {
+  /**
+   * `admit` is called before this request starts a scrypt check of its own (not when the
+   * verification is remembered, nor when it joins a check in flight); it throws to refuse.
+   */
+  async authenticate(text: string, admit: () => void = () => {}): Promise<Principal | undefined> {
     const parsed = parseToken(text);
     if (!parsed) return undefined;
     const now = Date.now();
@@ -109,16 +113,17 @@ export class TokenVerifier {
       this.#remember(parsed.lookup, { ...known, principal, expiresAt, confirmedAt: now });
       return principal;
     }
-    if (!(await this.#verify(row.id, row.hash, digest, parsed.secret))) return undefined;
+    if (!(await this.#verify(row.id, row.hash, digest, parsed.secret, admit))) return undefined;
     this.#remember(parsed.lookup, { digest, hash: row.hash, principal, expiresAt, verifiedAt: now, confirmedAt: now });
     return principal;
   }
 
   /** One scrypt check per token, hash and presented secret at a time; the others await it. */
-  #verify(tokenId: number, hash: string, digest: string, secret: string): Promise<boolean> {
+  #verify(tokenId: number, hash: string, digest: string, secret: string, admit: () => void): Promise<boolean> {
     const key = `${tokenId}\n${hash}\n${digest}`;
     let check = this.#inflight.get(key);
     if (!check) {
+      admit();
       check = this.gate
         .run(() => verifySecret(secret, hash))
         .then(
