@@ -174,6 +174,7 @@ export async function soak(o: SoakOptions): Promise<void> {
     const started = performance.now();
     const inFlight = new Set<Promise<unknown>>();
     let dropped = 0;
+    let mostInFlight = 0;
     let snapshotsTaken = 0;
     const total = Math.round(o.rate * o.seconds);
     for (let i = 0; i < total && performance.now() < until; i++) {
@@ -199,6 +200,7 @@ export async function soak(o: SoakOptions): Promise<void> {
         inFlight.delete(p);
       });
       inFlight.add(p);
+      mostInFlight = Math.max(mostInFlight, inFlight.size);
     }
     await Promise.all(inFlight);
     await Promise.all(pollers);
@@ -250,8 +252,13 @@ function report(samples: Sample[]): void {
   }
   const a = samples[0] as Sample;
   const z = samples[samples.length - 1] as Sample;
-  // Levelled off: the last half grows at most a quarter as fast as the first, or under 1 MB/min.
-  const levelled = rss2 <= Math.max(1, rss1 * 0.25);
+  // Levelled off: the last half grows at most a quarter as fast as the first (or under 1 MB/min),
+  // or its peak stays within 5 % of the first half's (V8 gives memory back in steps, so a drop in
+  // the middle makes the last half's slope steep while the peak has not moved).
+  const peak = (xs: Sample[]) => Math.max(...xs.map((s) => s.rss));
+  const slopeLevelled = rss2 <= Math.max(1, rss1 * 0.25);
+  const peakLevelled = peak(last) <= peak(first) * 1.05;
+  const floor = (xs: Sample[]) => Math.min(...xs.map((s) => s.heapUsed));
   console.log(
     `soak: rss ${f(a.rss / MB)} → ${f(mid.rss / MB)} → ${f(z.rss / MB)} MB (max ${f(Math.max(...samples.map((s) => s.rss)) / MB)}); ` +
       `slope first half ${f(rss1)} MB/min, last half ${f(rss2)} MB/min; heap ${f(a.heapUsed / MB)} → ${f(z.heapUsed / MB)} MB ` +
@@ -260,5 +267,12 @@ function report(samples: Sample[]): void {
         .map((x) => x.toFixed(2))
         .join(' ')}`,
   );
-  console.log(`soak: RSS levelled off: ${levelled ? 'yes' : 'NO'} (${samples.length} samples)`);
+  console.log(
+    `soak: peak rss first half ${f(peak(first) / MB)} MB, last half ${f(peak(last) / MB)} MB; ` +
+      `heap floor (lowest sample) first half ${f(floor(first) / MB)} MB, last half ${f(floor(last) / MB)} MB`,
+  );
+  console.log(
+    `soak: RSS levelled off: ${slopeLevelled || peakLevelled ? 'yes' : 'NO'} (slope test ${slopeLevelled ? 'yes' : 'no'}, ` +
+      `peak test ${peakLevelled ? 'yes' : 'no'}; ${samples.length} samples)`,
+  );
 }

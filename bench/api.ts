@@ -3,7 +3,7 @@
 // database-backed list, the snapshot fetch and /healthz (the baseline), and the latency of
 // a dry-run action (two snapshot compiles). Every loop is bounded in time and count.
 // Then the soak (bench/api-soak.ts) on PostgreSQL: CATCHMENT_SOAK_SECONDS (default 600; 0 skips it)
-// at CATCHMENT_SOAK_RATE requests/s (default 40), sampled every CATCHMENT_SOAK_SAMPLE_MS (5000);
+// at CATCHMENT_SOAK_RATE requests/s (default 20), sampled every CATCHMENT_SOAK_SAMPLE_MS (5000);
 // CATCHMENT_SOAK_HEAP_SNAPSHOTS=<dir> writes heap snapshots at its start, middle and end;
 // CATCHMENT_SOAK_ONLY=1 skips the measurements before it.
 
@@ -131,7 +131,7 @@ try {
       admin,
       agents,
       seconds: Math.min(seconds, 24 * 3600),
-      rate: Math.min(1000, Number(process.env.CATCHMENT_SOAK_RATE ?? 40)),
+      rate: Math.min(1000, Number(process.env.CATCHMENT_SOAK_RATE ?? 20)),
       sampleMs: Math.max(500, Number(process.env.CATCHMENT_SOAK_SAMPLE_MS ?? 5000)),
       heapSnapshots: process.env.CATCHMENT_SOAK_HEAP_SNAPSHOTS,
     });
