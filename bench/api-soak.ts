@@ -214,7 +214,7 @@ export async function soak(o: SoakOptions): Promise<void> {
       .map(([s, n]) => `${s}×${n}`)
       .join(' ');
     console.log(
-      `soak: ${o.seconds} s at ${o.rate} req/s offered + ${o.agents.length} long-polls: ${sent} answers (${tally}); ${dropped} not sent (500 outstanding)`,
+      `soak: ${o.seconds} s at ${o.rate} req/s offered + ${o.agents.length} long-polls: ${sent} answers (${tally}); at most ${mostInFlight} outstanding, ${dropped} not sent (500 outstanding: the API fell behind); -1 = no answer`,
     );
   } finally {
     await new Promise<void>((resolve) => {
