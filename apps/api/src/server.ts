@@ -4,6 +4,7 @@ import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { registerActorView } from './actor-view.ts';
 import { READ, registerAuth } from './auth.ts';
 import type { ApiContext, RouteInfo } from './context.ts';
 import { DistributionLimiter, type DistributionLimitOptions } from './distribution-limit.ts';
@@ -159,6 +160,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       ),
   });
   registerRequestMetrics(app, metrics);
+  registerActorView(app, ctx.db);
   await registerRoutes(app, ctx);
   await registerUi(app);
 
