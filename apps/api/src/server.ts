@@ -43,7 +43,7 @@ export interface ApiOptions {
   rateLimit?: { max: number; timeWindowMs: number };
   /** Failed authentications per client address and per token prefix (default 20 per minute). */
   authFailureLimit?: { max: number; timeWindowMs: number };
-  /** scrypt checks of token secrets at once and waiting (default 1 and 64); past it 503 AUTH_BUSY. */
+  /** scrypt checks of token secrets at once, waiting, longest wait (default 1, 64, 5 s); past it 503 AUTH_BUSY. */
   authVerificationLimit?: VerificationLimitOptions;
   /** Snapshot requests per consumer (token and client address) per window (default 300 per minute). */
   snapshotRateLimit?: DistributionLimitOptions;

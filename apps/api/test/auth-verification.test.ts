@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DB_MODES } from '@catchment/testkit';
 import { createToken } from '../src/index.ts';
+import { VerificationGate } from '../src/verification-limit.ts';
 import { getFrom, startTestApi, type TestApi } from './helpers.ts';
 
 /** `catchment_api_auth_verifications_total` by outcome, read through /metrics. */
@@ -24,7 +25,7 @@ for (const mode of DB_MODES) {
   describe(`token verification cost on ${mode}`, () => {
     let t: TestApi;
     before(async () => {
-      t = await startTestApi(mode, { authVerificationLimit: { concurrency: 1, queue: 2 } });
+      t = await startTestApi(mode, { authVerificationLimit: { concurrency: 1, queue: 2, maxWaitMs: 600_000 } });
       await verifications(t); // the admin token used for /metrics is verified once, here
     });
     after(() => t.close());
@@ -91,3 +92,22 @@ for (const mode of DB_MODES) {
     });
   });
 }
+
+describe('the verification gate', () => {
+  it('a waiter whose wait runs out leaves the queue with AUTH_BUSY; the turn still passes on', async () => {
+    const gate = new VerificationGate({ concurrency: 1, queue: 2, maxWaitMs: 50 });
+    let release = () => {};
+    const held = gate.run(() => new Promise<void>((r) => (release = r)));
+    await assert.rejects(
+      gate.run(async () => 'never'),
+      (err: { code?: string }) => err.code === 'AUTH_BUSY',
+    );
+    assert.equal(gate.waiting, 0, 'the timed-out waiter left the queue');
+    const next = gate.run(async () => 'ran');
+    assert.equal(gate.waiting, 1);
+    release();
+    await held;
+    assert.equal(await next, 'ran', 'a waiter given its turn in time runs');
+    assert.equal(gate.running, 0);
+  });
+});
