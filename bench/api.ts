@@ -2,6 +2,10 @@
 // Long-poll wake latency (publication → waiter's response), request throughput of a
 // database-backed list, the snapshot fetch and /healthz (the baseline), and the latency of
 // a dry-run action (two snapshot compiles). Every loop is bounded in time and count.
+// Then the soak (bench/api-soak.ts) on PostgreSQL: CATCHMENT_SOAK_SECONDS (default 600; 0 skips it)
+// at CATCHMENT_SOAK_RATE requests/s (default 20), sampled every CATCHMENT_SOAK_SAMPLE_MS (5000);
+// CATCHMENT_SOAK_HEAP_SNAPSHOTS=<dir> writes heap snapshots at its start, middle and end;
+// CATCHMENT_SOAK_ONLY=1 skips the measurements before it.
 
 import { createToken, startApi } from '../apps/api/src/index.ts';
 import { loadConfigFile, type Snapshot } from '../packages/core/src/index.ts';
@@ -15,6 +19,7 @@ import {
 } from '../packages/db/src/index.ts';
 // The postgres module only: the testkit index registers node:test hooks, which would end this script early.
 import { startPostgres } from '../packages/testkit/src/postgres.ts';
+import { soak } from './api-soak.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)] ?? Number.NaN;
@@ -42,7 +47,13 @@ async function bench(kind: string, database: Database) {
   await importConfig(database.db, cfg, { actor: 'bench' });
   await publishSnapshot(database.db, { actor: 'bench' });
   const { token } = await createToken(database.db, { name: 'bench', role: 'admin' });
-  const api = await startApi({ database, port: 0, rateLimit: { max: 1e9, timeWindowMs: 60_000 } });
+  // Both limits lifted: this measures the API's throughput, not its limits.
+  const api = await startApi({
+    database,
+    port: 0,
+    rateLimit: { max: 1e9, timeWindowMs: 60_000 },
+    snapshotRateLimit: { max: 1e9, timeWindowMs: 60_000 },
+  });
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   try {
     // Long-poll wake: from the moment the snapshot is published to the waiter's full response.
@@ -96,10 +107,35 @@ async function bench(kind: string, database: Database) {
 }
 
 process.env.CATCHMENT_LOG_LEVEL ??= 'silent';
-await bench('pglite', await openDatabase({ dataDir: 'memory' }));
+// CATCHMENT_SOAK_ONLY=1: the soak alone (looking for a leak).
+const soakOnly = process.env.CATCHMENT_SOAK_ONLY === '1';
+if (!soakOnly) await bench('pglite', await openDatabase({ dataDir: 'memory' }));
 const cluster = await startPostgres();
 try {
-  await bench('postgres', await openDatabase({ url: await cluster.createDatabase() }));
+  if (!soakOnly) await bench('postgres', await openDatabase({ url: await cluster.createDatabase() }));
+  const seconds = Number(process.env.CATCHMENT_SOAK_SECONDS ?? 600);
+  if (seconds > 0) {
+    const databaseUrl = await cluster.createDatabase();
+    const database = await openDatabase({ url: databaseUrl });
+    await migrate(database);
+    const cfg = await loadConfigFile(new URL('../config/demo.yaml', import.meta.url).pathname);
+    await importConfig(database.db, cfg, { actor: 'bench' });
+    await publishSnapshot(database.db, { actor: 'bench' });
+    const admin = (await createToken(database.db, { name: 'soak-admin', role: 'admin' })).token;
+    const agents: string[] = [];
+    for (let k = 0; k < 5; k++)
+      agents.push((await createToken(database.db, { name: `soak-dns-${k}`, role: 'agent' })).token);
+    await database.close();
+    await soak({
+      databaseUrl,
+      admin,
+      agents,
+      seconds: Math.min(seconds, 24 * 3600),
+      rate: Math.min(1000, Number(process.env.CATCHMENT_SOAK_RATE ?? 20)),
+      sampleMs: Math.max(500, Number(process.env.CATCHMENT_SOAK_SAMPLE_MS ?? 5000)),
+      heapSnapshots: process.env.CATCHMENT_SOAK_HEAP_SNAPSHOTS,
+    });
+  }
 } finally {
   await cluster.stop();
 }

@@ -66,27 +66,47 @@ export function registerAuth(
     const prefix = text?.split('.', 1)[0]?.slice(0, 32);
     const byAddress = failures.consumer(`ip:${req.ip}`);
     const byPrefix = prefix ? failures.consumer(`prefix:${prefix}`) : undefined;
-    // Checked before any database read or scrypt: a guesser costs one bucket lookup.
-    for (const bucket of [byAddress, byPrefix]) {
-      if (bucket && bucket.tokens < 1) {
-        const seconds = Math.max(1, Math.ceil(failures.retryAfterMs(bucket) / 1000));
-        reply.header('retry-after', String(seconds));
-        throw new CatchmentError(
-          'RATE_LIMITED',
-          `too many failed authentications from this address or for this token; retry in ${seconds} s`,
-        );
+    const buckets = byPrefix ? [byAddress, byPrefix] : [byAddress];
+    const refuseIfSpent = () => {
+      for (const bucket of buckets) {
+        if (bucket.tokens < 1) {
+          const seconds = Math.max(1, Math.ceil(failures.retryAfterMs(bucket) / 1000));
+          reply.header('retry-after', String(seconds));
+          throw new CatchmentError(
+            'RATE_LIMITED',
+            `too many failed authentications from this address or for this token; retry in ${seconds} s`,
+          );
+        }
       }
+    };
+    // Checked before any database read or scrypt: a guesser costs one bucket lookup.
+    refuseIfSpent();
+    // A scrypt check of a secret not verified before takes its failure in advance (given back
+    // if the secret is right), so checks in flight count too: concurrent guesses for one prefix
+    // or from one address run at most as many checks as the limit allows.
+    let reserved = false;
+    const admit = () => {
+      refuseIfSpent();
+      for (const bucket of buckets) failures.take(bucket);
+      reserved = true;
+    };
+    let principal: Principal | undefined;
+    try {
+      principal = text ? await verifier.authenticate(text, admit) : undefined;
+    } catch (err) {
+      // Refused before any check ran (the verification gate is full): not a failure.
+      if (reserved) for (const bucket of buckets) failures.giveBack(bucket);
+      throw err;
     }
-    const principal = text ? await verifier.authenticate(text) : undefined;
     if (!principal) {
-      failures.take(byAddress);
-      if (byPrefix) failures.take(byPrefix);
+      if (!reserved) for (const bucket of buckets) failures.take(bucket);
       reply.header('www-authenticate', 'Bearer realm="catchment", Basic realm="catchment"');
       throw new CatchmentError(
         'UNAUTHORIZED',
         text ? 'the token is invalid, expired or revoked' : 'a token is required',
       );
     }
+    if (reserved) for (const bucket of buckets) failures.giveBack(bucket);
     req.principal = principal;
     checkClientCertificate(req, principal, tls);
     if (!access.includes(principal.role)) {

@@ -56,6 +56,11 @@ export class DistributionLimiter {
     return true;
   }
 
+  /** Gives back one request taken (a reservation that was not needed). */
+  giveBack(c: Consumer): void {
+    c.tokens = Math.min(this.#capacity, c.tokens + 1);
+  }
+
   /** Milliseconds until the consumer's next request is within its limit. */
   retryAfterMs(c: Consumer): number {
     return c.tokens >= 1 ? 0 : Math.ceil((1 - c.tokens) / this.#perMs);

@@ -61,6 +61,12 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    authVerifications: new Counter({
+      name: 'catchment_api_auth_verifications_total',
+      help: 'scrypt checks of token secrets: valid, invalid, or busy (refused, the verification gate was full)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     signals: new Counter({
       name: 'catchment_api_signals_total',
       help: 'Signals received, by source and outcome (new, updated, duplicate)',

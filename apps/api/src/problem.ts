@@ -2,6 +2,7 @@ import { CatchmentError, type ErrorCode, ErrorCodes, type FieldError, isCatchmen
 import { isDatabaseUnreachable } from '@catchment/db';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { AUTH_BUSY_RETRY_SECONDS } from './verification-limit.ts';
 
 /**
  * RFC 9457 problem details. `code` is the stable catalogue code (packages/core
@@ -163,11 +164,17 @@ export function problemBody(err: CatchmentError, instance: string): ProblemBody 
 /** Retry-After of 503 DB_UNREACHABLE answers, seconds. */
 export const DB_RETRY_SECONDS = 5;
 
+/** Temporary refusals and when to try again, seconds. */
+const RETRY_SECONDS: Partial<Record<ErrorCode, number>> = {
+  DB_UNREACHABLE: DB_RETRY_SECONDS,
+  AUTH_BUSY: AUTH_BUSY_RETRY_SECONDS,
+};
+
 export function sendProblem(reply: FastifyReply, req: FastifyRequest, err: CatchmentError): FastifyReply {
   const body = problemBody(err, req.url.split('?')[0] ?? req.url);
   // A database outage is temporary: say when to try again (RFC 9110 §10.2.3).
-  if (err.code === 'DB_UNREACHABLE' && !reply.hasHeader('retry-after'))
-    reply.header('retry-after', String(DB_RETRY_SECONDS));
+  const retry = RETRY_SECONDS[err.code];
+  if (retry !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retry));
   // Pre-serialised: problem bodies bypass the routes' success-response serialisers.
   return reply.code(body.status).type('application/problem+json').send(JSON.stringify(body));
 }

@@ -5,6 +5,7 @@ import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { registerActorView } from './actor-view.ts';
 import { READ, registerAuth } from './auth.ts';
 import type { ApiContext, RouteInfo } from './context.ts';
 import { DistributionLimiter, type DistributionLimitOptions } from './distribution-limit.ts';
@@ -20,6 +21,7 @@ import { type ApiTlsOptions, httpsOptionsOf, watchTlsFiles } from './tls.ts';
 import { TokenVerifier } from './token-verifier.ts';
 import { registerUi } from './ui.ts';
 import { validatorCompiler } from './validator.ts';
+import type { VerificationLimitOptions } from './verification-limit.ts';
 
 export interface ApiOptions {
   database: Database;
@@ -43,6 +45,8 @@ export interface ApiOptions {
   rateLimit?: { max: number; timeWindowMs: number };
   /** Failed authentications per client address and per token prefix (default 20 per minute). */
   authFailureLimit?: { max: number; timeWindowMs: number };
+  /** scrypt checks of token secrets at once, waiting, longest wait (default 1, 64, 5 s); past it 503 AUTH_BUSY. */
+  authVerificationLimit?: VerificationLimitOptions;
   /** Snapshot requests per consumer (token and client address) per window (default 300 per minute). */
   snapshotRateLimit?: DistributionLimitOptions;
   /** Poll interval for versions published by other processes while long-polls wait. */
@@ -108,7 +112,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const fromOthers = (snap: Snapshot) => hub.notify(snap);
   publications.on('published', fromOthers);
 
-  const verifier = new TokenVerifier(opts.database.db);
+  const verifier = new TokenVerifier(opts.database.db, {
+    limit: opts.authVerificationLimit,
+    onVerification: (outcome) => metrics.authVerifications.inc({ outcome }),
+  });
   const explainer = defaultExplainer(opts);
   const ctx: ApiContext = {
     database: opts.database,
@@ -140,6 +147,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err, req, reply) => {
     const ce = toCatchmentError(err);
     if (ce.code === 'DB_UNREACHABLE') req.log.warn({ err: (err as Error).message }, 'database unreachable');
+    else if (ce.code === 'AUTH_BUSY') req.log.warn('token verification gate full');
     else if (ce.status >= 500) req.log.error({ err }, 'request failed');
     return sendProblem(reply, req, ce);
   });
@@ -169,6 +177,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       ),
   });
   registerRequestMetrics(app, metrics);
+  registerActorView(app, ctx.db);
   await registerRoutes(app, ctx);
   await registerUi(app);
 

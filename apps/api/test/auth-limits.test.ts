@@ -33,5 +33,30 @@ for (const mode of DB_MODES) {
       // A good token from a clean address is not affected.
       assert.equal((await get('127.0.0.9', `Bearer ${t.tokens.operator}`)).status, 200);
     });
+
+    it('counts checks in flight: concurrent wrong secrets for one prefix run at most the limit of scrypt checks', async () => {
+      const { createToken } = await import('../src/index.ts');
+      const { token } = await createToken(t.database.db, { name: 'concurrent-guess', role: 'viewer' });
+      const lookup = token.slice(0, token.indexOf('.'));
+      const invalid = async () =>
+        Number(
+          /^catchment_api_auth_verifications_total\{outcome="invalid"\} (\d+)$/m.exec(
+            (await t.call('GET', '/metrics')).text,
+          )?.[1] ?? 0,
+        );
+      const before = await invalid();
+      // 40 distinct wrong secrets at once, each from its own address: only the prefix limit applies.
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          get(`127.0.5.${i + 1}`, `Bearer ${lookup}.${`g${i}`.padEnd(43, 'A')}`).then((r) => r.status),
+        ),
+      );
+      const checks = (await invalid()) - before;
+      assert.equal(answers.filter((s) => s === 401).length, AUTH_FAILURES.max, 'as many 401 as the limit');
+      assert.equal(answers.filter((s) => s === 429).length, 40 - AUTH_FAILURES.max, 'the rest 429');
+      assert.equal(checks, AUTH_FAILURES.max, 'no more scrypt checks than the limit');
+      // Another token, verified before, is unaffected.
+      assert.equal((await get('127.0.5.200', `Bearer ${t.tokens.admin}`)).status, 200);
+    });
   });
 }

@@ -29,6 +29,7 @@ export const ErrorCodes = {
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  AUTH_BUSY: { status: 503, title: 'Too many token verifications at once' },
   // Domain rules on resources, each its own code so scripts can tell them apart.
   CIDR_INVALID: { status: 422, title: 'Invalid CIDR' },
   PREFIX_TOO_LONG: { status: 422, title: 'Prefix longer than the longest announceable length' },

@@ -2,6 +2,7 @@ import { schema } from '@catchment/db';
 import { and, desc, eq, gte, lt, lte, ne, type SQL } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { actorFilter } from '../actor-view.ts';
 import { READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, Page, pageOf } from '../pagination.ts';
@@ -34,7 +35,12 @@ export function auditRoutes(app: FastifyInstance, ctx: ApiContext): void {
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
-            actor: Type.Optional(Type.String({ maxLength: 200 })),
+            actor: Type.Optional(
+              Type.String({
+                maxLength: 200,
+                description: 'Who wrote the entry; non-admins name a token actor by id (`token:#<id>`)',
+              }),
+            ),
             action: Type.Optional(Type.String({ maxLength: 100 })),
             objectType: Type.Optional(Type.String({ maxLength: 100 })),
             objectId: Type.Optional(Type.String({ maxLength: 300 })),
@@ -55,7 +61,11 @@ export function auditRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (req.principal?.role !== 'admin') conds.push(ne(t.objectType, 'token'));
       const before = decodeCursor(q.cursor as string | undefined);
       if (before > 0) conds.push(lt(t.id, before));
-      if (q.actor) conds.push(eq(t.actor, String(q.actor)));
+      if (q.actor) {
+        const actor = await actorFilter(ctx.db, req, String(q.actor));
+        if (actor === null) return { items: [], nextCursor: null };
+        conds.push(eq(t.actor, actor));
+      }
       if (q.action) conds.push(eq(t.action, String(q.action)));
       if (q.objectType) conds.push(eq(t.objectType, String(q.objectType)));
       if (q.objectId) conds.push(eq(t.objectId, String(q.objectId)));
