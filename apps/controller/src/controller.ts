@@ -11,7 +11,6 @@ import { type ControllerMetrics, createMetrics } from './metrics.ts';
 import { type ControllerWorld, loadWorld } from './model.ts';
 import { Notifier } from './notifier.ts';
 import { type ControllerOptions, DEFAULTS } from './options.ts';
-import { routingPackageGuard } from './routing-guard.ts';
 import { advanceRun, type ExecutorContext, type LoadedRun, renewExpiries } from './run-executor.ts';
 import { initialMemory } from './run-machine.ts';
 import { openRuns, type PlaybookRow, type RunRow, stepsOf } from './run-store.ts';
@@ -208,7 +207,7 @@ export class Controller {
     const endTimer = this.metrics.tickSeconds.startTimer();
     const db = this.db;
     const now = this.#now();
-    const modelOpts = { loadStaleMs: this.#cfg.loadStaleMs, defaultThreshold: this.#cfg.defaultThreshold };
+    const modelOpts = { loadStaleMs: this.#cfg.loadStaleMs };
     let world = await loadWorld(db, now, modelOpts);
     const playbooks = await db.select().from(schema.playbooks);
     const readings = await TriggerReadings.load(db, world.edgeNames, now, this.#cfg.sloStaleMs);
@@ -233,7 +232,6 @@ export class Controller {
         world = await loadWorld(db, now, modelOpts);
         return world;
       },
-      guard: this.#o.guard ?? routingPackageGuard,
       notifier: this.notifier,
       metrics: this.metrics,
       planner: { minTargets: this.#cfg.minTargets, dnsSteerableShare: this.#cfg.dnsSteerableShare },
@@ -285,7 +283,9 @@ export class Controller {
   }
 
   async #publish(db: Db): Promise<void> {
-    const publish = this.#o.publish ?? ((d: Db, actor: string) => publishSnapshot(d, { actor, now: this.#now() }));
+    const publish =
+      this.#o.publish ??
+      ((d: Db, actor: string) => publishSnapshot(d, { actor, now: this.#now(), loadStaleMs: this.#cfg.loadStaleMs }));
     try {
       await publish(db, this.name);
       this.metrics.publishes.inc({ result: 'ok' });

@@ -11,6 +11,8 @@ export interface AuditEntry {
   forced?: boolean;
   before?: unknown;
   after?: unknown;
+  /** When it happened (default: the database's clock); the controller stamps its own clock. */
+  at?: Date;
 }
 
 /** Appends to the audit log; call it inside the transaction of the change it records. */
@@ -19,6 +21,7 @@ export async function recordAudit(tx: Pick<Db, 'insert'>, entries: AuditEntry | 
   if (list.length === 0) return;
   await tx.insert(auditLog).values(
     list.map((e) => ({
+      ...(e.at ? { at: e.at } : {}),
       actor: e.actor,
       action: e.action,
       objectType: e.objectType,

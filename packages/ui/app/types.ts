@@ -1,3 +1,5 @@
+import type { PredictedLoad } from './components/predicted.ts';
+
 /** The parts of the API's answers the dashboard reads (apps/api schemas, packages/core snapshot). */
 export interface SnapshotEdge {
   name: string;
@@ -130,17 +132,18 @@ export interface Change {
   before: unknown;
   after: unknown;
 }
+/** packages/safety's one refusal type (API responses and the run history alike). */
 export interface Refusal {
   rule: string;
-  message: string;
-  details?: Record<string, unknown>;
+  reason: string;
+  details: Record<string, unknown>;
 }
 export interface DryRun {
   dryRun: true;
   wouldPublish: boolean;
   diff: Change[];
   refusal: Refusal | null;
-  predicted?: unknown;
+  predictedLoads: PredictedLoad[];
 }
 export interface Me {
   name: string;

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SnapshotFollower } from '@catchment/core';
+import { readWorld } from '@catchment/db';
 import { BirdSpeaker } from '@catchment/routing';
 import { BgpLab } from '@catchment/testkit/bgp-lab';
 import { SnapshotApi } from '@catchment/testkit/snapshot-api';
 import { buildWorld, startTestApi } from '../../../api/test/helpers.ts';
-import { loadWorld } from '../../../controller/src/model.ts';
 import { type EdgeAgent, PrometheusLoadSource, startEdgeAgent } from '../../src/index.ts';
 import { labWorld } from '../fixtures.ts';
 import { nginxText, TestExporter } from './exporter.ts';
@@ -168,7 +168,7 @@ test('the edge agent reports its load; a failing source sends none and routing i
     since = 0;
     exporter.body = () => nginxText({ www: slope * exporter.scrapes });
     await start(api.url, api.tokens.agent, exporter);
-    const world = () => loadWorld(api.database.db, new Date(), { loadStaleMs: 60_000, defaultThreshold: 0.8 });
+    const world = () => readWorld(api.database.db, new Date(), { loadStaleMs: 60_000 });
     await lab.waitFor(
       async () => (await world()).edges.find((x) => x.name === 'fra')?.loadRps === 30_000,
       15_000,
