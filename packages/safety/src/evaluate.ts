@@ -12,8 +12,12 @@ import type { Change, Refusal, SafetyWorld } from './types.ts';
  * adds load elsewhere nor withdraws a route), but they still obey humans-win.
  */
 export function evaluateChange(world: SafetyWorld, change: Change): Refusal[] {
+  return [...checkRouteBudget(world, change), ...changeRules(world, change)];
+}
+
+/** The rules on one change other than the route budget (the judge orders the budget first). */
+export function changeRules(world: SafetyWorld, change: Change): Refusal[] {
   return [
-    ...checkRouteBudget(world, change),
     ...checkHumansWin(world, change),
     ...checkBlastRadius(world, change),
     ...checkServiceAnswer(world, change),

@@ -9,7 +9,7 @@ export {
 } from './blast-radius.ts';
 export { checkCapacity, checkMoves } from './capacity.ts';
 export { checkConnectionSafety } from './dsr.ts';
-export { evaluateChange } from './evaluate.ts';
+export { changeRules, evaluateChange } from './evaluate.ts';
 export { automationBlocked, checkHumansWin } from './humans.ts';
 export { checkDwell, checkExitHeld, classify, type SignalLevel } from './hysteresis.ts';
 export { judge, type Verdict } from './judge.ts';

@@ -1,6 +1,6 @@
 import { isSheddingKind, type SheddingActionKind } from '@catchment/core';
 import type { AnnouncementChange } from '@catchment/routing';
-import { evaluateChange } from './evaluate.ts';
+import { changeRules } from './evaluate.ts';
 import { checkOverride, isOverrideKind } from './overrides.ts';
 import {
   ENGINE_DEFAULTS,
@@ -12,6 +12,7 @@ import {
   predictedLoads,
   supersededAction,
 } from './predict.ts';
+import { checkRouteBudget } from './route-budget.ts';
 import { announcedBy, checkRoutes } from './routes.ts';
 import type { Change, LoadMove, Refusal, SafetyWorld } from './types.ts';
 
@@ -67,14 +68,16 @@ export function judge(
   opts: EngineOptions = ENGINE_DEFAULTS,
 ): Verdict {
   const result = predict(world, proposals, opts);
-  const refusals: Refusal[] = [...result.refusals];
+  // The order the API names the first of: route budget and no-ops, routes, the prediction, the rest.
+  const budget: Refusal[] = [];
+  const rules: Refusal[] = [];
   const changes: Change[] = [];
   const withdrawals: AnnouncementChange[] = [];
   let movesGiven = false;
   proposals.forEach((p, i) => {
     if (p.edge === null) return;
     if (isOverrideKind(p.kind)) {
-      refusals.push(
+      rules.push(
         ...checkOverride(world, { kind: p.kind, edge: p.edge, revert: p.revert ?? false, moves: result.moves }),
       );
       if (p.kind === 'force-down' && !p.revert) withdrawals.push(...announcedBy(world, p.edge));
@@ -88,16 +91,16 @@ export function judge(
       movesGiven = true;
     }
     changes.push(change);
-    const found = evaluateChange(world, change);
-    refusals.push(...found);
+    const found = checkRouteBudget(world, change);
+    budget.push(...found);
+    rules.push(...changeRules(world, change));
     if (change.kind === 'withdraw-unicast' && change.direction === 'shed' && change.prefix) {
       if (!found.some((r) => r.rule === 'no-op'))
         withdrawals.push({ edge: change.edge, prefix: change.prefix, state: 'withdrawn' });
     }
   });
-  refusals.push(...checkRoutes(world, withdrawals));
   return {
-    refusals,
+    refusals: [...budget, ...checkRoutes(world, withdrawals), ...result.refusals, ...rules],
     prediction: result.prediction,
     predictedLoads: predictedLoads(result.prediction),
     moves: result.moves,

@@ -189,7 +189,11 @@ export function predict(world: SafetyWorld, proposals: readonly Proposal[], opts
     const before = supersededAction(world, p);
     return !before || kind === 'withdraw-unicast' || shedLevel(kind, p.params) > shedLevel(kind, before.params);
   });
-  if (sheds.length > 0 && load === null) {
+  // Automation holds still without data (static stability): it does not act on a load nobody
+  // knows. An operator may (a dead agent is a reason to shift, not to wait): nothing is moved
+  // predictably then, and the dry run shows the load as unknown. This and humans-win are the
+  // only rules that depend on who proposes the change.
+  if (load === null && sheds.some((p) => p.source === 'automation')) {
     refusals.push(refusal(`${edgeName} has not reported its load: the load to move is unknown`, { edge: edgeName }));
   }
   const add = (list: LoadMove[]) => {
