@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createLogger, type Logger, parseDuration } from '@catchment/core';
-import { type Db, publishSnapshot, schema } from '@catchment/db';
+import { actionsExpiredBetween, type Db, publishSnapshot, recordAudit, schema } from '@catchment/db';
 import { automationBlocked, edgeUsable } from '@catchment/safety';
-import { and, desc, eq, gt, isNotNull, isNull, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
 import { startHttp } from './http.ts';
 import { type Leadership, leadershipFor } from './leader.ts';
@@ -262,20 +262,10 @@ export class Controller {
 
     // An action that expired since the last tick (an operator's drain with an expiry...)
     // changes the compiled state without any write: publish then too.
-    const expired = await db
-      .select({ id: schema.actions.id })
-      .from(schema.actions)
-      .where(
-        and(
-          isNull(schema.actions.revertedAt),
-          gt(schema.actions.expiresAt, new Date(this.#lastTickAt ?? now.getTime())),
-          lte(schema.actions.expiresAt, now),
-        ),
-      )
-      .limit(1);
+    const expired = await actionsExpiredBetween(db, new Date(this.#lastTickAt ?? now.getTime()), now);
     this.#lastTickAt = now.getTime();
     // A new leader publishes once: the previous one may have died between commit and publish.
-    if (result.changed || expired.length > 0 || !this.#wasLeader) await this.#publish(db);
+    if (result.changed || expired || !this.#wasLeader) await this.#publish(db);
     this.#wasLeader = true;
     this.metrics.ticks.inc({ result: 'ok' });
     endTimer();
@@ -348,7 +338,7 @@ export class Controller {
       .returning({ id: schema.playbookRuns.id });
     const id = rows[0]?.id;
     if (id === undefined) return undefined;
-    await db.insert(schema.auditLog).values({
+    await recordAudit(db, {
       at: now,
       actor: this.name,
       action: 'start',

@@ -1,5 +1,5 @@
 import { type ActionKind, actionActive, byActionOrder, HOUR_MS, isActionKind, type WorldAction } from '@catchment/core';
-import { and, gt, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, lte, or } from 'drizzle-orm';
 import { recordAudit } from './audit.ts';
 import type { Db } from './connection.ts';
 import type { RouteActionSpan } from './route-history.ts';
@@ -133,4 +133,23 @@ export async function renewRunActions(db: Db, runIds: number[], now: Date, ttlMs
         lt(t.actions.expiresAt, new Date(now.getTime() + ttlMs / 2)),
       ),
     );
+}
+
+/** Ids of a run's actions that are not reverted (what a resolving run must leave behind: none). */
+export async function runActionIds(db: Reader, runId: number): Promise<number[]> {
+  const rows = await db
+    .select({ id: t.actions.id })
+    .from(t.actions)
+    .where(and(eq(t.actions.runId, runId), isNull(t.actions.revertedAt)));
+  return rows.map((r) => r.id);
+}
+
+/** Whether an action expired in (since, now]: the compiled state changed without any write. */
+export async function actionsExpiredBetween(db: Reader, since: Date, now: Date): Promise<boolean> {
+  const rows = await db
+    .select({ id: t.actions.id })
+    .from(t.actions)
+    .where(and(isNull(t.actions.revertedAt), gt(t.actions.expiresAt, since), lte(t.actions.expiresAt, now)))
+    .limit(1);
+  return rows.length > 0;
 }

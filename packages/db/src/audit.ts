@@ -1,4 +1,4 @@
-import { and, eq, inArray, max } from 'drizzle-orm';
+import { and, desc, eq, inArray, max } from 'drizzle-orm';
 import type { Db } from './connection.ts';
 import { auditLog } from './schema.ts';
 
@@ -58,4 +58,20 @@ export async function objectRevision(db: Pick<Db, 'select'>, objectType: string,
     .from(auditLog)
     .where(and(inArray(auditLog.objectType, types), eq(auditLog.objectId, objectId)));
   return row?.revision ?? 0;
+}
+
+/** The latest audit entry of one action on one object (who approved a run, and when). */
+export async function latestAudit(
+  db: Pick<Db, 'select'>,
+  objectType: string,
+  objectId: string,
+  action: string,
+): Promise<{ actor: string; at: Date } | undefined> {
+  const [row] = await db
+    .select({ actor: auditLog.actor, at: auditLog.at })
+    .from(auditLog)
+    .where(and(eq(auditLog.objectType, objectType), eq(auditLog.objectId, objectId), eq(auditLog.action, action)))
+    .orderBy(desc(auditLog.id))
+    .limit(1);
+  return row;
 }
