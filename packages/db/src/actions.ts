@@ -1,5 +1,5 @@
 import { type ActionKind, actionActive, byActionOrder, HOUR_MS, isActionKind, type WorldAction } from '@catchment/core';
-import { and, eq, gt, inArray, isNull, lt, lte, or } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, lte, or, type SQL } from 'drizzle-orm';
 import { recordAudit } from './audit.ts';
 import type { Db } from './connection.ts';
 import type { RouteActionSpan } from './route-history.ts';
@@ -45,18 +45,17 @@ function named(r: ActionRow, n: Awaited<ReturnType<typeof names>>): NamedAction 
   };
 }
 
+/** The SQL form of core's `actionActive`: not reverted, not expired at `now`. */
+export function actionActiveAt(now: Date): SQL | undefined {
+  return and(isNull(t.actions.revertedAt), or(isNull(t.actions.expiresAt), gt(t.actions.expiresAt, now)));
+}
+
 /**
  * The actions in force at `now` (core's `actionActive`), in the order they apply
  * (`byActionOrder`): the compiler, the API and the controller all read them here.
  */
 export async function readActiveActions(db: Reader, now: Date): Promise<NamedAction[]> {
-  const [rows, n] = await Promise.all([
-    db
-      .select()
-      .from(t.actions)
-      .where(and(isNull(t.actions.revertedAt), or(isNull(t.actions.expiresAt), gt(t.actions.expiresAt, now)))),
-    names(db),
-  ]);
+  const [rows, n] = await Promise.all([db.select().from(t.actions).where(actionActiveAt(now)), names(db)]);
   return rows
     .filter((r) => actionActive(r, now))
     .flatMap((r) => named(r, n) ?? [])

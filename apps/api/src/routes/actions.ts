@@ -3,6 +3,7 @@ import {
   ACTION_KINDS,
   type ActionKind,
   ActionParams,
+  actionActive,
   CatchmentError,
   canonicalJson,
   cidrProblem,
@@ -15,8 +16,8 @@ import {
   parseCidr,
   parseDuration,
 } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
-import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
+import { actionActiveAt, type Db, schema } from '@catchment/db';
+import { and, asc, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, type TSchema, Type } from 'typebox';
 import { type ChangeOutcome, runChange } from '../actions/pipeline.ts';
@@ -136,7 +137,7 @@ function recordOf(
     expiresAt: r.expiresAt?.toISOString() ?? null,
     revertedAt: r.revertedAt?.toISOString() ?? null,
     revertedBy: r.revertedBy,
-    active: r.revertedAt === null && (r.expiresAt === null || r.expiresAt.getTime() > now),
+    active: actionActive(r, new Date(now)),
   };
 }
 
@@ -152,7 +153,7 @@ async function loadActions(db: Db, where: SQL | undefined, limit = 1000): Promis
   return rows.map((r) => recordOf(r.a, r.edge, r.prefix));
 }
 
-const activeNow = () => and(isNull(t.revertedAt), or(isNull(t.expiresAt), gt(t.expiresAt, new Date())));
+const activeNow = () => actionActiveAt(new Date());
 
 function expiryOf(b: CommonBody): Date | null {
   if (b.expiresAt && b.ttl)
