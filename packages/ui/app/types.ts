@@ -14,6 +14,8 @@ export interface SnapshotEdge {
   loadRps: number | null;
   capacityRps: number;
   utilisation: number | null;
+  /** The edge's effective SLO threshold, compiled into the snapshot (the number the rules use). */
+  threshold: number;
   shiftPercent: number;
   shiftTargets: string[];
   dsrAddress?: string;
