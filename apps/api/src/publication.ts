@@ -4,7 +4,7 @@ import { type Database, type Db, isDatabaseUnreachable, SNAPSHOT_CHANNEL, schema
 import { desc, eq, gt } from 'drizzle-orm';
 
 /** Compiles the body the current database state (plus active actions) would publish. */
-export type CompileSnapshot = (db: Db) => Promise<SnapshotBody>;
+export type CompileSnapshot = (db: Db, now?: Date) => Promise<SnapshotBody>;
 /** Publishes a new version when the compiled body differs from the latest; returns the latest. */
 export type PublishSnapshot = (db: Db, actor: string) => Promise<Snapshot | undefined>;
 

@@ -125,7 +125,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     distribution: new DistributionLimiter(opts.snapshotRateLimit),
     tokens: verifier,
     metrics,
-    checkAction: opts.checkAction ?? checkActionRules,
+    checkAction: opts.checkAction ?? checkActionRules(),
     compile: opts.compile ?? compileSnapshot,
     routes,
     explain: explainer.explain,

@@ -112,6 +112,13 @@ for (const mode of DB_MODES) {
           (d: { path: string; after: unknown }) => d.path === '/edges/lhr/override' && d.after === 'drain',
         ),
       );
+      // The dry run shows the plan: the predicted load of every affected edge, before and after.
+      assert.equal(body.predictedLoads[0]?.edge, 'lhr');
+      const shift = await c('shift', 'lhr', '20', '--reason', 'try', '--dry-run');
+      assert.match(
+        shift.stdout,
+        /predicted loads:\n\s+EDGE\s+CAPACITY\s+BEFORE RPS\s+AFTER RPS\s+BEFORE\s+AFTER\n\s+lhr\s/,
+      );
       assert.deepEqual(JSON.parse((await c('get', 'actions', '-o', 'json')).stdout), [], 'no action was created');
       assert.deepEqual(JSON.parse((await c('status', '-o', 'json')).stdout), before);
       oneLine(await c('drain', 'lhr'), /USAGE: required option '--reason <text>' not specified/);

@@ -1,5 +1,5 @@
 import { CatchmentError } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
+import { type Db, recordAudit, schema } from '@catchment/db';
 import { and, eq } from 'drizzle-orm';
 
 export { abortRun } from '@catchment/db';
@@ -24,7 +24,7 @@ export async function decideStage(
       .returning({ id: schema.runSteps.id, position: schema.runSteps.position, stage: schema.runSteps.stage });
     const step = rows[0];
     if (!step) throw new CatchmentError('CONFLICT', `run ${runId} is not waiting for an approval`);
-    await tx.insert(schema.auditLog).values({
+    await recordAudit(tx, {
       at: now,
       actor,
       action: decision === 'approved' ? 'approve' : 'reject',

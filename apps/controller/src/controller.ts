@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createLogger, type Logger, parseDuration } from '@catchment/core';
-import { type Db, publishSnapshot, schema } from '@catchment/db';
+import { actionsExpiredBetween, type Db, publishSnapshot, recordAudit, schema } from '@catchment/db';
 import { automationBlocked, edgeUsable } from '@catchment/safety';
-import { and, desc, eq, gt, isNotNull, isNull, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
 import { startHttp } from './http.ts';
 import { type Leadership, leadershipFor } from './leader.ts';
@@ -11,7 +11,6 @@ import { type ControllerMetrics, createMetrics } from './metrics.ts';
 import { type ControllerWorld, loadWorld } from './model.ts';
 import { Notifier } from './notifier.ts';
 import { type ControllerOptions, DEFAULTS } from './options.ts';
-import { routingPackageGuard } from './routing-guard.ts';
 import { advanceRun, type ExecutorContext, type LoadedRun, renewExpiries } from './run-executor.ts';
 import { initialMemory } from './run-machine.ts';
 import { openRuns, type PlaybookRow, type RunRow, stepsOf } from './run-store.ts';
@@ -208,7 +207,7 @@ export class Controller {
     const endTimer = this.metrics.tickSeconds.startTimer();
     const db = this.db;
     const now = this.#now();
-    const modelOpts = { loadStaleMs: this.#cfg.loadStaleMs, defaultThreshold: this.#cfg.defaultThreshold };
+    const modelOpts = { loadStaleMs: this.#cfg.loadStaleMs };
     let world = await loadWorld(db, now, modelOpts);
     const playbooks = await db.select().from(schema.playbooks);
     const readings = await TriggerReadings.load(db, world.edgeNames, now, this.#cfg.sloStaleMs, {
@@ -236,7 +235,6 @@ export class Controller {
         world = await loadWorld(db, now, modelOpts);
         return world;
       },
-      guard: this.#o.guard ?? routingPackageGuard,
       notifier: this.notifier,
       metrics: this.metrics,
       planner: { minTargets: this.#cfg.minTargets, dnsSteerableShare: this.#cfg.dnsSteerableShare },
@@ -267,20 +265,10 @@ export class Controller {
 
     // An action that expired since the last tick (an operator's drain with an expiry...)
     // changes the compiled state without any write: publish then too.
-    const expired = await db
-      .select({ id: schema.actions.id })
-      .from(schema.actions)
-      .where(
-        and(
-          isNull(schema.actions.revertedAt),
-          gt(schema.actions.expiresAt, new Date(this.#lastTickAt ?? now.getTime())),
-          lte(schema.actions.expiresAt, now),
-        ),
-      )
-      .limit(1);
+    const expired = await actionsExpiredBetween(db, new Date(this.#lastTickAt ?? now.getTime()), now);
     this.#lastTickAt = now.getTime();
     // A new leader publishes once: the previous one may have died between commit and publish.
-    if (result.changed || expired.length > 0 || !this.#wasLeader) await this.#publish(db);
+    if (result.changed || expired || !this.#wasLeader) await this.#publish(db);
     this.#wasLeader = true;
     this.metrics.ticks.inc({ result: 'ok' });
     endTimer();
@@ -288,7 +276,9 @@ export class Controller {
   }
 
   async #publish(db: Db): Promise<void> {
-    const publish = this.#o.publish ?? ((d: Db, actor: string) => publishSnapshot(d, { actor, now: this.#now() }));
+    const publish =
+      this.#o.publish ??
+      ((d: Db, actor: string) => publishSnapshot(d, { actor, now: this.#now(), loadStaleMs: this.#cfg.loadStaleMs }));
     try {
       await publish(db, this.name);
       this.metrics.publishes.inc({ result: 'ok' });
@@ -351,7 +341,7 @@ export class Controller {
       .returning({ id: schema.playbookRuns.id });
     const id = rows[0]?.id;
     if (id === undefined) return undefined;
-    await db.insert(schema.auditLog).values({
+    await recordAudit(db, {
       at: now,
       actor: this.name,
       action: 'start',

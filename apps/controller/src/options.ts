@@ -1,6 +1,6 @@
-import type { Logger } from '@catchment/core';
+import { DEFAULT_LOAD_STALE_MS, type Logger } from '@catchment/core';
 import type { Database, Db } from '@catchment/db';
-import type { RoutingGuard } from '@catchment/safety';
+import { ENGINE_DEFAULTS } from '@catchment/safety';
 import type { Stage } from './stages.ts';
 
 export interface ControllerOptions {
@@ -20,8 +20,6 @@ export interface ControllerOptions {
    * replica becomes leader (its predecessor may have died between commit and publish).
    */
   publish?: (db: Db, actor: string) => Promise<unknown>;
-  /** Coverage / last-route checks; default: @catchment/routing's checkWithdrawal on the compiled state. */
-  guard?: RoutingGuard;
   /** node-cron expressions (with seconds) of the decision tick and of SLO evaluations. */
   tickSchedule?: string;
   sloSchedule?: string;
@@ -44,7 +42,6 @@ export interface ControllerOptions {
   alertLapseMs?: number;
   /** An alert that carries no endsAt lapses this long after it was last received. */
   alertMaxSilenceMs?: number;
-  defaultThreshold?: number;
   minTargets?: number;
   dnsSteerableShare?: number;
   burnRate?: { shortWindowDivisor: number };
@@ -58,11 +55,10 @@ export const DEFAULTS = {
   defaultVerifyMs: 120_000,
   defaultDwellMs: 300_000,
   actionTtlMs: 3_600_000,
-  loadStaleMs: 120_000,
+  loadStaleMs: DEFAULT_LOAD_STALE_MS,
   sloStaleMs: 120_000,
   alertLapseMs: 900_000,
   alertMaxSilenceMs: 86_400_000,
-  defaultThreshold: 0.85,
-  minTargets: 2,
-  dnsSteerableShare: 1,
+  minTargets: ENGINE_DEFAULTS.minTargets,
+  dnsSteerableShare: ENGINE_DEFAULTS.dnsSteerableShare,
 };

@@ -1,9 +1,8 @@
 import type { Db } from '@catchment/db';
-import type { RoutingGuard, SignalLevel } from '@catchment/safety';
+import type { EngineOptions, SignalLevel } from '@catchment/safety';
 import type { ControllerMetrics } from './metrics.ts';
 import type { ControllerWorld } from './model.ts';
 import type { Notifier, NotifyEvent } from './notifier.ts';
-import type { PlannerOptions } from './planner.ts';
 import type { Memory, StageStatus } from './run-machine.ts';
 import type { PlaybookRow, RunRow, StepRow } from './run-store.ts';
 import type { Stage } from './stages.ts';
@@ -21,10 +20,10 @@ export interface ExecutorContext {
   world: ControllerWorld;
   /** Reloads the world after a change (the next decision of the same tick sees it). */
   reloadWorld(): Promise<ControllerWorld>;
-  guard: RoutingGuard;
   notifier: Notifier;
   metrics: ControllerMetrics;
-  planner: PlannerOptions;
+  /** How changes are predicted (packages/safety's EngineOptions, the API uses the defaults). */
+  planner: EngineOptions;
   /** Lifetime of an automated action; the leader renews it while the run is open. */
   actionTtlMs: number;
   /** Test hook: called inside the transaction after a stage's actions are written. */

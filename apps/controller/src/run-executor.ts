@@ -1,7 +1,7 @@
 import type { RunState } from '@catchment/core';
-import { schema } from '@catchment/db';
+import { latestAudit, runActionIds, schema } from '@catchment/db';
 import { automationBlocked, type Refusal } from '@catchment/safety';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import {
   type ExecutorContext,
   type LoadedRun,
@@ -183,16 +183,7 @@ async function execute(
     case 'resolve':
       await ctx.db.transaction(async (tx) => {
         // Safety net: nothing of a resolved run stays active.
-        const leftovers = await tx
-          .select({ id: schema.actions.id })
-          .from(schema.actions)
-          .where(sqlActiveOfRun(run.row.id));
-        await revertActions(
-          tx,
-          leftovers.map((r) => r.id),
-          now,
-          ctx.actor,
-        );
+        await revertActions(tx, await runActionIds(tx, run.row.id), now, ctx.actor);
         await updateRun(tx, run.row, { state: 'resolved', memory: next(memory, {}), endedAt: now }, now);
       });
       ctx.metrics.runsEnded.inc({ state: 'resolved' });
@@ -207,10 +198,6 @@ async function execute(
   }
 }
 
-function sqlActiveOfRun(runId: number) {
-  return and(eq(schema.actions.runId, runId), isNull(schema.actions.revertedAt));
-}
-
 /**
  * The API's `POST /v1/runs/:id/approve` approves a whole run (state 'approved', with an
  * audit record) rather than one stage: that approval is carried over to the stage the
@@ -220,18 +207,7 @@ function sqlActiveOfRun(runId: number) {
 async function takeRunApproval(ctx: ExecutorContext, run: LoadedRun): Promise<LoadedRun> {
   if (run.row.state !== 'approved') return run;
   const memory = memoryOf(run.row);
-  const [audit] = await ctx.db
-    .select({ actor: schema.auditLog.actor, at: schema.auditLog.at })
-    .from(schema.auditLog)
-    .where(
-      and(
-        eq(schema.auditLog.objectType, 'run'),
-        eq(schema.auditLog.objectId, String(run.row.id)),
-        eq(schema.auditLog.action, 'approve'),
-      ),
-    )
-    .orderBy(desc(schema.auditLog.id))
-    .limit(1);
+  const audit = await latestAudit(ctx.db, 'run', String(run.row.id), 'approve');
   await ctx.db.transaction(async (tx) => {
     await tx
       .update(schema.runSteps)

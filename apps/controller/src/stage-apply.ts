@@ -1,5 +1,5 @@
-import { schema } from '@catchment/db';
-import { evaluateChange, type Refusal } from '@catchment/safety';
+import { insertAction } from '@catchment/db';
+import type { Refusal } from '@catchment/safety';
 import { type PlannedAction, planStage } from './planner.ts';
 import {
   describe,
@@ -26,14 +26,13 @@ export async function writeActions(
 ): Promise<number[]> {
   const ids: number[] = [];
   for (const [k, a] of planned.entries()) {
-    const params = a.params;
-    const rows = await tx
-      .insert(schema.actions)
-      .values({
+    const row = await insertAction(
+      tx,
+      {
         kind: a.kind,
         edgeId: ctx.world.edgeIds.get(a.edge) ?? null,
         prefixId: a.prefix ? (ctx.world.prefixIds.get(a.prefix) ?? null) : null,
-        params,
+        params: a.params,
         // The revert condition (safety rule 7), besides expires_at, which the leader renews while the run is open.
         reason: `playbook ${run.playbook.name}, run ${run.row.id}, step ${stage.position + 1} (${describe(stage)}); reverted when the run recovers (exit threshold held ${Math.round(stage.dwellMs / 1000)} s) or at expiry`,
         actor: ctx.actor,
@@ -42,32 +41,23 @@ export async function writeActions(
         idempotencyKey: `run:${run.row.id}:seq:${seq}:${k}`,
         createdAt: ctx.now,
         expiresAt: new Date(ctx.now.getTime() + ctx.actionTtlMs),
-      })
-      .returning({ id: schema.actions.id });
-    const id = rows[0]?.id;
-    if (id === undefined) continue;
-    ids.push(id);
+      },
+      {
+        at: ctx.now,
+        reason: `playbook ${run.playbook.name}, run ${run.row.id}`,
+        after: { kind: a.kind, edge: a.edge, prefix: a.prefix ?? null, params: a.params },
+      },
+    );
+    ids.push(row.id);
     ctx.metrics.actions.inc({ kind: a.kind, op: 'apply' });
-    await tx.insert(schema.auditLog).values({
-      at: ctx.now,
-      actor: ctx.actor,
-      action: 'apply',
-      objectType: 'action',
-      objectId: String(id),
-      reason: `playbook ${run.playbook.name}, run ${run.row.id}`,
-      before: null,
-      after: { kind: a.kind, edge: a.edge, prefix: a.prefix ?? null, params },
-    });
   }
   return ids;
 }
 
-/** Plans the stage and runs every safety rule on it. */
+/** Plans the stage: its step module's proposals, judged by packages/safety's judge (as the API judges operators). */
 export function judge(ctx: ExecutorContext, run: LoadedRun, stage: Stage) {
   const plan = planStage(ctx.world, run.row.id, run.edge, stage, ctx.planner);
-  const refusals = [...plan.refusals];
-  for (const change of plan.changes) refusals.push(...evaluateChange(ctx.world, change, ctx.guard));
-  return { plan, refusals };
+  return { plan, refusals: plan.refusals };
 }
 
 export async function refuse(

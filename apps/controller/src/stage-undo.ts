@@ -1,6 +1,5 @@
-import { type Db, schema } from '@catchment/db';
-import { checkRouteBudget, edgeUsable } from '@catchment/safety';
-import { and, gt, inArray, isNull, lt } from 'drizzle-orm';
+import { type Db, renewRunActions } from '@catchment/db';
+import { edgeUsable } from '@catchment/safety';
 import type { PlannedAction } from './planner.ts';
 import { describe, type ExecutorContext, type LoadedRun, next, notify, observe, stepOf } from './run-context.ts';
 import { memoryOf, revertActions, type StepRow, setStepState, stepActionIds, updateRun } from './run-store.ts';
@@ -19,26 +18,8 @@ export async function undo(
   const memory = memoryOf(run.row);
   const row = stepOf(run, stage);
   const ids = stepActionIds(row);
-  // A restore changes routes too: it waits for the route-change budget (never exceeds it),
-  // unless the withdrawn prefix lost its covering route: a route beats damping.
-  if (!dryRun && !emergency && (stage.step.kind === 'withdraw-unicast' || stage.step.kind === 'communities')) {
-    const active = ctx.world.actions.filter((a) => a.id !== undefined && ids.includes(a.id));
-    const refusals = active.flatMap((a) =>
-      checkRouteBudget(ctx.world, {
-        kind: stage.step.kind as 'communities',
-        edge: run.edge,
-        source: 'automation',
-        direction: 'restore',
-        params: a.params,
-        moves: [],
-        ...(a.prefix ? { prefix: a.prefix } : {}),
-      }),
-    );
-    if (refusals.length > 0) {
-      for (const r of refusals) ctx.metrics.refusals.inc({ rule: r.rule });
-      return false;
-    }
-  }
+  // A restore is never blocked by the route-change budget: the shed reserved its change
+  // (packages/safety checkRouteBudget), and undoing always has to be possible.
   // Undoing a later dns-shift stage reinstates the one before it (50 → 25 → 10 → 0 %).
   const previous = stage.stage > 0 ? run.stages[index - 1] : undefined;
   const previousRow = previous && previous.position === stage.position ? stepOf(run, previous) : undefined;
@@ -118,18 +99,7 @@ export function uncoveredStage(ctx: ExecutorContext, run: LoadedRun): { uncovere
   return {};
 }
 
-/** Actions of open runs whose expiry comes closer than half their lifetime are renewed. */
+/** Actions of open runs whose expiry comes closer than half their lifetime are renewed (packages/db). */
 export async function renewExpiries(db: Db, runIds: number[], now: Date, ttlMs: number): Promise<void> {
-  if (runIds.length === 0) return;
-  await db
-    .update(schema.actions)
-    .set({ expiresAt: new Date(now.getTime() + ttlMs) })
-    .where(
-      and(
-        inArray(schema.actions.runId, runIds),
-        isNull(schema.actions.revertedAt),
-        gt(schema.actions.expiresAt, now),
-        lt(schema.actions.expiresAt, new Date(now.getTime() + ttlMs / 2)),
-      ),
-    );
+  await renewRunActions(db, runIds, now, ttlMs);
 }

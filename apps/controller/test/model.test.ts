@@ -49,15 +49,15 @@ describe('world model (PGlite)', () => {
       source: 'operator',
       createdAt: clock.now(),
     });
-    const world = await loadWorld(db, clock.now(), { loadStaleMs: 2 * MIN, defaultThreshold: 0.8 });
+    const world = await loadWorld(db, clock.now(), { loadStaleMs: 2 * MIN });
     const edge = (n: string) => world.edges.find((e) => e.name === n);
     assert.equal(edge('lhr')?.loadRps, 28_000);
     assert.equal(edge('lhr')?.threshold, 0.85, 'the edge SLO enter threshold');
-    assert.equal(edge('fra')?.threshold, 0.8, 'default without an SLO');
+    assert.equal(edge('fra')?.threshold, 0.85, 'DEFAULT_UTILISATION_THRESHOLD without an SLO');
     assert.equal(edge('syd')?.loadRps, null, 'a stale report is unknown load');
     assert.equal(edge('gru')?.override, 'drain');
     assert.deepEqual(
-      [...(world.traffic.answers.get('lhr') ?? new Map())],
+      [...(world.answers.get('lhr') ?? new Map())],
       [
         ['192.0.2.0/24', 35],
         ['198.51.100.0/24', 10],

@@ -202,7 +202,7 @@ describe('safety rules inside the controller (PGlite)', () => {
     // The controllers are gone: the action runs out at its expiry.
     await controller.stop();
     clock.advance(11 * MIN);
-    const world = await loadWorld(db, clock.now(), { loadStaleMs: 60 * MIN, defaultThreshold: 0.85 });
+    const world = await loadWorld(db, clock.now(), { loadStaleMs: 60 * MIN });
     assert.equal(world.actions.length, 0);
     // An operator's drain with an expiry: published when it starts and again when it ends.
     controller = new Controller({ database, now: clock.now, schedule: false, http: false });

@@ -50,6 +50,7 @@ export const ErrorCodes = {
   // Concurrency and idempotency.
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with a different request' },
   STATE_CONFLICT: { status: 409, title: 'Object is not in a state that allows this' },
+  ALREADY_IN_EFFECT: { status: 409, title: 'The change is in effect already (a no-op, not counted)' },
   NO_SNAPSHOT: { status: 404, title: 'No snapshot published yet' },
   NOT_MIGRATED: { status: 503, title: 'Database schema is not migrated' },
   DNSSEC_KEK_MISSING: { status: 503, title: 'No DNSSEC key-encryption key is configured' },

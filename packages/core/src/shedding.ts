@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
 import { ACTION_KINDS, type ActionKind } from './actions.ts';
 import { CidrText, Name } from './schema-common.ts';
 
@@ -30,3 +31,12 @@ export const DnsBlockReport = Type.Object(
   { additionalProperties: true },
 );
 export type DnsBlockReport = Static<typeof DnsBlockReport>;
+
+/** Whether a consumer report's details are a DNS server's block report. */
+export function isDnsBlockReport(details: unknown): details is DnsBlockReport {
+  return Value.Check(DnsBlockReport, details);
+}
+
+export function isSheddingKind(kind: string): kind is SheddingActionKind {
+  return (SHEDDING_ACTION_KINDS as readonly string[]).includes(kind);
+}

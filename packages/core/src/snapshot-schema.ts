@@ -87,6 +87,11 @@ export const SnapshotEdge = Type.Object(
     /** Last reported load in requests/s, and load / capacity; null when never reported. */
     loadRps: Type.Union([Type.Number(), Type.Null()]),
     utilisation: Type.Union([Type.Number(), Type.Null()]),
+    /**
+     * The utilisation this edge may reach as a target of moved load: its effective SLO
+     * threshold (edge-rules.ts effectiveThreshold), the same number for DNS, API and controller.
+     */
+    threshold: Type.Number({ minimum: 0 }),
     /** Percentage (0-100) of this edge's DNS answers shifted to other edges. */
     shiftPercent: Type.Number({ minimum: 0, maximum: 100 }),
     /** Optional explicit targets for the shift (else: usable edges with headroom). */

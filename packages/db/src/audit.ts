@@ -1,4 +1,4 @@
-import { and, eq, inArray, max } from 'drizzle-orm';
+import { and, desc, eq, inArray, max } from 'drizzle-orm';
 import type { Db } from './connection.ts';
 import { auditLog } from './schema.ts';
 
@@ -11,6 +11,8 @@ export interface AuditEntry {
   forced?: boolean;
   before?: unknown;
   after?: unknown;
+  /** When it happened (default: the database's clock); the controller stamps its own clock. */
+  at?: Date;
 }
 
 /** Appends to the audit log; call it inside the transaction of the change it records. */
@@ -19,6 +21,7 @@ export async function recordAudit(tx: Pick<Db, 'insert'>, entries: AuditEntry | 
   if (list.length === 0) return;
   await tx.insert(auditLog).values(
     list.map((e) => ({
+      ...(e.at ? { at: e.at } : {}),
       actor: e.actor,
       action: e.action,
       objectType: e.objectType,
@@ -55,4 +58,20 @@ export async function objectRevision(db: Pick<Db, 'select'>, objectType: string,
     .from(auditLog)
     .where(and(inArray(auditLog.objectType, types), eq(auditLog.objectId, objectId)));
   return row?.revision ?? 0;
+}
+
+/** The latest audit entry of one action on one object (who approved a run, and when). */
+export async function latestAudit(
+  db: Pick<Db, 'select'>,
+  objectType: string,
+  objectId: string,
+  action: string,
+): Promise<{ actor: string; at: Date } | undefined> {
+  const [row] = await db
+    .select({ actor: auditLog.actor, at: auditLog.at })
+    .from(auditLog)
+    .where(and(eq(auditLog.objectType, objectType), eq(auditLog.objectId, objectId), eq(auditLog.action, action)))
+    .orderBy(desc(auditLog.id))
+    .limit(1);
+  return row;
 }

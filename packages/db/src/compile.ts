@@ -2,7 +2,10 @@ import {
   type ActionKind,
   type ActiveAction,
   DEFAULT_GUE_PORT,
+  DEFAULT_LOAD_STALE_MS,
   DEFAULT_SETTINGS,
+  edgeUsable,
+  effectiveThreshold,
   type NormalConfig,
   OVERRIDE_ACTIONS,
   type SnapshotAnnouncement,
@@ -11,46 +14,46 @@ import {
   type SnapshotEdge,
   type SnapshotSettings,
 } from '@catchment/core';
-import { and, gt, isNull, or } from 'drizzle-orm';
+import { readActiveActions } from './actions.ts';
 import { exportConfig } from './config-export.ts';
 import type { Db } from './connection.ts';
 import { dnssecEnabled, type KeyRow, liveKeys, snapshotDnssec } from './dnssec.ts';
 import * as t from './schema.ts';
 
-/** Actions in force at `now`: not reverted, not expired. */
+/** Actions in force at `now`, in the order they apply (actions.ts `readActiveActions`). */
 export async function activeActions(db: Pick<Db, 'select'>, now = new Date()): Promise<ActiveAction[]> {
-  const [rows, edges] = await Promise.all([
-    db
-      .select()
-      .from(t.actions)
-      .where(and(isNull(t.actions.revertedAt), or(isNull(t.actions.expiresAt), gt(t.actions.expiresAt, now)))),
-    db.select({ id: t.edges.id, name: t.edges.name }).from(t.edges),
-  ]);
-  const edgeName = new Map(edges.map((e) => [e.id, e.name]));
-  return rows
-    .map((r) => ({
-      id: r.id,
-      kind: r.kind as ActionKind,
-      edge: r.edgeId === null ? null : (edgeName.get(r.edgeId) ?? null),
-      params: (r.params ?? {}) as Record<string, unknown>,
-      createdAt: r.createdAt,
-      expiresAt: r.expiresAt,
-      source: r.source as 'operator' | 'automation',
-    }))
-    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id);
+  return (await readActiveActions(db, now)).map((a) => ({
+    id: a.id,
+    kind: a.kind,
+    edge: a.edge,
+    params: a.params,
+    createdAt: a.createdAt,
+    expiresAt: a.expiresAt,
+    source: a.source,
+  }));
+}
+
+export interface CompileOptions {
+  /** A load report older than this is left out: the edge's load is unknown (default DEFAULT_LOAD_STALE_MS). */
+  loadStaleMs?: number;
 }
 
 /** Reads the database and compiles the snapshot body (pure part: `compileBody`). */
-export async function compileSnapshot(db: Db, now = new Date()): Promise<SnapshotBody> {
+export async function compileSnapshot(db: Db, now = new Date(), opts: CompileOptions = {}): Promise<SnapshotBody> {
   const [config, actions, loads, keys] = await Promise.all([
     exportConfig(db),
     activeActions(db, now),
-    db.select({ edgeId: t.edgeLoads.edgeId, rps: t.edgeLoads.rps }).from(t.edgeLoads),
+    db
+      .select({ edgeId: t.edgeLoads.edgeId, rps: t.edgeLoads.rps, reportedAt: t.edgeLoads.reportedAt })
+      .from(t.edgeLoads),
     liveKeys(db),
   ]);
   const edgeIds = await db.select({ id: t.edges.id, name: t.edges.name }).from(t.edges);
   const loadByEdge = new Map<string, number>();
+  // Staleness is applied here, once: every consumer of the body sees the same loads.
+  const staleBefore = now.getTime() - (opts.loadStaleMs ?? DEFAULT_LOAD_STALE_MS);
   for (const l of loads) {
+    if (l.reportedAt.getTime() < staleBefore) continue;
     const name = edgeIds.find((e) => e.id === l.edgeId)?.name;
     if (name) loadByEdge.set(name, l.rps);
   }
@@ -99,9 +102,10 @@ export function compileBody(
       capacityRps: e.capacity.rps,
       state,
       override,
-      usable: override === 'force-up' || (override === 'none' && state === 'active'),
+      usable: edgeUsable({ state, override }),
       loadRps,
       utilisation: loadRps === null ? null : loadRps / e.capacity.rps,
+      threshold: effectiveThreshold(e.name, config.slos),
       shiftPercent: override === 'drain' ? 100 : (shift?.percent ?? 0),
       shiftTargets: shift?.targets ?? [],
       dsrAddress: e.dsrAddress ?? null,

@@ -1,3 +1,4 @@
+export * from './actions.ts';
 export * from './audit.ts';
 export * from './compile.ts';
 export * from './config-diff.ts';
@@ -8,7 +9,9 @@ export * from './dnssec.ts';
 export * from './dnssec-rollover.ts';
 export * from './migrate.ts';
 export * from './publish.ts';
+export * from './route-history.ts';
 export * from './rows.ts';
 export * from './runs.ts';
 export * as schema from './schema.ts';
 export * from './unreachable.ts';
+export * from './world.ts';

@@ -47,13 +47,15 @@ export const SNAPSHOT_CHANNEL = 'catchment_snapshot';
 export async function publishSnapshot(
   db: Db,
   /** kek: the DNSSEC key-encryption key for new keys (default: loadKek() from the environment). */
-  opts: { actor: string; now?: Date; kek?: Buffer },
+  opts: { actor: string; now?: Date; kek?: Buffer; loadStaleMs?: number },
 ): Promise<{ snapshot: Snapshot; published: boolean }> {
   const result = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`);
     // A signed zone gets its first keys here, so that no snapshot names a signed zone without keys.
     await ensureZoneKeys(tx as unknown as Db, opts.kek ?? loadKek());
-    const body = await compileSnapshot(tx as unknown as Db, opts.now);
+    const body = await compileSnapshot(tx as unknown as Db, opts.now, {
+      ...(opts.loadStaleMs !== undefined ? { loadStaleMs: opts.loadStaleMs } : {}),
+    });
     const [latest] = await tx
       .select({ version: snapshots.version, checksum: snapshots.checksum, createdAt: snapshots.createdAt })
       .from(snapshots)

@@ -1,5 +1,6 @@
 import { CatchmentError } from '@catchment/core';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { recordAudit } from './audit.ts';
 import type { Db } from './connection.ts';
 import * as schema from './schema.ts';
 
@@ -16,8 +17,9 @@ export async function revertActions(tx: Tx, ids: number[], now: Date, by: string
     .set({ revertedAt: now, revertedBy: by })
     .where(and(inArray(schema.actions.id, ids), isNull(schema.actions.revertedAt)))
     .returning({ id: schema.actions.id, kind: schema.actions.kind, params: schema.actions.params });
-  for (const r of rows) {
-    await tx.insert(schema.auditLog).values({
+  await recordAudit(
+    tx,
+    rows.map((r) => ({
       at: now,
       actor: by,
       action: 'revert',
@@ -26,8 +28,8 @@ export async function revertActions(tx: Tx, ids: number[], now: Date, by: string
       reason: `reverted by ${by}`,
       before: { kind: r.kind, params: r.params, active: true },
       after: { active: false },
-    });
-  }
+    })),
+  );
   return rows.map((r) => r.id);
 }
 

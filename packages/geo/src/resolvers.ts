@@ -1,4 +1,4 @@
-import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
+import { hasHeadroom, headroomRps, type SnapshotBody, type SnapshotEdge, type WorldEdge } from '@catchment/core';
 import type { GeoInfo } from './geodb.ts';
 import { type Address, type Network, parseNetwork } from './ip.ts';
 
@@ -61,13 +61,8 @@ export function preparePolicy(body: SnapshotBody, name: string | null): Prepared
   return p;
 }
 
-export function hasHeadroom(e: SnapshotEdge): boolean {
-  return e.utilisation === null || e.utilisation < 1;
-}
-
-export function headroomRps(e: SnapshotEdge): number {
-  return Math.max(0, e.capacityRps - (e.loadRps ?? 0));
-}
+// "Headroom" is core's rule (edge-rules.ts), against the edge's compiled SLO threshold.
+export { hasHeadroom, headroomRps };
 
 function usableReason(e: SnapshotEdge): string | undefined {
   if (!e.usable) return `${e.name} not usable (state ${e.state}, override ${e.override})`;
@@ -248,24 +243,51 @@ export function nearestWithRoom<T extends TargetCandidate>(
   return candidates.filter((c) => chosen.has(c));
 }
 
+/** What the target rule needs of an edge (a snapshot edge or a world edge). */
+export type TargetEdge = Pick<WorldEdge, 'name' | 'state' | 'override' | 'capacityRps' | 'loadRps' | 'threshold'> & {
+  lat?: number;
+  lon?: number;
+};
+
 /**
- * Targets of a shift: the explicit ones; else the nearest usable edges with headroom that
- * have room for the shifted load (its reported load × the shift percentage), at least two.
+ * The one target rule for moved load, shared by DNS shifts and by packages/safety's
+ * prediction of every change that moves load: the `named` targets that may take load
+ * (usable, with headroom); without names, the nearest usable edges with headroom that
+ * together have room for `rps` (nearestWithRoom), at least `min`. `filter` narrows the
+ * candidates (DSR: edges with a DSR address). Without coordinates, every candidate.
  */
-export function shiftTargets(edges: SnapshotEdge[], from: SnapshotEdge): SnapshotEdge[] {
-  const explicit = from.shiftTargets.length > 0;
+export function loadTargets<T extends TargetEdge>(
+  edges: readonly T[],
+  from: { name: string; lat?: number; lon?: number },
+  rps: number,
+  opts: { named?: readonly string[]; min?: number; filter?: (e: T) => boolean } = {},
+): T[] {
+  const named = opts.named ?? [];
   const candidates = edges.filter(
     (e) =>
       e.name !== from.name &&
-      e.usable &&
       hasHeadroom(e) &&
-      headroomRps(e) > 0 &&
-      (!explicit || from.shiftTargets.includes(e.name)),
+      (named.length === 0 || named.includes(e.name)) &&
+      (opts.filter ? opts.filter(e) : true),
   );
-  if (explicit) return candidates;
+  if (named.length > 0 || from.lat === undefined || from.lon === undefined) return candidates;
+  const placed = candidates.map((e) => ({
+    e,
+    name: e.name,
+    lat: e.lat ?? from.lat ?? 0,
+    lon: e.lon ?? from.lon ?? 0,
+    room: headroomRps(e),
+  }));
+  return nearestWithRoom({ lat: from.lat, lon: from.lon }, placed, rps, opts.min).map((c) => c.e);
+}
+
+/**
+ * Targets of a shift (loadTargets): the explicit ones; else the nearest usable edges with
+ * headroom that have room for the shifted load (its reported load × the shift percentage).
+ */
+export function shiftTargets(edges: SnapshotEdge[], from: SnapshotEdge): SnapshotEdge[] {
   const shifted = ((from.loadRps ?? 0) * from.shiftPercent) / 100;
-  const withRoom = candidates.map((e) => ({ e, name: e.name, lat: e.lat, lon: e.lon, room: headroomRps(e) }));
-  return nearestWithRoom(from, withRoom, shifted).map((c) => c.e);
+  return loadTargets(edges, from, shifted, { named: from.shiftTargets });
 }
 
 /**

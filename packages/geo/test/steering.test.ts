@@ -105,7 +105,10 @@ describe('edge choice and merged blocks', () => {
     assert.ok(down.trace.some((t) => t.step === 'skip' && t.detail.includes('lhr not usable')));
     const full = ask(
       body((b) => {
-        b.edges.find((e) => e.name === 'lhr')!.utilisation = 1.2;
+        // Headroom is core's rule on the reported load against the edge's threshold.
+        const lhr = b.edges.find((e) => e.name === 'lhr')!;
+        lhr.loadRps = lhr.capacityRps * 1.2;
+        lhr.utilisation = 1.2;
       }),
       geo,
       '192.0.2.1',

@@ -1,4 +1,10 @@
-import type { Snapshot, SnapshotBody, SnapshotEdge, SnapshotPrefix } from '@catchment/core';
+import {
+  hasHeadroom as coreHasHeadroom,
+  type Snapshot,
+  type SnapshotBody,
+  type SnapshotEdge,
+  type SnapshotPrefix,
+} from '@catchment/core';
 import { type AnnouncementState, bodyOf, isAnnouncer, snapshotAnnouncement } from './desired.ts';
 import { addressPrefix, contains, covers, familyBits, type Prefix, parsePrefix } from './prefix.ts';
 
@@ -20,8 +26,6 @@ export type SafetyVerdict =
 export interface SafetyContext {
   /** Edges known unhealthy beyond the snapshot's view (e.g. failing probes). */
   unhealthyEdges?: ReadonlySet<string>;
-  /** Utilisation at or above which an edge has no headroom (default 0.85). Unknown load counts as headroom. */
-  headroomUtilisation?: number;
 }
 
 export interface AnnouncementChange {
@@ -30,7 +34,6 @@ export interface AnnouncementChange {
   state: AnnouncementState;
 }
 
-export const DEFAULT_HEADROOM_UTILISATION = 0.85;
 /** A conservative default below common transit max-prefix limits. */
 export const DEFAULT_MAX_PREFIXES_PER_SESSION = 1000;
 
@@ -72,13 +75,13 @@ function announcers(c: Ctx, p: { entry: SnapshotPrefix; prefix: Prefix }): strin
   return candidates.filter((e) => announces(c, e, p));
 }
 
-/** Healthy (active, usable, not forced down or draining, not known unhealthy) with headroom. */
+/**
+ * Healthy (not known unhealthy) with headroom below the edge's compiled SLO threshold:
+ * packages/core's `hasHeadroom`, the rule DNS steering and the safety rules use too.
+ */
 export function hasHeadroom(edge: SnapshotEdge, ctx: SafetyContext = {}): boolean {
   if (ctx.unhealthyEdges?.has(edge.name)) return false;
-  if (!edge.usable || edge.override === 'force-down' || edge.override === 'drain') return false;
-  if (edge.override !== 'force-up' && edge.state !== 'active') return false;
-  const limit = ctx.headroomUtilisation ?? DEFAULT_HEADROOM_UTILISATION;
-  return edge.utilisation === null || edge.utilisation < limit;
+  return coreHasHeadroom(edge);
 }
 
 /** Coverage of one unicast prefix withdrawn at `edge`: the best covering supernet's count of good announcers. */

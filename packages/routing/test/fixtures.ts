@@ -63,6 +63,13 @@ export function world(): SnapshotBody {
   };
 }
 
+/** A utilisation given alone sets the load that makes it (core's headroom rule reads the load). */
+function withLoad(e: SnapshotEdge, over: Partial<SnapshotEdge>): SnapshotEdge {
+  const out = { ...e, ...over };
+  if (over.utilisation != null && over.loadRps === undefined) out.loadRps = over.utilisation * out.capacityRps;
+  return out;
+}
+
 export function setEdge(body: SnapshotBody, name: string, over: Partial<SnapshotEdge>): SnapshotBody {
-  return { ...body, edges: body.edges.map((e) => (e.name === name ? { ...e, ...over } : e)) };
+  return { ...body, edges: body.edges.map((e) => (e.name === name ? withLoad(e, over) : e)) };
 }

@@ -65,10 +65,10 @@ test('coverage: a prefix without covering supernet can never be withdrawn by aut
   refused(checkWithdrawal(body, 'lhr', '192.0.2.0/24'), 'coverage', /no anycast supernet covers/);
 });
 
-test('headroom: unknown load counts, forced-up edges count, the threshold is configurable', () => {
+test("headroom: unknown load counts, forced-up edges count, the threshold is the edge's SLO threshold", () => {
   assert.ok(hasHeadroom(edge('x')));
-  assert.ok(!hasHeadroom(edge('x', { utilisation: 0.9 })));
-  assert.ok(hasHeadroom(edge('x', { utilisation: 0.9 }), { headroomUtilisation: 0.95 }));
+  assert.ok(!hasHeadroom(edge('x', { utilisation: 0.9, loadRps: 900 })));
+  assert.ok(hasHeadroom(edge('x', { utilisation: 0.9, loadRps: 900, threshold: 0.95 })));
   assert.ok(hasHeadroom(edge('x', { state: 'maintenance', override: 'force-up' })));
   assert.ok(!hasHeadroom(edge('x', { override: 'force-down', usable: false })));
 });

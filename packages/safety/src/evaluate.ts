@@ -3,26 +3,25 @@ import { checkCapacity } from './capacity.ts';
 import { checkConnectionSafety } from './dsr.ts';
 import { checkHumansWin } from './humans.ts';
 import { checkRouteBudget } from './route-budget.ts';
-import { basicRoutingGuard, type RoutingGuard } from './routing-guard.ts';
 import type { Change, Refusal, SafetyWorld } from './types.ts';
 
 /**
- * Every safety rule that applies to one change, in one place; an empty list means
- * the change may go ahead. Restores skip the rules that only guard against shedding
- * too much (a restore never adds load elsewhere nor withdraws a route), but they still
- * obey humans-win and the route-change budget.
+ * The safety rules on one shedding change (the judge adds the routing rules, judged
+ * once for the whole combination); an empty list means the change may go ahead.
+ * Restores skip the rules that only guard against shedding too much (a restore never
+ * adds load elsewhere nor withdraws a route), but they still obey humans-win.
  */
-export function evaluateChange(world: SafetyWorld, change: Change, guard: RoutingGuard = basicRoutingGuard): Refusal[] {
-  const out = [
+export function evaluateChange(world: SafetyWorld, change: Change): Refusal[] {
+  return [...checkRouteBudget(world, change), ...changeRules(world, change)];
+}
+
+/** The rules on one change other than the route budget (the judge orders the budget first). */
+export function changeRules(world: SafetyWorld, change: Change): Refusal[] {
+  return [
     ...checkHumansWin(world, change),
     ...checkBlastRadius(world, change),
     ...checkServiceAnswer(world, change),
     ...checkCapacity(world, change),
-    ...checkRouteBudget(world, change),
     ...checkConnectionSafety(world, change),
   ];
-  if (change.kind === 'withdraw-unicast' && change.direction === 'shed' && change.prefix) {
-    out.push(...guard.checkWithdrawal(world, change.prefix, change.edge));
-  }
-  return out;
 }

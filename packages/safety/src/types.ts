@@ -1,71 +1,26 @@
-import type { ActionKind, SheddingActionKind, SnapshotSettings } from '@catchment/core';
+import type {
+  EdgeOverrideValue,
+  EdgeStateValue,
+  SheddingActionKind,
+  World,
+  WorldAction,
+  WorldEdge,
+  WorldPrefix,
+  WorldRouteChange,
+  WorldService,
+} from '@catchment/core';
 
 /**
- * The view of the world that the safety rules judge a change against. The
- * controller and the API build it from the database; the rules themselves are pure
- * (no I/O, no clock: `now` is part of the world), so they are property-testable.
+ * The world the rules judge (packages/core world.ts; packages/db `readWorld` reads it),
+ * under the names the rules have always used.
  */
-export type EdgeOverrideValue = 'none' | 'force-up' | 'force-down' | 'drain';
-export type EdgeStateValue = 'active' | 'draining' | 'maintenance' | 'down';
-
-export interface SafetyEdge {
-  name: string;
-  capacityRps: number;
-  /** Last reported load (requests/s); null when the edge never reported. */
-  loadRps: number | null;
-  state: EdgeStateValue;
-  override: EdgeOverrideValue;
-  /** Utilisation (load / capacity) this edge may reach as a target: its SLO enter threshold. */
-  threshold: number;
-  dsrAddress: string | null;
-}
-
-/** An active row of the `actions` table. */
-export interface SafetyAction {
-  id?: number;
-  kind: ActionKind;
-  edge: string | null;
-  prefix: string | null;
-  source: 'operator' | 'automation';
-  params: Record<string, unknown>;
-  runId?: number | null;
-}
-
-export interface SafetyPrefix {
-  cidr: string;
-  kind: 'unicast' | 'anycast';
-  /** Owner of a unicast prefix. */
-  edge: string | null;
-  /** Edges announcing an anycast supernet (the owner for unicast). */
-  announcers: string[];
-  supernet: string | null;
-}
-
-export interface SafetyService {
-  name: string;
-  /** Edges that have addresses for this service. */
-  edges: string[];
-  /** The service has an anycast fallback address. */
-  anycast: boolean;
-}
-
-/** One change of a prefix's announcement (withdraw, re-announce, community change). */
-export interface RouteChange {
-  prefix: string;
-  at: Date;
-}
-
-export interface SafetyWorld {
-  now: Date;
-  settings: SnapshotSettings;
-  edges: SafetyEdge[];
-  /** Active actions (not reverted, not expired), by operators and automation. */
-  actions: SafetyAction[];
-  prefixes: SafetyPrefix[];
-  services: SafetyService[];
-  /** Route changes of the last hour at least (older ones are ignored). */
-  routeChanges: RouteChange[];
-}
+export type SafetyEdge = WorldEdge;
+export type SafetyAction = WorldAction;
+export type SafetyPrefix = WorldPrefix;
+export type SafetyService = WorldService;
+export type RouteChange = WorldRouteChange;
+export type SafetyWorld = World;
+export type { EdgeOverrideValue, EdgeStateValue };
 
 /** Predicted load moved onto one target edge (requests/s). */
 export interface LoadMove {
@@ -101,6 +56,8 @@ export const SAFETY_RULES = [
   'connection-safety',
   'coverage',
   'last-route',
+  /** The change would change nothing (a prefix withdrawn twice): not a safety question, so not forceable. */
+  'no-op',
 ] as const;
 export type SafetyRule = (typeof SAFETY_RULES)[number];
 

@@ -1,11 +1,8 @@
+import { edgeUsable, headroomRps } from '@catchment/core';
 import type { SafetyAction, SafetyEdge, SafetyWorld } from './types.ts';
 
-/** Whether DNS may answer with the edge and it may receive load: active and not overridden away. */
-export function edgeUsable(edge: SafetyEdge): boolean {
-  if (edge.override === 'force-down' || edge.override === 'drain') return false;
-  if (edge.override === 'force-up') return true;
-  return edge.state === 'active';
-}
+// Usable and headroom are core's domain predicates (edge-rules.ts), shared with DNS.
+export { edgeUsable, headroomRps };
 
 export function edgeOf(world: SafetyWorld, name: string): SafetyEdge | undefined {
   return world.edges.find((e) => e.name === name);
@@ -59,10 +56,4 @@ export function frozenFor(world: SafetyWorld, edge: string): boolean {
 
 export function utilisation(edge: SafetyEdge): number | null {
   return edge.loadRps === null ? null : edge.loadRps / edge.capacityRps;
-}
-
-/** Requests/s an edge can still take before it reaches its threshold (never negative). */
-export function headroomRps(edge: SafetyEdge): number {
-  if (edge.loadRps === null || !edgeUsable(edge)) return 0;
-  return Math.max(0, edge.threshold * edge.capacityRps - edge.loadRps);
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkOverride, checkProposedAction, type OverrideChange, servicesLosingAnswer } from '../src/index.ts';
+import { bodyOfWorld } from '@catchment/testkit/snapshots';
+import { checkOverride, judge, type OverrideChange, servicesLosingAnswer } from '../src/index.ts';
 import { demoWorld } from './world.ts';
 
 const rules = (refusals: { rule: string }[]) => refusals.map((r) => r.rule);
@@ -81,10 +82,14 @@ describe('operator overrides (drain, force-down, force-up)', () => {
     assert.deepEqual(checkOverride(world, drain('nowhere')), []);
   });
 
-  it('checkProposedAction judges overrides too, and lets a freeze through', () => {
+  it('the judge judges overrides too, and lets a freeze through', () => {
     const world = demoWorld({ services: [{ name: 'solo.example.net', edges: ['lhr'], anycast: false }] });
     const op = (kind: string, edge: string | null, revert = false) =>
-      rules(checkProposedAction(world, { kind, edge, params: {}, source: 'operator', revert }));
+      rules(
+        judge({ ...world, body: bodyOfWorld(world) }, [
+          { kind: kind as never, edge, params: {}, source: 'operator', revert },
+        ]).refusals,
+      );
     assert.deepEqual(op('drain', 'lhr'), ['service-answer']);
     assert.deepEqual(op('force-down', 'lhr'), ['service-answer']);
     assert.deepEqual(op('drain', 'lhr', true), []);

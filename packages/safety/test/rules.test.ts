@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { bodyOfWorld } from '@catchment/testkit/snapshots';
 import {
-  basicRoutingGuard,
   type Change,
   checkDwell,
   checkExitHeld,
-  checkProposedAction,
+  checkRoutes,
   classify,
   evaluateChange,
   headroomRps,
+  judge,
+  type SafetyWorld,
   shedFraction,
 } from '../src/index.ts';
 import { demoWorld, NOW } from './world.ts';
@@ -126,7 +128,7 @@ describe('safety rules', () => {
     assert.deepEqual(rules(evaluateChange(frozen, { ...shift('lhr', 10), source: 'operator' })), []);
   });
 
-  it('route budget: a withdrawal reserves its re-announcement; the restore waits rather than exceed', () => {
+  it('route budget: a withdrawal reserves its re-announcement; a restore is never blocked; a second withdrawal is a no-op', () => {
     const prefix = '198.18.4.0/24';
     const withdraw: Change = {
       kind: 'withdraw-unicast',
@@ -156,25 +158,44 @@ describe('safety rules', () => {
       rules(evaluateChange(demoWorld({ routeChanges: [at(1), at(2), at(3), at(4), at(5)] }), restore)),
       [],
     );
+    // Undoing is never blocked (it used to wait here): the shed reserved its change.
     assert.deepEqual(
       rules(evaluateChange(demoWorld({ routeChanges: [at(1), at(2), at(3), at(4), at(5), at(6)] }), restore)),
-      ['route-budget'],
+      [],
     );
+    assert.deepEqual(
+      rules(evaluateChange(demoWorld({ routeChanges: [at(1), at(2), at(3), at(4), at(5), at(6), at(7)] }), restore)),
+      [],
+    );
+    const withdrawn = demoWorld({
+      actions: [{ id: 3, kind: 'withdraw-unicast', edge: 'lhr', prefix, source: 'automation', params: { prefix } }],
+    });
+    assert.deepEqual(rules(evaluateChange(withdrawn, withdraw)), ['no-op']);
   });
 
-  it('coverage before withdrawal, and never the last route', () => {
+  it('coverage before withdrawal, and never the last route (judged by @catchment/routing on the body)', () => {
     const prefix = '198.18.4.0/24';
-    assert.deepEqual(basicRoutingGuard.checkWithdrawal(demoWorld(), prefix, 'lhr'), []);
+    const withdraw = (w: SafetyWorld, edge = 'lhr') =>
+      checkRoutes({ ...w, body: bodyOfWorld(w) }, [{ edge, prefix, state: 'withdrawn' }]);
+    assert.deepEqual(withdraw(demoWorld()), []);
     const thin = demoWorld();
     thin.edges[0] = { ...thin.edges[0]!, state: 'down' };
     thin.edges[1] = { ...thin.edges[1]!, loadRps: 110_000 }; // iad has no headroom
-    assert.deepEqual(rules(basicRoutingGuard.checkWithdrawal(thin, prefix, 'lhr')), ['coverage']);
+    assert.deepEqual(rules(withdraw(thin)), ['coverage']);
     thin.edges[2] = { ...thin.edges[2]!, override: 'force-down' };
-    assert.deepEqual(rules(basicRoutingGuard.checkWithdrawal(thin, prefix, 'lhr')), ['last-route']);
+    // @catchment/routing names the missing coverage first, with no announcer left.
+    const none = withdraw(thin);
+    assert.deepEqual(rules(none), ['coverage']);
+    assert.match(none[0]?.reason ?? '', /has 0 other healthy announcer/);
     const orphan = demoWorld();
-    orphan.prefixes = orphan.prefixes.map((p) => (p.cidr === prefix ? { ...p, supernet: null } : p));
-    assert.deepEqual(rules(basicRoutingGuard.checkWithdrawal(orphan, prefix, 'lhr')), ['last-route']);
-    assert.deepEqual(rules(basicRoutingGuard.checkWithdrawal(demoWorld(), prefix, 'gru')), ['coverage']);
+    orphan.prefixes = orphan.prefixes.filter((p) => p.kind !== 'anycast');
+    assert.deepEqual(rules(withdraw(orphan)), ['coverage']);
+    assert.deepEqual(rules(withdraw(demoWorld(), 'gru')), ['coverage'], "gru does not announce lhr's prefix");
+    assert.deepEqual(
+      rules(checkRoutes(demoWorld(), [{ edge: 'lhr', prefix, state: 'withdrawn' }])),
+      ['coverage'],
+      'no body: refused',
+    );
   });
 
   it('connections survive: a DSR change keeps every target that carries flows, and needs DSR addresses', () => {
@@ -232,7 +253,9 @@ describe('proposed actions (the API pipeline)', () => {
       { id: 2, kind: 'dns-shift', edge: 'syd', prefix: null, source: 'automation', params: { percent: 10 } },
     ];
     const op = (kind: string, edge: string, params: Record<string, unknown>, revert = false) =>
-      checkProposedAction(world, { kind, edge, params, source: 'operator', revert }).map((r) => r.rule);
+      judge({ ...world, body: bodyOfWorld(world) }, [
+        { kind: kind as never, edge, params, source: 'operator', revert },
+      ]).refusals.map((r) => r.rule);
     assert.deepEqual(op('dns-shift', 'lhr', { percent: 20 }), ['blast-radius']);
     assert.deepEqual(op('dns-shift', 'gru', { percent: 50 }), []);
     assert.deepEqual(op('dns-shift', 'gru', { percent: 5 }), []);

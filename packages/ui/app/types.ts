@@ -1,3 +1,5 @@
+import type { PredictedLoad } from './components/predicted.ts';
+
 /** The parts of the API's answers the dashboard reads (apps/api schemas, packages/core snapshot). */
 export interface SnapshotEdge {
   name: string;
@@ -12,6 +14,8 @@ export interface SnapshotEdge {
   loadRps: number | null;
   capacityRps: number;
   utilisation: number | null;
+  /** The edge's effective SLO threshold, compiled into the snapshot (the number the rules use). */
+  threshold: number;
   shiftPercent: number;
   shiftTargets: string[];
   dsrAddress?: string;
@@ -130,17 +134,18 @@ export interface Change {
   before: unknown;
   after: unknown;
 }
+/** packages/safety's one refusal type (API responses and the run history alike). */
 export interface Refusal {
   rule: string;
-  message: string;
-  details?: Record<string, unknown>;
+  reason: string;
+  details: Record<string, unknown>;
 }
 export interface DryRun {
   dryRun: true;
   wouldPublish: boolean;
   diff: Change[];
   refusal: Refusal | null;
-  predicted?: unknown;
+  predictedLoads: PredictedLoad[];
 }
 export interface Me {
   name: string;

@@ -251,6 +251,10 @@ for (const mode of DB_MODES) {
       await preview.waitFor(WAIT);
       const row = preview.locator('tr', { hasText: '/edges/lhr/override' });
       assert.match(await row.innerText(), /"none"\s+"drain"/);
+      // The plan: the predicted load of every affected edge, lhr (the drained edge) first.
+      const loads = preview.getByTestId('predicted-loads');
+      await loads.waitFor(WAIT);
+      assert.match(await loads.locator('tbody tr').first().innerText(), /^lhr\s/);
       assert.equal((await call(cm.url, cm.admin, '/v1/actions?active=true')).body.items.length, 0, 'a dry run only');
       await axe(page, 'drain dialog', axeSource);
       await screenshot(page, shots, 'edge-drain-dry-run');

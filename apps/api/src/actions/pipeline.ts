@@ -1,5 +1,6 @@
 import { CatchmentError, type SnapshotBody } from '@catchment/core';
-import { type Db, recordAudit } from '@catchment/db';
+import { type Db, readWorld, recordAudit } from '@catchment/db';
+import type { PredictedLoad } from '@catchment/safety';
 import type { ApiContext } from '../context.ts';
 import type { ProposedAction, Refusal } from '../safety/index.ts';
 import { type Change, diffBodies } from './diff.ts';
@@ -13,8 +14,6 @@ export interface ChangeRequest<R> {
   /** Writes the change inside the transaction; returns the result and its audit record. */
   apply(tx: Db): Promise<{
     result: R;
-    /** Ids of the actions created or reverted, so history-based rules leave this change out. */
-    changedActions: number[];
     audit: { action: string; objectType: string; objectId: string; before?: unknown; after?: unknown };
   }>;
   /** Runs first in the transaction (e.g. an idempotency lock), may short-circuit with a replay. */
@@ -24,7 +23,14 @@ export interface ChangeRequest<R> {
 }
 
 export type ChangeOutcome<R> =
-  | { kind: 'dry-run'; diff: Change[]; refusal: Refusal | null; before: SnapshotBody; after: SnapshotBody }
+  | {
+      kind: 'dry-run';
+      diff: Change[];
+      refusal: Refusal | null;
+      predictedLoads: PredictedLoad[];
+      before: SnapshotBody;
+      after: SnapshotBody;
+    }
   | { kind: 'applied'; result: R; diff: Change[]; refusal: Refusal | null; forced: boolean; version: number | null }
   | { kind: 'replayed'; result: R; version: number | null };
 
@@ -46,23 +52,32 @@ export async function runChange<R>(ctx: ApiContext, req: ChangeRequest<R>): Prom
         outcome = { kind: 'replayed', result: replay, version: null };
         return;
       }
-      const before = await ctx.compile(tx);
+      const now = new Date();
+      const before = await ctx.compile(tx, now);
+      // The world before the change, read once: the judge sees what the controller would see.
+      const world = await readWorld(tx, now, { body: before });
       const applied = await req.apply(tx);
-      const after = await ctx.compile(tx);
+      const after = await ctx.compile(tx, now);
       const diff = diffBodies(before, after);
-      const refusal =
-        (await ctx.checkAction(after, req.proposed, before, {
-          db: tx,
-          now: new Date(),
-          changedActions: applied.changedActions,
-        })) ?? null;
+      const verdict = await ctx.checkAction(world, req.proposed);
+      const refusal = verdict.refusals[0] ?? null;
       if (req.dryRun) {
-        outcome = { kind: 'dry-run', diff, refusal, before, after };
+        outcome = { kind: 'dry-run', diff, refusal, predictedLoads: verdict.predictedLoads, before, after };
         throw new Rollback();
       }
+      if (refusal?.rule === 'no-op') {
+        // Not a safety question: nothing would change (and a route change would be counted), so force does not apply.
+        throw new CatchmentError('ALREADY_IN_EFFECT', refusal.reason, { details: { ...refusal.details, refusal } });
+      }
       if (refusal && !req.force) {
-        throw new CatchmentError('SAFETY_REFUSED', `refused by safety rule "${refusal.rule}": ${refusal.message}`, {
-          details: { rule: refusal.rule, ...refusal.details, hint: 'force: true overrides; the override is audited' },
+        throw new CatchmentError('SAFETY_REFUSED', `refused by safety rule "${refusal.rule}": ${refusal.reason}`, {
+          details: {
+            rule: refusal.rule,
+            ...refusal.details,
+            refusal,
+            predictedLoads: verdict.predictedLoads,
+            hint: 'force: true overrides; the override is audited',
+          },
         });
       }
       const forced = req.force && refusal !== null;

@@ -9,13 +9,15 @@ import {
   fieldChanges,
   importConfig,
   type PlanChange,
+  type ReadWorld,
+  readWorld,
 } from '@catchment/db';
+import { checkTransition } from '@catchment/routing';
+import { ENGINE_DEFAULTS, type PredictedLoad, predict, predictedLoads } from '@catchment/safety';
 import { sql } from 'drizzle-orm';
 import { diffBodies } from '../actions/diff.ts';
 import type { ApiContext } from '../context.ts';
 import type { Refusal } from '../safety/index.ts';
-import { type PredictedLoad, predictLoads } from '../safety/loads.ts';
-import { checkRoutes } from '../safety/routes.ts';
 
 /** octoDNS's default: refuse plans that update or delete more than 30 % of what exists. */
 export const DEFAULT_MAX_CHANGE_PERCENT = 30;
@@ -111,14 +113,16 @@ export async function planConfig(
       // One plan-or-apply at a time, so a checksum cannot race another apply.
       await tx.execute(sqlLock);
       const current = await exportConfig(tx);
-      const before = await ctx.compile(tx);
+      const now = new Date();
+      const before = await ctx.compile(tx, now);
+      const world = await readWorld(tx, now, { body: before });
       const imported = await importConfig(tx, document, {
         actor: opts.actor,
         reason: opts.reason ?? 'configuration apply',
       });
       const after = await ctx.compile(tx);
-      const plan = await judge(
-        tx,
+      const plan = judge(
+        world,
         current,
         imported.changes,
         before,
@@ -137,21 +141,52 @@ export async function planConfig(
   return result;
 }
 
-async function judge(
-  tx: Db,
+/**
+ * The load a configuration change moves: every edge that stops being usable (a state
+ * set to maintenance or down, an edge removed) sheds all of its load, predicted by
+ * packages/safety's one prediction as if it were drained.
+ */
+function configLoads(world: ReadWorld, after: SnapshotBody): PredictedLoad[] {
+  const usableAfter = new Set(after.edges.filter((e) => e.usable).map((e) => e.name));
+  return world.body.edges
+    .filter((e) => e.usable && !usableAfter.has(e.name))
+    .flatMap((e) =>
+      predictedLoads(
+        predict(world, [{ kind: 'drain', edge: e.name, params: {}, source: 'operator' }], ENGINE_DEFAULTS).prediction,
+      ),
+    );
+}
+
+/**
+ * Coverage and last routes (packages/routing) on the transition, with the route-change
+ * budget counted on the world's real route history.
+ */
+function checkRoutes(world: ReadWorld, after: SnapshotBody): Refusal | undefined {
+  const history = world.routeChanges.map((c) => ({ prefix: c.prefix, at: c.at.getTime() }));
+  const v = checkTransition(world.body, after, { history, now: world.now.getTime() });
+  if (v.ok) return undefined;
+  return {
+    rule: v.rule === 'route-change-budget' ? 'route-budget' : v.rule === 'last-route' ? 'last-route' : 'coverage',
+    reason: v.reason,
+    details: { ...v.details, routingRule: v.rule },
+  };
+}
+
+function judge(
+  world: ReadWorld,
   current: NormalConfig,
   changes: PlanChange[],
   before: SnapshotBody,
   after: SnapshotBody,
   maxChangePercent: number,
   desired: NormalConfig,
-): Promise<Plan> {
+): Plan {
   const planned: PlannedChange[] = changes.map((c) =>
     c.op === 'update'
       ? { kind: c.kind, key: c.key, op: c.op, fields: fieldChanges(c.before, c.after) }
       : { kind: c.kind, key: c.key, op: c.op, object: c.op === 'create' ? c.after : c.before },
   );
-  const refusal = changes.length === 0 ? undefined : await checkRoutes(tx, before, after, new Date(), []);
+  const refusal = changes.length === 0 ? undefined : checkRoutes(world, after);
   return {
     checksum: digest({ current, desired }),
     changes: planned,
@@ -163,7 +198,7 @@ async function judge(
     guard: guardOf(current, changes, maxChangePercent),
     safety: { verdict: refusal ? 'refused' : 'pass', refusal: refusal ?? null },
     snapshotChanges: diffBodies(before, after).length,
-    predictedLoads: predictLoads(before, after),
+    predictedLoads: configLoads(world, after),
   };
 }
 

@@ -3,6 +3,7 @@ import {
   ACTION_KINDS,
   type ActionKind,
   ActionParams,
+  actionActive,
   CatchmentError,
   canonicalJson,
   cidrProblem,
@@ -15,8 +16,8 @@ import {
   parseCidr,
   parseDuration,
 } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
-import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
+import { actionActiveAt, type Db, schema } from '@catchment/db';
+import { and, asc, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, type TSchema, Type } from 'typebox';
 import { type ChangeOutcome, runChange } from '../actions/pipeline.ts';
@@ -48,17 +49,41 @@ export const ActionRecord = Type.Object({
 type ActionRecord = Static<typeof ActionRecord>;
 
 const Change = Type.Object({ path: Type.String(), before: Type.Unknown(), after: Type.Unknown() });
-const RefusalSchema = Type.Object({
-  rule: Type.String(),
-  message: Type.String(),
-  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-});
+/** packages/safety's one refusal type, as the API and the controller's run history both show it. */
+const RefusalSchema = Type.Object(
+  {
+    rule: Type.String({
+      description: 'the safety rule (humans-win, blast-radius, capacity, route-budget, coverage, ...)',
+    }),
+    reason: Type.String(),
+    details: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+/** One affected edge's load before and after the change (null: its load is unknown). */
+const PredictedLoadSchema = Type.Object(
+  {
+    edge: Type.String(),
+    capacityRps: Type.Number(),
+    beforeRps: NullableNumber,
+    afterRps: NullableNumber,
+    beforeUtilisation: NullableNumber,
+    afterUtilisation: NullableNumber,
+  },
+  { additionalProperties: false },
+);
 const DryRunResult = Type.Object({
   dryRun: Type.Literal(true),
   /** Whether the change would alter the published snapshot at all. */
   wouldPublish: Type.Boolean(),
   diff: Type.Array(Change),
-  /** The safety rule that would refuse it (force: true would override), or null. */
+  /**
+   * Per affected edge (the edge shed first, then each target), before and after: the
+   * prediction the controller records for the same playbook step.
+   */
+  predictedLoads: Type.Array(PredictedLoadSchema),
+  /** The safety rule that would refuse it (force: true would override; `no-op` is not forceable), or null. */
   refusal: Type.Union([RefusalSchema, Type.Null()]),
 });
 const ActionResult = Type.Object({
@@ -81,7 +106,9 @@ const Common = {
   expiresAt: Type.Optional(Timestamp),
   ttl: Type.Optional(Duration),
   force: Type.Optional(Type.Boolean({ description: 'override a safety refusal (audited)' })),
-  dryRun: Type.Optional(Type.Boolean({ description: 'return the snapshot diff, change nothing' })),
+  dryRun: Type.Optional(
+    Type.Boolean({ description: 'return the snapshot diff and the predicted load per affected edge, change nothing' }),
+  ),
 };
 const UndoBody = Type.Object(
   { reason: Reason, force: Common.force, dryRun: Common.dryRun },
@@ -110,7 +137,7 @@ function recordOf(
     expiresAt: r.expiresAt?.toISOString() ?? null,
     revertedAt: r.revertedAt?.toISOString() ?? null,
     revertedBy: r.revertedBy,
-    active: r.revertedAt === null && (r.expiresAt === null || r.expiresAt.getTime() > now),
+    active: actionActive(r, new Date(now)),
   };
 }
 
@@ -126,7 +153,7 @@ async function loadActions(db: Db, where: SQL | undefined, limit = 1000): Promis
   return rows.map((r) => recordOf(r.a, r.edge, r.prefix));
 }
 
-const activeNow = () => and(isNull(t.revertedAt), or(isNull(t.expiresAt), gt(t.expiresAt, new Date())));
+const activeNow = () => actionActiveAt(new Date());
 
 function expiryOf(b: CommonBody): Date | null {
   if (b.expiresAt && b.ttl)
@@ -234,7 +261,13 @@ function sendOutcome(
   firstResponse?: Record<string, unknown>,
 ) {
   if (o.kind === 'dry-run') {
-    return reply.code(200).send({ dryRun: true, wouldPublish: o.diff.length > 0, diff: o.diff, refusal: o.refusal });
+    return reply.code(200).send({
+      dryRun: true,
+      wouldPublish: o.diff.length > 0,
+      diff: o.diff,
+      predictedLoads: o.predictedLoads,
+      refusal: o.refusal,
+    });
   }
   if (o.kind === 'replayed') {
     reply.header('idempotent-replayed', 'true');
@@ -323,7 +356,6 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
       const result = rec as ActionRecord;
       return {
         result,
-        changedActions: [row.id],
         audit: { action: a.kind, objectType: 'action', objectId: String(row.id), after: result },
       };
     },
@@ -370,7 +402,6 @@ async function revertActions(
       const result = ids.length > 0 ? await loadActions(tx, inArray(t.id, ids)) : [];
       return {
         result,
-        changedActions: ids,
         audit: { action: 'revert', objectType: 'action', objectId: what, before: targets, after: { reverted: ids } },
       };
     },

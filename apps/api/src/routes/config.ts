@@ -140,7 +140,7 @@ export function configRoutes(app: FastifyInstance, ctx: ApiContext): void {
           needAdminFor(req, p);
           if (p.changes.length === 0) return false;
           const refusals = [...p.guard.refusals];
-          if (p.safety.refusal) refusals.push(`safety rule "${p.safety.refusal.rule}": ${p.safety.refusal.message}`);
+          if (p.safety.refusal) refusals.push(`safety rule "${p.safety.refusal.rule}": ${p.safety.refusal.reason}`);
           if (refusals.length > 0 && !force) {
             const guarded = p.guard.refusals.length > 0;
             throw new CatchmentError(

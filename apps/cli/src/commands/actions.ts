@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CliError } from '../client/errors.ts';
 import { call, enc } from '../client/http.ts';
 import { printValue } from '../output/format.ts';
-import { indent, percent, type Row, renderTable } from '../output/table.ts';
+import { indent, type Row, renderTable } from '../output/table.ts';
 import { commandOf, globals } from './common.ts';
 
 interface ActionSpec {
@@ -152,7 +152,7 @@ export function actionText(name: string, body: Row): string {
     lines.push(`dry run of ${name}: nothing changed`);
     lines.push(
       body.refusal
-        ? `would be REFUSED by safety rule "${body.refusal.rule}": ${body.refusal.message} (--force overrides)`
+        ? `would be REFUSED by safety rule "${body.refusal.rule}": ${body.refusal.reason} (--force overrides)`
         : 'safety rules: pass',
     );
   } else {
@@ -165,7 +165,7 @@ export function actionText(name: string, body: Row): string {
           : `${name}: reverted action(s) ${ids.join(', ')}`
         : `${name}: action ${a?.id} created${a?.expiresAt ? `, expires ${a.expiresAt}` : ''}`,
     );
-    if (body.forced) lines.push(`FORCED past safety rule "${body.refusal?.rule}": ${body.refusal?.message}`);
+    if (body.forced) lines.push(`FORCED past safety rule "${body.refusal?.rule}": ${body.refusal?.reason}`);
     if (body.snapshotVersion !== undefined && body.snapshotVersion !== null)
       lines.push(`snapshot v${body.snapshotVersion}`);
   }
@@ -180,17 +180,29 @@ export function actionText(name: string, body: Row): string {
         { header: 'AFTER', get: (r) => fmt(r.after) },
       ]),
     );
-  const loads = (body.predicted ?? body.predictedLoads ?? []) as Row[];
-  if (loads.length > 0)
-    out += `predicted loads:\n${indent(
-      renderTable(loads, [
-        { header: 'EDGE', get: (r) => r.edge },
-        { header: 'NOW RPS', get: (r) => Math.round(r.loadRps), right: true },
-        { header: 'PREDICTED', get: (r) => Math.round(r.predictedRps), right: true },
-        { header: 'UTIL', get: (r) => percent(r.predictedUtilisation), right: true },
-      ]),
-    )}`;
+  out += predictedLoadsTable((body.predictedLoads ?? []) as Row[]);
   return out;
+}
+
+const rps = (v: unknown) => (typeof v === 'number' ? String(Math.round(v)) : '?');
+const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : '?');
+
+/**
+ * The predicted load per affected edge (the edge shed first, then its targets), before
+ * and after: the same prediction the controller records for the same playbook step.
+ */
+export function predictedLoadsTable(loads: Row[]): string {
+  if (loads.length === 0) return '';
+  return `predicted loads:\n${indent(
+    renderTable(loads, [
+      { header: 'EDGE', get: (r) => r.edge },
+      { header: 'CAPACITY', get: (r) => rps(r.capacityRps), right: true },
+      { header: 'BEFORE RPS', get: (r) => rps(r.beforeRps), right: true },
+      { header: 'AFTER RPS', get: (r) => rps(r.afterRps), right: true },
+      { header: 'BEFORE', get: (r) => pct(r.beforeUtilisation), right: true },
+      { header: 'AFTER', get: (r) => pct(r.afterUtilisation), right: true },
+    ]),
+  )}`;
 }
 
 export function actionCommands(program: Command): void {
@@ -199,7 +211,7 @@ export function actionCommands(program: Command): void {
     for (const a of spec.args ?? []) cmd.argument(a);
     cmd
       .requiredOption('--reason <text>', 'why (recorded in the audit log)')
-      .option('--dry-run', 'print the snapshot diff and the safety verdict, change nothing')
+      .option('--dry-run', 'print the snapshot diff, the predicted loads and the safety verdict, change nothing')
       .option('--force', 'override a safety refusal (the override is audited)');
     if (!spec.undo)
       cmd

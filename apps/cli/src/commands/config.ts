@@ -24,9 +24,14 @@ type Plan = {
   }[];
   summary: { create: number; update: number; delete: number };
   guard: { existing: number; changePercent: number; maxChangePercent: number; refusals: string[] };
-  safety: { verdict: string; refusal: { rule: string; message: string } | null };
+  safety: { verdict: string; refusal: { rule: string; reason: string } | null };
   snapshotChanges: number;
-  predictedLoads: { edge: string; loadRps: number; predictedRps: number; predictedUtilisation: number }[];
+  predictedLoads: {
+    edge: string;
+    beforeRps: number | null;
+    afterRps: number | null;
+    afterUtilisation: number | null;
+  }[];
 };
 
 function maxChangeOf(o: PlanOptions): number | undefined {
@@ -100,12 +105,12 @@ async function planText(plan: Plan): Promise<string> {
     out.push(`Snapshot: ${plan.snapshotChanges} published value(s) change.`);
     out.push(
       plan.safety.refusal
-        ? paint(`Safety: REFUSED by rule "${plan.safety.refusal.rule}": ${plan.safety.refusal.message}`, 31)
+        ? paint(`Safety: REFUSED by rule "${plan.safety.refusal.rule}": ${plan.safety.refusal.reason}`, 31)
         : 'Safety: pass.',
     );
     for (const l of plan.predictedLoads)
       out.push(
-        `Predicted load: ${l.edge} ${Math.round(l.loadRps)} -> ${Math.round(l.predictedRps)} rps (${Math.round(l.predictedUtilisation * 100)} %)`,
+        `Predicted load: ${l.edge} ${l.beforeRps === null ? '?' : Math.round(l.beforeRps)} -> ${l.afterRps === null ? '?' : Math.round(l.afterRps)} rps (${l.afterUtilisation === null ? '?' : Math.round(l.afterUtilisation * 100)} %)`,
       );
     for (const r of plan.guard.refusals) out.push(paint(`Guard: apply refuses this plan without --force: ${r}.`, 31));
   }
@@ -148,7 +153,7 @@ async function runApply(g: Globals, paths: string[], o: ApplyOptions): Promise<v
   if (plan.safety.refusal && !o.force)
     throw new CliError(
       'SAFETY_REFUSED',
-      `not applied: safety rule "${plan.safety.refusal.rule}": ${plan.safety.refusal.message}; --force applies it anyway`,
+      `not applied: safety rule "${plan.safety.refusal.rule}": ${plan.safety.refusal.reason}; --force applies it anyway`,
     );
   if (!o.doit && !(await confirm('Apply this plan? [y/N] ')))
     throw new CliError('NOT_APPLIED', 'not applied: pass --doit (or answer yes on a terminal)');

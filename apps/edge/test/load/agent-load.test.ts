@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createToken, startApi } from '@catchment/api';
+import { readWorld } from '@catchment/db';
 import { buildWorld, startApiHarness } from '@catchment/testkit/api-harness';
 import { BgpLab } from '@catchment/testkit/bgp-lab';
 import { labWorld } from '@catchment/testkit/lab-world';
 import { SnapshotApi } from '@catchment/testkit/snapshot-api';
-import { loadWorld } from '../../../controller/src/model.ts';
 import { type EdgeAgent, PrometheusLoadSource, startEdgeAgent } from '../../src/index.ts';
 import { nginxText, TestExporter } from './exporter.ts';
 
@@ -157,7 +157,7 @@ test('the edge agent reports its load; a failing source sends none and routing i
     since = 0;
     exporter.body = () => nginxText({ www: slope * exporter.scrapes });
     await start(api.url, api.tokens.agent, exporter);
-    const world = () => loadWorld(api.database.db, new Date(), { loadStaleMs: 60_000, defaultThreshold: 0.8 });
+    const world = () => readWorld(api.database.db, new Date(), { loadStaleMs: 60_000 });
     await lab.waitFor(
       async () => (await world()).edges.find((x) => x.name === 'fra')?.loadRps === 30_000,
       15_000,

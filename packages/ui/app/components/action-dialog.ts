@@ -4,7 +4,7 @@ import { html } from '../html.ts';
 import { store, useStore } from '../store.ts';
 import type { DryRun, Refusal } from '../types.ts';
 import { ChangeList } from './diff.ts';
-import { Predicted } from './predicted.ts';
+import { PredictedLoads } from './predicted.ts';
 
 export interface ParamField {
   name: string;
@@ -178,11 +178,11 @@ function ActionDialog({ spec, onClose, onDone }: { spec: ActionSpec; onClose: ()
           ? html`<section class="preview" data-testid="dry-run" aria-label="dry run">
               <h3>Dry run: what would change</h3>
               <${ChangeList} changes=${phase.result.diff} label="dry-run diff" />
-              <${Predicted} value=${phase.result.predicted ?? refusal?.details} />
+              <${PredictedLoads} loads=${phase.result.predictedLoads} />
               ${
                 refusal
                   ? html`<div class="refusal" role="alert">
-                      <strong>Refused by rule ${refusal.rule}:</strong> ${refusal.message}
+                      <strong>Refused by rule ${refusal.rule}:</strong> ${refusal.reason}
                       <label class="inline"><input type="checkbox" checked=${force}
                         onChange=${(e: Event) => setForce((e.target as HTMLInputElement).checked)} />
                         Override the safety rule (audited as forced)</label>

@@ -33,3 +33,33 @@ export function Predicted({ value }: { value: unknown }) {
     }
   </div>`;
 }
+
+/** One affected edge of a change, before and after (the API's dry run `predictedLoads`). */
+export interface PredictedLoad {
+  edge: string;
+  capacityRps: number;
+  beforeRps: number | null;
+  afterRps: number | null;
+  beforeUtilisation: number | null;
+  afterUtilisation: number | null;
+}
+
+const maybe = (v: number | null, f: (n: number) => string) => (v === null ? 'unknown' : f(v));
+
+/**
+ * The dry run's predicted load per affected edge (the edge shed first, then each
+ * target), before and after: what the controller records for the same playbook step.
+ */
+export function PredictedLoads({ loads }: { loads: PredictedLoad[] | undefined }) {
+  if (!loads || loads.length === 0) return null;
+  return html`<div class="predicted">
+    <h4>Predicted loads</h4>
+    <table aria-label="predicted loads" data-testid="predicted-loads">
+      <thead><tr><th scope="col">edge</th><th scope="col">before</th><th scope="col">after</th><th scope="col">utilisation before</th><th scope="col">utilisation after</th></tr></thead>
+      <tbody>${loads.map(
+        (l) =>
+          html`<tr><td>${l.edge}</td><td>${maybe(l.beforeRps, rps)}</td><td>${maybe(l.afterRps, rps)}</td><td>${maybe(l.beforeUtilisation, pct)}</td><td>${maybe(l.afterUtilisation, pct)}</td></tr>`,
+      )}</tbody>
+    </table>
+  </div>`;
+}

@@ -131,7 +131,8 @@ export function EdgePage({ name }: { name: string }) {
   const dsrObserved = agent?.details?.dsr as Record<string, unknown> | undefined;
   const others = edges.filter((e) => e.name !== name).map((e) => e.name);
   const unicast = snapshot.body.prefixes.filter((p) => p.kind === 'unicast' && p.edge === name).map((p) => p.cidr);
-  const enter = utilSlo?.enter ?? 0.85;
+  // The threshold the rules use (compiled into the snapshot: the lowest utilisation SLO enter, else 0.85).
+  const enter = edge.threshold;
   const exit = utilSlo?.exit ?? 0.7;
 
   return html`<section aria-labelledby="edge-title">

@@ -19,10 +19,10 @@ const landPath = geoPath(projection)(land) ?? '';
 /** One word for how an edge is drawn: out of service first, then by utilisation. */
 export function edgeStatus(e: SnapshotEdge): string {
   if (!e.usable) return e.override !== 'none' ? `out (${e.override})` : `out (${e.state})`;
-  const level = loadLevel(e.utilisation);
+  const level = loadLevel(e.utilisation, e.threshold);
   return level === 'unknown' ? 'no load report' : level === 'hot' ? 'overloaded' : level === 'warm' ? 'warm' : 'ok';
 }
-const statusClass = (e: SnapshotEdge) => (e.usable ? `edge-${loadLevel(e.utilisation)}` : 'edge-out');
+const statusClass = (e: SnapshotEdge) => (e.usable ? `edge-${loadLevel(e.utilisation, e.threshold)}` : 'edge-out');
 
 export function MapPage() {
   const { snapshot, edges } = useStore();
