@@ -15,6 +15,7 @@ import { and, gt, isNull, or } from 'drizzle-orm';
 import { exportConfig } from './config-export.ts';
 import type { Db } from './connection.ts';
 import { dnssecEnabled, type KeyRow, liveKeys, snapshotDnssec } from './dnssec.ts';
+import { compilePins } from './pins.ts';
 import * as t from './schema.ts';
 
 /** Actions in force at `now`: not reverted, not expired. */
@@ -36,6 +37,7 @@ export async function activeActions(db: Pick<Db, 'select'>, now = new Date()): P
       createdAt: r.createdAt,
       expiresAt: r.expiresAt,
       source: r.source as 'operator' | 'automation',
+      reason: r.reason,
     }))
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id);
 }
@@ -226,6 +228,7 @@ export function compileBody(
   }));
 
   const freezes = actions.filter((a) => a.kind === 'freeze');
+  const pins = compilePins(actions, edgeByName);
   return {
     zones,
     edges,
@@ -247,5 +250,7 @@ export function compileBody(
       frozenEdges: [...new Set(freezes.flatMap((f) => (f.edge ? [f.edge] : [])))].sort(),
     },
     settings,
+    // Only when there are some, so bodies without pins stay as they were (same checksums).
+    ...(pins.length > 0 ? { pins } : {}),
   };
 }

@@ -19,6 +19,7 @@ import { type Db, schema } from '@catchment/db';
 import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, type TSchema, Type } from 'typebox';
+import { checkPin, type PinParams } from '../actions/pin.ts';
 import { type ChangeOutcome, runChange } from '../actions/pipeline.ts';
 import { actorOf, OPERATE, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
@@ -53,7 +54,7 @@ const RefusalSchema = Type.Object({
   message: Type.String(),
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
-const DryRunResult = Type.Object({
+export const DryRunResult = Type.Object({
   dryRun: Type.Literal(true),
   /** Whether the change would alter the published snapshot at all. */
   wouldPublish: Type.Boolean(),
@@ -61,14 +62,14 @@ const DryRunResult = Type.Object({
   /** The safety rule that would refuse it (force: true would override), or null. */
   refusal: Type.Union([RefusalSchema, Type.Null()]),
 });
-const ActionResult = Type.Object({
+export const ActionResult = Type.Object({
   action: ActionRecord,
   snapshotVersion: Type.Union([Type.Integer(), Type.Null()]),
   diff: Type.Array(Change),
   forced: Type.Boolean(),
   refusal: Type.Union([RefusalSchema, Type.Null()]),
 });
-const RevertResult = Type.Object({
+export const RevertResult = Type.Object({
   reverted: Type.Array(ActionRecord),
   snapshotVersion: Type.Union([Type.Integer(), Type.Null()]),
   diff: Type.Array(Change),
@@ -76,18 +77,18 @@ const RevertResult = Type.Object({
   refusal: Type.Union([RefusalSchema, Type.Null()]),
 });
 
-const Common = {
+export const Common = {
   reason: Reason,
   expiresAt: Type.Optional(Timestamp),
   ttl: Type.Optional(Duration),
   force: Type.Optional(Type.Boolean({ description: 'override a safety refusal (audited)' })),
   dryRun: Type.Optional(Type.Boolean({ description: 'return the snapshot diff, change nothing' })),
 };
-const UndoBody = Type.Object(
+export const UndoBody = Type.Object(
   { reason: Reason, force: Common.force, dryRun: Common.dryRun },
   { additionalProperties: false },
 );
-type CommonBody = { reason: string; expiresAt?: string; ttl?: string; force?: boolean; dryRun?: boolean };
+export type CommonBody = { reason: string; expiresAt?: string; ttl?: string; force?: boolean; dryRun?: boolean };
 
 function recordOf(
   r: typeof t.$inferSelect,
@@ -114,7 +115,7 @@ function recordOf(
   };
 }
 
-async function loadActions(db: Db, where: SQL | undefined, limit = 1000): Promise<ActionRecord[]> {
+export async function loadActions(db: Db, where: SQL | undefined, limit = 1000): Promise<ActionRecord[]> {
   const rows = await db
     .select({ a: t, edge: schema.edges.name, prefix: schema.prefixes.cidr })
     .from(t)
@@ -126,7 +127,8 @@ async function loadActions(db: Db, where: SQL | undefined, limit = 1000): Promis
   return rows.map((r) => recordOf(r.a, r.edge, r.prefix));
 }
 
-const activeNow = () => and(isNull(t.revertedAt), or(isNull(t.expiresAt), gt(t.expiresAt, new Date())));
+export const activeNow = (): SQL | undefined =>
+  and(isNull(t.revertedAt), or(isNull(t.expiresAt), gt(t.expiresAt, new Date())));
 
 function expiryOf(b: CommonBody): Date | null {
   if (b.expiresAt && b.ttl)
@@ -150,7 +152,7 @@ function expiryOf(b: CommonBody): Date | null {
   return at;
 }
 
-interface NewAction {
+export interface NewAction {
   kind: ActionKind;
   edge: string | null;
   params: Record<string, unknown>;
@@ -168,6 +170,7 @@ async function resolveAction(db: Db, a: NewAction): Promise<{ edgeId: number | n
   } else if (EDGE_SCOPED_ACTIONS.has(a.kind)) {
     throw fieldProblem([{ path: '/edge', message: `${a.kind} needs an edge`, code: 'VALIDATION_FAILED' }]);
   }
+  if (a.kind === 'pin' && a.edge !== null && id !== null) await checkPin(db, a.edge, id, a.params as PinParams);
   const targets = (a.params.targets as string[] | undefined) ?? [];
   const unknown = targets.map((n, i) => ({ n, i })).filter(({ n }) => edgeId(n) === undefined);
   if (unknown.length > 0)
@@ -259,7 +262,13 @@ function sendOutcome(
 }
 
 /** Creates an action (drain, shift, withdraw...) through the safety pipeline, idempotently. */
-async function createAction(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply, a: NewAction, b: CommonBody) {
+export async function createAction(
+  ctx: ApiContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  a: NewAction,
+  b: CommonBody,
+) {
   const expiresAt = expiryOf(b);
   const key = req.headers['idempotency-key'];
   if (key !== undefined && (typeof key !== 'string' || !/^[\x21\x22\x24-\x7e]{1,200}$/.test(key)))
@@ -346,7 +355,7 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
 }
 
 /** Reverts the given active actions (undrain, unfreeze, restore...) through the same pipeline. */
-async function revertActions(
+export async function revertActions(
   ctx: ApiContext,
   req: FastifyRequest,
   reply: FastifyReply,

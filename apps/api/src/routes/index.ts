@@ -13,6 +13,7 @@ import { configRoutes } from './config.ts';
 import { dnssecRoutes } from './dnssec.ts';
 import { explainRoutes } from './explain.ts';
 import { healthRoutes } from './health.ts';
+import { pinRoutes } from './pins.ts';
 import { prefixCommunityRoutes } from './prefix-communities.ts';
 import { reportRoutes } from './reports.ts';
 import { runRoutes } from './runs.ts';
@@ -38,6 +39,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   prefixCommunityRoutes(app, ctx);
   settingsRoutes(app, ctx);
   actionRoutes(app, ctx);
+  pinRoutes(app, ctx);
   runRoutes(app, ctx);
   signalRoutes(app, ctx);
   snapshotRoutes(app, ctx);
