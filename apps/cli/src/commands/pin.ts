@@ -59,7 +59,7 @@ export function pinCommands(program: Command): void {
       let id = /^\d+$/.test(which) ? Number(which) : undefined;
       if (id === undefined) {
         const want = pinTarget(which);
-        const { body: page } = await call<{ items: Row[] }>(g.target, 'GET', '/v1/pins?active=true&limit=1000');
+        const { body: page } = await call<{ items: Row[] }>(g.target, 'GET', '/v1/pins?active=true&limit=500');
         const same = page.items.filter((a) => {
           const p = a.params as Row;
           const cidr = 'cidr' in want ? want.cidr : undefined;
