@@ -51,6 +51,19 @@ for (const mode of DB_MODES) {
         return { code: e.code, stdout: e.stdout, stderr: e.stderr };
       }
     };
+    /** The API directly, for the steps that are not what this file tests (the CLI is slow to start here). */
+    const api = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`${stack.apiUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${stack.adminToken}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: test bodies are read loosely
+      return { status: r.status, body: (await r.json()) as any };
+    };
     const version = async () => {
       const r = await fetch(`${stack.apiUrl}/v1/snapshot`, {
         headers: { authorization: `Bearer ${env.CATCHMENT_API_TOKEN}` },
@@ -140,10 +153,7 @@ for (const mode of DB_MODES) {
       assert.match(ex.stdout, /reason:\s+pin/);
       assert.match(ex.stdout, /pinned:\s+by action \d+ \(customer X\), expires 20/);
       assert.match(ex.stdout, /pin: pinned by action \d+ \(customer X\), expires .*198\.51\.101\.0\/24 → fra/);
-      const api = await fetch(`${stack.apiUrl}/v1/explain?name=www.example.net&client=198.51.101.0/24`, {
-        headers: { authorization: `Bearer ${stack.adminToken}` },
-      });
-      const d = ((await api.json()) as { decision: { edge: string; scope: number; pin: { reason: string } } }).decision;
+      const d = (await api('GET', '/v1/explain?name=www.example.net&client=198.51.101.0/24')).body.decision;
       assert.equal(d.edge, 'fra');
       assert.equal(d.scope, 24);
       assert.equal(d.pin.reason, 'customer X');
@@ -153,19 +163,33 @@ for (const mode of DB_MODES) {
       assert.deepEqual(pins.map((p) => p.params.cidr).sort(), ['198.51.101.0/24', '2a02:1000:1::/48']);
       const dup = await cli('pin', '198.51.101.0/24', 'iad', '--reason', 'again');
       assert.equal(dup.code, 1);
-      assert.match(dup.stderr, /STATE_CONFLICT: 198\.51\.101\.0\/24 is already pinned by action \d+/);
-      const bad = await cli('pin', '198.51.101.1/24', 'fra', '--reason', 'host bits');
-      assert.match(bad.stderr, /CIDR_INVALID/);
-      const noAddr = await cli('pin', 'GB', 'fra', '--name', 'docs.example.net', '--reason', 'no such service');
-      assert.match(noAddr.stderr, /REFERENCE_UNKNOWN/);
+      assert.match(dup.stderr, /^catchment: STATE_CONFLICT: 198\.51\.101\.0\/24 is already pinned by action \d+/);
+      const refused = [
+        [{ edge: 'fra', cidr: '198.51.101.1/24', reason: 'host bits' }, 'CIDR_INVALID'],
+        [{ edge: 'fra', country: 'XX', reason: 'no such country' }, 'VALIDATION_FAILED'],
+        [{ edge: 'fra', country: 'GB', cidr: '192.0.2.0/24', reason: 'both' }, 'VALIDATION_FAILED'],
+        [{ edge: 'fra', reason: 'neither' }, 'VALIDATION_FAILED'],
+        [{ edge: 'fra', country: 'GB', name: 'docs.example.net', reason: 'not a service' }, 'REFERENCE_UNKNOWN'],
+        [{ edge: 'nowhere', country: 'GB', reason: 'no edge' }, 'NOT_FOUND'],
+      ] as const;
+      const before = await version();
+      for (const [body, code] of refused) {
+        const r = await api('POST', '/v1/pins', body);
+        assert.equal(r.body.code, code, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
+      }
+      assert.equal(await version(), before, 'nothing published');
     });
 
     it('a DNS shift of the pinned edge does not move the pinned block; a drain of it suspends the pin', async () => {
       // A customer kept on lhr whatever steering does; then lhr sheds all its DNS clients.
       const keep = await cli('pin', '198.51.103.0/24', 'lhr', '--reason', 'customer Y stays');
       assert.equal(keep.code, 0, keep.stderr);
-      const shift = await cli('shift', 'lhr', '100', '--reason', 'shed lhr', '--force');
-      assert.equal(shift.code, 0, shift.stderr);
+      const shift = await api('POST', '/v1/edges/lhr/shift', {
+        params: { percent: 100 },
+        reason: 'shed lhr',
+        force: true,
+      });
+      assert.equal(shift.status, 201, JSON.stringify(shift.body));
       const moved = await until(
         'lhr shifted',
         async () => {
@@ -177,19 +201,21 @@ for (const mode of DB_MODES) {
       assert.notEqual(moved.address, LHR, 'an unpinned London /24 is shifted away');
       assert.deepEqual(await ask(stack.dnsPort, '198.51.103.0/24'), { address: LHR, scope: 24 }, 'pinned: stays');
       assert.deepEqual(await ask(stack.dnsPort, '198.51.101.0/24'), { address: FRA, scope: 24 });
-      const unshift = await cli('unshift', 'lhr', '--reason', 'done');
-      assert.equal(unshift.code, 0, unshift.stderr);
+      assert.equal((await api('POST', '/v1/edges/lhr/unshift', { reason: 'done' })).status, 200);
       const unpin = await cli('unpin', '198.51.103.0/24', '--reason', 'done');
       assert.equal(unpin.code, 0, unpin.stderr);
       await answers('198.51.100.0/24', LHR);
 
-      const drain = await cli('drain', 'fra', '--reason', 'maintenance', '--force');
-      assert.equal(drain.code, 0, drain.stderr);
+      const drain = await api('POST', '/v1/edges/fra/drain', { reason: 'maintenance', force: true });
+      assert.equal(drain.status, 201, JSON.stringify(drain.body));
       const suspended = await answers('198.51.101.0/24', LHR);
       assert.equal(suspended.scope, 22, 'suspended: the geo answer of the whole block, as without the pin');
-      const ex = await cli('explain', 'www.example.net', '198.51.101.9');
-      assert.match(ex.stdout, /suspended: edge fra does not serve \(state active, override drain\)/);
-      assert.equal((await cli('undrain', 'fra', '--reason', 'done')).code, 0);
+      const ex = await api('GET', '/v1/explain?name=www.example.net&client=198.51.101.9');
+      assert.match(
+        JSON.stringify(ex.body.decision.trace),
+        /suspended: edge fra does not serve \(state active, override drain\)/,
+      );
+      assert.equal((await api('POST', '/v1/edges/fra/undrain', { reason: 'done' })).status, 200);
       await answers('198.51.101.0/24', FRA);
     });
 
@@ -199,11 +225,11 @@ for (const mode of DB_MODES) {
       assert.equal(r.code, 0, r.stderr);
       const a = await answers('203.0.113.0/24', IAD);
       assert.ok((a.scope ?? 0) <= 24);
-      const gb = await cli('pin', 'GB', 'iad', '--reason', 'GB via iad');
-      assert.equal(gb.code, 0, gb.stderr);
+      const gb = await api('POST', '/v1/pins', { edge: 'iad', country: 'GB', reason: 'GB via iad' });
+      assert.equal(gb.status, 201, JSON.stringify(gb.body));
       await answers('198.51.100.0/24', IAD);
       assert.equal((await ask(stack.dnsPort, '198.51.101.0/24')).address, FRA, 'the /24 pin beats the country pin');
-      assert.equal((await cli('unpin', 'GB', '--reason', 'done')).code, 0);
+      assert.equal((await api('DELETE', `/v1/pins/${gb.body.action.id}`, { reason: 'done' })).status, 200);
       assert.equal((await cli('unpin', 'AU', '--reason', 'done')).code, 0);
       await answers('203.0.113.0/24', SYD);
     });
@@ -234,8 +260,7 @@ for (const mode of DB_MODES) {
     it('completes pin and unpin in bash', async () => {
       const r = await cli('__complete', 'pin');
       assert.match(r.stdout, /--name/);
-      assert.match((await cli('__complete')).stdout, /^pin$/m);
-      assert.match((await cli('__complete')).stdout, /^unpin$/m);
+      assert.match(r.stdout, /--ttl/);
     });
   });
 }
