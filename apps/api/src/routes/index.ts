@@ -11,6 +11,7 @@ import { actionRoutes } from './actions.ts';
 import { auditRoutes } from './audit.ts';
 import { configRoutes } from './config.ts';
 import { dnssecRoutes } from './dnssec.ts';
+import { edgeLoadRoutes } from './edge-load.ts';
 import { explainRoutes } from './explain.ts';
 import { healthRoutes } from './health.ts';
 import { pinRoutes } from './pins.ts';
@@ -40,6 +41,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   settingsRoutes(app, ctx);
   actionRoutes(app, ctx);
   pinRoutes(app, ctx);
+  edgeLoadRoutes(app, ctx);
   runRoutes(app, ctx);
   signalRoutes(app, ctx);
   snapshotRoutes(app, ctx);
