@@ -34,7 +34,13 @@ export function edgeLoadRoutes(app: FastifyInstance, ctx: ApiContext): void {
             since: Type.Optional(
               Type.Union([Timestamp, DurationText], { description: 'a time, or a duration back from now (6h)' }),
             ),
-            step: Type.Optional({ ...DurationText, description: 'a whole number of minutes, at least 1m (1m)' }),
+            step: Type.Optional(
+              Type.String({
+                pattern: '^[0-9]{1,6}(s|m|h|d)$',
+                maxLength: 8,
+                description: 'a whole number of minutes, at least 1m (1m)',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

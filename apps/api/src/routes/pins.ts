@@ -1,4 +1,4 @@
-import { ActionParams, CatchmentError } from '@catchment/core';
+import { CatchmentError, CountryCode, DnsName } from '@catchment/core';
 import { schema } from '@catchment/db';
 import { and, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
@@ -22,7 +22,6 @@ import {
 } from './actions.ts';
 
 const t = schema.actions;
-const PinFields = ActionParams.pin.properties;
 
 /**
  * Pinned answers (safety rule 8): `pin` actions under their own path. A pin is an action like
@@ -33,9 +32,23 @@ export function pinRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const PinBody = Type.Object(
     {
       edge: Type.String({ maxLength: 63, description: 'the edge the clients are pinned to' }),
-      cidr: Type.Optional({ ...PinFields.cidr, description: 'client prefix (ECS source or resolver address)' }),
-      country: Type.Optional({ ...PinFields.country, description: 'client country (GeoIP), ISO 3166-1 alpha-2' }),
-      name: Type.Optional({ ...PinFields.name, description: 'the service; absent: every service' }),
+      cidr: Type.Optional(
+        Type.String({ minLength: 3, maxLength: 49, description: 'client prefix (ECS source or resolver address)' }),
+      ),
+      country: Type.Optional(
+        Type.String({
+          pattern: (CountryCode as { pattern?: string }).pattern ?? '^[A-Z]{2}$',
+          description: 'client country (GeoIP), ISO 3166-1 alpha-2',
+        }),
+      ),
+      name: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 253,
+          pattern: (DnsName as { pattern?: string }).pattern,
+          description: 'the service; absent: every service',
+        }),
+      ),
       ...Common,
     },
     { additionalProperties: false },
