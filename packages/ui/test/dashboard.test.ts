@@ -484,8 +484,8 @@ for (const mode of DB_MODES) {
       const page = await open(viewer);
       await page.goto(`${cm.url}/ui/#/edges/syd`);
       const chart = page.getByTestId('load-chart');
-      await chart.locator('figcaption', { hasText: /\(\d+ minutes? with reports\)/ }).waitFor(WAIT);
-      assert.doesNotMatch(await chart.locator('figcaption').innerText(), /\(0 minutes/);
+      // Drawn from the API's answer (the caption counts its minutes), not from this tab's own samples.
+      await chart.locator('figcaption', { hasText: /\([1-9]\d* minutes? with reports\)/ }).waitFor(WAIT);
       assert.ok((await chart.locator('canvas').count()) > 0, 'uPlot drew');
     });
 

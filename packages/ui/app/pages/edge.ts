@@ -211,7 +211,7 @@ export function EdgePage({ name }: { name: string }) {
 
     <h2>Load</h2>
     <${LoadChart} points=${chartPoints(history.data, { rps: edge.loadRps, capacity: edge.capacityRps })} enter=${enter} exit=${exit}
-      label=${`Load of ${name} against capacity and the utilisation SLO thresholds${utilSlo ? ` (${utilSlo.name})` : ' (default 85 % / 70 %)'} over the last 6 hours: one-minute means of the edge agent's reports (${history.data?.points.length ?? 0} minutes with reports), then the latest.`} />
+      label=${`Load of ${name} against capacity and the utilisation SLO thresholds${utilSlo ? ` (${utilSlo.name})` : ' (default 85 % / 70 %)'} over the last 6 hours: one-minute means of the edge agent's reports (${history.data?.points.length ?? 0} minute${history.data?.points.length === 1 ? '' : 's'} with reports), then the latest.`} />
     <${PinsSection} name=${name} active=${active} reload=${actions.reload} />
     ${
       edgeSlos.length
