@@ -75,11 +75,14 @@ describe('catchment CLI', () => {
         `source "${script}"`,
         'print -r -- "registered:$_comps[catchment]"',
         'offered=()',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: zsh parameter expansion
         'compadd() { [[ $1 == -a ]] && offered+=("${(@P)2}"); }',
         `words=(catchment ${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length + 1}`,
         '_catchment',
         // What the shell shows: the candidates that start with the word being completed.
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: zsh parameter expansion
         'shown=(); for c in $offered; do [[ $c == ${words[CURRENT]}* ]] && shown+=($c); done',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: zsh parameter expansion
         'print -r -- ${(j: :)shown}',
       ].join('\n');
       const { stdout } = await run('zsh', ['-f', '-c', body], { timeout: 60_000 });
