@@ -9,7 +9,7 @@ pkgs=(
   prometheus prometheus-alertmanager
   libmaxmind-db-writer-perl gdnsd curl
   bind9-dnsutils ldnsutils
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core zsh
   systemd binutils
   patroni etcd-server
 )

@@ -52,6 +52,40 @@ describe('catchment CLI', () => {
     assert.equal((await catchment(['completion', 'fish'], {})).code, 1);
   });
 
+  it('completes commands and options in zsh (compinit, the generated script, its completion function)', async () => {
+    const script = join(dir.path, 'completion.zsh');
+    await writeFile(script, (await catchment(['completion', 'zsh'], {})).stdout);
+    // zsh -f: no user rc files. compinit for real (compdef must register the function); then the
+    // completion function runs with a fake words array, and compadd records what it is offered.
+    const complete = async (...words: string[]) => {
+      const body = [
+        'autoload -Uz compinit && compinit -u -D',
+        `catchment() { "${process.execPath}" "${MAIN}" "$@"; }`,
+        `source "${script}"`,
+        'print -r -- "registered:$_comps[catchment]"',
+        'offered=()',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: zsh parameter expansion
+        'compadd() { [[ $1 == -a ]] && offered+=("${(@P)2}"); }',
+        `words=(catchment ${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length + 1}`,
+        '_catchment',
+        // What the shell shows: the candidates that start with the word being completed.
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: zsh parameter expansion
+        'shown=(); for c in $offered; do [[ $c == ${words[CURRENT]}* ]] && shown+=($c); done',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: zsh parameter expansion
+        'print -r -- ${(j: :)shown}',
+      ].join('\n');
+      const { stdout } = await run('zsh', ['-f', '-c', body], { timeout: 60_000 });
+      const [registered, offered] = stdout.trim().split('\n');
+      assert.equal(registered, 'registered:_catchment', 'compdef registered the function');
+      return offered ?? '';
+    };
+    assert.equal(await complete('ru'), 'runs');
+    assert.match(await complete('pi'), /^pin$/);
+    assert.match(await complete('un'), /\bunpin\b/);
+    assert.equal(await complete('runs', 'a'), 'approve abort');
+    assert.match(await complete('pin', '--na'), /^--name$/);
+  });
+
   it('prints its version', async () => {
     const res = await catchment(['version'], {});
     assert.match(res.stdout, /^catchment \d+\.\d+\.\d+ \(node v24\./);

@@ -214,7 +214,9 @@ export class Responder {
   #steer(msg: Uint8Array, serviceIdx: number, qtype: number, client: ClientAddress): Section {
     const zones = this.zones!;
     const svc = zones.services[serviceIdx]!;
-    const trie = zones.steering.classes[svc.classIdx]!.trie;
+    const cls = zones.steering.classes[svc.classIdx]!;
+    const trie = cls.trie;
+    const pins = cls.pins.trie;
     const q = this.q;
     const out = this.#lookup;
     let useEcs = q.ecsFamily !== 0 && q.ecsSource > 0;
@@ -241,10 +243,27 @@ export class Responder {
         offset = 0;
         available = 4;
       }
-      lookupBits(trie, family, bytes, offset, available, out);
-      value = out.value;
       this.usedEcs = true;
-      this.scope = ecsScope(out.length, q.ecsSource, mapped);
+      // The pin resolver first: a pinned block answers with its edge, scope the pin's block;
+      // an unpinned answer's scope is the longer of the geo block and the pin trie's leaf, so
+      // no resolver caches it for clients inside a pinned prefix.
+      let pinLength = 0;
+      if (pins) {
+        lookupBits(pins, family, bytes, offset, available, out);
+        pinLength = out.length;
+      }
+      if (pins && out.value > 0) {
+        value = out.value;
+        out.key = -1;
+      } else {
+        lookupBits(trie, family, bytes, offset, available, out);
+        value = out.value;
+      }
+      this.scope = ecsScope(Math.max(out.length, pinLength), q.ecsSource, mapped);
+    } else if (pins && this.#pinned(pins, client)) {
+      value = out.value;
+      out.key = -1;
+      this.scope = 0;
     } else {
       lookupBits(zones.steering.publicResolvers, client.family, client.bytes, 0, client.bytes.length, out);
       if (out.value === 1) {
@@ -263,6 +282,12 @@ export class Responder {
     this.blockKey = out.key;
     const answer = qtype === TYPE.A ? svc.a[edge]! : svc.aaaa[edge]!;
     return { answer, additional: EMPTY };
+  }
+
+  /** Without ECS: is the resolver's address pinned? (leaves the pin's value in the lookup result) */
+  #pinned(pins: LookupTrie, client: ClientAddress): boolean {
+    lookupBits(pins, client.family, client.bytes, 0, client.bytes.length, this.#lookup);
+    return this.#lookup.value > 0;
   }
 
   /** ECS scope of the last steered answer. */

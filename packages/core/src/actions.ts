@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { CidrText, CommunityText, Name } from './schema-common.ts';
+import { CidrText, CommunityText, CountryCode, DnsName, Name } from './schema-common.ts';
 
 /**
  * Actions: the only way anything changes steering at run time, for operators and
@@ -41,6 +41,15 @@ export const ActionParams = {
     { fraction: Type.Number({ minimum: 0, maximum: 1 }), targets: Type.Optional(Type.Array(Name)) },
     strict,
   ),
+  /**
+   * Pin an answer (safety rule 8): clients in `cidr` (matched against the ECS source or the
+   * resolver's address), or in `country` (by GeoIP), get the action's edge for the service
+   * `name`, or for every service when `name` is absent. Exactly one of `cidr` and `country`.
+   */
+  pin: Type.Object(
+    { cidr: Type.Optional(CidrText), country: Type.Optional(CountryCode), name: Type.Optional(DnsName) },
+    strict,
+  ),
 } as const;
 
 export type ActionKind = keyof typeof ActionParams;
@@ -62,4 +71,6 @@ export interface ActiveAction {
   createdAt: Date;
   expiresAt: Date | null;
   source: 'operator' | 'automation';
+  /** The operator's reason (carried into the snapshot for pins, which explain shows). */
+  reason?: string;
 }

@@ -181,6 +181,24 @@ export const SnapshotDsr = Type.Object(
   strict,
 );
 
+/**
+ * A pinned answer (an operator's `pin` action): clients in `cidr` (ECS source or resolver
+ * address) or in `country` (GeoIP) get `edge` for the service `name` (null: every service).
+ * Exactly one of `cidr` and `country`. The DNS servers' pin resolver comes first in the chain.
+ */
+export const SnapshotPin = Type.Object(
+  {
+    action: Type.Integer({ minimum: 1 }),
+    edge: Name,
+    cidr: Type.Union([CidrText, Type.Null()]),
+    country: Type.Union([CountryCode, Type.Null()]),
+    name: Type.Union([DnsName, Type.Null()]),
+    reason: Type.String(),
+    expiresAt: Type.Union([Type.String(), Type.Null()]),
+  },
+  strict,
+);
+
 export const SnapshotSettings = Type.Object(
   {
     coverageMinAnnouncers: Type.Integer(),
@@ -206,6 +224,8 @@ export const SnapshotBody = Type.Object(
     dsr: Type.Array(SnapshotDsr),
     automation: Type.Object({ frozen: Type.Boolean(), frozenEdges: Type.Array(Name) }, strict),
     settings: SnapshotSettings,
+    /** Pinned answers, in precedence order of creation; absent when there are none. */
+    pins: Type.Optional(Type.Array(SnapshotPin)),
   },
   strict,
 );
@@ -235,3 +255,4 @@ export type SnapshotAnnouncement = Static<typeof SnapshotAnnouncement>;
 export type SnapshotDsr = Static<typeof SnapshotDsr>;
 export type SnapshotTransit = Static<typeof SnapshotTransit>;
 export type SnapshotSettings = Static<typeof SnapshotSettings>;
+export type SnapshotPin = Static<typeof SnapshotPin>;

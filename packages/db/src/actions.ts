@@ -18,6 +18,7 @@ export interface NamedAction extends WorldAction {
   id: number;
   createdAt: Date;
   expiresAt: Date | null;
+  reason: string;
 }
 
 async function names(db: Reader) {
@@ -42,6 +43,7 @@ function named(r: ActionRow, n: Awaited<ReturnType<typeof names>>): NamedAction 
     runId: r.runId,
     createdAt: r.createdAt,
     expiresAt: r.expiresAt,
+    reason: r.reason,
   };
 }
 

@@ -18,6 +18,7 @@ import { readActiveActions } from './actions.ts';
 import { exportConfig } from './config-export.ts';
 import type { Db } from './connection.ts';
 import { dnssecEnabled, type KeyRow, liveKeys, snapshotDnssec } from './dnssec.ts';
+import { compilePins } from './pins.ts';
 import * as t from './schema.ts';
 
 /** Actions in force at `now`, in the order they apply (actions.ts `readActiveActions`). */
@@ -30,6 +31,7 @@ export async function activeActions(db: Pick<Db, 'select'>, now = new Date()): P
     createdAt: a.createdAt,
     expiresAt: a.expiresAt,
     source: a.source,
+    reason: a.reason,
   }));
 }
 
@@ -230,6 +232,7 @@ export function compileBody(
   }));
 
   const freezes = actions.filter((a) => a.kind === 'freeze');
+  const pins = compilePins(actions, edgeByName);
   return {
     zones,
     edges,
@@ -251,5 +254,7 @@ export function compileBody(
       frozenEdges: [...new Set(freezes.flatMap((f) => (f.edge ? [f.edge] : [])))].sort(),
     },
     settings,
+    // Only when there are some, so bodies without pins stay as they were (same checksums).
+    ...(pins.length > 0 ? { pins } : {}),
   };
 }

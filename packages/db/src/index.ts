@@ -7,6 +7,7 @@ export * from './config-import.ts';
 export * from './connection.ts';
 export * from './dnssec.ts';
 export * from './dnssec-rollover.ts';
+export * from './load-history.ts';
 export * from './migrate.ts';
 export * from './publish.ts';
 export * from './route-history.ts';

@@ -465,6 +465,25 @@ export const edgeLoads = pgTable('edge_loads', {
   reportedAt: timestamp('reported_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
+/**
+ * Load history of each edge, downsampled to one row per edge and minute (count, sum and
+ * maximum of the reports in it), for the dashboard's charts. Bounded: the report route keeps
+ * LOAD_HISTORY_RETENTION_MS of it (packages/db load-history.ts), at most 1440 rows per edge.
+ */
+export const edgeLoadHistory = pgTable(
+  'edge_load_history',
+  {
+    edgeId: integer('edge_id')
+      .notNull()
+      .references(() => edges.id, { onDelete: 'cascade' }),
+    minute: timestamp('minute', { withTimezone: true }).notNull(),
+    samples: integer('samples').notNull(),
+    rpsSum: doublePrecision('rps_sum').notNull(),
+    rpsMax: doublePrecision('rps_max').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.edgeId, t.minute] })],
+);
+
 /** Global settings of the safety rules (one row, id = 1). */
 export const settings = pgTable(
   'settings',

@@ -10,6 +10,7 @@ import {
   type Network,
   parseNetwork,
 } from './ip.ts';
+import { pinFor } from './pins.ts';
 import { addressInRule, type CidrRule, chooseEdge, type TraceStep } from './resolvers.ts';
 import { leafEdge, type SteeringTable } from './steering.ts';
 import { type LookupResult, lookupBits } from './trie.ts';
@@ -33,7 +34,9 @@ export interface Explanation {
   scope: number;
   edge: string | null;
   addresses: { v4: string[]; v6: string[] };
-  reason: 'rule' | 'nearest' | 'fallback' | 'shift' | 'public-resolver';
+  reason: 'pin' | 'rule' | 'nearest' | 'fallback' | 'shift' | 'public-resolver';
+  /** The operator pin that decided the answer, if one did. */
+  pin?: { action: number; reason: string; expiresAt: string | null; cidr: string | null; country: string | null };
   trace: TraceStep[];
 }
 
@@ -58,6 +61,8 @@ export function explainClient(
   if (!net) throw new Error(`"${text ?? ''}" is not an address or a subnet`);
   // IPv4-mapped IPv6 is looked up as IPv4, and its scope is given back in IPv6 bits, as DNS does.
   const mapped = fromEcs && isMappedText(text!, net.family);
+  const scopeOf = (blockLength: number) =>
+    ecsScope(blockLength, mapped ? net.length + MAPPED_PREFIX_BITS : net.length, mapped);
   trace.push({
     step: 'ecs',
     detail: fromEcs
@@ -67,6 +72,30 @@ export function explainClient(
   const anycast = { v4: svc.anycast.v4 ? [svc.anycast.v4] : [], v6: svc.anycast.v6 ? [svc.anycast.v6] : [] };
   const addr: Address = { family: net.family, bytes: maskBytes(net.bytes, net.length) };
   const out: LookupResult = { value: 0, length: 0, key: 0 };
+  // The pin resolver first, as on the query path: the CIDR pin trie, then country pins.
+  let pinLength = 0;
+  if (cls.pins.trie) {
+    lookupBits(cls.pins.trie, addr.family, addr.bytes, 0, addr.bytes.length, out);
+    pinLength = out.length;
+    if (out.value > 0) {
+      const { pin } = pinFor(cls.pins, addr, undefined);
+      const edge = cls.edges[out.value - 1]!;
+      const a = svc.addresses.find((x) => x.edge === edge.name);
+      trace.push({ step: 'pin', detail: pinText(pin, edge.name) });
+      return {
+        service: svc.name,
+        source: fromEcs ? 'ecs' : 'resolver',
+        client: formatNetwork(net),
+        block: formatNetwork({ ...addr, length: out.length }),
+        scope: scopeOf(out.length),
+        edge: edge.name,
+        addresses: a ? { v4: a.v4, v6: a.v6 } : anycast,
+        reason: 'pin',
+        ...(pin ? { pin: pinSummary(pin) } : {}),
+        trace,
+      };
+    }
+  }
 
   if (!fromEcs) {
     lookupBits(table.publicResolvers, addr.family, addr.bytes, 0, addr.bytes.length, out);
@@ -98,36 +127,61 @@ export function explainClient(
       : `not in the location database (block ${formatNetwork({ ...addr, length: loc.length })})`,
   });
   if (asn.asn !== undefined) trace.push({ step: 'geo', detail: `AS${asn.asn} ${asn.organization ?? ''}`.trim() });
+  const pinned = pinFor(cls.pins, addr, loc.geo?.country);
+  for (const s of pinned.suspended)
+    trace.push({ step: 'pin', detail: `${pinText(s.pin, s.pin.edge)} suspended: ${s.why}` });
   let cidrRule: CidrRule | undefined;
   for (const r of cls.policy.cidrRules) if (addressInRule(r, addr)) cidrRule = r;
-  const choice = chooseEdge(cls.edges, cls.policy, { geo: loc.geo, asn: asn.asn, cidrRule }, trace);
+  const countryPinned = pinned.pin?.country ? pinned.pin : undefined;
+  const choice = countryPinned
+    ? { edge: cls.edges.findIndex((e) => e.name === countryPinned.edge), reason: 'pin' as const }
+    : chooseEdge(cls.edges, cls.policy, { geo: loc.geo, asn: asn.asn, cidrRule }, trace);
+  if (countryPinned) trace.push({ step: 'pin', detail: pinText(countryPinned, countryPinned.edge) });
 
   lookupBits(cls.trie, addr.family, addr.bytes, 0, addr.bytes.length, out);
   const edgeIdx = leafEdge(out.value);
   const edge = edgeIdx >= 0 ? cls.edges[edgeIdx]! : undefined;
   let reason: Explanation['reason'] = choice.reason;
-  if (choice.edge >= 0 && edgeIdx !== choice.edge) {
+  // A pinned block is never split by a DNS shift.
+  if (!countryPinned && choice.edge >= 0 && edgeIdx !== choice.edge) {
     const from = cls.edges[choice.edge]!;
     trace.push({
       step: 'shift',
       detail: `${from.shiftPercent}% DNS shift away from ${from.name}: this block goes to ${edge?.name ?? 'anycast'} (targets weighted by headroom)`,
     });
     reason = 'shift';
-  } else if (choice.edge >= 0 && cls.edges[choice.edge]!.shiftPercent > 0) {
+  } else if (!countryPinned && choice.edge >= 0 && cls.edges[choice.edge]!.shiftPercent > 0) {
     const from = cls.edges[choice.edge]!;
     trace.push({ step: 'shift', detail: `${from.shiftPercent}% DNS shift on ${from.name}: this block stays` });
   }
-  const scope = ecsScope(out.length, mapped ? net.length + MAPPED_PREFIX_BITS : net.length, mapped);
+  // Not pinned: the block must not reach into a pinned prefix either (the longer of the two).
+  const blockLength = Math.max(out.length, pinLength);
+  const scope = scopeOf(blockLength);
   const a = edge ? svc.addresses.find((x) => x.edge === edge.name) : undefined;
   return {
     service: svc.name,
     source: fromEcs ? 'ecs' : 'resolver',
     client: formatNetwork(net),
-    block: formatNetwork({ ...addr, length: out.length }),
+    block: formatNetwork({ ...addr, length: blockLength }),
     scope,
     edge: edge?.name ?? null,
     addresses: a ? { v4: a.v4, v6: a.v6 } : anycast,
     reason,
+    ...(countryPinned ? { pin: pinSummary(countryPinned) } : {}),
     trace,
   };
+}
+
+type Pin = NonNullable<SnapshotBody['pins']>[number];
+
+function pinSummary(p: Pin): NonNullable<Explanation['pin']> {
+  return { action: p.action, reason: p.reason, expiresAt: p.expiresAt, cidr: p.cidr, country: p.country };
+}
+
+/** "pinned by action 12 (customer X), expires 2026-...: 192.0.2.0/24 → fra": explain's line for a pin. */
+function pinText(p: Pin | undefined, edge: string): string {
+  if (!p) return `pinned to ${edge}`;
+  const what = p.cidr ?? `country ${p.country}`;
+  const expiry = p.expiresAt ? `expires ${p.expiresAt}` : 'no expiry';
+  return `pinned by action ${p.action} (${p.reason}), ${expiry}: ${what} → ${edge}`;
 }

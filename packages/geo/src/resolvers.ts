@@ -3,13 +3,14 @@ import type { GeoInfo } from './geodb.ts';
 import { type Address, type Network, parseNetwork } from './ip.ts';
 
 /**
- * The edge choice as a chain of small resolvers, gdnsd style: explicit policy rules
+ * The edge choice as a chain of small resolvers, gdnsd style: operator pins first (pins.ts),
+ * then explicit policy rules
  * (client CIDR, then ASN, country, continent), else the nearest usable edge with headroom,
  * else the service's anycast fallback. Each step appends to the trace, so "explain this
  * client" reads exactly what the answer tables were built from.
  */
 export interface TraceStep {
-  step: 'rule' | 'nearest' | 'fallback' | 'skip' | 'shift' | 'geo' | 'ecs';
+  step: 'pin' | 'rule' | 'nearest' | 'fallback' | 'skip' | 'shift' | 'geo' | 'ecs';
   detail: string;
 }
 

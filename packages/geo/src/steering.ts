@@ -1,6 +1,7 @@
 import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
 import type { GeoDb, GeoInfo } from './geodb.ts';
 import { type Family, parseNetwork } from './ip.ts';
+import { type ClassPins, classPins, countryPin } from './pins.ts';
 import {
   chooseEdge,
   headroomRps,
@@ -29,6 +30,8 @@ export interface SteeringClass {
   /** Edges that can answer for the services of this class (leaf value - 1 indexes these). */
   edges: SnapshotEdge[];
   trie: LookupTrie;
+  /** Operator pins, looked up before `trie` (country pins are already in it). */
+  pins: ClassPins;
 }
 
 export interface SteeringTable {
@@ -241,6 +244,8 @@ interface ClassState {
   trie: LookupTrie;
   /** Per key: chosen edge index (-1 fallback). */
   choice: Int32Array;
+  /** Per key: 1 when a country pin chose it (a DNS shift does not move it). */
+  pinned: Uint8Array;
   /** Per class edge: what a shift of that edge depends on ('' when not shifted). */
   shiftSig: string[];
   /**
@@ -280,11 +285,19 @@ function freezeClass(
   edges: SnapshotEdge[],
   locations: GeoInfo[],
   prev: ClassState | undefined,
+  pins: ClassPins,
 ): ClassState {
   const asns = index.asns;
   const path = new Uint8Array(16);
   const choice = new Int32Array(index.keys.length);
+  const pinned = new Uint8Array(index.keys.length);
   index.keys.forEach((k, i) => {
+    const byPin = countryPin(pins, k.loc >= 0 ? locations[k.loc]!.country : undefined);
+    if (byPin !== undefined) {
+      choice[i] = byPin;
+      pinned[i] = 1;
+      return;
+    }
     choice[i] = chooseEdge(edges, index.policy, {
       geo: k.loc >= 0 ? locations[k.loc] : undefined,
       asn: k.asn >= 0 ? asns[k.asn] : undefined,
@@ -297,7 +310,7 @@ function freezeClass(
     const e = choice[k]!;
     return prev.choice[k] !== e || (e >= 0 && prev.shiftSig[e] !== shiftSig[e]);
   };
-  if (prev && !index.keys.some((_, k) => changedKey(k))) return { ...prev, choice, shiftSig };
+  if (prev && !index.keys.some((_, k) => changedKey(k))) return { ...prev, choice, pinned, shiftSig };
   // Sized from the last table (a shift can add some blocks) or, first, from the builder tries.
   const prevSize = prev ? prev.trie.parents.length : 0;
   const writer = new TrieWriter(prev ? prevSize + (prevSize >> 3) + 1024 : index.fam[4].size + index.fam[6].size);
@@ -411,7 +424,7 @@ function freezeClass(
       if (left[node]! < 0) {
         const k = ~left[node]!;
         const edge = choice[k]!;
-        if (edge >= 0 && edges[edge]!.shiftPercent > 0) {
+        if (edge >= 0 && edges[edge]!.shiftPercent > 0 && !pinned[k]) {
           v = split(edge, depth, shiftUnitLength(family, depth));
         } else {
           const key = index.keys[k]!;
@@ -437,7 +450,7 @@ function freezeClass(
   };
   const f4 = freezeFamily(4);
   const f6 = freezeFamily(6);
-  return { trie: writer.finish(f4.root, f6.root), choice, shiftSig, out: { 4: f4.out, 6: f6.out } };
+  return { trie: writer.finish(f4.root, f6.root), choice, pinned, shiftSig, out: { 4: f4.out, 6: f6.out } };
 }
 
 function resolverTrie(): LookupTrie {
@@ -503,13 +516,14 @@ export class SteeringBuilder {
     const states = new Map<string, ClassState>();
     for (const svc of body.services) {
       const edges = serviceEdges(body, svc.name);
-      const key = `${svc.policy ?? ''}|${edges.map((e) => e.name).join(',')}`;
+      const pins = classPins(body, svc.name, edges);
+      const key = `${svc.policy ?? ''}|${edges.map((e) => e.name).join(',')}|${pins.key}`;
       let idx = classIndex.get(key);
       if (idx === undefined) {
         const index = this.#indexes.get(svc.policy)!;
         let state: ClassState;
         try {
-          state = freezeClass(index, edges, locations, this.#classes.get(key));
+          state = freezeClass(index, edges, locations, this.#classes.get(key), pins);
         } catch (err) {
           // The previous state may be half updated: the next build starts from scratch.
           this.#classes = new Map();
@@ -517,7 +531,7 @@ export class SteeringBuilder {
         }
         states.set(key, state);
         idx = classes.length;
-        classes.push({ key, policy: index.policy, edges, trie: state.trie });
+        classes.push({ key, policy: index.policy, edges, trie: state.trie, pins });
         classIndex.set(key, idx);
       }
       serviceClass.set(svc.name, idx);
@@ -563,7 +577,11 @@ export function shareSteering(table: SteeringTable): SteeringTable {
   });
   return {
     ...table,
-    classes: table.classes.map((c) => ({ ...c, trie: share(c.trie) })),
+    classes: table.classes.map((c) => ({
+      ...c,
+      trie: share(c.trie),
+      pins: { ...c.pins, trie: c.pins.trie ? share(c.pins.trie) : null },
+    })),
     publicResolvers: share(table.publicResolvers),
     locations: [],
   };

@@ -1,6 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, qs } from './api.ts';
-import { recordLoads } from './history.ts';
 import { state, store } from './store.ts';
 import type { Consumer, Snapshot, SnapshotEdge } from './types.ts';
 
@@ -26,7 +25,6 @@ export function followSnapshots(): () => void {
         );
         if (snap && snap.version !== state.snapshot?.version) {
           store.set({ snapshot: snap, edges: liveEdges(snap, reports) });
-          recordLoads(state.edges);
           store.changed();
         }
       } catch (err) {
@@ -48,7 +46,6 @@ export function followSnapshots(): () => void {
     }
     if (!state.snapshot || stopped) return;
     store.set({ edges: liveEdges(state.snapshot, reports) });
-    recordLoads(state.edges, false);
   };
   void sample();
   const sampler = setInterval(sample, 1000);

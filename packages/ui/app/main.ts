@@ -3,7 +3,6 @@ import { useEffect, useState } from 'preact/hooks';
 import { token } from './api.ts';
 import { DialogHost } from './components/action-dialog.ts';
 import { Banner } from './components/banner.ts';
-import { clearHistory } from './history.ts';
 import { html } from './html.ts';
 import { followSnapshots } from './live.ts';
 import { ChangesPage } from './pages/changes.ts';
@@ -13,10 +12,11 @@ import { ExplainPage } from './pages/explain.ts';
 import { LoginPage, signIn } from './pages/login.ts';
 import { MapPage } from './pages/map.ts';
 import { RunsPage } from './pages/runs.ts';
+import { TokensPage } from './pages/tokens.ts';
 import { store, useStore } from './store.ts';
 import './style.css';
 
-/** Hash routes: #/, #/edges/<name>, #/runs, #/runs/<id>, #/explain, #/changes, #/consumers. */
+/** Hash routes: #/, #/edges/<name>, #/runs, #/runs/<id>, #/explain, #/changes, #/consumers, #/tokens (admins). */
 function useRoute(): string[] {
   const parse = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   const [route, setRoute] = useState(parse());
@@ -44,6 +44,7 @@ function Page({ route }: { route: string[] }) {
   if (top === 'explain') return html`<${ExplainPage} />`;
   if (top === 'changes') return html`<${ChangesPage} />`;
   if (top === 'consumers') return html`<${ConsumersPage} />`;
+  if (top === 'tokens') return html`<${TokensPage} />`;
   return html`<h1>No such page</h1><p><a href="#/">Map</a></p>`;
 }
 
@@ -64,13 +65,12 @@ function App() {
   const current = `#/${route[0] ?? ''}`;
   const signOut = () => {
     token.clear();
-    clearHistory();
     store.set({ me: null, snapshot: null, loginMessage: null, dialog: null });
   };
   return html`<header class="top">
       <a class="brand" href="#/">Catchment</a>
       <nav aria-label="pages">
-        ${NAV.map(([href, label]) => html`<a href=${href} aria-current=${href === current || (href === '#/' && current === '#/edges') ? 'page' : undefined}>${label}</a>`)}
+        ${[...NAV, ...(me.role === 'admin' ? ([['#/tokens', 'Tokens']] as [string, string][]) : [])].map(([href, label]) => html`<a href=${href} aria-current=${href === current || (href === '#/' && current === '#/edges') ? 'page' : undefined}>${label}</a>`)}
       </nav>
       <span class="who" data-testid="who">${me.name} (${me.role})</span>
       <button type="button" onClick=${signOut}>Sign out</button>

@@ -55,6 +55,8 @@ export interface Snapshot {
     dsr: Dsr[];
     automation: { frozen: boolean; frozenEdges: string[] };
     services: { name: string }[];
+    /** Pinned answers (absent when there are none). */
+    pins?: { action: number; edge: string; cidr: string | null; country: string | null; name: string | null }[];
   };
 }
 export interface Page<T> {

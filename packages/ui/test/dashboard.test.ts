@@ -429,5 +429,110 @@ for (const mode of DB_MODES) {
       await axe(page, 'login', axeSource);
       await screenshot(page, shots, 'login');
     });
+
+    it('admin tokens page: list, create (the secret shown once), revoke; not offered to operators or viewers', async () => {
+      for (const t of [viewer, operator]) {
+        const page = await open(t);
+        assert.equal(await page.getByRole('link', { name: 'Tokens' }).count(), 0, 'no Tokens link');
+        await page.goto(`${cm.url}/ui/#/tokens`);
+        await page.getByTestId('tokens-forbidden').waitFor(WAIT);
+        assert.equal(await page.getByRole('button', { name: 'Create token' }).count(), 0);
+        assert.equal((await call(cm.url, t, '/v1/tokens')).body.code, 'FORBIDDEN', 'the API refuses anyway');
+      }
+      const page = await open(cm.admin);
+      await page.getByRole('link', { name: 'Tokens' }).click();
+      await page.locator(`[data-testid=tokens] tr[data-token=operator-${process.pid}]`).waitFor(WAIT);
+      const name = `ui-made-${process.pid}`;
+      await page.getByLabel('Name').fill(name);
+      await page.getByLabel('Role').selectOption('viewer');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const secret = page.getByTestId('token-secret');
+      await secret.waitFor(WAIT);
+      const made = (await secret.locator('code').textContent())?.trim() ?? '';
+      assert.match(made, /^ct_/);
+      assert.equal((await call(cm.url, made, '/v1/whoami')).body.role, 'viewer', 'the shown secret works');
+      await page.locator(`[data-testid=tokens] tr[data-token=${name}]`).waitFor(WAIT);
+      await axe(page, 'tokens', axeSource);
+      await screenshot(page, shots, 'tokens');
+      await secret.getByRole('button', { name: 'I have copied it' }).click();
+      assert.equal(await page.getByTestId('token-secret').count(), 0, 'shown once');
+      assert.doesNotMatch(
+        await page.content(),
+        new RegExp(made.replace(/[.]/g, '\\.')),
+        'nowhere on the page any more',
+      );
+      page.once('dialog', (d) => void d.accept('ui test: revoke'));
+      await page.getByRole('button', { name: `Revoke ${name}` }).click();
+      await page.locator(`[data-testid=tokens] tr[data-token=${name}] td`, { hasText: /^revoked/ }).waitFor(WAIT);
+      assert.equal((await call(cm.url, made, '/v1/whoami')).status, 401, 'revoked at once');
+    });
+
+    it('load history: the API serves what agents reported, and the edge chart draws it', async () => {
+      const latest = (await call(cm.url, cm.admin, '/v1/snapshot')).body.version as number;
+      for (const rps of [18000, 21000]) {
+        const r = await call(cm.url, cm.admin, '/v1/reports', {
+          consumer: 'edge:syd',
+          kind: 'edge',
+          edge: 'syd',
+          snapshotVersion: latest,
+          healthy: true,
+          load: { rps },
+        });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+      }
+      const h = await call(cm.url, viewer, '/v1/edges/syd/load?since=1h&step=1m');
+      assert.equal(h.status, 200, JSON.stringify(h.body));
+      assert.equal(h.body.capacityRps, 20000);
+      const samples = h.body.points.reduce((n: number, p: { samples: number }) => n + p.samples, 0);
+      assert.ok(samples >= 3, `three reports or more in the last hour: ${JSON.stringify(h.body.points)}`);
+      const max = Math.max(...h.body.points.map((p: { maxRps: number }) => p.maxRps));
+      assert.equal(max, 21000);
+      const bad = await call(cm.url, viewer, '/v1/edges/syd/load?step=30s');
+      assert.equal(bad.body.code, 'INVALID_QUERY');
+      assert.equal((await call(cm.url, viewer, '/v1/edges/nowhere/load')).body.code, 'NOT_FOUND');
+
+      // A fresh tab (no history of its own) draws the server's minutes.
+      const page = await open(viewer);
+      await page.goto(`${cm.url}/ui/#/edges/syd`);
+      const chart = page.getByTestId('load-chart');
+      // Drawn from the API's answer (the caption counts its minutes), not from this tab's own samples.
+      await chart.locator('figcaption', { hasText: /\([1-9]\d* minutes? with reports\)/ }).waitFor(WAIT);
+      assert.ok((await chart.locator('canvas').count()) > 0, 'uPlot drew');
+    });
+
+    it('pins on the edge page: shown with their reason and expiry, revertable', async () => {
+      const pin = await call(cm.url, cm.admin, '/v1/pins', {
+        edge: 'iad',
+        cidr: '192.0.2.0/24',
+        reason: 'ui test: customer on iad',
+        ttl: '1h',
+      });
+      assert.equal(pin.status, 201, JSON.stringify(pin.body));
+      const id = pin.body.action.id as number;
+      const seen = await open(viewer);
+      await seen.goto(`${cm.url}/ui/#/edges/iad`);
+      const row = seen.locator(`[data-testid=pins] tr[data-pin="${id}"]`);
+      await row.waitFor(WAIT);
+      assert.match(
+        await row.innerText(),
+        /192\.0\.2\.0\/24\s+every service\s+ui test: customer on iad\s+\d+ (min|h)\s+yes/,
+      );
+      assert.equal(await seen.getByRole('button', { name: `Unpin ${id}` }).count(), 0, 'a viewer cannot unpin');
+
+      const page = await open(operator);
+      await page.goto(`${cm.url}/ui/#/edges/iad`);
+      await page.locator(`[data-testid=pins] tr[data-pin="${id}"] td`, { hasText: 'yes' }).waitFor(WAIT);
+      await axe(page, 'edge pins', axeSource);
+      await page.getByRole('button', { name: `Unpin ${id}` }).click();
+      const dialog = page.getByTestId('action-dialog');
+      await dialog.getByLabel(/Reason/).fill('ui test: unpin');
+      await dialog.getByRole('button', { name: 'Preview changes' }).click();
+      await dialog.getByTestId('dry-run').locator('tr', { hasText: '/pins' }).first().waitFor(WAIT);
+      await dialog.getByRole('button', { name: 'Confirm' }).click();
+      await dialog.getByRole('status').waitFor(WAIT);
+      await dialog.getByRole('button', { name: 'Close' }).click();
+      await page.getByTestId('pins-none').waitFor(WAIT);
+      assert.equal((await call(cm.url, cm.admin, '/v1/pins')).body.items.length, 0);
+    });
   });
 }

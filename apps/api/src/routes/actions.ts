@@ -20,6 +20,7 @@ import { actionActiveAt, type Db, schema } from '@catchment/db';
 import { and, asc, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, type TSchema, Type } from 'typebox';
+import { checkPin, type PinParams } from '../actions/pin.ts';
 import { type ChangeOutcome, runChange } from '../actions/pipeline.ts';
 import { actorOf, OPERATE, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
@@ -73,7 +74,7 @@ const PredictedLoadSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-const DryRunResult = Type.Object({
+export const DryRunResult = Type.Object({
   dryRun: Type.Literal(true),
   /** Whether the change would alter the published snapshot at all. */
   wouldPublish: Type.Boolean(),
@@ -86,14 +87,14 @@ const DryRunResult = Type.Object({
   /** The safety rule that would refuse it (force: true would override; `no-op` is not forceable), or null. */
   refusal: Type.Union([RefusalSchema, Type.Null()]),
 });
-const ActionResult = Type.Object({
+export const ActionResult = Type.Object({
   action: ActionRecord,
   snapshotVersion: Type.Union([Type.Integer(), Type.Null()]),
   diff: Type.Array(Change),
   forced: Type.Boolean(),
   refusal: Type.Union([RefusalSchema, Type.Null()]),
 });
-const RevertResult = Type.Object({
+export const RevertResult = Type.Object({
   reverted: Type.Array(ActionRecord),
   snapshotVersion: Type.Union([Type.Integer(), Type.Null()]),
   diff: Type.Array(Change),
@@ -101,7 +102,7 @@ const RevertResult = Type.Object({
   refusal: Type.Union([RefusalSchema, Type.Null()]),
 });
 
-const Common = {
+export const Common = {
   reason: Reason,
   expiresAt: Type.Optional(Timestamp),
   ttl: Type.Optional(Duration),
@@ -110,11 +111,11 @@ const Common = {
     Type.Boolean({ description: 'return the snapshot diff and the predicted load per affected edge, change nothing' }),
   ),
 };
-const UndoBody = Type.Object(
+export const UndoBody = Type.Object(
   { reason: Reason, force: Common.force, dryRun: Common.dryRun },
   { additionalProperties: false },
 );
-type CommonBody = { reason: string; expiresAt?: string; ttl?: string; force?: boolean; dryRun?: boolean };
+export type CommonBody = { reason: string; expiresAt?: string; ttl?: string; force?: boolean; dryRun?: boolean };
 
 function recordOf(
   r: typeof t.$inferSelect,
@@ -141,7 +142,7 @@ function recordOf(
   };
 }
 
-async function loadActions(db: Db, where: SQL | undefined, limit = 1000): Promise<ActionRecord[]> {
+export async function loadActions(db: Db, where: SQL | undefined, limit = 1000): Promise<ActionRecord[]> {
   const rows = await db
     .select({ a: t, edge: schema.edges.name, prefix: schema.prefixes.cidr })
     .from(t)
@@ -153,7 +154,7 @@ async function loadActions(db: Db, where: SQL | undefined, limit = 1000): Promis
   return rows.map((r) => recordOf(r.a, r.edge, r.prefix));
 }
 
-const activeNow = () => actionActiveAt(new Date());
+export const activeNow = () => actionActiveAt(new Date());
 
 function expiryOf(b: CommonBody): Date | null {
   if (b.expiresAt && b.ttl)
@@ -177,7 +178,7 @@ function expiryOf(b: CommonBody): Date | null {
   return at;
 }
 
-interface NewAction {
+export interface NewAction {
   kind: ActionKind;
   edge: string | null;
   params: Record<string, unknown>;
@@ -195,6 +196,7 @@ async function resolveAction(db: Db, a: NewAction): Promise<{ edgeId: number | n
   } else if (EDGE_SCOPED_ACTIONS.has(a.kind)) {
     throw fieldProblem([{ path: '/edge', message: `${a.kind} needs an edge`, code: 'VALIDATION_FAILED' }]);
   }
+  if (a.kind === 'pin' && a.edge !== null && id !== null) await checkPin(db, a.edge, id, a.params as PinParams);
   const targets = (a.params.targets as string[] | undefined) ?? [];
   const unknown = targets.map((n, i) => ({ n, i })).filter(({ n }) => edgeId(n) === undefined);
   if (unknown.length > 0)
@@ -292,7 +294,13 @@ function sendOutcome(
 }
 
 /** Creates an action (drain, shift, withdraw...) through the safety pipeline, idempotently. */
-async function createAction(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply, a: NewAction, b: CommonBody) {
+export async function createAction(
+  ctx: ApiContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  a: NewAction,
+  b: CommonBody,
+) {
   const expiresAt = expiryOf(b);
   const key = req.headers['idempotency-key'];
   if (key !== undefined && (typeof key !== 'string' || !/^[\x21\x22\x24-\x7e]{1,200}$/.test(key)))
@@ -378,7 +386,7 @@ async function createAction(ctx: ApiContext, req: FastifyRequest, reply: Fastify
 }
 
 /** Reverts the given active actions (undrain, unfreeze, restore...) through the same pipeline. */
-async function revertActions(
+export async function revertActions(
   ctx: ApiContext,
   req: FastifyRequest,
   reply: FastifyReply,

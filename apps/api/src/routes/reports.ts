@@ -1,5 +1,5 @@
 import { CatchmentError } from '@catchment/core';
-import { schema } from '@catchment/db';
+import { type Db, recordEdgeLoad, schema } from '@catchment/db';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -102,6 +102,7 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
             .insert(schema.edgeLoads)
             .values({ edgeId: edge.id, rps, reportedAt: now })
             .onConflictDoUpdate({ target: schema.edgeLoads.edgeId, set: { rps, reportedAt: now } });
+          await recordEdgeLoad(tx as unknown as Db, edge.id, rps, now);
         }
       });
       const latest = ctx.hub.latestKnown() ?? (await ctx.hub.latest());

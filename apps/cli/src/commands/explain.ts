@@ -28,6 +28,7 @@ export function explainCommand(program: Command): void {
             ['reason', d.reason],
             ['answer', [...(d.addresses?.v4 ?? []), ...(d.addresses?.v6 ?? [])]],
             ['scope', d.block ? `${d.block} (/${d.scope})` : d.scope],
+            ['pinned', d.pin ? pinLine(d.pin as Row) : undefined],
             ['snapshot', `v${body.snapshotVersion}`],
           ];
           const known = new Set([
@@ -40,6 +41,7 @@ export function explainCommand(program: Command): void {
             'block',
             'scope',
             'trace',
+            'pin',
           ]);
           for (const [k, v] of Object.entries(d)) if (!known.has(k)) fields.push([k, v]);
           const trace = ((d.trace ?? []) as Row[]).map((t, i) => `  ${i + 1}. ${t.step}: ${cell(t.detail)}`);
@@ -49,4 +51,9 @@ export function explainCommand(program: Command): void {
         g.format,
       );
     });
+}
+
+/** "by action 12 (customer X), expires 2026-...": as the trace says it. */
+function pinLine(p: Row): string {
+  return `by action ${p.action} (${p.reason}), ${p.expiresAt ? `expires ${p.expiresAt}` : 'no expiry'}`;
 }

@@ -28,6 +28,8 @@ export interface ActionSpec {
   /** Shown under the title: what the action does. */
   help?: string;
   danger?: boolean;
+  /** Fields the request body always carries (e.g. kind and edge for POST /v1/actions). */
+  extra?: Record<string, unknown>;
 }
 
 function paramsOf(fields: ParamField[], values: Record<string, string>): Record<string, unknown> | undefined {
@@ -101,6 +103,7 @@ function ActionDialog({ spec, onClose, onDone }: { spec: ActionSpec; onClose: ()
   }, []);
 
   const body = (dryRun: boolean) => ({
+    ...(spec.extra ?? {}),
     reason: reason.trim(),
     ...(spec.expiry && ttl.trim() ? { ttl: ttl.trim() } : {}),
     ...(spec.dryRun ? { dryRun } : {}),

@@ -1,8 +1,15 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { LoadPoint } from '../history.ts';
+
 import { html } from '../html.ts';
+
+export interface LoadPoint {
+  /** Seconds since the epoch (uPlot's unit). */
+  t: number;
+  rps: number | null;
+  capacity: number;
+}
 
 /** Load against capacity and the SLO's enter/exit thresholds (as rps), over time (uPlot). */
 export function LoadChart({

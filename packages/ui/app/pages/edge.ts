@@ -1,9 +1,9 @@
 import { qs } from '../api.ts';
 import { ActionButton, type ActionSpec } from '../components/action-dialog.ts';
+import type { LoadPoint } from '../components/load-chart.ts';
 import { LoadChart } from '../components/load-chart.ts';
 import { SloBudget } from '../components/slo-budget.ts';
 import { ago, pct, rps, time, until } from '../format.ts';
-import { loadHistory } from '../history.ts';
 import { html } from '../html.ts';
 import { usePoll } from '../live.ts';
 import { canAct, useStore } from '../store.ts';
@@ -110,8 +110,67 @@ function edgeActions(edge: string, others: string[], unicast: string[], active: 
   return specs;
 }
 
+interface LoadSeries {
+  capacityRps: number;
+  stepSeconds: number;
+  points: { at: string; rps: number; maxRps: number; samples: number }[];
+}
+
+/** The server's history (one-minute means of the agent's reports, 6 h), then the latest load. */
+function chartPoints(series: LoadSeries | undefined, latest: { rps: number | null; capacity: number }): LoadPoint[] {
+  const points: LoadPoint[] = (series?.points ?? []).map((p) => ({
+    t: Date.parse(p.at) / 1000,
+    rps: p.rps,
+    capacity: series!.capacityRps,
+  }));
+  points.push({ t: Date.now() / 1000, rps: latest.rps, capacity: latest.capacity });
+  return points;
+}
+
+/** Pins to this edge (from the snapshot, with their actions for revert), and a button to add one. */
+function PinsSection({ name, active, reload }: { name: string; active: Action[]; reload: () => void }) {
+  const { snapshot, me } = useStore();
+  const pins = (snapshot?.body.pins ?? []).filter((p) => p.edge === name);
+  const pinActions = active.filter((a) => a.kind === 'pin');
+  const spec: ActionSpec = {
+    title: `Pin clients to ${name}`,
+    path: '/v1/actions',
+    extra: { kind: 'pin', edge: name },
+    expiry: true,
+    dryRun: true,
+    help: 'Clients in a prefix (ECS or resolver address) or a country always get this edge: DNS shifts do not move them; a drain of the edge suspends the pin.',
+    params: [
+      { name: 'cidr', label: 'Client prefix (CIDR), or leave empty', type: 'text', value: '' },
+      { name: 'country', label: 'Country (ISO code), or leave empty', type: 'text', value: '' },
+      { name: 'name', label: 'Service (empty: every service)', type: 'text', value: '' },
+    ],
+  };
+  return html`<h2>Pinned answers</h2>
+    ${canAct(me) ? html`<div class="toolbar" role="group" aria-label="pins"><${ActionButton} spec=${spec} onDone=${reload} /></div>` : null}
+    ${
+      pinActions.length === 0
+        ? html`<p class="muted" data-testid="pins-none">No client is pinned to ${name}.</p>`
+        : html`<table data-testid="pins" aria-label="pinned answers">
+            <thead><tr><th scope="col">action</th><th scope="col">clients</th><th scope="col">service</th><th scope="col">reason</th><th scope="col">expires</th><th scope="col">in the snapshot</th>${canAct(me) ? html`<th scope="col">revert</th>` : null}</tr></thead>
+            <tbody>${pinActions.map((a) => {
+              const p = a.params as { cidr?: string; country?: string; name?: string };
+              const published = pins.some((x) => x.action === a.id);
+              return html`<tr data-pin=${a.id}>
+                <td>${a.id}</td><td><code>${p.cidr ?? `country ${p.country}`}</code></td><td>${p.name ?? 'every service'}</td>
+                <td>${a.reason}</td><td>${until(a.expiresAt)}</td><td>${published ? (edgeServes(snapshot, name) ? 'yes' : 'suspended: the edge does not serve') : 'not yet'}</td>
+                ${canAct(me) ? html`<td><${ActionButton} spec=${{ title: `Unpin ${a.id}`, path: `/v1/actions/${a.id}/revert`, expiry: false, dryRun: true }} onDone=${reload} /></td>` : null}
+              </tr>`;
+            })}</tbody>
+          </table>`
+    }`;
+}
+
+const edgeServes = (snapshot: ReturnType<typeof useStore>['snapshot'], name: string) =>
+  snapshot?.body.edges.find((e) => e.name === name)?.usable ?? false;
+
 export function EdgePage({ name }: { name: string }) {
   const { snapshot, me, edges } = useStore();
+  const history = usePoll<LoadSeries>(`/v1/edges/${encodeURIComponent(name)}/load?since=6h&step=1m`, 10_000);
   const actions = usePoll<Page<Action>>(`/v1/actions${qs({ edge: name, limit: 500 })}`);
   const runs = usePoll<Page<Run>>(`/v1/runs${qs({ edge: name, limit: 200 })}`);
   const slos = usePoll<Page<Slo>>('/v1/slos?limit=500', 10_000);
@@ -153,8 +212,9 @@ export function EdgePage({ name }: { name: string }) {
     }
 
     <h2>Load</h2>
-    <${LoadChart} points=${loadHistory(name)} enter=${enter} exit=${exit}
-      label=${`Load of ${name} against capacity and the utilisation SLO thresholds${utilSlo ? ` (${utilSlo.name})` : ' (default 85 % / 70 %)'}, as this browser has seen it since it opened (the API keeps no load history).`} />
+    <${LoadChart} points=${chartPoints(history.data, { rps: edge.loadRps, capacity: edge.capacityRps })} enter=${enter} exit=${exit}
+      label=${`Load of ${name} against capacity and the utilisation SLO thresholds${utilSlo ? ` (${utilSlo.name})` : ' (default 85 % / 70 %)'} over the last 6 hours: one-minute means of the edge agent's reports (${history.data?.points.length ?? 0} minute${history.data?.points.length === 1 ? '' : 's'} with reports), then the latest.`} />
+    <${PinsSection} name=${name} active=${active} reload=${actions.reload} />
     ${
       edgeSlos.length
         ? html`<table aria-label="SLOs"><thead><tr><th scope="col">SLO</th><th scope="col">metric</th><th scope="col">enter</th><th scope="col">exit</th><th scope="col">window</th><th scope="col">error budget / burn</th></tr></thead>
