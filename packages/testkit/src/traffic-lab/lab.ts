@@ -134,7 +134,8 @@ export class TrafficLab {
     this.database = await freshDatabase('postgres');
     this.#cleanups.push(() => this.database.close());
     await seedWorld(this.database.db, {
-      settings: { routeChangesPerPrefixPerHour: 120, ...opts.settings },
+      // A lab of four small edges: one of them is a large share of the capacity.
+      settings: { routeChangesPerPrefixPerHour: 120, maxCapacityShedPercent: 60, ...opts.settings },
       edit: (c) => {
         labConfig(c, this.capacity);
         opts.edit?.(c);
@@ -164,10 +165,13 @@ export class TrafficLab {
     writeFileSync(
       city,
       writeMmdb(
-        REGIONS.map((r) => ({
-          cidr: `45.${r.octet}.0.0/${r.blocks > 16 ? 19 : 20}`,
-          data: cityRecord(r.country, r.continent, r.lat, r.lon),
-        })),
+        // One network per /24 block: a DNS shift then picks blocks one by one.
+        REGIONS.flatMap((r) =>
+          Array.from({ length: r.blocks }, (_, b) => ({
+            cidr: `45.${r.octet}.${b}.0/24`,
+            data: cityRecord(r.country, r.continent, r.lat, r.lon),
+          })),
+        ),
         { databaseType: 'GeoIP2-City' },
       ),
     );
