@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createToken, startApi } from '@catchment/api';
+import { promQuery } from '@catchment/core';
 import {
   ANYCAST,
   byEdge,
@@ -14,6 +15,7 @@ import {
   TrafficLab,
 } from '@catchment/testkit/traffic-lab';
 import { until } from '@catchment/testkit/wait';
+import { addPlaybook } from '@catchment/testkit/world';
 import { buildBpf } from '../../../edge/src/xdp/index.ts';
 
 /**
@@ -131,7 +133,7 @@ describe('traffic lab', { concurrency: false }, () => {
       longChunkMs: 20,
       timeoutMs: 2000,
     });
-    await sleep(1500);
+    await established.openedAtLeast(6);
     await post(`/v1/prefixes/${encodeURIComponent(lhr.unicast)}/withdraw`);
     const gb = await settle("gb reaches lhr's address at fra", 'gb', { target: lhr.address }, only('fra'));
     const us = await settle('us reaches it at iad', 'us', { target: lhr.address }, only('iad'));
@@ -173,7 +175,12 @@ describe('traffic lab', { concurrency: false }, () => {
   });
 
   /** One DSR round: shed 50 % of fra's new flows to iad, check, then turn it off with `off`. */
-  async function dsrRound(label: string, shed: Record<string, unknown>, off: (expiresAt: number) => Promise<number>) {
+  async function dsrRound(
+    label: string,
+    shed: Record<string, unknown>,
+    off: (expiresAt: number) => Promise<number>,
+    bytes = 6 * 1024 * 1024,
+  ) {
     const fra = LAB_EDGES.find((e) => e.name === 'fra')!;
     const downloads = (n: number, bytes: number) =>
       Traffic.start(lab.net, 'de', {
@@ -188,15 +195,15 @@ describe('traffic lab', { concurrency: false }, () => {
       });
     // Established before the shedding: they must stay at fra.
     const before = downloads(4, 3 * 1024 * 1024);
-    await sleep(1500);
+    await before.openedAtLeast(4);
     const { action } = (await post('/v1/edges/fra/dsr', { params: { fraction: 0.5, targets: ['iad'] }, ...shed })) as {
       action: { expiresAt: string | null };
     };
     await settle(`${label}: some new connections served by iad`, 'de', { target: fra.address, rate: 40 }, (r) =>
       r.some((x) => x.edge === 'iad'),
     );
-    // About 7 s each: still running when DSR goes off.
-    const during = downloads(8, 6 * 1024 * 1024);
+    // About 7 s each (by default): still running when DSR goes off.
+    const during = downloads(8, bytes);
     const shortRecs = await drive('de', { rate: 60, durationMs: 2000, target: fra.address });
     const share = (byEdge(shortRecs).iad ?? 0) / shortRecs.length;
     const offAt = await off(action.expiresAt ? Date.parse(action.expiresAt) : 0);
@@ -234,12 +241,113 @@ describe('traffic lab', { concurrency: false }, () => {
     delete fra.id;
     await lab.call('PUT', '/v1/edges/fra', { ...fra, dsr: { encap: 'gue', guePort: 6080 } });
     try {
-      await dsrRound('dsr gue, expiry', { ttl: '5s' }, async (expiresAt) => {
-        await sleep(Math.max(0, expiresAt - Date.now()));
-        return expiresAt;
-      });
+      // Downloads of about 15 s: they outlive the action.
+      await dsrRound(
+        'dsr gue, expiry',
+        { ttl: '8s' },
+        async (expiresAt) => {
+          await sleep(Math.max(0, expiresAt - Date.now()));
+          return expiresAt;
+        },
+        12 * 1024 * 1024,
+      );
     } finally {
       await lab.call('PUT', '/v1/edges/fra', fra);
+    }
+  });
+
+  test('the whole playbook from a real overload: escalates until fra is relieved, undoes every step, DSR breaks nothing', async () => {
+    const fra = LAB_EDGES.find((e) => e.name === 'fra')!;
+    const threshold = 0.9 * lab.capacity.fra!;
+    const step = { verify: { within: '3s' }, dwell: '2s' };
+    await addPlaybook(lab.database.db, {
+      name: 'shed-overloaded-edge',
+      mode: 'auto',
+      trigger: { alert: { alertname: 'EdgeOverloaded' } },
+      steps: [
+        { kind: 'dns-shift', schedule: [25], ...step },
+        { kind: 'dsr-shed', fraction: 0.5, targets: ['iad'], ...step },
+        { kind: 'withdraw-unicast', ...step },
+        { kind: 'communities', transit: 'transit-a', intents: ['lower-local-pref'], ...step },
+      ],
+    });
+    const served = async () =>
+      (await promQuery(lab.monitoring.prometheusUrl, `rate(catchment_lab_http_requests_total{edge="fra"}[3s])`))[0]
+        ?.value ?? 0;
+    // de's clients: half follow DNS, half keep connecting to fra's address (a stale cache, a
+    // hard-coded address); every tenth a long download.
+    const base = { durationMs: 90_000, longEvery: 10, longBytes: 2 * 1024 * 1024, longChunkMs: 20, timeoutMs: 3000 };
+    const dnsClients = Traffic.start(lab.net, 'de', { rate: 10, ...base });
+    const fixedClients = Traffic.start(lab.net, 'de', { rate: 10, target: fra.address, ...base });
+    try {
+      await sleep(2000);
+      const overloadAt = Date.now();
+      dnsClients.setRate(45);
+      fixedClients.setRate(45);
+      await until("fra's served rate crosses the threshold", async () => (await served()) > threshold, 20_000, 250);
+      const run = await until(
+        'a run starts',
+        async () => (await lab.call<{ items: { id: number }[] }>('GET', '/v1/runs')).items[0],
+        20_000,
+        250,
+      );
+      await until(
+        'fra relieved: its served rate under the threshold with a step applied',
+        async () => (await served()) < threshold * 0.9,
+        40_000,
+        250,
+      ).catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${JSON.stringify(await lab.call('GET', `/v1/runs/${run.id}`))}`);
+      });
+      const reliefAt = Date.now();
+      const during = await lab.call<{ steps: { kind: string; state: string }[] }>('GET', `/v1/runs/${run.id}`);
+      // The overload ends.
+      dnsClients.setRate(10);
+      fixedClients.setRate(10);
+      const end = await until(
+        'the run undid every step and ended',
+        async () => {
+          const r = await lab.call<{ state: string; steps: { kind: string; state: string }[] }>(
+            'GET',
+            `/v1/runs/${run.id}`,
+          );
+          return r.state === 'resolved' ? r : false;
+        },
+        60_000,
+        500,
+      ).catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${JSON.stringify(await lab.call('GET', `/v1/runs/${run.id}`))}`);
+      });
+      await sleep(1500);
+      dnsClients.stop();
+      fixedClients.stop();
+      const records = [...(await dnsClients.done()), ...(await fixedClients.done())];
+      const applied = [...new Set(during.steps.map((s) => s.kind))];
+      const active = await lab.call<{ items: { active: boolean }[] }>('GET', '/v1/actions');
+      // Redirected by DSR: connections to fra's address that iad served.
+      const redirected = records.filter((r) => r.dst === fra.address && r.edge === 'iad');
+      const broken = records.filter((r) => r.outcome !== 'completed');
+      console.log(
+        `playbook: relief ${((reliefAt - overloadAt) / 1000).toFixed(1)} s after the overload began, steps applied ${applied.join(', ')}; ` +
+          `${records.length} connections ${summary(records)}; redirected by DSR ${redirected.length} (${JSON.stringify(byOutcome(redirected))}); ` +
+          `broken ${broken.length} (${JSON.stringify(byEdge(broken))}, ${JSON.stringify(byOutcome(broken))}); final steps ${end.steps.map((s) => `${s.kind}:${s.state}`).join(' ')}`,
+      );
+      assert.deepEqual(broken.slice(0, 5), [], 'no connection broke');
+      assert.ok(applied.includes('dns-shift'), applied.join());
+      assert.ok(
+        active.items.every((a) => !a.active),
+        'every step undone',
+      );
+      if (applied.includes('dsr-shed')) assert.ok(redirected.length > 0, 'DSR redirected connections');
+      assert.ok(
+        redirected.every((r) => r.outcome === 'completed'),
+        `connections redirected by DSR all finished: ${JSON.stringify(byOutcome(redirected))}`,
+      );
+      // With everything undone, de's new connections are at fra again.
+      assert.ok(only('fra')(await drive('de', { rate: 30, durationMs: 1000 })));
+    } finally {
+      dnsClients.kill();
+      fixedClients.kill();
     }
   });
 });

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
  * resolving the service through the region's recursive resolver from that block's address
  * (so the resolver's ECS carries the block), or connecting to a fixed `target`. One JSON
  * line per finished connection on stdout: which edge served it, when, and how it ended.
+ * A line with `open: true` when a connection's response began (the edge is known then).
  * stdin takes `{"rate": n}` lines (change the offered rate) and `stop`.
  *   node driver-client.ts '<json options>'
  */
@@ -100,6 +101,7 @@ async function connection(i: number) {
       { host: dst, port: 80, path, localAddress: src, agent: false, timeout: o.timeoutMs },
       (res) => {
         edge = String(res.headers['x-served-by'] ?? '');
+        emit({ open: true, t, src, dst, kind: long ? 'long' : 'short', edge });
         const want = Number(res.headers['content-length'] ?? -1);
         res.on('data', (d: Buffer) => {
           bytes += d.length;

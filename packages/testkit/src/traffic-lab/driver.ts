@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { onAbruptEnd } from '../procs.ts';
+import { until } from '../wait.ts';
 import type { LabNetwork } from './network.ts';
 import { RESOLVER } from './topology.ts';
 
@@ -50,6 +51,8 @@ export interface DriveOptions {
  */
 export class Traffic {
   readonly records: ConnectionRecord[] = [];
+  /** Connections whose response began (edge known), finished or not. */
+  readonly opened: Pick<ConnectionRecord, 'region' | 't' | 'src' | 'dst' | 'kind' | 'edge'>[] = [];
   readonly region: string;
   readonly #child: ChildProcess;
   readonly #done: Promise<ConnectionRecord[]>;
@@ -79,8 +82,9 @@ export class Traffic {
     const forget = onAbruptEnd(() => child.kill('SIGKILL'));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const rec = JSON.parse(line) as ConnectionRecord & { summary?: boolean };
-        if (!rec.summary) this.records.push(rec);
+        const rec = JSON.parse(line) as ConnectionRecord & { summary?: boolean; open?: boolean };
+        if (rec.open) this.opened.push(rec);
+        else if (!rec.summary) this.records.push(rec);
       } catch {
         // not a record
       }
@@ -95,6 +99,11 @@ export class Traffic {
 
   static start(net: LabNetwork, region: string, opts: DriveOptions): Traffic {
     return new Traffic(net, region, opts);
+  }
+
+  /** Resolves once `n` connections have begun their response (bounded by `ms`). */
+  async openedAtLeast(n: number, ms = 20_000): Promise<void> {
+    await until(`${n} connections open in ${this.region}`, () => this.opened.length >= n, ms, 20);
   }
 
   setRate(rate: number): void {
