@@ -76,6 +76,7 @@ export class LabNetwork {
   readonly #pins: string[] = [];
   #forget: () => void = () => {};
   #rootLink = '';
+  #resolver: ChildProcess | undefined;
 
   constructor(opts: NetworkOptions) {
     this.dir = opts.dir;
@@ -290,11 +291,33 @@ export class LabNetwork {
     }
     for (const e of this.edges) this.#bird(e.ns, e.mainConfig, e.socket);
 
-    // unbound: ECS from every client's /24 to Catchment's DNS server; answers cached at most 1 s,
-    // so a steering change shows in the next connections rather than after the record's TTL.
-    const unboundConf = join(this.dir, 'unbound.conf');
+    this.#startResolver(1);
+
+    await until(
+      'the lab BIRD daemons answer',
+      async () => {
+        for (const s of [...this.transits.map((t) => t.socket), ...this.edges.map((e) => e.socket)]) {
+          if (!(await birdCommand(s, 'show status', 1000).catch(() => undefined))) return false;
+        }
+        return true;
+      },
+      15_000,
+      100,
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${this.logs()}`);
+    });
+    await until('every lab BGP session is up', () => this.sessionsUp(), 30_000, 200);
+  }
+
+  /**
+   * unbound: ECS from every client's /24 to Catchment's DNS server. Answers cached at most
+   * `maxTtl` s (1 by default, so a steering change shows in the next connections rather than
+   * after the record's TTL; a benchmark of DNS-only shedding restarts it with the real TTL).
+   */
+  #startResolver(maxTtl: number): void {
+    const conf = join(this.dir, 'unbound.conf');
     writeFileSync(
-      unboundConf,
+      conf,
       [
         'server:',
         `  interface: ${RESOLVER}`,
@@ -313,7 +336,7 @@ export class LabNetwork {
         `  send-client-subnet: ${this.dnsAddress}`,
         '  client-subnet-always-forward: yes',
         '  max-client-subnet-ipv4: 24',
-        '  cache-max-ttl: 1',
+        `  cache-max-ttl: ${maxTtl}`,
         '  cache-max-negative-ttl: 1',
         '  prefetch: no',
         '  qname-minimisation: no',
@@ -327,22 +350,31 @@ export class LabNetwork {
         '',
       ].join('\n'),
     );
-    this.#spawn(rs, 'unbound', ['-d', '-c', unboundConf]);
+    this.#resolver = this.#spawn(this.resolverNs, 'unbound', ['-d', '-c', conf]);
+  }
 
+  /** Restarts the resolver with an empty cache that keeps answers up to `maxTtl` s. */
+  async restartResolver(maxTtl: number): Promise<void> {
+    const old = this.#resolver;
+    if (old && old.exitCode === null && old.signalCode === null) {
+      const exited = new Promise((r) => old.once('exit', r));
+      old.kill('SIGTERM');
+      await exited;
+    }
+    this.#startResolver(maxTtl);
     await until(
-      'the lab BIRD daemons answer',
-      async () => {
-        for (const s of [...this.transits.map((t) => t.socket), ...this.edges.map((e) => e.socket)]) {
-          if (!(await birdCommand(s, 'show status', 1000).catch(() => undefined))) return false;
+      'the resolver answers',
+      () => {
+        try {
+          this.netns.run(this.resolverNs, 'dig', ['+short', '+time=1', '+tries=1', `@${RESOLVER}`, 'www.example.net']);
+          return true;
+        } catch {
+          return false;
         }
-        return true;
       },
-      15_000,
+      10_000,
       100,
-    ).catch((e) => {
-      throw new Error(`${(e as Error).message}\n${this.logs()}`);
-    });
-    await until('every lab BGP session is up', () => this.sessionsUp(), 30_000, 200);
+    );
   }
 
   /** Starts each edge's HTTP server (inside its namespace); resolves once all listen. */
