@@ -107,10 +107,13 @@ try {
     const steps: string[] = [];
     let routingStepAt: number | undefined;
     for (const r of runs.items.filter((x) => x.playbook === name)) {
-      const full = await lab.call<{ steps: { kind: string; stage: number; state: string }[] }>(
+      const full = await lab.call<{ steps: { kind: string; stage: number; state: string; startedAt: string }[] }>(
         'GET',
         `/v1/runs/${r.id}`,
       );
+      // The first step past DNS (withdrawal or DSR): what the targets' "relief < 2 s" is about.
+      const beyondDns = full.steps.find((x) => x.kind !== 'dns-shift');
+      if (beyondDns && routingStepAt === undefined) routingStepAt = Date.parse(beyondDns.startedAt);
       steps.push(...full.steps.map((x) => `${x.kind}${x.kind === 'dns-shift' ? `#${x.stage}` : ''}:${x.state}`));
       if (r.state !== 'resolved' && r.state !== 'aborted')
         await lab
