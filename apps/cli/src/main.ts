@@ -8,6 +8,7 @@ import { describeCommand } from './commands/describe.ts';
 import { dnssecCommands } from './commands/dnssec.ts';
 import { explainCommand } from './commands/explain.ts';
 import { getCommand } from './commands/get.ts';
+import { labCommands } from './commands/lab.ts';
 import { localCommands } from './commands/local.ts';
 import { pinCommands } from './commands/pin.ts';
 import { runCommands } from './commands/runs.ts';
@@ -43,6 +44,7 @@ program
     process.stdout.write(`catchment ${VERSION} (node ${process.version})\n`);
   });
 localCommands(program);
+labCommands(program);
 statusCommand(program);
 getCommand(program);
 describeCommand(program);

@@ -6,3 +6,4 @@ export * from './load/index.ts';
 export * from './local-withdrawals.ts';
 export * from './metrics.ts';
 export * from './reporter.ts';
+export { buildBpf } from './xdp/object.ts';

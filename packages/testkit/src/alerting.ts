@@ -24,7 +24,13 @@ export interface Monitoring {
 /** Utilisation above which the rule fires; the exporter serves load and capacity per edge. */
 export const OVERLOAD_RULE = 'catchment_edge_load_rps / catchment_edge_capacity_rps > 0.9';
 
-export async function startMonitoring(opts: { apiUrl: string; token: string; exporter: string }): Promise<Monitoring> {
+export async function startMonitoring(opts: {
+  apiUrl: string;
+  token: string;
+  exporter: string;
+  /** The EdgeOverloaded rule's expression (default OVERLOAD_RULE). */
+  rule?: string;
+}): Promise<Monitoring> {
   const dir = await tempDir('catchment-e2e-mon-');
   const procs: Proc[] = [];
   const forget = onAbruptEnd(() => rmSync(dir.path, { recursive: true, force: true }));
@@ -78,7 +84,7 @@ export async function startMonitoring(opts: { apiUrl: string; token: string; exp
         '    interval: 1s',
         '    rules:',
         '      - alert: EdgeOverloaded',
-        `        expr: ${OVERLOAD_RULE}`,
+        `        expr: ${opts.rule ?? OVERLOAD_RULE}`,
         '        labels: { severity: page }',
         '        annotations: { value: "{{ $value }}" }',
         '',

@@ -96,9 +96,16 @@ export const ACTIONS: ActionSpec[] = [
     target: '<edge>',
     args: ['<communities>'],
     description: "add BGP communities (comma-separated a:b, a:b:c or names) to an edge's announcements",
-    options: [['--prefix <cidr>', 'only on this prefix of the edge']],
+    options: [
+      ['--prefix <cidr>', 'only on this prefix of the edge'],
+      ['--transit <name>', "only on this transit's BGP sessions (its catalogue's values)"],
+    ],
     path: edge('communities'),
-    params: ([c], o) => ({ communities: list(c), ...(o.prefix ? { prefix: o.prefix } : {}) }),
+    params: ([c], o) => ({
+      communities: list(c),
+      ...(o.prefix ? { prefix: o.prefix } : {}),
+      ...(o.transit ? { transit: o.transit } : {}),
+    }),
   },
   {
     name: 'clear-communities',

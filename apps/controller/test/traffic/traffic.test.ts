@@ -1,0 +1,353 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createToken, startApi } from '@catchment/api';
+import { promQuery } from '@catchment/core';
+import {
+  ANYCAST,
+  byEdge,
+  byOutcome,
+  type ConnectionRecord,
+  catalogueIntents,
+  edgeByBlock,
+  LAB_EDGES,
+  TRANSITS,
+  Traffic,
+  TrafficLab,
+} from '@catchment/testkit/traffic-lab';
+import { until } from '@catchment/testkit/wait';
+import { addPlaybook } from '@catchment/testkit/world';
+import { buildBpf } from '../../../edge/src/xdp/index.ts';
+
+/**
+ * Traffic truth: real clients in namespaces resolve the service through an ECS-sending
+ * unbound and connect to real HTTP servers on the edges, over two BIRD transits; every
+ * assertion is about what the connections did. One lab for the whole file.
+ */
+let lab: TrafficLab;
+
+function summary(records: ConnectionRecord[]): string {
+  return JSON.stringify({ edges: byEdge(records), outcomes: byOutcome(records) });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Short probes from `region` until `pred` holds on what they did (bounded). */
+async function settle(
+  what: string,
+  region: string,
+  opts: Partial<Parameters<typeof Traffic.start>[2]>,
+  pred: (records: ConnectionRecord[]) => boolean,
+  ms = 30_000,
+): Promise<ConnectionRecord[]> {
+  let last: ConnectionRecord[] = [];
+  return until(
+    what,
+    async () => {
+      last = await drive(region, { rate: 30, durationMs: 500, ...opts });
+      return pred(last) ? last : false;
+    },
+    ms,
+    100,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; last probe ${summary(last)}\n${lab.logs()}`);
+  });
+}
+
+const post = (path: string, body: Record<string, unknown> = {}) =>
+  lab.call('POST', path, { reason: 'traffic test', ...body });
+const only = (edge: string) => (r: ConnectionRecord[]) => r.length > 0 && r.every((x) => x.edge === edge);
+
+async function drive(region: string, opts: Parameters<typeof Traffic.start>[2]): Promise<ConnectionRecord[]> {
+  return Traffic.start(lab.net, region, opts).done();
+}
+
+describe('traffic lab', { concurrency: false }, () => {
+  before(async () => {
+    const bpf = await buildBpf();
+    lab = await TrafficLab.start({ api: { startApi, createToken }, bpf });
+  });
+  after(async () => {
+    await lab?.stop();
+  });
+
+  test('steady state: each region lands at its nearest edge, answers follow ECS', async () => {
+    const expected: Record<string, string> = { de: 'fra', gb: 'lhr', us: 'iad', br: 'gru' };
+    const runs = await Promise.all(
+      Object.keys(expected).map(
+        async (region) => [region, await drive(region, { rate: 20, durationMs: 2000 })] as const,
+      ),
+    );
+    for (const [region, records] of runs) {
+      const edges = byEdge(records);
+      assert.ok(records.length >= 30, `${region}: ${summary(records)}`);
+      assert.deepEqual(edges, { [expected[region]!]: records.length }, `${region}: ${summary(records)}`);
+      assert.deepEqual(byOutcome(records), { completed: records.length });
+    }
+    // The anycast address: each region lands where its transit's best path leads.
+    const anycast: Record<string, string> = { de: 'fra', gb: 'fra', us: 'iad', br: 'iad' };
+    const any = await Promise.all(
+      Object.keys(anycast).map(
+        async (region) => [region, await drive(region, { rate: 20, durationMs: 1000, target: ANYCAST })] as const,
+      ),
+    );
+    for (const [region, records] of any) {
+      assert.deepEqual(
+        byEdge(records),
+        { [anycast[region]!]: records.length },
+        `${region} anycast: ${summary(records)}`,
+      );
+    }
+  });
+
+  test("DNS shift 50 %: about half of fra's client blocks move, the rest stay", async () => {
+    const de = lab.net.region('de');
+    await post('/v1/edges/fra/shift', { params: { percent: 50 } });
+    const moved = (recs: ConnectionRecord[]) => [...edgeByBlock(recs)].filter(([, e]) => e !== 'fra');
+    await settle('the shift shows in new connections', 'de', {}, (r) => moved(r).length > 0);
+    // Every block four times: a block's connections all go to one edge, half of the blocks elsewhere.
+    const records = await drive('de', { rate: 64, durationMs: 2000 });
+    const perBlock = new Map<string, Set<string>>();
+    for (const r of records) perBlock.set(r.src, (perBlock.get(r.src) ?? new Set()).add(r.edge));
+    assert.equal(perBlock.size, de.sources.length, summary(records));
+    for (const [block, edges] of perBlock) assert.equal(edges.size, 1, `${block} answered by ${[...edges]}`);
+    const share = moved(records).length / de.sources.length;
+    console.log(`dns shift 50 %: ${moved(records).length}/${de.sources.length} blocks moved; ${summary(records)}`);
+    assert.ok(share >= 0.3 && share <= 0.7, `share of blocks moved ${share}`);
+    assert.deepEqual(byOutcome(records), { completed: records.length });
+    // Other regions are untouched.
+    assert.ok(only('lhr')(await drive('gb', { rate: 20, durationMs: 500 })));
+    await post('/v1/edges/fra/unshift');
+    await settle('every block back at fra', 'de', { rate: 64, durationMs: 600 }, only('fra'));
+  });
+
+  test("withdrawing lhr's unicast /24: new connections land at the supernet's announcers, broken ones are counted", async () => {
+    const lhr = LAB_EDGES.find((e) => e.name === 'lhr')!;
+    // Downloads established at lhr before the withdrawal (2 MB at about 0.8 MB/s each).
+    const established = Traffic.start(lab.net, 'gb', {
+      rate: 6,
+      durationMs: 1500,
+      maxConnections: 6,
+      target: lhr.address,
+      longEvery: 1,
+      longBytes: 2 * 1024 * 1024,
+      longChunkMs: 20,
+      timeoutMs: 2000,
+    });
+    await established.openedAtLeast(6);
+    await post(`/v1/prefixes/${encodeURIComponent(lhr.unicast)}/withdraw`);
+    const gb = await settle("gb reaches lhr's address at fra", 'gb', { target: lhr.address }, only('fra'));
+    const us = await settle('us reaches it at iad', 'us', { target: lhr.address }, only('iad'));
+    const old = await established.done();
+    const broken = old.filter((r) => r.outcome !== 'completed');
+    console.log(
+      `withdraw ${lhr.unicast}: new gb ${summary(gb)}, new us ${summary(us)}; established ${old.length}, broken ${broken.length} ${JSON.stringify(byOutcome(old))}`,
+    );
+    assert.equal(old.length, 6);
+    assert.ok(
+      old.every((r) => r.edge === 'lhr'),
+      summary(old),
+    );
+    // The established downloads lost their edge mid-transfer: the driver counts each.
+    assert.ok(broken.length > 0, summary(old));
+    assert.ok(broken.every((r) => r.outcome === 'reset' || r.outcome === 'timeout'));
+    await post(`/v1/prefixes/${encodeURIComponent(lhr.unicast)}/restore`);
+    await settle("lhr's address back at lhr", 'gb', { target: lhr.address }, only('lhr'));
+  });
+
+  test('communities towards transit A only: the anycast catchment of the regions behind A moves, B is untouched', async () => {
+    const [a, b] = TRANSITS;
+    const lower = catalogueIntents(a!, b!.asn)['lower-local-pref']!;
+    await post('/v1/edges/fra/communities', {
+      params: { communities: lower, prefix: '198.18.0.0/20', transit: 'transit-a' },
+    });
+    const de = await settle("de's anycast connections move to iad", 'de', { target: ANYCAST }, only('iad'));
+    const gb = await drive('gb', { rate: 20, durationMs: 500, target: ANYCAST });
+    assert.ok(only('iad')(gb), summary(gb));
+    // Transit B still has fra's supernet route without A's values: only A's session carried them.
+    const atB = await lab.net.birdShow('transit-b', 'all 198.18.0.0/20 protocol cust_fra');
+    const atA = await lab.net.birdShow('transit-a', 'all 198.18.0.0/20 protocol cust_fra');
+    assert.match(atA, /\(64500,\s?70\)/, atA);
+    assert.match(atB, /BGP.as_path/, atB);
+    assert.doesNotMatch(atB, /\(64500,\s?70\)/, atB);
+    console.log(`communities ${lower} to transit-a on fra: de ${summary(de)}, gb ${summary(gb)}`);
+    await post('/v1/edges/fra/clear-communities');
+    await settle('de back at fra', 'de', { target: ANYCAST }, only('fra'));
+  });
+
+  /** One DSR round: shed 50 % of fra's new flows to iad, check, then turn it off with `off`. */
+  async function dsrRound(
+    label: string,
+    shed: Record<string, unknown>,
+    off: (expiresAt: number) => Promise<number>,
+    bytes = 6 * 1024 * 1024,
+  ) {
+    const fra = LAB_EDGES.find((e) => e.name === 'fra')!;
+    const downloads = (n: number, bytes: number) =>
+      Traffic.start(lab.net, 'de', {
+        rate: n,
+        durationMs: 1500,
+        maxConnections: n,
+        target: fra.address,
+        longEvery: 1,
+        longBytes: bytes,
+        longChunkMs: 20,
+        timeoutMs: 3000,
+      });
+    // Established before the shedding: they must stay at fra.
+    const before = downloads(4, 3 * 1024 * 1024);
+    await before.openedAtLeast(4);
+    const { action } = (await post('/v1/edges/fra/dsr', { params: { fraction: 0.5, targets: ['iad'] }, ...shed })) as {
+      action: { expiresAt: string | null };
+    };
+    await settle(`${label}: some new connections served by iad`, 'de', { target: fra.address, rate: 40 }, (r) =>
+      r.some((x) => x.edge === 'iad'),
+    );
+    // About 7 s each (by default): still running when DSR goes off.
+    const during = downloads(8, bytes);
+    const shortRecs = await drive('de', { rate: 60, durationMs: 2000, target: fra.address });
+    const share = (byEdge(shortRecs).iad ?? 0) / shortRecs.length;
+    const offAt = await off(action.expiresAt ? Date.parse(action.expiresAt) : 0);
+    const after = await settle(
+      `${label}: new connections at fra again`,
+      'de',
+      { target: fra.address, rate: 40 },
+      only('fra'),
+    );
+    const [b, d] = await Promise.all([before.done(), during.done()]);
+    console.log(
+      `${label}: new ${summary(shortRecs)} (share at iad ${share.toFixed(2)}); established before ${summary(b)}; redirected downloads ${summary(d)}; after ${summary(after)}`,
+    );
+    assert.ok(share > 0.3 && share < 0.7, `${label}: share shed ${share}`);
+    assert.deepEqual(byOutcome(shortRecs), { completed: shortRecs.length });
+    assert.deepEqual(byEdge(b), { fra: 4 }, `${label}: established connections stay at fra`);
+    assert.deepEqual(byOutcome(b), { completed: 4 });
+    assert.equal(d.length, 8);
+    assert.ok(
+      d.some((r) => r.edge === 'iad' && r.end > offAt + 500),
+      `${label}: some redirected downloads still ran when DSR went off: ${summary(d)}`,
+    );
+    assert.deepEqual(byOutcome(d), { completed: 8 }, `${label}: every redirected download finished after DSR went off`);
+  }
+
+  test('DSR 50 % with IP-in-IP, turned off by an operator (undsr): redirected downloads finish', async () => {
+    await dsrRound('dsr ipip, undsr', {}, async () => {
+      await post('/v1/edges/fra/undsr');
+      return Date.now();
+    });
+  });
+
+  test('DSR 50 % with GUE, turned off by expiry: redirected downloads finish', async () => {
+    const fra = await lab.call<Record<string, unknown>>('GET', '/v1/edges/fra');
+    delete fra.id;
+    await lab.call('PUT', '/v1/edges/fra', { ...fra, dsr: { encap: 'gue', guePort: 6080 } });
+    try {
+      // Downloads of about 15 s: they outlive the action.
+      await dsrRound(
+        'dsr gue, expiry',
+        { ttl: '8s' },
+        async (expiresAt) => {
+          await sleep(Math.max(0, expiresAt - Date.now()));
+          return expiresAt;
+        },
+        12 * 1024 * 1024,
+      );
+    } finally {
+      await lab.call('PUT', '/v1/edges/fra', fra);
+    }
+  });
+
+  test('the whole playbook from a real overload: escalates until fra is relieved, undoes every step, DSR breaks nothing', async () => {
+    const fra = LAB_EDGES.find((e) => e.name === 'fra')!;
+    const threshold = 0.9 * lab.capacity.fra!;
+    const step = { verify: { within: '3s' }, dwell: '2s' };
+    await addPlaybook(lab.database.db, {
+      name: 'shed-overloaded-edge',
+      mode: 'auto',
+      trigger: { alert: { alertname: 'EdgeOverloaded' } },
+      steps: [
+        { kind: 'dns-shift', schedule: [25], ...step },
+        { kind: 'dsr-shed', fraction: 0.5, targets: ['iad'], ...step },
+        { kind: 'withdraw-unicast', ...step },
+        { kind: 'communities', transit: 'transit-a', intents: ['lower-local-pref'], ...step },
+      ],
+    });
+    const served = async () =>
+      (await promQuery(lab.monitoring.prometheusUrl, `rate(catchment_lab_http_requests_total{edge="fra"}[3s])`))[0]
+        ?.value ?? 0;
+    // de's clients: half follow DNS, half keep connecting to fra's address (a stale cache, a
+    // hard-coded address); every tenth a long download.
+    const base = { durationMs: 90_000, longEvery: 10, longBytes: 2 * 1024 * 1024, longChunkMs: 20, timeoutMs: 3000 };
+    const dnsClients = Traffic.start(lab.net, 'de', { rate: 10, ...base });
+    const fixedClients = Traffic.start(lab.net, 'de', { rate: 10, target: fra.address, ...base });
+    try {
+      await sleep(2000);
+      const overloadAt = Date.now();
+      dnsClients.setRate(45);
+      fixedClients.setRate(45);
+      await until("fra's served rate crosses the threshold", async () => (await served()) > threshold, 20_000, 250);
+      const run = await until(
+        'a run starts',
+        async () => (await lab.call<{ items: { id: number }[] }>('GET', '/v1/runs')).items[0],
+        20_000,
+        250,
+      );
+      await until(
+        'fra relieved: its served rate under the threshold with a step applied',
+        async () => (await served()) < threshold * 0.9,
+        40_000,
+        250,
+      ).catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${JSON.stringify(await lab.call('GET', `/v1/runs/${run.id}`))}`);
+      });
+      const reliefAt = Date.now();
+      const during = await lab.call<{ steps: { kind: string; state: string }[] }>('GET', `/v1/runs/${run.id}`);
+      // The overload ends.
+      dnsClients.setRate(10);
+      fixedClients.setRate(10);
+      const end = await until(
+        'the run undid every step and ended',
+        async () => {
+          const r = await lab.call<{ state: string; steps: { kind: string; state: string }[] }>(
+            'GET',
+            `/v1/runs/${run.id}`,
+          );
+          return r.state === 'resolved' ? r : false;
+        },
+        60_000,
+        500,
+      ).catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${JSON.stringify(await lab.call('GET', `/v1/runs/${run.id}`))}`);
+      });
+      await sleep(1500);
+      dnsClients.stop();
+      fixedClients.stop();
+      const records = [...(await dnsClients.done()), ...(await fixedClients.done())];
+      const applied = [...new Set(during.steps.map((s) => s.kind))];
+      const active = await lab.call<{ items: { active: boolean }[] }>('GET', '/v1/actions');
+      // Redirected by DSR: connections to fra's address that iad served.
+      const redirected = records.filter((r) => r.dst === fra.address && r.edge === 'iad');
+      const broken = records.filter((r) => r.outcome !== 'completed');
+      console.log(
+        `playbook: relief ${((reliefAt - overloadAt) / 1000).toFixed(1)} s after the overload began, steps applied ${applied.join(', ')}; ` +
+          `${records.length} connections ${summary(records)}; redirected by DSR ${redirected.length} (${JSON.stringify(byOutcome(redirected))}); ` +
+          `broken ${broken.length} (${JSON.stringify(byEdge(broken))}, ${JSON.stringify(byOutcome(broken))}); final steps ${end.steps.map((s) => `${s.kind}:${s.state}`).join(' ')}`,
+      );
+      assert.deepEqual(broken.slice(0, 5), [], 'no connection broke');
+      assert.ok(applied.includes('dns-shift'), applied.join());
+      assert.ok(
+        active.items.every((a) => !a.active),
+        'every step undone',
+      );
+      if (applied.includes('dsr-shed')) assert.ok(redirected.length > 0, 'DSR redirected connections');
+      assert.ok(
+        redirected.every((r) => r.outcome === 'completed'),
+        `connections redirected by DSR all finished: ${JSON.stringify(byOutcome(redirected))}`,
+      );
+      // With everything undone, de's new connections are at fra again.
+      assert.ok(only('fra')(await drive('de', { rate: 30, durationMs: 1000 })));
+    } finally {
+      dnsClients.kill();
+      fixedClients.kill();
+    }
+  });
+});
