@@ -515,7 +515,7 @@ for (const mode of DB_MODES) {
       await row.waitFor(WAIT);
       assert.match(
         await row.innerText(),
-        /192\.0\.2\.0\/24\s+every service\s+ui test: customer on iad\s+\d+ (min|h)\s+yes/,
+        /192\.0\.2\.0\/24\s+every service\s+ui test: customer on iad\s+[\d.]+ (min|h)\s+yes/,
       );
       assert.equal(await seen.getByRole('button', { name: `Unpin ${id}` }).count(), 0, 'a viewer cannot unpin');
 

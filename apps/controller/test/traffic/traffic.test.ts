@@ -122,6 +122,13 @@ describe('traffic lab', { concurrency: false }, () => {
 
   test("withdrawing lhr's unicast /24: new connections land at the supernet's announcers, broken ones are counted", async () => {
     const lhr = LAB_EDGES.find((e) => e.name === 'lhr')!;
+    // The earlier scenarios loaded fra near its threshold; as an operator would, wait until the
+    // dry run says the supernet's announcers can take lhr's load (the capacity rule), then withdraw.
+    const withdraw = `/v1/prefixes/${encodeURIComponent(lhr.unicast)}/withdraw`;
+    await until('the withdrawal passes its dry run', async () => {
+      const plan = await post(withdraw, { dryRun: true });
+      return (plan as { refusal: unknown }).refusal === null;
+    });
     // Downloads established at lhr before the withdrawal (2 MB at about 0.8 MB/s each).
     const established = Traffic.start(lab.net, 'gb', {
       rate: 6,
@@ -134,7 +141,7 @@ describe('traffic lab', { concurrency: false }, () => {
       timeoutMs: 2000,
     });
     await established.openedAtLeast(6);
-    await post(`/v1/prefixes/${encodeURIComponent(lhr.unicast)}/withdraw`);
+    await post(withdraw);
     const gb = await settle("gb reaches lhr's address at fra", 'gb', { target: lhr.address }, only('fra'));
     const us = await settle('us reaches it at iad', 'us', { target: lhr.address }, only('iad'));
     const old = await established.done();
