@@ -4,6 +4,7 @@ import { createToken, startApi } from '@catchment/api';
 import { promQuery } from '@catchment/core';
 import {
   ANYCAST,
+  ANYCAST6,
   byEdge,
   byOutcome,
   type ConnectionRecord,
@@ -98,6 +99,44 @@ describe('traffic lab', { concurrency: false }, () => {
         `${region} anycast: ${summary(records)}`,
       );
     }
+  });
+
+  test("IPv6: each region's AAAA answer (ECS from its /48) leads to its edge; withdrawing lhr's /48 moves gb's IPv6 clients to fra", async () => {
+    const expected: Record<string, string> = { de: 'fra', gb: 'lhr', us: 'iad', br: 'gru' };
+    const address6 = Object.fromEntries(LAB_EDGES.map((e) => [e.name, e.address6]));
+    const runs = await Promise.all(
+      Object.keys(expected).map(
+        async (region) => [region, await drive(region, { rate: 20, durationMs: 1000, family: 6 })] as const,
+      ),
+    );
+    for (const [region, records] of runs) {
+      const edge = expected[region]!;
+      assert.ok(records.length >= 15, `${region} over IPv6: ${summary(records)}`);
+      assert.deepEqual(byEdge(records), { [edge]: records.length }, `${region} over IPv6: ${summary(records)}`);
+      assert.ok(
+        records.every((r) => r.dst === address6[edge] && r.src.includes(':')),
+        `${region}: IPv6 from its /48s to ${address6[edge]}`,
+      );
+      assert.deepEqual(byOutcome(records), { completed: records.length });
+    }
+    const anycast = await drive('us', { rate: 20, durationMs: 500, family: 6, target: ANYCAST6 });
+    assert.ok(only('iad')(anycast), `us on the IPv6 anycast address: ${summary(anycast)}`);
+
+    const lhr = LAB_EDGES.find((e) => e.name === 'lhr')!;
+    const v6 = { family: 6, target: lhr.address6 } as const;
+    await post(`/v1/prefixes/${encodeURIComponent(lhr.unicast6)}/withdraw`);
+    try {
+      // The /48 gone, lhr's address follows the IPv6 supernet: fra for the regions behind A.
+      const gb = await settle("gb's IPv6 connections to lhr's address land at fra", 'gb', v6, only('fra'));
+      const us = await settle('us lands at iad', 'us', v6, only('iad'));
+      assert.ok(!(await lab.net.birdShow('transit-a', lhr.unicast6)).includes(lhr.unicast6));
+      // IPv4 is another announcement: lhr still serves its IPv4 address.
+      assert.ok(only('lhr')(await drive('gb', { rate: 20, durationMs: 500, target: lhr.address })));
+      console.log(`withdraw ${lhr.unicast6}: gb ${summary(gb)}, us ${summary(us)}`);
+    } finally {
+      await post(`/v1/prefixes/${encodeURIComponent(lhr.unicast6)}/restore`);
+    }
+    await settle("lhr's IPv6 address back at lhr", 'gb', v6, only('lhr'));
   });
 
   test("DNS shift 50 %: about half of fra's client blocks move, the rest stay", async () => {

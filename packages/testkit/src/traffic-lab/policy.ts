@@ -41,13 +41,24 @@ export function catalogueIntents(t: TransitSpec, peerAsn: number): Record<string
   };
 }
 
-/** The import filter for one customer session: prefix filter, local preference, the catalogue. */
-export function customerImport(t: TransitSpec, session: string, backup: boolean, originAsn: number): string {
+/** The customer's address blocks (the anycast and unicast space), nothing longer than a /24 or a /48. */
+const CUSTOMER_SPACE = { 4: '198.18.0.0/15{15,24}', 6: '2001:db8:100::/40{40,48}' } as const;
+
+/**
+ * The import filter for one customer session (`from_<session>`; one per family, the IPv6
+ * session's filter checks the IPv6 space): prefix filter, local preference, the catalogue.
+ */
+export function customerImport(
+  t: TransitSpec,
+  session: string,
+  backup: boolean,
+  originAsn: number,
+  family: 4 | 6 = 4,
+): string {
   const pref = backup ? t.pref.backup : t.pref.primary;
   return [
     `filter from_${session} {`,
-    // Only the customer's block (the anycast and unicast space), nothing longer than a /24.
-    '  if ! (net ~ [ 198.18.0.0/15{15,24} ]) then reject;',
+    `  if ! (net ~ [ ${CUSTOMER_SPACE[family]} ]) then reject;`,
     `  bgp_local_pref = ${pref};`,
     ...(backup && t.backupMed !== undefined ? [`  bgp_med = ${t.backupMed};`] : []),
     `  if (${t.asn}, 2001) ~ bgp_community then bgp_path.prepend(${originAsn});`,
