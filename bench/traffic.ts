@@ -19,6 +19,7 @@ import { buildBpf } from '../apps/edge/src/xdp/index.ts';
 import { promQuery } from '../packages/core/src/index.ts';
 import { schema } from '../packages/db/src/index.ts';
 import {
+  byEdge,
   byOutcome,
   type ConnectionRecord,
   LAB_EDGES,
@@ -172,6 +173,15 @@ try {
     const broken = records.filter((r) => r.outcome !== 'completed');
     // Connections to lhr's address that fra served (redirected by DSR, or by routing after the withdrawal).
     const dsrBroken = broken.filter((r) => r.edge === 'fra' && r.dst === lhr.address);
+    // Short requests that took over 1 s: a SYN lost and retransmitted (e.g. a receiver not yet accepting a peer).
+    const slow = records.filter((r) => r.kind === 'short' && r.end - r.t > 900);
+    console.log(
+      `  short requests over 0.9 s: ${slow.length} ${JSON.stringify(byEdge(slow))}; at fra for lhr's address, first 3 s after the step: ${
+        slow.filter(
+          (r) => r.edge === 'fra' && r.dst === lhr.address && routingStepAt !== undefined && r.t < routingStepAt + 3000,
+        ).length
+      }`,
+    );
     const farther = inWindow.filter((r) => r.edge !== '' && r.edge !== 'lhr').length / Math.max(inWindow.length, 1);
     // The routing step's path: its stage (controller tick start) → the snapshot that carries it
     // → lhr's agent applied it → the first connection to lhr's address that fra served →
