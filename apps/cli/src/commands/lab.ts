@@ -30,11 +30,12 @@ export function labCommands(program: Command): void {
     .description(
       'an internet in a box (root only): client regions, two BIRD transits, four edges with XDP and HTTP servers, and Catchment; prints where traffic lands every second',
     )
-    .option('--rate <n>', 'new connections per second per region', '10')
+    .option('--rate <n>', 'new connections per second per region (IPv4)', '10')
+    .option('--rate6 <n>', 'new IPv6 connections per second per region (0: none)', '5')
     .option('--minutes <n>', 'stop by itself after this long', '60')
-    .action(async (opts: { rate: string; minutes: string }) => {
+    .action(async (opts: { rate: string; rate6: string; minutes: string }) => {
       requireRoot();
-      await runLab(Number(opts.rate), Number(opts.minutes));
+      await runLab(Number(opts.rate), Number(opts.rate6), Number(opts.minutes));
     });
   lab
     .command('down')
@@ -45,8 +46,9 @@ export function labCommands(program: Command): void {
     });
 }
 
-async function runLab(rate: number, minutes: number): Promise<void> {
+async function runLab(rate: number, rate6: number, minutes: number): Promise<void> {
   if (!Number.isFinite(rate) || rate <= 0 || rate > 200) throw new CliError('USAGE', '--rate must be in (0, 200]');
+  if (!Number.isFinite(rate6) || rate6 < 0 || rate6 > 200) throw new CliError('USAGE', '--rate6 must be in [0, 200]');
   if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 24 * 60)
     throw new CliError('USAGE', '--minutes must be in (0, 1440]');
   const [{ createToken, startApi }, { buildBpf }, { TrafficLab, Traffic, REGIONS }, { addPlaybook }] =
@@ -79,14 +81,23 @@ async function runLab(rate: number, minutes: number): Promise<void> {
   };
   writeFileSync(LAB_STATE, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   const durationMs = minutes * 60_000;
-  const drivers = REGIONS.map((r) =>
-    Traffic.start(lab.net, r.name, { rate, durationMs, longEvery: 20, longBytes: 2 * 1024 * 1024 }),
-  );
+  const drive = { durationMs, longEvery: 20, longBytes: 2 * 1024 * 1024 };
+  const drivers = [
+    ...REGIONS.map((r) => ({ label: r.name, traffic: Traffic.start(lab.net, r.name, { rate, ...drive }) })),
+    // The same regions over IPv6 (their /48s, AAAA answers): `gb6` in the lines below.
+    ...(rate6 > 0
+      ? REGIONS.map((r) => ({
+          label: `${r.name}6`,
+          traffic: Traffic.start(lab.net, r.name, { rate: rate6, family: 6, ...drive }),
+        }))
+      : []),
+  ];
   process.stdout.write(
     [
       `lab up: API ${state.apiUrl}`,
       `  export CATCHMENT_API_URL=${state.apiUrl} CATCHMENT_API_TOKEN=${state.token}`,
       '  then e.g. catchment shift fra 50 --reason lab; catchment withdraw 198.18.4.0/24 --reason lab; catchment dsr fra 0.5 --reason lab',
+      '  (IPv6: catchment withdraw 2001:db8:104::/48 --reason lab moves gb6)',
       `  Prometheus ${state.prometheusUrl}; stop with Ctrl-C or catchment lab down`,
       '',
     ].join('\n'),
@@ -95,7 +106,7 @@ async function runLab(rate: number, minutes: number): Promise<void> {
   const seen = drivers.map(() => 0);
   const timer = setInterval(() => {
     const parts: string[] = [];
-    drivers.forEach((d, i) => {
+    drivers.forEach(({ label, traffic: d }, i) => {
       const fresh = d.records.slice(seen[i]);
       seen[i] = d.records.length;
       const counts: Record<string, number> = {};
@@ -107,7 +118,7 @@ async function runLab(rate: number, minutes: number): Promise<void> {
         .sort()
         .map(([k, n]) => `${k} ${n}`)
         .join(' ');
-      parts.push(`${d.region}: ${text || '-'}`);
+      parts.push(`${label}: ${text || '-'}`);
     });
     process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${parts.join('  |  ')}\n`);
   }, 1000);
@@ -116,7 +127,7 @@ async function runLab(rate: number, minutes: number): Promise<void> {
     stopping = true;
     clearInterval(timer);
     process.stderr.write('catchment lab: tearing down...\n');
-    for (const d of drivers) d.kill();
+    for (const d of drivers) d.traffic.kill();
     await lab.stop();
     rmSync(LAB_STATE, { force: true });
     process.stderr.write('catchment lab: down\n');
@@ -124,7 +135,7 @@ async function runLab(rate: number, minutes: number): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
-  await Promise.all(drivers.map((d) => d.done(durationMs + 60_000)));
+  await Promise.all(drivers.map((d) => d.traffic.done(durationMs + 60_000)));
   await stop();
 }
 

@@ -4,12 +4,14 @@ import { createToken, startApi } from '@catchment/api';
 import { promQuery } from '@catchment/core';
 import {
   ANYCAST,
+  ANYCAST6,
   byEdge,
   byOutcome,
   type ConnectionRecord,
   catalogueIntents,
   edgeByBlock,
   LAB_EDGES,
+  SUPERNET,
   TRANSITS,
   Traffic,
   TrafficLab,
@@ -99,6 +101,44 @@ describe('traffic lab', { concurrency: false }, () => {
     }
   });
 
+  test("IPv6: each region's AAAA answer (ECS from its /48) leads to its edge; withdrawing lhr's /48 moves gb's IPv6 clients to fra", async () => {
+    const expected: Record<string, string> = { de: 'fra', gb: 'lhr', us: 'iad', br: 'gru' };
+    const address6 = Object.fromEntries(LAB_EDGES.map((e) => [e.name, e.address6]));
+    const runs = await Promise.all(
+      Object.keys(expected).map(
+        async (region) => [region, await drive(region, { rate: 20, durationMs: 1000, family: 6 })] as const,
+      ),
+    );
+    for (const [region, records] of runs) {
+      const edge = expected[region]!;
+      assert.ok(records.length >= 15, `${region} over IPv6: ${summary(records)}`);
+      assert.deepEqual(byEdge(records), { [edge]: records.length }, `${region} over IPv6: ${summary(records)}`);
+      assert.ok(
+        records.every((r) => r.dst === address6[edge] && r.src.includes(':')),
+        `${region}: IPv6 from its /48s to ${address6[edge]}`,
+      );
+      assert.deepEqual(byOutcome(records), { completed: records.length });
+    }
+    const anycast = await drive('us', { rate: 20, durationMs: 500, family: 6, target: ANYCAST6 });
+    assert.ok(only('iad')(anycast), `us on the IPv6 anycast address: ${summary(anycast)}`);
+
+    const lhr = LAB_EDGES.find((e) => e.name === 'lhr')!;
+    const v6 = { family: 6, target: lhr.address6 } as const;
+    await post(`/v1/prefixes/${encodeURIComponent(lhr.unicast6)}/withdraw`);
+    try {
+      // The /48 gone, lhr's address follows the IPv6 supernet: fra for the regions behind A.
+      const gb = await settle("gb's IPv6 connections to lhr's address land at fra", 'gb', v6, only('fra'));
+      const us = await settle('us lands at iad', 'us', v6, only('iad'));
+      assert.ok(!(await lab.net.birdShow('transit-a', lhr.unicast6)).includes(lhr.unicast6));
+      // IPv4 is another announcement: lhr still serves its IPv4 address.
+      assert.ok(only('lhr')(await drive('gb', { rate: 20, durationMs: 500, target: lhr.address })));
+      console.log(`withdraw ${lhr.unicast6}: gb ${summary(gb)}, us ${summary(us)}`);
+    } finally {
+      await post(`/v1/prefixes/${encodeURIComponent(lhr.unicast6)}/restore`);
+    }
+    await settle("lhr's IPv6 address back at lhr", 'gb', v6, only('lhr'));
+  });
+
   test("DNS shift 50 %: about half of fra's client blocks move, the rest stay", async () => {
     const de = lab.net.region('de');
     await post('/v1/edges/fra/shift', { params: { percent: 50 } });
@@ -179,6 +219,58 @@ describe('traffic lab', { concurrency: false }, () => {
     console.log(`communities ${lower} to transit-a on fra: de ${summary(de)}, gb ${summary(gb)}`);
     await post('/v1/edges/fra/clear-communities');
     await settle('de back at fra', 'de', { target: ANYCAST }, only('fra'));
+  });
+
+  test("communities: prepend 1x towards transit B on iad's supernet: the regions behind B land at fra, A is untouched", async () => {
+    const [a, b] = TRANSITS;
+    const prepend = catalogueIntents(b!, a!.asn)['prepend-1x']!;
+    await settle('us lands at iad on anycast', 'us', { target: ANYCAST }, only('iad'));
+    await post('/v1/edges/iad/communities', {
+      params: { communities: prepend, prefix: SUPERNET, transit: 'transit-b' },
+    });
+    // B ranks fra's link (its backup, higher MED) below iad's only while the paths are as long.
+    const us = await settle("us's anycast connections move to fra", 'us', { target: ANYCAST }, only('fra'));
+    const br = await drive('br', { rate: 20, durationMs: 500, target: ANYCAST });
+    const de = await drive('de', { rate: 20, durationMs: 500, target: ANYCAST });
+    assert.ok(only('fra')(br), summary(br));
+    assert.ok(only('fra')(de), summary(de));
+    // The prepend is B's doing on iad's session: A's path from iad stays one AS long.
+    const atB = await lab.net.birdShow('transit-b', `all ${SUPERNET} protocol cust_iad`);
+    const atA = await lab.net.birdShow('transit-a', `all ${SUPERNET} protocol cust_iad`);
+    assert.match(atB, /BGP\.as_path: 65010 65010\s*$/m, atB);
+    assert.match(atA, /BGP\.as_path: 65010\s*$/m, atA);
+    assert.doesNotMatch(atA, /\(64501,\s?2001\)/, atA);
+    console.log(`prepend ${prepend} to transit-b on iad: us ${summary(us)}, br ${summary(br)}, de ${summary(de)}`);
+    await post('/v1/edges/iad/clear-communities');
+    await settle('us back at iad', 'us', { target: ANYCAST }, only('iad'));
+  });
+
+  test("communities: no-export to transit B on lhr's /24: us reaches lhr's address at iad (the supernet), gb still at lhr", async () => {
+    const [a, b] = TRANSITS;
+    const lhr = LAB_EDGES.find((e) => e.name === 'lhr')!;
+    const noExport = catalogueIntents(a!, b!.asn)[`no-export-to-${b!.asn}`]!;
+    // Before: B carries lhr's /24, learnt from its peer A.
+    await settle("us reaches lhr's address at lhr through A", 'us', { target: lhr.address }, only('lhr'));
+    await post('/v1/edges/lhr/communities', {
+      params: { communities: noExport, prefix: lhr.unicast, transit: 'transit-a' },
+    });
+    const us = await settle(
+      "us's connections to lhr's address land at iad",
+      'us',
+      { target: lhr.address },
+      only('iad'),
+    );
+    const gb = await drive('gb', { rate: 20, durationMs: 500, target: lhr.address });
+    assert.ok(only('lhr')(gb), summary(gb));
+    assert.deepEqual(byOutcome(gb), { completed: gb.length });
+    // A keeps the route (tagged), B has none: what moved us is A's export to its peer.
+    const atA = await lab.net.birdShow('transit-a', `all ${lhr.unicast}`);
+    const atB = await lab.net.birdShow('transit-b', lhr.unicast);
+    assert.match(atA, /\(64500,\s?64501\)/, atA);
+    assert.ok(!atB.includes(lhr.unicast), atB);
+    console.log(`no-export ${noExport} on lhr via transit-a: us ${summary(us)}, gb ${summary(gb)}`);
+    await post('/v1/edges/lhr/clear-communities');
+    await settle("us back at lhr's address", 'us', { target: lhr.address }, only('lhr'));
   });
 
   /** One DSR round: shed 50 % of fra's new flows to iad, check, then turn it off with `off`. */

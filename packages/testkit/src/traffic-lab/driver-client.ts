@@ -15,6 +15,8 @@ import { createInterface } from 'node:readline';
 interface Options {
   region: string;
   resolver: string;
+  /** 6: AAAA answers (the blocks and the resolver are IPv6 then). */
+  family: 4 | 6;
   name: string;
   target?: string;
   blocks: string[];
@@ -45,7 +47,9 @@ function resolverFor(src: string): Resolver {
   if (!r) {
     r = new Resolver({ timeout: 1000, tries: 2 });
     r.setServers([o.resolver]);
-    r.setLocalAddress(src);
+    // The first argument is the IPv4 source, the second the IPv6 one.
+    if (src.includes(':')) r.setLocalAddress('0.0.0.0', src);
+    else r.setLocalAddress(src);
     resolvers.set(src, r);
   }
   return r;
@@ -62,7 +66,8 @@ async function connection(i: number) {
   let dst = o.target ?? '';
   if (!dst) {
     try {
-      dst = (await resolverFor(src).resolve4(o.name))[0] ?? '';
+      const r = resolverFor(src);
+      dst = (await (o.family === 6 ? r.resolve6(o.name) : r.resolve4(o.name)))[0] ?? '';
     } catch (err) {
       emit({
         t,

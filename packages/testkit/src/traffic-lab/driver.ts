@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { onAbruptEnd } from '../procs.ts';
 import { until } from '../wait.ts';
 import type { LabNetwork } from './network.ts';
-import { RESOLVER } from './topology.ts';
+import { RESOLVER, RESOLVER6 } from './topology.ts';
 
 const CLIENT = fileURLToPath(new URL('./driver-client.ts', import.meta.url));
 export const SERVICE = 'www.example.net';
@@ -35,8 +35,10 @@ export interface DriveOptions {
   maxConnections?: number;
   /** Connect to this address instead of resolving the service through the resolver. */
   target?: string;
-  /** Client blocks to use (default: all of the region's). */
+  /** Client blocks to use (default: all of the region's, of `family`). */
   sources?: string[];
+  /** 6: from the region's IPv6 blocks, through the resolver's IPv6 address, AAAA answers (default 4). */
+  family?: 4 | 6;
   /** Every n-th connection a long download (0: none). */
   longEvery?: number;
   longBytes?: number;
@@ -62,10 +64,11 @@ export class Traffic {
     this.region = region;
     const options = {
       region,
-      resolver: RESOLVER,
+      resolver: opts.family === 6 ? RESOLVER6 : RESOLVER,
+      family: opts.family ?? 4,
       name: SERVICE,
       ...(opts.target ? { target: opts.target } : {}),
-      blocks: opts.sources ?? r.sources,
+      blocks: opts.sources ?? (opts.family === 6 ? r.sources6 : r.sources),
       rate: opts.rate,
       durationMs: opts.durationMs,
       maxConnections: opts.maxConnections ?? Math.ceil((opts.rate * opts.durationMs) / 1000) + 10_000,

@@ -3,8 +3,8 @@ import http from 'node:http';
 
 /**
  * The HTTP server of one lab edge, run inside the edge's namespace: listens on port 80 of
- * every address there (the edge's unicast /24 and, on the large edges, the whole anycast
- * supernet, both routed to loopback), answers with the edge's name (body and `x-served-by`),
+ * every address there (the edge's unicast /24 and /48 and, on the large edges, both anycast
+ * supernets, all routed to loopback), answers with the edge's name (body and `x-served-by`),
  * and serves `/big?size=&chunkMs=` as a paced long download. Its own counters are exposed in
  * the Prometheus text format on a Unix socket (`metricsSocket`), which the lab's metrics
  * proxy serves to Prometheus and to the edge agent in the root namespace.
@@ -67,7 +67,8 @@ const metrics = http.createServer((_req, res) => {
 });
 
 rmSync(socket, { force: true });
-server.listen(80, '0.0.0.0', () => {
+// Both families: the IPv4 and IPv6 addresses routed to loopback.
+server.listen({ port: 80, host: '::', ipv6Only: false }, () => {
   metrics.listen(socket, () => process.stdout.write('ready\n'));
 });
 const stop = () => {

@@ -165,13 +165,17 @@ export class TrafficLab {
     writeFileSync(
       city,
       writeMmdb(
-        // One network per /24 block: a DNS shift then picks blocks one by one.
-        REGIONS.flatMap((r) =>
-          Array.from({ length: r.blocks }, (_, b) => ({
+        // One network per /24 (and IPv6 /48) block: a DNS shift then picks blocks one by one.
+        REGIONS.flatMap((r) => [
+          ...Array.from({ length: r.blocks }, (_, b) => ({
             cidr: `45.${r.octet}.${b}.0/24`,
             data: cityRecord(r.country, r.continent, r.lat, r.lon),
           })),
-        ),
+          ...Array.from({ length: r.blocks6 }, (_, b) => ({
+            cidr: `2a0c:${r.octet}:${b}::/48`,
+            data: cityRecord(r.country, r.continent, r.lat, r.lon),
+          })),
+        ]),
         { databaseType: 'GeoIP2-City' },
       ),
     );

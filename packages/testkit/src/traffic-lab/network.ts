@@ -14,8 +14,11 @@ import {
   type LabRegion,
   REGIONS,
   RESOLVER,
+  RESOLVER6,
   regionBlocks,
+  regionBlocks6,
   SUPERNET,
+  SUPERNET6,
   transitIndex,
 } from './topology.ts';
 
@@ -44,6 +47,8 @@ export interface NetTransit extends TransitSpec {
 export interface NetRegion extends LabRegion {
   ns: string;
   sources: string[];
+  /** IPv6 client addresses, one per /48 block. */
+  sources6: string[];
 }
 
 export interface NetworkOptions {
@@ -124,6 +129,7 @@ export class LabNetwork {
       const k = transitIndex(spec.name);
       const ns = n.add(`t${k}`);
       n.sysctl(ns, 'net.ipv4.ip_forward', 1);
+      n.sysctl(ns, 'net.ipv6.conf.all.forwarding', 1);
       for (const d of ['all', 'default']) n.sysctl(ns, `net.ipv4.conf.${d}.rp_filter`, 2);
       this.transits.push({ ...spec, ns, socket: join(this.dir, `t${k}.ctl`), config: join(this.dir, `t${k}.conf`) });
     }
@@ -132,6 +138,9 @@ export class LabNetwork {
     n.veth(ta.ns, 'pb', tb.ns, 'pa');
     n.ip(ta.ns, 'addr', 'add', '100.66.0.1/30', 'dev', 'pb');
     n.ip(tb.ns, 'addr', 'add', '100.66.0.2/30', 'dev', 'pa');
+    // IPv6 addresses without duplicate address detection: usable at once.
+    n.ip(ta.ns, 'addr', 'add', 'fd00:66::1/64', 'dev', 'pb', 'nodad');
+    n.ip(tb.ns, 'addr', 'add', 'fd00:66::2/64', 'dev', 'pa', 'nodad');
 
     // The resolver: in transit A's network, and one link to the root namespace for Catchment's DNS.
     const rs = n.add('rs');
@@ -139,6 +148,9 @@ export class LabNetwork {
     n.ip(ta.ns, 'addr', 'add', '100.99.0.1/30', 'dev', 'rs');
     n.ip(rs, 'addr', 'add', `${RESOLVER}/30`, 'dev', 'wan');
     n.ip(rs, 'route', 'add', 'default', 'via', '100.99.0.1');
+    n.ip(ta.ns, 'addr', 'add', 'fd00:99::1/64', 'dev', 'rs', 'nodad');
+    n.ip(rs, 'addr', 'add', `${RESOLVER6}/64`, 'dev', 'wan', 'nodad');
+    n.ip(rs, '-6', 'route', 'add', 'default', 'via', 'fd00:99::1');
     this.#rootLink = `${p}d`;
     sh(['link', 'add', this.#rootLink, 'type', 'veth', 'peer', 'name', 'dns', 'netns', rs]);
     sh(['addr', 'add', `${this.dnsAddress}/30`, 'dev', this.#rootLink]);
@@ -156,7 +168,13 @@ export class LabNetwork {
         n.ip(ns, 'addr', 'add', `45.${r.octet}.${b}.2/24`, 'dev', 'wan');
       }
       n.ip(ns, 'route', 'add', 'default', 'via', `45.${r.octet}.0.1`);
-      this.regions.push({ ...r, ns, sources: regionBlocks(r) });
+      // IPv6: a /64 of each /48 block on the link (the transit's direct route to the block).
+      for (let b = 0; b < r.blocks6; b++) {
+        n.ip(t.ns, 'addr', 'add', `2a0c:${r.octet}:${b}::1/64`, 'dev', `c${j}`, 'nodad');
+        n.ip(ns, 'addr', 'add', `2a0c:${r.octet}:${b}::2/64`, 'dev', 'wan', 'nodad');
+      }
+      n.ip(ns, '-6', 'route', 'add', 'default', 'via', `2a0c:${r.octet}:0::1`);
+      this.regions.push({ ...r, ns, sources: regionBlocks(r), sources6: regionBlocks6(r) });
     }
 
     // Edges.
@@ -180,6 +198,8 @@ export class LabNetwork {
         n.veth(t.ns, tIf, ns, eIf);
         n.ip(t.ns, 'addr', 'add', `100.${o}.${spec.i}.1/30`, 'dev', tIf);
         n.ip(ns, 'addr', 'add', `100.${o}.${spec.i}.2/30`, 'dev', eIf);
+        n.ip(t.ns, 'addr', 'add', `fd00:${o}:${spec.i}::1/64`, 'dev', tIf, 'nodad');
+        n.ip(ns, 'addr', 'add', `fd00:${o}:${spec.i}::2/64`, 'dev', eIf, 'nodad');
         // Checksums complete on the wire (a receiving edge drops partial ones inside a tunnel),
         // and neighbours known before the first shed SYN (bpf_fib_lookup does not resolve them).
         n.run(t.ns, 'ethtool', ['-K', tIf, 'tx', 'off']);
@@ -213,6 +233,7 @@ export class LabNetwork {
           if (passPin) n.run(t.ns, 'bpftool', ['net', 'attach', 'xdpdrv', 'pinned', passPin, 'dev', tIf]);
           // The reply to a shed flow never passes the shedding edge: MSS that fits the tunnel.
           n.ip(ns, 'route', 'add', 'default', 'via', `100.${o}.${spec.i}.1`, 'advmss', '1440');
+          n.ip(ns, '-6', 'route', 'add', 'default', 'via', `fd00:${o}:${spec.i}::1`);
           n.sysctl(ns, `net.ipv4.conf.${eIf}.forwarding`, 1);
           // The DSR address routes to this edge and no other (the transit's infrastructure route).
           custBgp[k]!.push(`  route ${spec.dsr}/32 via 100.${o}.${spec.i}.2;`);
@@ -225,12 +246,21 @@ export class LabNetwork {
           `  ${TIMERS}`,
           `  ipv4 { import none; export filter ${birdTransitFilter(tname)}; };`,
           '}',
+          // The IPv6 routes on their own session over the link's IPv6 addresses.
+          `protocol bgp ${session}6 {`,
+          `  local fd00:${o}:${spec.i}::2 as ${EDGE_ASN}; neighbor fd00:${o}:${spec.i}::1 as ${t.asn};`,
+          '  graceful restart off;',
+          `  ${TIMERS}`,
+          `  ipv6 { import none; export filter ${birdTransitFilter(tname)}; };`,
+          '}',
         );
       }
       for (const d of ['all', 'default']) n.sysctl(ns, `net.ipv4.conf.${d}.rp_filter`, 0);
       // The edge's addresses: its unicast /24 and (large edges) the whole supernet, on loopback.
       n.ip(ns, 'route', 'add', 'local', spec.unicast, 'dev', 'lo');
       if (spec.big) n.ip(ns, 'route', 'add', 'local', SUPERNET, 'dev', 'lo');
+      n.ip(ns, '-6', 'route', 'add', 'local', spec.unicast6, 'dev', 'lo');
+      if (spec.big) n.ip(ns, '-6', 'route', 'add', 'local', SUPERNET6, 'dev', 'lo');
       n.ip(ns, 'addr', 'add', `${spec.dsr}/32`, 'dev', 'lo');
       const edge: NetEdge = {
         ...spec,
@@ -268,14 +298,16 @@ export class LabNetwork {
         `router id 100.66.0.${k + 1};`,
         `log "${join(this.dir, `t${k}.log`)}" all;`,
         'protocol device { scan time 1; }',
-        'protocol direct { ipv4; interface "c*", "rs"; }',
-        'protocol kernel { ipv4 { export where source = RTS_BGP || source = RTS_STATIC; }; learn off; scan time 2; }',
+        'protocol direct { ipv4; ipv6; interface "c*", "rs"; }',
+        'protocol kernel kernel4 { ipv4 { export where source = RTS_BGP || source = RTS_STATIC; }; learn off; scan time 2; }',
+        'protocol kernel kernel6 { ipv6 { export where source = RTS_BGP || source = RTS_STATIC; }; learn off; scan time 2; }',
         'protocol static infra {',
         '  ipv4;',
         ...custBgp[k]!,
         '}',
         peerFilters(t, peer.asn),
         `protocol bgp peer { local 100.66.0.${k + 1} as ${t.asn}; neighbor 100.66.0.${2 - k} as ${peer.asn}; ${TIMERS} ipv4 { import filter from_peer; export filter to_peer; }; }`,
+        `protocol bgp peer6 { local fd00:66::${k + 1} as ${t.asn}; neighbor fd00:66::${2 - k} as ${peer.asn}; ${TIMERS} ipv6 { import filter from_peer; export filter to_peer; }; }`,
       ];
       for (const e of this.edges) {
         const u = e.uplinks.indexOf(t.name);
@@ -284,6 +316,8 @@ export class LabNetwork {
         lines.push(
           customerImport(t, session, u > 0, EDGE_ASN),
           `protocol bgp ${session} { local 100.${64 + k}.${e.i}.1 as ${t.asn}; neighbor 100.${64 + k}.${e.i}.2 as ${EDGE_ASN}; ${TIMERS} ipv4 { import filter from_${session}; export none; }; }`,
+          customerImport(t, `${session}6`, u > 0, EDGE_ASN, 6),
+          `protocol bgp ${session}6 { local fd00:${64 + k}:${e.i}::1 as ${t.asn}; neighbor fd00:${64 + k}:${e.i}::2 as ${EDGE_ASN}; ${TIMERS} ipv6 { import filter from_${session}6; export none; }; }`,
         );
       }
       writeFileSync(t.config, `${lines.join('\n')}\n`);
@@ -310,7 +344,7 @@ export class LabNetwork {
   }
 
   /**
-   * unbound: ECS from every client's /24 to Catchment's DNS server. Answers cached at most
+   * unbound, on IPv4 and IPv6: ECS from every client's /24 or /48 to Catchment's DNS server. Answers cached at most
    * `maxTtl` s (1 by default, so a steering change shows in the next connections rather than
    * after the record's TTL; a benchmark of DNS-only shedding restarts it with the real TTL).
    */
@@ -321,6 +355,7 @@ export class LabNetwork {
       [
         'server:',
         `  interface: ${RESOLVER}`,
+        `  interface: ${RESOLVER6}`,
         '  port: 53',
         '  do-daemonize: no',
         '  use-syslog: no',
@@ -331,11 +366,14 @@ export class LabNetwork {
         '  username: ""',
         `  pidfile: "${join(this.dir, 'unbound.pid')}"`,
         '  access-control: 0.0.0.0/0 allow',
-        '  do-ip6: no',
+        '  access-control: ::/0 allow',
+        // Clients over IPv6; Catchment's DNS server is reached over IPv4 (forward-addr).
+        '  do-ip6: yes',
         '  module-config: "subnetcache iterator"',
         `  send-client-subnet: ${this.dnsAddress}`,
         '  client-subnet-always-forward: yes',
         '  max-client-subnet-ipv4: 24',
+        '  max-client-subnet-ipv6: 48',
         `  cache-max-ttl: ${maxTtl}`,
         '  cache-max-negative-ttl: 1',
         '  prefetch: no',
@@ -401,7 +439,8 @@ export class LabNetwork {
     for (const t of this.transits) {
       const lines = await birdCommand(t.socket, 'show protocols');
       const bgp = lines.filter((l) => /\sBGP\s/.test(l.text));
-      const want = this.edges.filter((e) => e.uplinks.includes(t.name)).length + 1;
+      // One session per family with each customer edge and with the peer.
+      const want = 2 * (this.edges.filter((e) => e.uplinks.includes(t.name)).length + 1);
       if (bgp.length !== want || !bgp.every((l) => /Established/.test(l.text))) return false;
     }
     return true;

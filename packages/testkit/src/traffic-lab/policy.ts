@@ -1,7 +1,8 @@
 /**
  * The two transits of the traffic lab and their routing policy, written as BIRD 2 filters:
- * what a transit prefers (local preference: customers over peers, a customer's backup link
- * below its primary one; then the shorter AS path) and its documented community catalogue,
+ * what a transit prefers (local preference: customers over peers; then the shorter AS path; a
+ * customer's backup link below its primary one: transit A by local preference, transit B by a
+ * higher MED, which only counts between paths of equal length) and its documented community catalogue,
  * acted on in the import filters of its customer sessions:
  *   <asn>:2001..2003    prepend the customer's AS 1..3 times (this transit's choice and what it passes on)
  *   <asn>:70, (<asn>, 70, *)   lower the local preference to 70, below every peer route
@@ -16,11 +17,14 @@ export interface TransitSpec {
   asn: number;
   /** Local preference of a customer's primary link, of a backup link and of peer routes. */
   pref: { primary: number; backup: number; peer: number };
+  /** MED given to a customer's backup link (compared after the AS path length: a prepend beats it). */
+  backupMed?: number;
 }
 
 export const TRANSITS: readonly TransitSpec[] = [
   { name: 'transit-a', asn: 64500, pref: { primary: 200, backup: 150, peer: 100 } },
-  { name: 'transit-b', asn: 64501, pref: { primary: 300, backup: 220, peer: 110 } },
+  // B ranks all its customers alike: the customer's backup link is the one with the higher MED.
+  { name: 'transit-b', asn: 64501, pref: { primary: 300, backup: 300, peer: 110 }, backupMed: 100 },
 ];
 
 /** Lowered local preference of the catalogue's "lower" community: below either transit's peer routes. */
@@ -37,14 +41,26 @@ export function catalogueIntents(t: TransitSpec, peerAsn: number): Record<string
   };
 }
 
-/** The import filter for one customer session: prefix filter, local preference, the catalogue. */
-export function customerImport(t: TransitSpec, session: string, backup: boolean, originAsn: number): string {
+/** The customer's address blocks (the anycast and unicast space), nothing longer than a /24 or a /48. */
+const CUSTOMER_SPACE = { 4: '198.18.0.0/15{15,24}', 6: '2001:db8:100::/40{40,48}' } as const;
+
+/**
+ * The import filter for one customer session (`from_<session>`; one per family, the IPv6
+ * session's filter checks the IPv6 space): prefix filter, local preference, the catalogue.
+ */
+export function customerImport(
+  t: TransitSpec,
+  session: string,
+  backup: boolean,
+  originAsn: number,
+  family: 4 | 6 = 4,
+): string {
   const pref = backup ? t.pref.backup : t.pref.primary;
   return [
     `filter from_${session} {`,
-    // Only the customer's block (the anycast and unicast space), nothing longer than a /24.
-    '  if ! (net ~ [ 198.18.0.0/15{15,24} ]) then reject;',
+    `  if ! (net ~ [ ${CUSTOMER_SPACE[family]} ]) then reject;`,
     `  bgp_local_pref = ${pref};`,
+    ...(backup && t.backupMed !== undefined ? [`  bgp_med = ${t.backupMed};`] : []),
     `  if (${t.asn}, 2001) ~ bgp_community then bgp_path.prepend(${originAsn});`,
     `  if (${t.asn}, 2002) ~ bgp_community then { bgp_path.prepend(${originAsn}); bgp_path.prepend(${originAsn}); }`,
     `  if (${t.asn}, 2003) ~ bgp_community then { bgp_path.prepend(${originAsn}); bgp_path.prepend(${originAsn}); bgp_path.prepend(${originAsn}); }`,
