@@ -165,8 +165,6 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   let desired: DesiredAnnouncement[] = [];
   let sessions: SessionState[] = [];
   let read: Awaited<ReturnType<typeof readSessions>> | undefined;
-  /** The routes' last apply error (desired, safety, speaker stages); appliers' errors are their own. */
-  let routeError: string | null = null;
   const appliers = new Map<string, ObservedApplier>();
   let lastApplyAt: number | undefined;
   let appliedVersion: number | null = null;
@@ -227,7 +225,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       read,
       checks: health.statuses(),
       appliers: [...appliers.values()],
-      lastError: routeError,
+      lastError,
     }),
   });
 
@@ -246,7 +244,14 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       healthy: s.observed.healthy,
       ...(current ? { load: current } : {}),
       details: {
-        announcements: s.announcements,
+        // What the speaker really exports, per session (null: it could not be read); the
+        // desired set beside it, so the dashboard and `catchment status` show both.
+        announcements: s.observed.readable
+          ? s.observed.sessions.flatMap((x) =>
+              (x.exported ?? []).map((r) => ({ ...r, state: 'announced', session: x.name })),
+            )
+          : null,
+        desired: s.announcements,
         sessions: s.sessions,
         checks: s.checks,
         lastApplyAt: s.lastApplyAt,
@@ -283,7 +288,6 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     const fail = (stage: string, err: unknown): ReconcileOutcome => {
       end();
       lastError = `${stage}: ${(err as Error).message ?? String(err)}`;
-      routeError = lastError;
       metrics.reconcileErrors.inc({ stage });
       log.error({ err: lastError, version: snap.version, trigger }, 'reconcile failed; the speaker keeps its routes');
       return { trigger, applied: false, changed: false, snapshotVersion: snap.version, error: lastError };
@@ -320,7 +324,6 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       return fail('speaker', err);
     }
     desired = next;
-    routeError = null;
     let applierError: string | null = null;
     for (const a of opts.appliers ?? []) {
       const name = a.name ?? a.constructor.name;
@@ -360,7 +363,6 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       // Nothing a reconcile meets may take the agent down: an unexpected error is an outcome too.
       return once(trigger).catch((err: unknown): ReconcileOutcome => {
         lastError = `internal: ${(err as Error)?.message ?? String(err)}`;
-        routeError = lastError;
         metrics.reconcileErrors.inc({ stage: 'internal' });
         log.error({ err }, 'reconcile failed unexpectedly');
         return { trigger, applied: false, changed: false, snapshotVersion: appliedVersion, error: lastError };
