@@ -19,12 +19,14 @@ interface AgentObservation {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
-function observationOf(row: AgentReportRow): AgentObservation {
+/** Whether a report carries an agent's observation (load-only reporters and older agents do not). */
+function observes(row: AgentReportRow): boolean {
   const o = isObject(row.details) ? row.details.observed : undefined;
-  if (!isObject(o) || !Array.isArray(o.sessions)) {
-    // A report without an observation (an older agent, a load-only reporter) vouches for no route.
-    return { healthy: false, problems: [`${row.name} reports no observation of its speaker`], exported: null };
-  }
+  return isObject(o) && Array.isArray(o.sessions);
+}
+
+function observationOf(row: AgentReportRow): AgentObservation {
+  const o = (row.details as { observed: Record<string, unknown> & { sessions: unknown[] } }).observed;
   const problems = Array.isArray(o.problems) ? o.problems.filter((p): p is string => typeof p === 'string') : [];
   const readable = o.readable === true;
   const exported = new Set<string>();
@@ -53,7 +55,10 @@ export function compileObserved(
 ): Map<string, SnapshotObserved> {
   const out = new Map<string, SnapshotObserved>();
   for (const edge of edges) {
-    const mine = rows.filter((r) => r.edge === edge).sort((a, b) => b.reportedAt.getTime() - a.reportedAt.getTime());
+    // Reports without an observation (a load-only reporter, an older agent) vouch for nothing.
+    const mine = rows
+      .filter((r) => r.edge === edge && observes(r))
+      .sort((a, b) => b.reportedAt.getTime() - a.reportedAt.getTime());
     const latest = mine[0];
     if (!latest) {
       out.set(edge, { reportedAt: null, healthy: false, problems: ['no agent has reported'], exported: null });
