@@ -2,20 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { schema } from '@catchment/db';
 import { DB_MODES } from '@catchment/testkit';
+import { reportAgents } from '@catchment/testkit/api-harness';
 import { eq } from 'drizzle-orm';
 import { buildWorld, dbFingerprint, startTestApi, type TestApi } from './helpers.ts';
 
 const fra24 = encodeURIComponent('198.18.1.0/24');
 
-async function report(t: TestApi, loads: Record<string, number>) {
-  for (const [edge, rps] of Object.entries(loads)) {
-    const r = await t.call('POST', '/v1/reports', {
-      token: t.tokens.agent,
-      body: { consumer: edge, kind: 'edge', snapshotVersion: null, healthy: true, load: { rps } },
-    });
-    assert.equal(r.status, 202, r.text);
-  }
-}
+/** The edges' agents report their load and that they export what they announce. */
+const report = (t: TestApi, loads: Record<string, number>) => reportAgents(t, loads);
 
 for (const mode of DB_MODES) {
   describe(`operator actions on ${mode}`, () => {
@@ -371,6 +365,7 @@ for (const mode of DB_MODES) {
     });
 
     it('route-change budget: a prefix flaps at most N times an hour', async () => {
+      await report(t, { fra: 0, iad: 0, sin: 0, lhr: 0 });
       const put = await t.call('PUT', '/v1/settings', { body: { routeChangesPerPrefixPerHour: 2 } });
       assert.equal(put.status, 200, put.text);
       const lhr24 = encodeURIComponent('198.18.4.0/24');

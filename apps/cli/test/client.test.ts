@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createToken, type StartedApi, startApi } from '@catchment/api';
 import type { Database } from '@catchment/db';
 import { type CliResult, DB_MODES, freePort, freshDatabase, GEOIP_TESTDATA, runCli, tempDir } from '@catchment/testkit';
+import { reportObserved } from '@catchment/testkit/world';
 import { parse } from 'yaml';
 
 const DEMO = new URL('../../../config/demo.yaml', import.meta.url).pathname;
@@ -136,6 +137,8 @@ for (const mode of DB_MODES) {
       assert.match(undone.stdout, new RegExp(`undrain: reverted action\\(s\\) ${action.id}`));
       // Withdrawing the unicast /24 of gru while its supernet has announcers is fine; force-down
       // of every large edge would leave the service without a route: refused, then forced.
+      // The supernet's announcers' agents report it exported (coverage is judged on that).
+      await reportObserved(database.db, ['fra', 'iad', 'sin'], new Date());
       const one = await c('force-down', 'fra', '--reason', 'x');
       assert.equal(one.code, 0, one.stderr);
       const two = await c('force-down', 'iad', '--reason', 'x');

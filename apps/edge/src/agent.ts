@@ -28,6 +28,7 @@ import { LoadSampler } from './load/sampler.ts';
 import type { EdgeLoad, LoadSource } from './load/source.ts';
 import { decideLocalWithdrawals } from './local-withdrawals.ts';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
+import { type Observation, type ObservedApplier, observation, readSessions } from './observation.ts';
 import { type EdgeReport, sendReport } from './reporter.ts';
 
 /** What the agent needs from a snapshot follower (core's SnapshotFollower has it). */
@@ -101,6 +102,8 @@ export interface AgentStatus {
   loadError: string | null;
   /** Service addresses this host must accept and does not (null: not checked). */
   missingAddresses: RequiredAddress[] | null;
+  /** What the speaker really exports per session, the checks and the appliers' state: what reports carry. */
+  observed: Observation;
 }
 
 export interface EdgeAgent {
@@ -161,6 +164,8 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   let local = new Map<string, string>();
   let desired: DesiredAnnouncement[] = [];
   let sessions: SessionState[] = [];
+  let read: Awaited<ReturnType<typeof readSessions>> | undefined;
+  const appliers = new Map<string, ObservedApplier>();
   let lastApplyAt: number | undefined;
   let appliedVersion: number | null = null;
   let lastError: string | null = null;
@@ -215,6 +220,13 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     })(),
     loadError: load?.lastError ?? null,
     missingAddresses: missing,
+    observed: observation({
+      speaker: opts.speaker.kind,
+      read,
+      checks: health.statuses(),
+      appliers: [...appliers.values()],
+      lastError,
+    }),
   });
 
   const report = async () => {
@@ -229,32 +241,41 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       // The API files the load under this edge (without it, under the consumer's name, which is no edge).
       edge: opts.edge,
       snapshotVersion: s.snapshotVersion,
-      healthy: lastError === null && sessions.length > 0 && sessions.every((x) => x.established),
+      healthy: s.observed.healthy,
       ...(current ? { load: current } : {}),
       details: {
-        announcements: s.announcements,
+        // What the speaker really exports, per session (null: it could not be read); the
+        // desired set beside it, so the dashboard and `catchment status` show both.
+        announcements: s.observed.readable
+          ? s.observed.sessions.flatMap((x) =>
+              (x.exported ?? []).map((r) => ({ ...r, state: 'announced', session: x.name })),
+            )
+          : null,
+        desired: s.announcements,
         sessions: s.sessions,
         checks: s.checks,
         lastApplyAt: s.lastApplyAt,
         lastError: s.lastError,
         speaker: opts.speaker.kind,
         missingAddresses: s.missingAddresses,
+        observed: s.observed,
       },
     };
     await sendReport(client, body, log);
   };
 
+  /** Sessions and what each established one really exports (never the desired set). */
   const refreshSessions = async () => {
-    try {
-      sessions = await opts.speaker.sessions();
-      metrics.sessionUp.reset();
+    read = await readSessions(opts.speaker);
+    metrics.sessionUp.reset();
+    if (read.readable) {
+      sessions = read.sessions.map(({ exported: _e, exportError: _x, ...s }) => s);
       for (const s of sessions) metrics.sessionUp.set({ session: s.name, state: s.state }, s.established ? 1 : 0);
-    } catch (err) {
+    } else {
       // Unknown is not up: report no sessions rather than the last known states.
       sessions = [];
-      metrics.sessionUp.reset();
       metrics.reconcileErrors.inc({ stage: 'sessions' });
-      log.warn({ err: (err as Error).message }, 'cannot read BGP sessions');
+      log.warn({ err: read.error }, 'cannot read BGP sessions');
     }
   };
 
@@ -306,10 +327,13 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     let applierError: string | null = null;
     for (const a of opts.appliers ?? []) {
       const name = a.name ?? a.constructor.name;
+      const at = new Date().toISOString();
       try {
         await a.apply(snap, opts.edge);
+        appliers.set(name, { name, ok: true, at, error: null, state: a.state?.() ?? null });
       } catch (err) {
         applierError = `${name}: ${(err as Error).message}`;
+        appliers.set(name, { name, ok: false, at, error: (err as Error).message, state: a.state?.() ?? null });
         metrics.reconcileErrors.inc({ stage: name });
         log.error({ err: applierError }, 'applier failed');
       }

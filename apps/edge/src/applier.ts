@@ -10,6 +10,8 @@ export interface Applier {
   readonly name?: string;
   /** What it returns is for the applier's own callers (e.g. XdpDsrApplier's summary). */
   apply(snapshot: Snapshot, edgeName: string): Promise<unknown>;
+  /** The state it applied last (reported to the API as observed state); null before any. */
+  state?(): Record<string, unknown> | null;
   /** Called once when the agent stops (never to withdraw anything). */
   close?(): Promise<void>;
 }

@@ -83,6 +83,11 @@ export function decideLocalWithdrawals(
   }
   for (const [prefix, reason] of candidates) if (!current.has(prefix)) order.push({ prefix, reason, isNew: true });
 
+  // The snapshot's observations are as old as its publication, which happens only on changes
+  // (often before any agent reported): judged now they would all be unknown and hold every
+  // local withdrawal. The agent judges coverage on the intended state; the API and the
+  // controller judge on fresh observations.
+  const intended = { ...body, edges: body.edges.map(({ observed: _o, ...e }) => e) };
   const accepted: AnnouncementChange[] = [];
   const withdrawals = new Map<string, string>();
   const refused: LocalDecision['refused'] = [];
@@ -92,7 +97,7 @@ export function decideLocalWithdrawals(
       continue;
     }
     const change: AnnouncementChange = { edge: edgeName, prefix: item.prefix, state: 'withdrawn' };
-    const verdict = checkChanges(snapshot, [...accepted, change]);
+    const verdict = checkChanges(intended, [...accepted, change]);
     if (verdict.ok) {
       accepted.push(change);
       withdrawals.set(item.prefix, item.reason);

@@ -16,6 +16,14 @@ test('a small edge whose service fails withdraws its unicast prefixes (the super
   assert.deepEqual(d.changed.sort(), ['198.18.3.0/24', '2001:db8:103::/48']);
 });
 
+test("observations in the snapshot (as old as its publication) do not hold the agent's local withdrawals", () => {
+  const body = labWorld();
+  // Published before any agent reported: every edge unknown.
+  for (const e of body.edges) e.observed = { reportedAt: null, healthy: false, problems: [], exported: null };
+  const d = decideLocalWithdrawals(sealSnapshot(1, body), 'lhr', WWW, new Map(), new RouteChangeLog());
+  assert.deepEqual([...d.withdrawals.keys()].sort(), ['198.18.3.0/24', '2001:db8:103::/48']);
+});
+
 test('coverage still holds: a large edge cannot withdraw its /24 with only one other supernet announcer', () => {
   const snap = sealSnapshot(1, labWorld());
   const d = decideLocalWithdrawals(snap, 'fra', WWW, new Map(), new RouteChangeLog());

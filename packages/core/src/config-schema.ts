@@ -214,6 +214,8 @@ export const SettingsConfig = Type.Object(
     maxAnnounceLengthV6: Type.Optional(Type.Integer({ minimum: 16, maximum: 128 })),
     /** Resolvers whose ECS option is honoured; empty or absent means every resolver. */
     ecsTrustedResolvers: Type.Optional(Type.Array(CidrText)),
+    /** Seconds after which an edge whose agents stopped reporting is of unknown health (automation: not healthy). */
+    agentReportStaleSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
   },
   strict,
 );

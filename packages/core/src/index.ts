@@ -9,6 +9,7 @@ export * from './errors.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './net.ts';
+export * from './observed.ts';
 export * from './ports.ts';
 export * from './prometheus.ts';
 export * from './records.ts';

@@ -70,6 +70,24 @@ export const SnapshotZone = Type.Object(
   strict,
 );
 
+/**
+ * What the edge's agents last reported they observe (packages/core observed.ts): compiled from
+ * their reports, so automation judges routes and health on what the speakers really do.
+ */
+export const SnapshotObserved = Type.Object(
+  {
+    /** The latest report of the edge's agents (ISO time); null when none ever reported. */
+    reportedAt: Type.Union([Type.String(), Type.Null()]),
+    /** The agents' own verdict: speaker readable, an established session, checks up, no apply error. */
+    healthy: Type.Boolean(),
+    /** Why not healthy, or why unknown (no report within the bound), for people. */
+    problems: Type.Array(Type.String()),
+    /** Prefixes exported on at least one established BGP session; null when the speaker could not be read. */
+    exported: Type.Union([Type.Array(CidrText), Type.Null()]),
+  },
+  strict,
+);
+
 export const SnapshotEdge = Type.Object(
   {
     name: Name,
@@ -97,6 +115,11 @@ export const SnapshotEdge = Type.Object(
     /** Optional explicit targets for the shift (else: usable edges with headroom). */
     shiftTargets: Type.Array(Name),
     dsrAddress: Type.Union([IpText, Type.Null()]),
+    /**
+     * The agents' observation (compiled by the API from their reports). Absent in bodies
+     * built without a database (hand-made tests): those judge on the intended state.
+     */
+    observed: Type.Optional(SnapshotObserved),
   },
   strict,
 );
@@ -208,6 +231,8 @@ export const SnapshotSettings = Type.Object(
     maxAnnounceLengthV4: Type.Integer(),
     maxAnnounceLengthV6: Type.Integer(),
     ecsTrustedResolvers: Type.Array(CidrText),
+    /** An edge whose agents have not reported for longer than this is of unknown health (default 30). */
+    agentReportStaleSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   strict,
 );
@@ -248,6 +273,7 @@ export type SnapshotZone = Static<typeof SnapshotZone>;
 export type SnapshotDnssec = Static<typeof SnapshotDnssec>;
 export type SnapshotDnssecKey = Static<typeof SnapshotDnssecKey>;
 export type SnapshotEdge = Static<typeof SnapshotEdge>;
+export type SnapshotObserved = Static<typeof SnapshotObserved>;
 export type SnapshotService = Static<typeof SnapshotService>;
 export type SnapshotPolicy = Static<typeof SnapshotPolicy>;
 export type SnapshotPrefix = Static<typeof SnapshotPrefix>;

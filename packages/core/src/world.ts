@@ -1,5 +1,5 @@
 import type { ActionKind } from './actions.ts';
-import type { SnapshotBody, SnapshotSettings } from './snapshot-schema.ts';
+import type { SnapshotBody, SnapshotObserved, SnapshotSettings } from './snapshot-schema.ts';
 
 /**
  * The world a decision is judged against, as packages/db `readWorld` reads it for the
@@ -23,6 +23,8 @@ export interface WorldEdge {
   /** Coordinates, for the nearest-targets rule (absent: every candidate is as near). */
   lat?: number;
   lon?: number;
+  /** What its agents last reported (observed.ts `observedHealth` judges it); absent: not observed. */
+  observed?: SnapshotObserved;
 }
 
 /** An active row of the `actions` table, in the order actions apply (creation time, then id). */

@@ -1,6 +1,7 @@
 import {
   type ActionKind,
   type ActiveAction,
+  agentReportStaleMs,
   DEFAULT_GUE_PORT,
   DEFAULT_LOAD_STALE_MS,
   DEFAULT_SETTINGS,
@@ -12,12 +13,15 @@ import {
   type SnapshotBody,
   type SnapshotDsr,
   type SnapshotEdge,
+  type SnapshotObserved,
   type SnapshotSettings,
 } from '@catchment/core';
+import { eq } from 'drizzle-orm';
 import { readActiveActions } from './actions.ts';
 import { exportConfig } from './config-export.ts';
 import type { Db } from './connection.ts';
 import { dnssecEnabled, type KeyRow, liveKeys, snapshotDnssec } from './dnssec.ts';
+import { compileObserved } from './observed.ts';
 import { compilePins } from './pins.ts';
 import * as t from './schema.ts';
 
@@ -42,13 +46,23 @@ export interface CompileOptions {
 
 /** Reads the database and compiles the snapshot body (pure part: `compileBody`). */
 export async function compileSnapshot(db: Db, now = new Date(), opts: CompileOptions = {}): Promise<SnapshotBody> {
-  const [config, actions, loads, keys] = await Promise.all([
+  const [config, actions, loads, keys, agents] = await Promise.all([
     exportConfig(db),
     activeActions(db, now),
     db
       .select({ edgeId: t.edgeLoads.edgeId, rps: t.edgeLoads.rps, reportedAt: t.edgeLoads.reportedAt })
       .from(t.edgeLoads),
     liveKeys(db),
+    db
+      .select({
+        name: t.consumers.name,
+        edge: t.consumers.edge,
+        healthy: t.consumers.healthy,
+        details: t.consumers.details,
+        reportedAt: t.consumers.reportedAt,
+      })
+      .from(t.consumers)
+      .where(eq(t.consumers.kind, 'edge')),
   ]);
   const edgeIds = await db.select({ id: t.edges.id, name: t.edges.name }).from(t.edges);
   const loadByEdge = new Map<string, number>();
@@ -59,8 +73,22 @@ export async function compileSnapshot(db: Db, now = new Date(), opts: CompileOpt
     const name = edgeIds.find((e) => e.id === l.edgeId)?.name;
     if (name) loadByEdge.set(name, l.rps);
   }
-  return compileBody(config, actions, loadByEdge, keys);
+  const settings = { ...DEFAULT_SETTINGS, ...config.settings };
+  const observed = compileObserved(
+    config.edges.map((e) => e.name),
+    agents,
+    now,
+    agentReportStaleMs(settings),
+  );
+  return compileBody(config, actions, loadByEdge, keys, observed);
 }
+
+const OBSERVED_NONE: SnapshotObserved = {
+  reportedAt: null,
+  healthy: false,
+  problems: ['no agent has reported'],
+  exported: null,
+};
 
 /** Stable 32-bit seed per edge, so the DSR flow hash does not change between snapshots. */
 function seedOf(name: string): number {
@@ -81,6 +109,8 @@ export function compileBody(
   actions: ActiveAction[],
   loads: Map<string, number> = new Map(),
   keys: KeyRow[] = [],
+  /** The agents' observations per edge (observed.ts); absent: the body carries none. */
+  observed?: Map<string, SnapshotObserved>,
 ): SnapshotBody {
   const settings: SnapshotSettings = { ...DEFAULT_SETTINGS, ...config.settings };
 
@@ -111,6 +141,7 @@ export function compileBody(
       shiftPercent: override === 'drain' ? 100 : (shift?.percent ?? 0),
       shiftTargets: shift?.targets ?? [],
       dsrAddress: e.dsrAddress ?? null,
+      ...(observed ? { observed: observed.get(e.name) ?? OBSERVED_NONE } : {}),
     };
   });
   const edgeByName = new Map(edges.map((e) => [e.name, e]));

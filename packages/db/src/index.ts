@@ -9,6 +9,7 @@ export * from './dnssec.ts';
 export * from './dnssec-rollover.ts';
 export * from './load-history.ts';
 export * from './migrate.ts';
+export * from './observed.ts';
 export * from './publish.ts';
 export * from './route-history.ts';
 export * from './rows.ts';

@@ -449,6 +449,8 @@ export const apiTokens = pgTable('api_tokens', {
 export const consumers = pgTable('consumers', {
   name: text('name').primaryKey(),
   kind: text('kind').notNull(),
+  /** The edge an edge agent reports for (its observation feeds that edge's observed state). */
+  edge: text('edge'),
   snapshotVersion: integer('snapshot_version'),
   healthy: boolean('healthy').notNull(),
   load: jsonb('load'),

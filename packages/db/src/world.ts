@@ -48,6 +48,7 @@ export async function readWorld(db: Db, now: Date, opts: ReadWorldOptions = {}):
     dsrAddress: e.dsrAddress,
     lat: e.lat,
     lon: e.lon,
+    ...(e.observed ? { observed: e.observed } : {}),
   }));
   const prefixes = body.prefixes.map((p) => ({
     cidr: p.cidr,

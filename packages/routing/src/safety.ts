@@ -1,5 +1,7 @@
 import {
+  agentReportStaleMs,
   hasHeadroom as coreHasHeadroom,
+  observedAnnouncementProblem,
   type Snapshot,
   type SnapshotBody,
   type SnapshotEdge,
@@ -12,7 +14,8 @@ import { addressPrefix, contains, covers, familyBits, type Prefix, parsePrefix }
  * The safety rules on routing changes, in one place for the API (manual actions),
  * the controller (playbooks) and the edge agent (local health withdrawals):
  *  - coverage: a unicast prefix is withdrawn only while a covering supernet is announced
- *    by at least K other healthy edges with headroom (K = settings.coverageMinAnnouncers);
+ *    by at least K other healthy edges with headroom (K = settings.coverageMinAnnouncers),
+ *    healthy and announcing as their agents observe it (core observed.ts);
  *  - last-route: a service address never loses its last announced covering route;
  *  - max-prefixes: a session never carries more prefixes per family than its limit;
  *  - route-change-budget: at most N changes per prefix per hour (flap damping).
@@ -24,8 +27,11 @@ export type SafetyVerdict =
   | { ok: false; rule: SafetyRule; reason: string; details?: Record<string, unknown> };
 
 export interface SafetyContext {
-  /** Edges known unhealthy beyond the snapshot's view (e.g. failing probes). */
-  unhealthyEdges?: ReadonlySet<string>;
+  /**
+   * The time observations are judged at (ms since the epoch; default: now): an edge whose
+   * agents have not reported within settings.agentReportStaleSeconds is of unknown health.
+   */
+  now?: number;
 }
 
 export interface AnnouncementChange {
@@ -76,11 +82,10 @@ function announcers(c: Ctx, p: { entry: SnapshotPrefix; prefix: Prefix }): strin
 }
 
 /**
- * Healthy (not known unhealthy) with headroom below the edge's compiled SLO threshold:
- * packages/core's `hasHeadroom`, the rule DNS steering and the safety rules use too.
+ * Usable with headroom below the edge's compiled SLO threshold: packages/core's
+ * `hasHeadroom`, the rule DNS steering and the safety rules use too.
  */
-export function hasHeadroom(edge: SnapshotEdge, ctx: SafetyContext = {}): boolean {
-  if (ctx.unhealthyEdges?.has(edge.name)) return false;
+export function hasHeadroom(edge: SnapshotEdge): boolean {
   return coreHasHeadroom(edge);
 }
 
@@ -88,18 +93,26 @@ export function hasHeadroom(edge: SnapshotEdge, ctx: SafetyContext = {}): boolea
 function coverage(c: Ctx, edgeName: string, target: Prefix): SafetyVerdict {
   const k = c.body.settings.coverageMinAnnouncers;
   const supernets = c.prefixes.filter((p) => p.entry.kind === 'anycast' && covers(p.prefix, target));
+  const now = c.ctx.now ?? Date.now();
+  const staleMs = agentReportStaleMs(c.body.settings);
   const counts = supernets.map((p) => {
+    const unobserved: { edge: string; reason: string }[] = [];
     const good = announcers(c, p).filter((e) => {
       const edge = c.edges.get(e);
-      return e !== edgeName && edge !== undefined && hasHeadroom(edge, c.ctx);
+      if (e === edgeName || edge === undefined || !hasHeadroom(edge)) return false;
+      // Intended is not enough: the announcer's agents must see the supernet exported.
+      const problem = observedAnnouncementProblem(edge, p.prefix.text, now, staleMs);
+      if (problem) unobserved.push({ edge: e, reason: problem });
+      return problem === null;
     });
-    return { supernet: p.prefix.text, announcers: good };
+    return { supernet: p.prefix.text, announcers: good, unobserved };
   });
   if (counts.some((x) => x.announcers.length >= k)) return OK;
+  const observed = counts.flatMap((x) => x.unobserved.map((u) => u.reason));
   const reason =
     supernets.length === 0
       ? `no anycast supernet covers ${target.text}`
-      : `${target.text}: covering ${counts.map((x) => `${x.supernet} has ${x.announcers.length}`).join(', ')} other healthy announcer(s) with headroom, ${k} needed`;
+      : `${target.text}: covering ${counts.map((x) => `${x.supernet} has ${x.announcers.length}`).join(', ')} other healthy announcer(s) with headroom, ${k} needed${observed.length > 0 ? `; ${observed.join('; ')}` : ''}`;
   return { ok: false, rule: 'coverage', reason, details: { prefix: target.text, needed: k, supernets: counts } };
 }
 

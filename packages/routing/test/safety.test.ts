@@ -36,7 +36,6 @@ test('coverage: unhealthy, overloaded, draining or non-announcing edges do not c
   assert.deepEqual(checkWithdrawal(body, 'lhr', '198.18.4.0/24'), { ok: true }, 'fra and sin still count');
   body = setEdge(body, 'sin', { state: 'draining', usable: false });
   refused(checkWithdrawal(body, 'lhr', '198.18.4.0/24'), 'coverage', /198\.18\.0\.0\/20 has 1 other healthy/);
-  refused(checkWithdrawal(world(), 'lhr', '198.18.4.0/24', { unhealthyEdges: new Set(['fra', 'iad']) }), 'coverage');
   const withdrawn = world();
   withdrawn.announcements = ['fra', 'iad'].map((e) => ({
     edge: e,
@@ -50,6 +49,65 @@ test('coverage: unhealthy, overloaded, draining or non-announcing edges do not c
   k3.settings.coverageMinAnnouncers = 3;
   refused(checkWithdrawal(k3, 'fra', '198.18.1.0/24'), 'coverage', /2 other .* 3 needed/);
   assert.deepEqual(checkWithdrawal(k3, 'lhr', '198.18.4.0/24'), { ok: true });
+});
+
+test('coverage on observed state: announcers count only as their agents see the supernet exported, healthy, recently', () => {
+  const now = Date.parse('2026-12-07T08:00:00Z');
+  const seen = (ageS: number, exported: string[] | null, healthy = true, problems: string[] = []) => ({
+    reportedAt: new Date(now - ageS * 1000).toISOString(),
+    healthy,
+    problems,
+    exported,
+  });
+  const supernet = ['198.18.0.0/20', '2001:db8:100::/40'];
+  let body = world();
+  for (const e of body.edges) e.observed = seen(4, supernet);
+  assert.deepEqual(checkWithdrawal(body, 'lhr', '198.18.4.0/24', { now }), { ok: true });
+  // fra's session is down (nothing exported) and iad's agent fell silent 60 s ago: sin alone is left.
+  body = setEdge(body, 'fra', { observed: seen(4, []) });
+  body = setEdge(body, 'iad', { observed: seen(60, supernet) });
+  const v = checkWithdrawal(body, 'lhr', '198.18.4.0/24', { now });
+  refused(v, 'coverage', /has 1 other healthy/);
+  refused(v, 'coverage', /fra: no established session exports 198\.18\.0\.0\/20 \(agent report 4 s old\)/);
+  refused(v, 'coverage', /iad: health unknown, no agent report for 60 s \(bound 30 s\)/);
+  // A longer bound (settings) makes iad's report recent enough again.
+  const patient = structuredClone(body);
+  patient.settings.agentReportStaleSeconds = 120;
+  assert.deepEqual(checkWithdrawal(patient, 'lhr', '198.18.4.0/24', { now }), { ok: true });
+  // The same report judged later: the bound is applied at the judging time, not at compile time.
+  const fresh = setEdge(body, 'iad', { observed: seen(4, supernet) });
+  assert.deepEqual(checkWithdrawal(fresh, 'lhr', '198.18.4.0/24', { now }), { ok: true });
+  refused(checkWithdrawal(fresh, 'lhr', '198.18.4.0/24', { now: now + 40_000 }), 'coverage', /health unknown/);
+  // Unhealthy (a failing check) although exported; a speaker that could not be read; never reported.
+  refused(
+    checkWithdrawal(
+      setEdge(fresh, 'iad', { observed: seen(4, supernet, false, ['check www down']) }),
+      'lhr',
+      '198.18.4.0/24',
+      { now },
+    ),
+    'coverage',
+    /iad: not healthy, check www down/,
+  );
+  refused(
+    checkWithdrawal(setEdge(fresh, 'iad', { observed: seen(4, null, false) }), 'lhr', '198.18.4.0/24', { now }),
+    'coverage',
+    /iad: exports unknown, its speaker could not be read/,
+  );
+  refused(
+    checkWithdrawal(
+      setEdge(fresh, 'iad', { observed: { reportedAt: null, healthy: false, problems: [], exported: null } }),
+      'lhr',
+      '198.18.4.0/24',
+      { now },
+    ),
+    'coverage',
+    /iad: health unknown, no agent has reported/,
+  );
+  // An operator's force-up wins over the observation.
+  assert.deepEqual(checkWithdrawal(setEdge(body, 'iad', { override: 'force-up' }), 'lhr', '198.18.4.0/24', { now }), {
+    ok: true,
+  });
 });
 
 test('coverage: a prefix without covering supernet can never be withdrawn by automation', () => {

@@ -27,7 +27,8 @@ export function checkRoutes(world: SafetyWorld, withdrawals: readonly Announceme
       },
     ];
   }
-  const verdict = checkChanges(world.body, [...withdrawals]);
+  // Observations are judged at the world's time: an agent silent past the bound is unknown.
+  const verdict = checkChanges(world.body, [...withdrawals], { now: world.now.getTime() });
   if (verdict.ok) return [];
   return [
     {

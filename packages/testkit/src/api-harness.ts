@@ -152,3 +152,33 @@ export async function getFrom<T = unknown>(
     req.end();
   });
 }
+
+/**
+ * Edge agents' reports through the API, each with its load and an agent's observation
+ * (world.ts agentObservation): one established session exporting every prefix the edge
+ * announces in the current snapshot. `exported` replaces that list for the edges it names.
+ */
+export async function reportAgents(
+  t: TestApi,
+  loads: Record<string, number | null>,
+  exported: Record<string, string[]> = {},
+): Promise<void> {
+  const { agentObservation } = await import('./world.ts');
+  const snap = await t.call<{ body: { prefixes: { cidr: string; announcers: string[] }[] } }>('GET', '/v1/snapshot');
+  for (const [edge, rps] of Object.entries(loads)) {
+    const mine = snap.body.body.prefixes.filter((p) => p.announcers.includes(edge)).map((p) => p.cidr);
+    const observed = agentObservation({ exported: exported[edge] ?? mine });
+    const r = await t.call('POST', '/v1/reports', {
+      token: t.tokens.agent,
+      body: {
+        consumer: edge,
+        kind: 'edge',
+        snapshotVersion: null,
+        healthy: observed.healthy,
+        ...(rps === null ? {} : { load: { rps } }),
+        details: { observed },
+      },
+    });
+    if (r.status !== 202) throw new Error(`report for ${edge}: ${r.status} ${r.text}`);
+  }
+}

@@ -67,12 +67,17 @@ export async function addPlaybook(
   return row?.id ?? 0;
 }
 
-/** Edge agents' load reports, stamped with the (fake) clock. */
+/**
+ * Edge agents' load reports, stamped with the (fake) clock; like real agents' reports, each
+ * carries the agent's observation (reportObserved): healthy, exporting what the edge announces.
+ * `observed: false` sends the load alone.
+ */
 export async function reportLoads(
   db: Db,
   ids: Map<string, number>,
   loads: Partial<Record<EdgeName, number>>,
   now: Date,
+  opts: { observed?: boolean } = {},
 ) {
   for (const [name, rps] of Object.entries(loads)) {
     const edgeId = ids.get(name) ?? 0;
@@ -80,6 +85,81 @@ export async function reportLoads(
       .insert(schema.edgeLoads)
       .values({ edgeId, rps, reportedAt: now })
       .onConflictDoUpdate({ target: schema.edgeLoads.edgeId, set: { rps, reportedAt: now } });
+  }
+  if (opts.observed !== false) await reportObserved(db, Object.keys(loads), now);
+}
+
+/**
+ * An edge agent's `details.observed` (apps/edge observation.ts) for tests without BIRD: one
+ * session `transit`, established (unless told otherwise) and exporting `exported`.
+ */
+export function agentObservation(opts: {
+  exported: readonly string[];
+  now?: Date;
+  problems?: string[];
+  established?: boolean;
+}) {
+  const problems = opts.problems ?? [];
+  const established = opts.established ?? true;
+  return {
+    readAt: (opts.now ?? new Date()).toISOString(),
+    speaker: 'test',
+    readable: true,
+    error: null,
+    sessions: [
+      {
+        name: 'transit',
+        established,
+        state: established ? 'Established' : 'Active',
+        info: '',
+        exported: established ? opts.exported.map((prefix) => ({ prefix, communities: [] as string[] })) : [],
+      },
+    ],
+    checks: [],
+    appliers: [],
+    healthy: problems.length === 0 && established,
+    problems: established ? problems : [...problems, 'no established BGP session (transit Active)'],
+  };
+}
+
+/**
+ * What an edge agent reports it observes, for tests without BIRD:
+ * one established session exporting every prefix the edge announces in the configuration
+ * (or `exported`), healthy unless `problems` are given. The report row is `edge:<name>`.
+ */
+export async function reportObserved(
+  db: Db,
+  edges: readonly string[],
+  now: Date,
+  opts: { exported?: string[]; problems?: string[]; established?: boolean } = {},
+): Promise<void> {
+  const rows = await db
+    .select({ edge: schema.edges.name, cidr: schema.prefixes.cidr })
+    .from(schema.prefixes)
+    .leftJoin(schema.prefixAnnouncers, eq(schema.prefixAnnouncers.prefixId, schema.prefixes.id))
+    .innerJoin(
+      schema.edges,
+      sql`${schema.edges.id} = coalesce(${schema.prefixes.edgeId}, ${schema.prefixAnnouncers.edgeId})`,
+    );
+  for (const edge of edges) {
+    const observed = agentObservation({
+      exported: opts.exported ?? rows.filter((r) => r.edge === edge).map((r) => r.cidr),
+      now,
+      ...(opts.problems ? { problems: opts.problems } : {}),
+      ...(opts.established === undefined ? {} : { established: opts.established }),
+    });
+    const row = {
+      kind: 'edge',
+      edge,
+      snapshotVersion: null,
+      healthy: observed.healthy,
+      details: { observed },
+      reportedAt: now,
+    };
+    await db
+      .insert(schema.consumers)
+      .values({ name: `edge:${edge}`, ...row })
+      .onConflictDoUpdate({ target: schema.consumers.name, set: row });
   }
 }
 

@@ -34,6 +34,8 @@ export const Report = Type.Object(
 export const Consumer = Type.Object({
   name: Type.String(),
   kind: Type.String(),
+  /** The edge an edge agent reports for (null for DNS servers). */
+  edge: Type.Union([Type.String(), Type.Null()]),
   snapshotVersion: Type.Union([Type.Integer(), Type.Null()]),
   /** Versions behind the latest published snapshot (null when unknown). */
   lag: Type.Union([Type.Integer(), Type.Null()]),
@@ -41,6 +43,8 @@ export const Consumer = Type.Object({
   load: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   reportedAt: Timestamp,
+  /** Seconds since the report (the agent's observation is that old). */
+  ageSeconds: Type.Number({ minimum: 0 }),
 });
 
 export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -74,6 +78,8 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const now = new Date();
       const row = {
         kind: r.kind,
+        // An agent reports for its own edge: `edge`, else the consumer name (`edge:<name>` or `<name>`).
+        edge: r.kind === 'edge' ? (r.edge ?? r.consumer.replace(/^edge:/, '')) : null,
         snapshotVersion: r.snapshotVersion,
         healthy: r.healthy,
         load: r.load ?? null,
@@ -87,8 +93,7 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
           .onConflictDoUpdate({ target: schema.consumers.name, set: row });
         const rps = r.load?.rps;
         if (r.kind === 'edge' && typeof rps === 'number' && rps >= 0) {
-          // An agent reports for its own edge: `edge`, else the consumer name (`edge:<name>` or `<name>`).
-          const name = r.edge ?? r.consumer.replace(/^edge:/, '');
+          const name = row.edge ?? r.consumer;
           const [edge] = await tx.select({ id: schema.edges.id }).from(schema.edges).where(eq(schema.edges.name, name));
           if (!edge)
             throw fieldProblem([
@@ -147,6 +152,7 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
         .orderBy(asc(schema.consumers.name))
         .limit(limit + 1);
       const latest = (await ctx.hub.latest())?.version ?? null;
+      const now = Date.now();
       const page = rows.slice(0, limit);
       const last = rows.length > limit ? rows[limit - 1] : undefined;
       return {
@@ -154,12 +160,14 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
         items: page.map((r) => ({
           name: r.name,
           kind: r.kind,
+          edge: r.edge,
           snapshotVersion: r.snapshotVersion,
           lag: latest !== null && r.snapshotVersion !== null ? Math.max(0, latest - r.snapshotVersion) : null,
           healthy: r.healthy,
           load: (r.load as Record<string, unknown> | null) ?? null,
           details: (r.details as Record<string, unknown> | null) ?? null,
           reportedAt: r.reportedAt.toISOString(),
+          ageSeconds: Math.max(0, (now - r.reportedAt.getTime()) / 1000),
         })),
         nextCursor: last ? Buffer.from(last.name).toString('base64url') : null,
       };

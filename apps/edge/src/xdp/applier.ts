@@ -66,6 +66,8 @@ export class XdpDsrApplier {
   /** Peer key (hex) → second it was first seen unlisted (see planPeers). */
   private readonly retiredSince = new Map<string, number>();
   private chain: Promise<unknown> = Promise.resolve();
+  private applied: (XdpApplyResult['summary'] & { mode: string | null; version: number }) | null = null;
+  private mode: string | null = null;
 
   constructor(opts: XdpDsrOptions) {
     this.opts = opts;
@@ -100,6 +102,7 @@ export class XdpDsrApplier {
     const prog = await this.program;
     const res = await prog.load(this.opts.mode ?? 'auto');
     this.loaded = true;
+    this.mode = res.mode;
     this.m.attached.reset();
     this.m.attached.set({ mode: res.mode }, 1);
     return res;
@@ -175,12 +178,18 @@ export class XdpDsrApplier {
       this.m.fraction.set(desired.summary.enabled ? desired.summary.fraction / 65536 : 0);
       this.m.applies.inc({ result: 'ok' });
       const summary = { ...desired.summary, draining };
+      this.applied = { ...summary, mode: this.mode, version: snapshot.version };
       this.opts.logger?.info({ version: snapshot.version, ...summary, writes, deletes }, 'xdp dsr applied');
       return { loaded, summary, warnings: desired.warnings, writes, deletes };
     } catch (err) {
       this.m.applies.inc({ result: 'error' });
       throw err;
     }
+  }
+
+  /** The DSR state last written to the maps (attach mode, enabled, fraction, targets): the agent reports it. */
+  state(): Record<string, unknown> | null {
+    return this.applied;
   }
 
   /** Decision counters summed over CPUs; undefined before the program is loaded. */

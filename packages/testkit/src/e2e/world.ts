@@ -133,7 +133,9 @@ export class World {
     this.#cleanups.push(() => this.database.close());
     const db = this.database.db;
     // A run forward and back changes the /24 twice; several runs fit in the hour's budget.
-    await seedWorld(db, { settings: { routeChangesPerPrefixPerHour: 60 } });
+    // Coverage is judged on what agents observe: of the supernet's announcers only iad runs
+    // BIRD and an agent here (sin has none), so one other announcer is the lab's K.
+    await seedWorld(db, { settings: { routeChangesPerPrefixPerHour: 60, coverageMinAnnouncers: 1 } });
     for (const pb of opts.playbooks) {
       await addPlaybook(db, {
         name: pb.name,

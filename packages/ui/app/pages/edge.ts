@@ -184,7 +184,9 @@ export function EdgePage({ name }: { name: string }) {
   const active = all.filter((a) => a.active);
   const desired = snapshot.body.announcements.filter((a) => a.edge === name);
   const agent = (consumers.data?.items ?? []).find((c) => c.name === `edge:${name}` || c.name === name);
-  const observed = (agent?.details?.announcements as ObservedAnnouncement[] | undefined) ?? [];
+  // What the agent read from its speaker, per session; null: the speaker could not be read.
+  const reported = agent?.details?.announcements as ObservedAnnouncement[] | null | undefined;
+  const observed = reported ?? [];
   const sessions = (agent?.details?.sessions as Session[] | undefined) ?? [];
   const dsr = snapshot.body.dsr.find((d) => d.edge === name);
   const dsrObserved = agent?.details?.dsr as Record<string, unknown> | undefined;
@@ -228,12 +230,15 @@ export function EdgePage({ name }: { name: string }) {
       <thead><tr><th scope="col">prefix</th><th scope="col">desired</th><th scope="col">observed</th><th scope="col">communities</th><th scope="col">why</th></tr></thead>
       <tbody>${desired.map((a) => {
         const seen = observed.filter((o) => o.prefix === a.prefix);
-        const obs = agent
-          ? seen.map((o) => `${o.state ?? 'announced'}${o.session ? ` (${o.session})` : ''}`).join(', ') ||
-            'not announced'
-          : 'unknown';
+        const obs =
+          agent && reported !== null
+            ? seen.map((o) => `${o.state ?? 'announced'}${o.session ? ` (${o.session})` : ''}`).join(', ') ||
+              'not announced'
+            : 'unknown';
         const mismatch =
-          agent && (a.state === 'announced') !== seen.some((o) => (o.state ?? 'announced') === 'announced');
+          agent &&
+          reported !== null &&
+          (a.state === 'announced') !== seen.some((o) => (o.state ?? 'announced') === 'announced');
         return html`<tr class=${mismatch ? 'mismatch' : ''}><td><code>${a.prefix}</code></td><td>${a.state}</td><td>${obs}${mismatch ? html` <strong class="warn">differs</strong>` : ''}</td><td>${a.communities.join(' ') || '–'}</td><td>${a.reason ?? '–'}</td></tr>`;
       })}</tbody>
     </table>
