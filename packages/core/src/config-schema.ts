@@ -86,6 +86,15 @@ export const EdgeDsrConfig = Type.Object(
   strict,
 );
 
+/** Watermarks of DNS load spreading, as fractions of the edge's effective threshold (edge-rules.ts). */
+export const WatermarksConfig = Type.Object(
+  {
+    low: Type.Number({ minimum: 0, maximum: 1 }),
+    high: Type.Number({ minimum: 0, maximum: 1 }),
+  },
+  strict,
+);
+
 export const EdgeConfig = Type.Object(
   {
     name: Name,
@@ -116,6 +125,8 @@ export const EdgeConfig = Type.Object(
     dsrAddress: Type.Optional(IpText),
     /** How this edge sheds by DSR (its XDP program's sending side). */
     dsr: Type.Optional(EdgeDsrConfig),
+    /** DNS load spreading for this edge (default: `settings.watermarks`, else 0.8 and 0.95). */
+    watermarks: Type.Optional(WatermarksConfig),
   },
   strict,
 );
@@ -214,6 +225,8 @@ export const SettingsConfig = Type.Object(
     maxAnnounceLengthV6: Type.Optional(Type.Integer({ minimum: 16, maximum: 128 })),
     /** Resolvers whose ECS option is honoured; empty or absent means every resolver. */
     ecsTrustedResolvers: Type.Optional(Type.Array(CidrText)),
+    /** DNS load spreading of every edge without its own `watermarks` (default 0.8 and 0.95 of its threshold). */
+    watermarks: Type.Optional(WatermarksConfig),
   },
   strict,
 );
@@ -245,3 +258,4 @@ export type SloConfig = Static<typeof SloConfig>;
 export type PlaybookConfig = Static<typeof PlaybookConfig>;
 export type TransitConfig = Static<typeof TransitConfig>;
 export type SettingsConfig = Static<typeof SettingsConfig>;
+export type WatermarksConfig = Static<typeof WatermarksConfig>;

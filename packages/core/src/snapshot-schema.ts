@@ -97,6 +97,23 @@ export const SnapshotEdge = Type.Object(
     /** Optional explicit targets for the shift (else: usable edges with headroom). */
     shiftTargets: Type.Array(Name),
     dsrAddress: Type.Union([IpText, Type.Null()]),
+    /**
+     * DNS load spreading by headroom (edge-rules.ts edgeWatermarks): the watermarks in
+     * utilisation, the estimated demand (load with nothing moved by them; null when the load
+     * is unknown) and the percentage of the edge's client blocks they move. Absent in
+     * snapshots from before watermarks: nothing moves.
+     */
+    watermarks: Type.Optional(
+      Type.Object(
+        {
+          low: Type.Number({ minimum: 0 }),
+          high: Type.Number({ minimum: 0 }),
+          demandRps: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+          percent: Type.Integer({ minimum: 0, maximum: 100 }),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );
@@ -208,6 +225,13 @@ export const SnapshotSettings = Type.Object(
     maxAnnounceLengthV4: Type.Integer(),
     maxAnnounceLengthV6: Type.Integer(),
     ecsTrustedResolvers: Type.Array(CidrText),
+    /** Default DNS load-spreading watermarks, fractions of each edge's threshold (edges carry their own, resolved). */
+    watermarks: Type.Optional(
+      Type.Object(
+        { low: Type.Number({ minimum: 0, maximum: 1 }), high: Type.Number({ minimum: 0, maximum: 1 }) },
+        strict,
+      ),
+    ),
   },
   strict,
 );

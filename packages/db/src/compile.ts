@@ -4,7 +4,9 @@ import {
   DEFAULT_GUE_PORT,
   DEFAULT_LOAD_STALE_MS,
   DEFAULT_SETTINGS,
+  DEFAULT_WATERMARKS,
   edgeUsable,
+  edgeWatermarks,
   effectiveThreshold,
   type NormalConfig,
   OVERRIDE_ACTIONS,
@@ -14,9 +16,10 @@ import {
   type SnapshotEdge,
   type SnapshotSettings,
 } from '@catchment/core';
+import { sql } from 'drizzle-orm';
 import { readActiveActions } from './actions.ts';
 import { exportConfig } from './config-export.ts';
-import type { Db } from './connection.ts';
+import { type Db, rowsOf } from './connection.ts';
 import { dnssecEnabled, type KeyRow, liveKeys, snapshotDnssec } from './dnssec.ts';
 import { compilePins } from './pins.ts';
 import * as t from './schema.ts';
@@ -40,26 +43,50 @@ export interface CompileOptions {
   loadStaleMs?: number;
 }
 
+/**
+ * Each edge's last load report, with the watermark percentage of that edge in the snapshot
+ * published last before the report: the share of its client blocks DNS answered elsewhere
+ * while the load was measured (the load excludes them). A function of stored rows only, so
+ * compiling twice gives the same body: a publication does not change what it was built from.
+ */
+async function readLoads(db: Db): Promise<{ name: string; rps: number; reportedAt: Date; inEffect: number }[]> {
+  const rows = rowsOf<{ name: string; rps: number; reported_at: string | Date; in_effect: number | null }>(
+    await db.execute(sql`
+      select e.name, l.rps, l.reported_at,
+        (select (x->'watermarks'->>'percent')::float8
+           from jsonb_array_elements(s.body->'edges') x where x->>'name' = e.name limit 1) as in_effect
+      from ${t.edgeLoads} l
+      join ${t.edges} e on e.id = l.edge_id
+      left join lateral (
+        select body from ${t.snapshots} where created_at <= l.reported_at order by version desc limit 1
+      ) s on true`),
+  );
+  return rows.map((r) => ({
+    name: r.name,
+    rps: Number(r.rps),
+    reportedAt: new Date(r.reported_at),
+    inEffect: Number(r.in_effect ?? 0),
+  }));
+}
+
 /** Reads the database and compiles the snapshot body (pure part: `compileBody`). */
 export async function compileSnapshot(db: Db, now = new Date(), opts: CompileOptions = {}): Promise<SnapshotBody> {
   const [config, actions, loads, keys] = await Promise.all([
     exportConfig(db),
     activeActions(db, now),
-    db
-      .select({ edgeId: t.edgeLoads.edgeId, rps: t.edgeLoads.rps, reportedAt: t.edgeLoads.reportedAt })
-      .from(t.edgeLoads),
+    readLoads(db),
     liveKeys(db),
   ]);
-  const edgeIds = await db.select({ id: t.edges.id, name: t.edges.name }).from(t.edges);
   const loadByEdge = new Map<string, number>();
+  const inEffect = new Map<string, number>();
   // Staleness is applied here, once: every consumer of the body sees the same loads.
   const staleBefore = now.getTime() - (opts.loadStaleMs ?? DEFAULT_LOAD_STALE_MS);
   for (const l of loads) {
     if (l.reportedAt.getTime() < staleBefore) continue;
-    const name = edgeIds.find((e) => e.id === l.edgeId)?.name;
-    if (name) loadByEdge.set(name, l.rps);
+    loadByEdge.set(l.name, l.rps);
+    inEffect.set(l.name, l.inEffect);
   }
-  return compileBody(config, actions, loadByEdge, keys);
+  return compileBody(config, actions, loadByEdge, keys, inEffect);
 }
 
 /** Stable 32-bit seed per edge, so the DSR flow hash does not change between snapshots. */
@@ -81,8 +108,11 @@ export function compileBody(
   actions: ActiveAction[],
   loads: Map<string, number> = new Map(),
   keys: KeyRow[] = [],
+  /** Per edge: the watermark percentage DNS applied while its load was measured (readLoads). */
+  inEffect: Map<string, number> = new Map(),
 ): SnapshotBody {
   const settings: SnapshotSettings = { ...DEFAULT_SETTINGS, ...config.settings };
+  const defaultMarks = settings.watermarks ?? DEFAULT_WATERMARKS;
 
   const edges: SnapshotEdge[] = config.edges.map((e) => {
     const overrideAction = actions.filter((a) => a.edge === e.name && a.kind in OVERRIDE_ACTIONS).at(-1);
@@ -94,6 +124,7 @@ export function compileBody(
       | { percent?: number; targets?: string[] }
       | undefined;
     const loadRps = loads.get(e.name) ?? null;
+    const threshold = effectiveThreshold(e.name, config.slos);
     return {
       name: e.name,
       lat: e.location.lat,
@@ -107,10 +138,15 @@ export function compileBody(
       usable: edgeUsable({ state, override }),
       loadRps,
       utilisation: loadRps === null ? null : loadRps / e.capacity.rps,
-      threshold: effectiveThreshold(e.name, config.slos),
+      threshold,
       shiftPercent: override === 'drain' ? 100 : (shift?.percent ?? 0),
       shiftTargets: shift?.targets ?? [],
       dsrAddress: e.dsrAddress ?? null,
+      watermarks: edgeWatermarks(
+        { capacityRps: e.capacity.rps, loadRps, threshold },
+        e.watermarks ?? defaultMarks,
+        inEffect.get(e.name) ?? 0,
+      ),
     };
   });
   const edgeByName = new Map(edges.map((e) => [e.name, e]));
