@@ -86,14 +86,20 @@ export const EdgeDsrConfig = Type.Object(
   strict,
 );
 
-/** Watermarks of DNS load spreading, as fractions of the edge's effective threshold (edge-rules.ts). */
-export const WatermarksConfig = Type.Object(
-  {
-    low: Type.Number({ minimum: 0, maximum: 1 }),
-    high: Type.Number({ minimum: 0, maximum: 1 }),
-  },
-  strict,
-);
+/**
+ * Watermarks of DNS load spreading, as fractions of the edge's effective threshold
+ * (edge-rules.ts); `false`: none (the edge is skipped whole once it reaches its threshold).
+ */
+export const WatermarksConfig = Type.Union([
+  Type.Object(
+    {
+      low: Type.Number({ minimum: 0, maximum: 1 }),
+      high: Type.Number({ minimum: 0, maximum: 1 }),
+    },
+    strict,
+  ),
+  Type.Literal(false),
+]);
 
 export const EdgeConfig = Type.Object(
   {

@@ -271,7 +271,7 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
   }
 
   // Watermarks: low ≤ high (equal: the edge is held at that utilisation; both 1: only the threshold counts).
-  const watermarks = (path: string, w: { low: number; high: number } | undefined) => {
+  const watermarks = (path: string, w: { low: number; high: number } | false | undefined) => {
     if (w && w.low > w.high)
       err(`${path}/low`, `low watermark ${w.low} is above high watermark ${w.high}`, 'WATERMARKS_INVALID');
   };

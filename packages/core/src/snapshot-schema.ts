@@ -225,12 +225,15 @@ export const SnapshotSettings = Type.Object(
     maxAnnounceLengthV4: Type.Integer(),
     maxAnnounceLengthV6: Type.Integer(),
     ecsTrustedResolvers: Type.Array(CidrText),
-    /** Default DNS load-spreading watermarks, fractions of each edge's threshold (edges carry their own, resolved). */
+    /** Default DNS load-spreading watermarks, fractions of each edge's threshold, or false (edges carry their own, resolved). */
     watermarks: Type.Optional(
-      Type.Object(
-        { low: Type.Number({ minimum: 0, maximum: 1 }), high: Type.Number({ minimum: 0, maximum: 1 }) },
-        strict,
-      ),
+      Type.Union([
+        Type.Object(
+          { low: Type.Number({ minimum: 0, maximum: 1 }), high: Type.Number({ minimum: 0, maximum: 1 }) },
+          strict,
+        ),
+        Type.Literal(false),
+      ]),
     ),
   },
   strict,

@@ -125,6 +125,7 @@ export function compileBody(
       | undefined;
     const loadRps = loads.get(e.name) ?? null;
     const threshold = effectiveThreshold(e.name, config.slos);
+    const marks = e.watermarks ?? defaultMarks;
     return {
       name: e.name,
       lat: e.location.lat,
@@ -142,11 +143,15 @@ export function compileBody(
       shiftPercent: override === 'drain' ? 100 : (shift?.percent ?? 0),
       shiftTargets: shift?.targets ?? [],
       dsrAddress: e.dsrAddress ?? null,
-      watermarks: edgeWatermarks(
-        { capacityRps: e.capacity.rps, loadRps, threshold },
-        e.watermarks ?? defaultMarks,
-        inEffect.get(e.name) ?? 0,
-      ),
+      ...(marks === false
+        ? {}
+        : {
+            watermarks: edgeWatermarks(
+              { capacityRps: e.capacity.rps, loadRps, threshold },
+              marks,
+              inEffect.get(e.name) ?? 0,
+            ),
+          }),
     };
   });
   const edgeByName = new Map(edges.map((e) => [e.name, e]));

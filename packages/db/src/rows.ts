@@ -38,7 +38,8 @@ export function edgeColumns(e: EdgeConfig) {
 /** An edge row's own watermarks as configuration: absent when it has none. */
 export function edgeWatermarksOf(row: { watermarks: unknown }): { watermarks?: WatermarksConfig } {
   const w = row.watermarks as WatermarksConfig | null;
-  return w ? { watermarks: { low: w.low, high: w.high } } : {};
+  if (w === null || w === undefined) return {};
+  return { watermarks: w === false ? false : { low: w.low, high: w.high } };
 }
 
 /** An edge row's DSR settings as configuration: absent when all are defaults (as normalised). */

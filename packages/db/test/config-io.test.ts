@@ -126,6 +126,7 @@ for (const mode of DB_MODES) {
       const marked = demo();
       marked.settings = { ...(marked.settings ?? {}), watermarks: { low: 0.5, high: 0.9 } };
       marked.edges[3].watermarks = { low: 0.7, high: 0.7 };
+      marked.edges[4].watermarks = false;
       await importConfig(database.db, marked, { actor: 'test' });
       const exported = await exportConfig(database.db);
       assert.deepEqual(exported.edges.find((e) => e.name === 'lhr')?.watermarks, { low: 0.7, high: 0.7 });
@@ -136,6 +137,9 @@ for (const mode of DB_MODES) {
       // lhr's own, × its SLO's 0.85; fra: the settings' default × the default threshold 0.85.
       assert.deepEqual(lhr.watermarks, { low: 0.7 * 0.85, high: 0.7 * 0.85, demandRps: null, percent: 0 });
       assert.deepEqual(fra.watermarks, { low: 0.5 * 0.85, high: 0.9 * 0.85, demandRps: null, percent: 0 });
+      const off = marked.edges[4].name;
+      assert.equal(exported.edges.find((e) => e.name === off)?.watermarks, false);
+      assert.equal(body.edges.find((e) => e.name === off)?.watermarks, undefined, `${off}: no load spreading`);
       verifySnapshot(sealSnapshot(1, body));
       const bad = demo();
       bad.edges[0].watermarks = { low: 0.9, high: 0.8 };

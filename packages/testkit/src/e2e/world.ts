@@ -133,7 +133,8 @@ export class World {
     this.#cleanups.push(() => this.database.close());
     const db = this.database.db;
     // A run forward and back changes the /24 twice; several runs fit in the hour's budget.
-    await seedWorld(db, { settings: { routeChangesPerPrefixPerHour: 60 } });
+    // No DNS load spreading: the playbook's steps alone move fra's clients here.
+    await seedWorld(db, { settings: { routeChangesPerPrefixPerHour: 60, watermarks: false } });
     for (const pb of opts.playbooks) {
       await addPlaybook(db, {
         name: pb.name,
