@@ -51,15 +51,19 @@ export interface CompileOptions {
  */
 async function readLoads(db: Db): Promise<{ name: string; rps: number; reportedAt: Date; inEffect: number }[]> {
   const rows = rowsOf<{ name: string; rps: number; reported_at: string | Date; in_effect: number | null }>(
+    // Each snapshot body is read once, however many edges reported under it.
     await db.execute(sql`
-      select e.name, l.rps, l.reported_at,
-        (select (x->'watermarks'->>'percent')::float8
-           from jsonb_array_elements(s.body->'edges') x where x->>'name' = e.name limit 1) as in_effect
-      from ${t.edgeLoads} l
-      join ${t.edges} e on e.id = l.edge_id
-      left join lateral (
-        select body from ${t.snapshots} where created_at <= l.reported_at order by version desc limit 1
-      ) s on true`),
+      with l as (
+        select e.name, l.rps, l.reported_at,
+          (select version from ${t.snapshots} where created_at <= l.reported_at order by version desc limit 1) as v
+        from ${t.edgeLoads} l join ${t.edges} e on e.id = l.edge_id
+      ), p as (
+        select s.version, x->>'name' as name, (x->'watermarks'->>'percent')::float8 as percent
+        from ${t.snapshots} s, jsonb_array_elements(s.body->'edges') x
+        where s.version in (select v from l where v is not null)
+      )
+      select l.name, l.rps, l.reported_at, p.percent as in_effect
+      from l left join p on p.version = l.v and p.name = l.name`),
   );
   return rows.map((r) => ({
     name: r.name,
