@@ -188,7 +188,10 @@ function watermarkText(
 ): string {
   const f = (x: number) => x.toFixed(2);
   const at = `${e.name} at utilisation ${f(e.utilisation ?? 0)} (demand ${f((w.demandRps ?? 0) / e.capacityRps)}), watermarks ${f(w.low)}-${f(w.high)}`;
-  if (w.percent <= 0) return `${at}: below the low watermark, no block moves`;
+  if (w.percent <= 0) {
+    const below = (w.demandRps ?? 0) / e.capacityRps <= w.low;
+    return `${at}: no block moves${below ? ' (at or below the low watermark)' : ' (under 1 %)'}`;
+  }
   const share = `${w.percent}% of its client blocks${e.shiftPercent > 0 ? ' the shift leaves' : ''} move to the next-best edges`;
   return `${at}: ${share}; this block ${moved ? `goes to ${to}` : 'stays'}`;
 }

@@ -182,6 +182,19 @@ describe('watermark spreading in the answer tables', () => {
     );
     assert.match(stays.trace.find((s) => s.step === 'watermark')?.detail ?? '', /this block stays$/);
     assert.equal(stays.reason, 'nearest');
+    const calm = withLhr(0, (lhr) => {
+      lhr.loadRps = 9000;
+      lhr.utilisation = 0.3;
+      lhr.watermarks = { ...lhr.watermarks!, demandRps: 9000 };
+    });
+    const quiet = explainClient(calm, new SteeringBuilder().build(calm, geo), geo, {
+      name: 'www.example.net',
+      client: BLOCKS[0]!,
+    })!;
+    assert.equal(
+      quiet.trace.find((t) => t.step === 'watermark')?.detail,
+      'lhr at utilisation 0.30 (demand 0.30), watermarks 0.68-0.81: no block moves (at or below the low watermark)',
+    );
   });
 
   it('only load changes that change an answer are worth a publication', () => {
