@@ -1,6 +1,6 @@
 /**
  * `pnpm bench:dns-swap`: how long a DNS server takes to swap in a new snapshot when only edge
- * state, shift or load changed (what shedding produces), with the embedded country database.
+ * state, shift, watermark share or load changed (what shedding and load-only publications produce), with the embedded country database.
  * For each kind of change: the full table build every snapshot used to pay (`buildSteering`),
  * the incremental build (`SteeringBuilder`, geo tries and unchanged subtrees reused), and the
  * whole swap in a running server (`setSnapshot`: verify, build, share, load in every worker).
@@ -43,6 +43,15 @@ const kinds: [string, (b: SnapshotBody, i: number) => void][] = [
     'shiftPercent of one edge',
     (b, i) => {
       b.edges[1]!.shiftPercent = 5 + 5 * i;
+    },
+  ],
+  [
+    'watermark share of one edge (load-only publication)',
+    (b, i) => {
+      const e = b.edges[1]!;
+      e.loadRps = e.capacityRps * (0.7 + 0.02 * i);
+      e.utilisation = e.loadRps / e.capacityRps;
+      e.watermarks = { low: 0.68, high: 0.8075, demandRps: e.loadRps, percent: 3 + 4 * i };
     },
   ],
   [

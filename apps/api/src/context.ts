@@ -2,6 +2,7 @@ import type { Logger } from '@catchment/core';
 import type { Database, Db } from '@catchment/db';
 import type { Access } from './auth.ts';
 import type { DistributionLimiter } from './distribution-limit.ts';
+import type { LoadPublisher } from './load-publication.ts';
 import type { Metrics } from './metrics.ts';
 import type { CompileSnapshot, SnapshotHub } from './publication.ts';
 import type { Explain } from './routes/explain.ts';
@@ -32,6 +33,8 @@ export interface ApiContext {
   compile: CompileSnapshot;
   /** Every route with who may call it (the role matrix tests and the OpenAPI check read this). */
   routes: RouteInfo[];
+  /** Load-only publications after edge load reports (absent: none). */
+  loads: LoadPublisher | undefined;
   /** After a committed change: compile and publish a new snapshot if the body changed. */
   changed(actor: string): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import { CatchmentError, createLogger, type Logger, type Snapshot } from '@catchment/core';
 import { compileSnapshot, type Database, publications, publishSnapshot } from '@catchment/db';
-import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
+import { createExplainer, GeoDb, type GeoOptions, steeringChanged } from '@catchment/geo';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -10,6 +10,7 @@ import { READ, registerAuth } from './auth.ts';
 import type { ApiContext, RouteInfo } from './context.ts';
 import { DistributionLimiter, type DistributionLimitOptions } from './distribution-limit.ts';
 import { registerEncodingChecks } from './encoding.ts';
+import { type LoadPublicationOptions, LoadPublisher } from './load-publication.ts';
 import { createMetrics, registerRequestMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { sendProblem, toCatchmentError } from './problem.ts';
@@ -49,6 +50,11 @@ export interface ApiOptions {
   authVerificationLimit?: VerificationLimitOptions;
   /** Snapshot requests per consumer (token and client address) per window (default 300 per minute). */
   snapshotRateLimit?: DistributionLimitOptions;
+  /**
+   * Load-only publications after edge load reports (LoadPublisher: at most one per interval,
+   * only when DNS answers would change); null: load reports wait for another change.
+   */
+  loadPublication?: LoadPublicationOptions | null;
   /** Poll interval for versions published by other processes while long-polls wait. */
   pollMs?: number;
   /** Largest accepted request body, bytes (default 1 MiB). */
@@ -117,6 +123,15 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     onVerification: (outcome) => metrics.authVerifications.inc({ outcome }),
   });
   const explainer = defaultExplainer(opts);
+  const loads =
+    opts.publish === null || opts.loadPublication === null
+      ? undefined
+      : new LoadPublisher(
+          // The publication path of every change, told to skip bodies that answer the same.
+          () => publishSnapshot(opts.database.db, { actor: 'load-reports', onlyIf: steeringChanged }),
+          logger,
+          opts.loadPublication,
+        );
   const ctx: ApiContext = {
     database: opts.database,
     db: opts.database.db,
@@ -129,6 +144,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     compile: opts.compile ?? compileSnapshot,
     routes,
     explain: explainer.explain,
+    loads,
     async changed(actor) {
       try {
         await hub.publish(actor);
@@ -184,6 +200,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   // Before the server waits for requests in flight: end the long-polls (they answer 304).
   app.addHook('preClose', async () => {
     publications.off('published', fromOthers);
+    loads?.close();
     hub.close();
   });
   app.addHook('onClose', async () => explainer.close());

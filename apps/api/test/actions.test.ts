@@ -9,7 +9,11 @@ import { buildWorld, dbFingerprint, startTestApi, type TestApi } from './helpers
 const fra24 = encodeURIComponent('198.18.1.0/24');
 
 /** The edges' agents report their load and that they export what they announce. */
-const report = (t: TestApi, loads: Record<string, number>) => reportAgents(t, loads);
+async function report(t: TestApi, loads: Record<string, number>) {
+  await reportAgents(t, loads);
+  // The load-only publication these reports may cause is done before the test looks.
+  await t.api.app.catchment.loads?.idle();
+}
 
 for (const mode of DB_MODES) {
   describe(`operator actions on ${mode}`, () => {

@@ -7,5 +7,6 @@ export type TestApi = Harness<StartedApi>;
 
 /** A real API listening on 127.0.0.1 over a fresh database, with one token per role. Call close(). */
 export function startTestApi(mode: DbMode, opts: Partial<ApiOptions> = {}): Promise<TestApi> {
-  return startApiHarness(mode, { startApi, createToken }, opts);
+  // Load-only publications soon after reports, so tests that wait for them wait little.
+  return startApiHarness(mode, { startApi, createToken }, { loadPublication: { intervalMs: 100 }, ...opts });
 }

@@ -252,7 +252,7 @@ for (const mode of DB_MODES) {
       assert.deepEqual(
         lines.map((l) => l.trim().replace(/^.*bad\.yaml:/, '')),
         [
-          '5:13: /edges/0/colour: unknown field "colour" (known: name, description, location, capacity, state, override, dsrAddress, dsr)',
+          '5:13: /edges/0/colour: unknown field "colour" (known: name, description, location, capacity, state, override, dsrAddress, dsr, watermarks)',
           '10:30: /prefixes/0/communities/1: expected `a:b` (16-bit each), `a:b:c` (32-bit each) or a well-known name (got "bad community")',
           '12:11: /prefixes/1/kind: expected one of "unicast", "anycast" (got "sideways")',
           '15:11: /prefixes/2/edge: unknown edge "nowhere" (REFERENCE_UNKNOWN)',

@@ -86,6 +86,21 @@ export const EdgeDsrConfig = Type.Object(
   strict,
 );
 
+/**
+ * Watermarks of DNS load spreading, as fractions of the edge's effective threshold
+ * (edge-rules.ts); `false`: none (the edge is skipped whole once it reaches its threshold).
+ */
+export const WatermarksConfig = Type.Union([
+  Type.Object(
+    {
+      low: Type.Number({ minimum: 0, maximum: 1 }),
+      high: Type.Number({ minimum: 0, maximum: 1 }),
+    },
+    strict,
+  ),
+  Type.Literal(false),
+]);
+
 export const EdgeConfig = Type.Object(
   {
     name: Name,
@@ -116,6 +131,8 @@ export const EdgeConfig = Type.Object(
     dsrAddress: Type.Optional(IpText),
     /** How this edge sheds by DSR (its XDP program's sending side). */
     dsr: Type.Optional(EdgeDsrConfig),
+    /** DNS load spreading for this edge (default: `settings.watermarks`, else 0.8 and 0.95). */
+    watermarks: Type.Optional(WatermarksConfig),
   },
   strict,
 );
@@ -216,6 +233,8 @@ export const SettingsConfig = Type.Object(
     ecsTrustedResolvers: Type.Optional(Type.Array(CidrText)),
     /** Seconds after which an edge whose agents stopped reporting is of unknown health (automation: not healthy). */
     agentReportStaleSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400 })),
+    /** DNS load spreading of every edge without its own `watermarks` (default 0.8 and 0.95 of its threshold). */
+    watermarks: Type.Optional(WatermarksConfig),
   },
   strict,
 );
@@ -247,3 +266,4 @@ export type SloConfig = Static<typeof SloConfig>;
 export type PlaybookConfig = Static<typeof PlaybookConfig>;
 export type TransitConfig = Static<typeof TransitConfig>;
 export type SettingsConfig = Static<typeof SettingsConfig>;
+export type WatermarksConfig = Static<typeof WatermarksConfig>;

@@ -270,6 +270,14 @@ export function domainErrors(cfg: CatchmentConfig): FieldError[] {
       );
   }
 
+  // Watermarks: low ≤ high (equal: the edge is held at that utilisation; both 1: only the threshold counts).
+  const watermarks = (path: string, w: { low: number; high: number } | false | undefined) => {
+    if (w && w.low > w.high)
+      err(`${path}/low`, `low watermark ${w.low} is above high watermark ${w.high}`, 'WATERMARKS_INVALID');
+  };
+  watermarks('/settings/watermarks', cfg.settings?.watermarks);
+  cfg.edges?.forEach((e, i) => watermarks(`/edges/${i}/watermarks`, e.watermarks));
+
   cfg.slos?.forEach((s, i) => {
     if (s.edge) edgeRef(`/slos/${i}/edge`, s.edge);
     duration(`/slos/${i}/window`, s.window, 'SLO_INVALID');

@@ -64,3 +64,94 @@ export function actionActive(a: { revertedAt: Date | null; expiresAt: Date | nul
 export function byActionOrder(a: { createdAt: Date; id: number }, b: { createdAt: Date; id: number }): number {
   return a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id;
 }
+
+/**
+ * Watermarks of DNS load spreading (NS1's Shed Load), as fractions of the edge's effective
+ * threshold: below `low` × threshold no client block moves; between, a share growing with
+ * utilisation moves to the next-best edges; towards `high` × threshold the share approaches
+ * all of them, and no other edge's moved blocks are sent there.
+ */
+export const DEFAULT_WATERMARKS = { low: 0.8, high: 0.95 } as const;
+
+type Marked = Pick<SnapshotEdge, 'shiftPercent' | 'watermarks'>;
+
+/**
+ * The share (0..1) of an edge's client blocks the watermarks move away, given the edge's
+ * demand utilisation `demand` (its load with nothing moved by the watermarks) and its
+ * watermarks in utilisation. The share follows NS1's line between the watermarks,
+ * share = (u - low) / (high - low), on the utilisation u = demand × (1 - share) the edge
+ * then carries; solved for share, so one load report moves the edge to where it settles
+ * instead of swinging around it (on the measured utilisation alone, a report would move
+ * many blocks, the next report would bring them back). Monotonic in `demand`; the carried
+ * utilisation stays below `high` (the share reaches 1 only as demand grows without bound).
+ */
+export function watermarkShare(demand: number, low: number, high: number): number {
+  if (!(demand > low)) return 0;
+  return Math.min(1, (demand - low) / (Math.max(0, high - low) + demand));
+}
+
+/**
+ * An edge's watermarks for the snapshot: in utilisation (the fractions × its threshold), its
+ * estimated demand, and the percentage of its client blocks they move (whole percent, so a
+ * load that moves a little does not change the answers). `inEffectPercent`: the watermark
+ * percentage of the snapshot DNS answered from when the load was measured (the load then
+ * excludes that share). Unknown load: nothing moves (static stability, as for headroom).
+ */
+export function edgeWatermarks(
+  e: { capacityRps: number; loadRps: number | null; threshold: number },
+  marks: { low: number; high: number },
+  inEffectPercent: number,
+): NonNullable<SnapshotEdge['watermarks']> {
+  const low = marks.low * e.threshold;
+  const high = marks.high * e.threshold;
+  if (e.loadRps === null || !(e.capacityRps > 0)) return { low, high, demandRps: null, percent: 0 };
+  const kept = 1 - Math.min(99, Math.max(0, inEffectPercent)) / 100;
+  const demandRps = e.loadRps / kept;
+  return { low, high, demandRps, percent: watermarkPercent(demandRps / e.capacityRps, low, high) };
+}
+
+/** watermarkShare in whole percent (rounded down), as snapshots carry it. */
+export function watermarkPercent(demand: number, low: number, high: number): number {
+  return Math.floor(100 * watermarkShare(demand, low, high));
+}
+
+/**
+ * The load an edge settles at once its watermarks follow a change: the change makes it carry
+ * `carriedRps` where it carried `measuredRps` (its last report), so its demand scales by the
+ * same factor and the watermarks' share follows the demand. Without watermarks or a known
+ * demand: `carriedRps`. packages/safety predict measures a change as settled(load) minus
+ * settled(load after): a shift that lowers the demand also lets the watermarks give blocks back.
+ */
+export function settledLoadRps(
+  e: { capacityRps: number; watermarks?: SnapshotEdge['watermarks'] },
+  measuredRps: number,
+  carriedRps: number,
+): number {
+  const w = e.watermarks;
+  if (!w || w.demandRps === null || !(measuredRps > 0) || !(e.capacityRps > 0)) return carriedRps;
+  const demand = (w.demandRps * Math.max(0, carriedRps)) / measuredRps;
+  return demand * (1 - watermarkPercent(demand / e.capacityRps, w.low, w.high) / 100);
+}
+
+/**
+ * The percentage of an edge's client blocks DNS answers with other edges: its DNS shift
+ * (an action, or 100 for a drain), and the watermarks' share of the blocks the shift leaves.
+ * One hash threshold for both (packages/geo isShifted), so a block moved by either stays
+ * moved while either grows.
+ */
+export function movedPercent(e: Marked): number {
+  const w = e.watermarks?.percent ?? 0;
+  if (w <= 0) return e.shiftPercent;
+  return Math.min(100, e.shiftPercent + (w * (100 - e.shiftPercent)) / 100);
+}
+
+/**
+ * Whether an edge may receive other edges' moved load (the target rule, packages/geo
+ * loadTargets): headroom, and below its high watermark: above it nothing new is sent there.
+ */
+export function acceptsMovedLoad(e: Loaded & Partial<Pick<SnapshotEdge, 'watermarks'>>): boolean {
+  if (!hasHeadroom(e)) return false;
+  const high = e.watermarks?.high;
+  if (high === undefined || e.loadRps === null || !(e.capacityRps > 0)) return true;
+  return e.loadRps / e.capacityRps < high;
+}

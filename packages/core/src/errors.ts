@@ -42,6 +42,7 @@ export const ErrorCodes = {
   REFERENCE_UNKNOWN: { status: 422, title: 'Reference to an unknown object' },
   PLAYBOOK_INVALID: { status: 422, title: 'Playbook structure is invalid' },
   SLO_INVALID: { status: 422, title: 'SLO thresholds are invalid' },
+  WATERMARKS_INVALID: { status: 422, title: 'Load-spreading watermarks are invalid' },
   NAME_OUT_OF_ZONE: { status: 422, title: 'Name is not inside its zone' },
   RECORD_INVALID: { status: 422, title: 'Record data is not valid for its type' },
   CNAME_CONFLICT: { status: 409, title: 'A CNAME cannot coexist with other data or sit at the zone apex' },

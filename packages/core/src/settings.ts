@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { durationProblem, parseDuration } from './duration.ts';
+import { DEFAULT_WATERMARKS } from './edge-rules.ts';
 import type { SnapshotSettings } from './snapshot-schema.ts';
 
 /** Defaults of the safety settings (overridable in the configuration file). */
@@ -10,6 +12,7 @@ export const DEFAULT_SETTINGS: SnapshotSettings = {
   maxAnnounceLengthV4: 24,
   maxAnnounceLengthV6: 48,
   ecsTrustedResolvers: [],
+  watermarks: { ...DEFAULT_WATERMARKS },
 };
 
 /** Process settings from the environment; every value has an embedded default. */
@@ -28,6 +31,19 @@ export interface RuntimeSettings {
   apiToken: string | undefined;
   /** CA that the API's certificate must chain to, and this consumer's client certificate (files). */
   apiTls: { ca: string | undefined; cert: string | undefined; key: string | undefined };
+  /**
+   * Shortest time between two publications caused by load reports alone (DNS load spreading),
+   * CATCHMENT_LOAD_PUBLISH_INTERVAL (a duration, default 10s; `off`: load reports publish nothing).
+   */
+  loadPublishIntervalMs: number | null;
+}
+
+function loadIntervalEnv(raw: string | undefined): number | null {
+  if (raw === undefined || raw === '') return 10_000;
+  if (raw === 'off') return null;
+  const problem = durationProblem(raw);
+  if (problem) throw new Error(`CATCHMENT_LOAD_PUBLISH_INTERVAL: ${problem} (or "off")`);
+  return parseDuration(raw);
 }
 
 function intEnv(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
@@ -67,5 +83,6 @@ export function runtimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSe
       cert: env.CATCHMENT_API_CLIENT_CERT || undefined,
       key: env.CATCHMENT_API_CLIENT_KEY || undefined,
     },
+    loadPublishIntervalMs: loadIntervalEnv(env.CATCHMENT_LOAD_PUBLISH_INTERVAL),
   };
 }

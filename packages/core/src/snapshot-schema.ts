@@ -120,6 +120,23 @@ export const SnapshotEdge = Type.Object(
      * built without a database (hand-made tests): those judge on the intended state.
      */
     observed: Type.Optional(SnapshotObserved),
+    /**
+     * DNS load spreading by headroom (edge-rules.ts edgeWatermarks): the watermarks in
+     * utilisation, the estimated demand (load with nothing moved by them; null when the load
+     * is unknown) and the percentage of the edge's client blocks they move. Absent in
+     * snapshots from before watermarks: nothing moves.
+     */
+    watermarks: Type.Optional(
+      Type.Object(
+        {
+          low: Type.Number({ minimum: 0 }),
+          high: Type.Number({ minimum: 0 }),
+          demandRps: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+          percent: Type.Integer({ minimum: 0, maximum: 100 }),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );
@@ -233,6 +250,16 @@ export const SnapshotSettings = Type.Object(
     ecsTrustedResolvers: Type.Array(CidrText),
     /** An edge whose agents have not reported for longer than this is of unknown health (default 30). */
     agentReportStaleSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Default DNS load-spreading watermarks, fractions of each edge's threshold, or false (edges carry their own, resolved). */
+    watermarks: Type.Optional(
+      Type.Union([
+        Type.Object(
+          { low: Type.Number({ minimum: 0, maximum: 1 }), high: Type.Number({ minimum: 0, maximum: 1 }) },
+          strict,
+        ),
+        Type.Literal(false),
+      ]),
+    ),
   },
   strict,
 );

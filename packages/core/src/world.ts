@@ -1,5 +1,5 @@
 import type { ActionKind } from './actions.ts';
-import type { SnapshotBody, SnapshotObserved, SnapshotSettings } from './snapshot-schema.ts';
+import type { SnapshotBody, SnapshotEdge, SnapshotObserved, SnapshotSettings } from './snapshot-schema.ts';
 
 /**
  * The world a decision is judged against, as packages/db `readWorld` reads it for the
@@ -20,6 +20,8 @@ export interface WorldEdge {
   /** The effective SLO threshold (edge-rules.ts effectiveThreshold), as compiled into the snapshot. */
   threshold: number;
   dsrAddress: string | null;
+  /** DNS load spreading as compiled (edge-rules.ts edgeWatermarks); absent: nothing moves by watermark. */
+  watermarks?: SnapshotEdge['watermarks'];
   /** Coordinates, for the nearest-targets rule (absent: every candidate is as near). */
   lat?: number;
   lon?: number;

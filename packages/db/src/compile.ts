@@ -5,7 +5,9 @@ import {
   DEFAULT_GUE_PORT,
   DEFAULT_LOAD_STALE_MS,
   DEFAULT_SETTINGS,
+  DEFAULT_WATERMARKS,
   edgeUsable,
+  edgeWatermarks,
   effectiveThreshold,
   type NormalConfig,
   OVERRIDE_ACTIONS,
@@ -16,10 +18,10 @@ import {
   type SnapshotObserved,
   type SnapshotSettings,
 } from '@catchment/core';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { readActiveActions } from './actions.ts';
 import { exportConfig } from './config-export.ts';
-import type { Db } from './connection.ts';
+import { type Db, rowsOf } from './connection.ts';
 import { dnssecEnabled, type KeyRow, liveKeys, snapshotDnssec } from './dnssec.ts';
 import { compileObserved } from './observed.ts';
 import { compilePins } from './pins.ts';
@@ -44,14 +46,42 @@ export interface CompileOptions {
   loadStaleMs?: number;
 }
 
+/**
+ * Each edge's last load report, with the watermark percentage of that edge in the snapshot
+ * published last before the report: the share of its client blocks DNS answered elsewhere
+ * while the load was measured (the load excludes them). A function of stored rows only, so
+ * compiling twice gives the same body: a publication does not change what it was built from.
+ */
+async function readLoads(db: Db): Promise<{ name: string; rps: number; reportedAt: Date; inEffect: number }[]> {
+  const rows = rowsOf<{ name: string; rps: number; reported_at: string | Date; in_effect: number | null }>(
+    // Each snapshot body is read once, however many edges reported under it.
+    await db.execute(sql`
+      with l as (
+        select e.name, l.rps, l.reported_at,
+          (select version from ${t.snapshots} where created_at <= l.reported_at order by version desc limit 1) as v
+        from ${t.edgeLoads} l join ${t.edges} e on e.id = l.edge_id
+      ), p as (
+        select s.version, x->>'name' as name, (x->'watermarks'->>'percent')::float8 as percent
+        from ${t.snapshots} s, jsonb_array_elements(s.body->'edges') x
+        where s.version in (select v from l where v is not null)
+      )
+      select l.name, l.rps, l.reported_at, p.percent as in_effect
+      from l left join p on p.version = l.v and p.name = l.name`),
+  );
+  return rows.map((r) => ({
+    name: r.name,
+    rps: Number(r.rps),
+    reportedAt: new Date(r.reported_at),
+    inEffect: Number(r.in_effect ?? 0),
+  }));
+}
+
 /** Reads the database and compiles the snapshot body (pure part: `compileBody`). */
 export async function compileSnapshot(db: Db, now = new Date(), opts: CompileOptions = {}): Promise<SnapshotBody> {
   const [config, actions, loads, keys, agents] = await Promise.all([
     exportConfig(db),
     activeActions(db, now),
-    db
-      .select({ edgeId: t.edgeLoads.edgeId, rps: t.edgeLoads.rps, reportedAt: t.edgeLoads.reportedAt })
-      .from(t.edgeLoads),
+    readLoads(db),
     liveKeys(db),
     db
       .select({
@@ -64,14 +94,14 @@ export async function compileSnapshot(db: Db, now = new Date(), opts: CompileOpt
       .from(t.consumers)
       .where(eq(t.consumers.kind, 'edge')),
   ]);
-  const edgeIds = await db.select({ id: t.edges.id, name: t.edges.name }).from(t.edges);
   const loadByEdge = new Map<string, number>();
+  const inEffect = new Map<string, number>();
   // Staleness is applied here, once: every consumer of the body sees the same loads.
   const staleBefore = now.getTime() - (opts.loadStaleMs ?? DEFAULT_LOAD_STALE_MS);
   for (const l of loads) {
     if (l.reportedAt.getTime() < staleBefore) continue;
-    const name = edgeIds.find((e) => e.id === l.edgeId)?.name;
-    if (name) loadByEdge.set(name, l.rps);
+    loadByEdge.set(l.name, l.rps);
+    inEffect.set(l.name, l.inEffect);
   }
   const settings = { ...DEFAULT_SETTINGS, ...config.settings };
   const observed = compileObserved(
@@ -80,7 +110,7 @@ export async function compileSnapshot(db: Db, now = new Date(), opts: CompileOpt
     now,
     agentReportStaleMs(settings),
   );
-  return compileBody(config, actions, loadByEdge, keys, observed);
+  return compileBody(config, actions, loadByEdge, keys, { observed, inEffect });
 }
 
 const OBSERVED_NONE: SnapshotObserved = {
@@ -109,10 +139,16 @@ export function compileBody(
   actions: ActiveAction[],
   loads: Map<string, number> = new Map(),
   keys: KeyRow[] = [],
-  /** The agents' observations per edge (observed.ts); absent: the body carries none. */
-  observed?: Map<string, SnapshotObserved>,
+  measured: {
+    /** The agents' observations per edge (observed.ts); absent: the body carries none. */
+    observed?: Map<string, SnapshotObserved>;
+    /** Per edge: the watermark percentage DNS applied while its load was measured (readLoads). */
+    inEffect?: Map<string, number>;
+  } = {},
 ): SnapshotBody {
   const settings: SnapshotSettings = { ...DEFAULT_SETTINGS, ...config.settings };
+  const defaultMarks = settings.watermarks ?? DEFAULT_WATERMARKS;
+  const { observed, inEffect } = measured;
 
   const edges: SnapshotEdge[] = config.edges.map((e) => {
     const overrideAction = actions.filter((a) => a.edge === e.name && a.kind in OVERRIDE_ACTIONS).at(-1);
@@ -124,6 +160,8 @@ export function compileBody(
       | { percent?: number; targets?: string[] }
       | undefined;
     const loadRps = loads.get(e.name) ?? null;
+    const threshold = effectiveThreshold(e.name, config.slos);
+    const marks = e.watermarks ?? defaultMarks;
     return {
       name: e.name,
       lat: e.location.lat,
@@ -137,11 +175,20 @@ export function compileBody(
       usable: edgeUsable({ state, override }),
       loadRps,
       utilisation: loadRps === null ? null : loadRps / e.capacity.rps,
-      threshold: effectiveThreshold(e.name, config.slos),
+      threshold,
       shiftPercent: override === 'drain' ? 100 : (shift?.percent ?? 0),
       shiftTargets: shift?.targets ?? [],
       dsrAddress: e.dsrAddress ?? null,
       ...(observed ? { observed: observed.get(e.name) ?? OBSERVED_NONE } : {}),
+      ...(marks === false
+        ? {}
+        : {
+            watermarks: edgeWatermarks(
+              { capacityRps: e.capacity.rps, loadRps, threshold },
+              marks,
+              inEffect?.get(e.name) ?? 0,
+            ),
+          }),
     };
   });
   const edgeByName = new Map(edges.map((e) => [e.name, e]));

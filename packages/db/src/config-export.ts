@@ -1,7 +1,7 @@
 import { type CatchmentConfig, type NormalConfig, normaliseConfig, type ZoneDnssecConfig } from '@catchment/core';
 import { asc } from 'drizzle-orm';
 import type { Db } from './connection.ts';
-import { edgeDsrOf, policyRulesOf, sloConfigOf } from './rows.ts';
+import { edgeDsrOf, edgeWatermarksOf, policyRulesOf, sloConfigOf } from './rows.ts';
 import * as t from './schema.ts';
 
 type Tx = Pick<Db, 'select'>;
@@ -72,6 +72,7 @@ export async function exportConfig(db: Tx): Promise<NormalConfig> {
       override: e.override,
       ...(e.dsrAddress ? { dsrAddress: stripPrefixLen(e.dsrAddress) } : {}),
       ...edgeDsrOf(e),
+      ...edgeWatermarksOf(e),
     })),
     transits: transits.map((tr) => ({
       name: tr.name,

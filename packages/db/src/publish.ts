@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { loadKek, type Snapshot, sealSnapshot, verifySnapshot } from '@catchment/core';
+import { loadKek, type Snapshot, type SnapshotBody, sealSnapshot, verifySnapshot } from '@catchment/core';
 import { desc, eq, sql } from 'drizzle-orm';
 import { compileSnapshot } from './compile.ts';
 import type { Db } from './connection.ts';
@@ -47,7 +47,17 @@ export const SNAPSHOT_CHANNEL = 'catchment_snapshot';
 export async function publishSnapshot(
   db: Db,
   /** kek: the DNSSEC key-encryption key for new keys (default: loadKek() from the environment). */
-  opts: { actor: string; now?: Date; kek?: Buffer; loadStaleMs?: number },
+  opts: {
+    actor: string;
+    now?: Date;
+    kek?: Buffer;
+    loadStaleMs?: number;
+    /**
+     * Publish only when this says the new body differs from the latest in what matters (a
+     * load-only publication: packages/geo steeringChanged); not called without a latest.
+     */
+    onlyIf?: (latest: SnapshotBody, next: SnapshotBody) => boolean;
+  },
 ): Promise<{ snapshot: Snapshot; published: boolean }> {
   const result = await db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${PUBLISH_LOCK})`);
@@ -62,7 +72,13 @@ export async function publishSnapshot(
       .orderBy(desc(snapshots.version))
       .limit(1);
     const candidate = sealSnapshot((latest?.version ?? 0) + 1, body, opts.now);
-    if (latest && latest.checksum === candidate.checksum) {
+    const unchanged = async (version: number, checksum: string) => {
+      if (checksum === candidate.checksum) return true;
+      if (!opts.onlyIf) return false;
+      const [row] = await tx.select({ body: snapshots.body }).from(snapshots).where(eq(snapshots.version, version));
+      return row !== undefined && !opts.onlyIf(row.body as SnapshotBody, body);
+    };
+    if (latest && (await unchanged(latest.version, latest.checksum))) {
       return {
         snapshot: { ...candidate, version: latest.version, createdAt: latest.createdAt.toISOString() },
         published: false,

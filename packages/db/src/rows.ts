@@ -1,4 +1,11 @@
-import type { EdgeConfig, EdgeDsrConfig, PolicyConfig, SloConfig, SloObjective } from '@catchment/core';
+import type {
+  EdgeConfig,
+  EdgeDsrConfig,
+  PolicyConfig,
+  SloConfig,
+  SloObjective,
+  WatermarksConfig,
+} from '@catchment/core';
 import { eq } from 'drizzle-orm';
 import type { Db } from './connection.ts';
 import * as t from './schema.ts';
@@ -24,7 +31,15 @@ export function edgeColumns(e: EdgeConfig) {
     dsrEncap: e.dsr?.encap ?? 'ipip',
     dsrGuePort: e.dsr?.guePort ?? null,
     dsrClientPrefixes: e.dsr?.clientPrefixes ?? [],
+    watermarks: e.watermarks ?? null,
   };
+}
+
+/** An edge row's own watermarks as configuration: absent when it has none. */
+export function edgeWatermarksOf(row: { watermarks: unknown }): { watermarks?: WatermarksConfig } {
+  const w = row.watermarks as WatermarksConfig | null;
+  if (w === null || w === undefined) return {};
+  return { watermarks: w === false ? false : { low: w.low, high: w.high } };
 }
 
 /** An edge row's DSR settings as configuration: absent when all are defaults (as normalised). */

@@ -91,6 +91,8 @@ export const edges = pgTable(
     dsrEncap: text('dsr_encap').notNull().default('ipip'),
     dsrGuePort: integer('dsr_gue_port'),
     dsrClientPrefixes: jsonb('dsr_client_prefixes').notNull().default([]),
+    /** DNS load-spreading watermarks `{low, high}` (fractions of the threshold); null: the settings' default. */
+    watermarks: jsonb('watermarks'),
     createdAt: created(),
     updatedAt: updated(),
   },

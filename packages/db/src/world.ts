@@ -46,6 +46,7 @@ export async function readWorld(db: Db, now: Date, opts: ReadWorldOptions = {}):
     override: e.override,
     threshold: e.threshold,
     dsrAddress: e.dsrAddress,
+    ...(e.watermarks ? { watermarks: e.watermarks } : {}),
     lat: e.lat,
     lon: e.lon,
     ...(e.observed ? { observed: e.observed } : {}),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { type CatchmentError, normaliseConfig, parseConfigText, verifySnapshot } from '@catchment/core';
+import { type CatchmentError, normaliseConfig, parseConfigText, sealSnapshot, verifySnapshot } from '@catchment/core';
 import {
   compileSnapshot,
   type Database,
@@ -120,6 +120,39 @@ for (const mode of DB_MODES) {
       const lhr = (await exportConfig(database.db)).edges.find((e) => e.name === 'lhr');
       assert.deepEqual(lhr?.dsr, { encap: 'gue', clientPrefixes: [{ cidr: '2001:db8:ffff::/48', mode: 'always' }] });
       assert.deepEqual((await importConfig(database.db, demo(), { actor: 'test' })).changes.length, 1);
+    });
+
+    it('per-edge watermarks are stored, exported and compiled against the threshold; low above high is refused', async () => {
+      const marked = demo();
+      marked.settings = { ...(marked.settings ?? {}), watermarks: { low: 0.5, high: 0.9 } };
+      marked.edges[3].watermarks = { low: 0.7, high: 0.7 };
+      marked.edges[4].watermarks = false;
+      await importConfig(database.db, marked, { actor: 'test' });
+      const exported = await exportConfig(database.db);
+      assert.deepEqual(exported.edges.find((e) => e.name === 'lhr')?.watermarks, { low: 0.7, high: 0.7 });
+      assert.equal(exported.edges.find((e) => e.name === 'fra')?.watermarks, undefined);
+      const body = await compileSnapshot(database.db);
+      const lhr = body.edges.find((e) => e.name === 'lhr')!;
+      const fra = body.edges.find((e) => e.name === 'fra')!;
+      // lhr's own, × its SLO's 0.85; fra: the settings' default × the default threshold 0.85.
+      assert.deepEqual(lhr.watermarks, { low: 0.7 * 0.85, high: 0.7 * 0.85, demandRps: null, percent: 0 });
+      assert.deepEqual(fra.watermarks, { low: 0.5 * 0.85, high: 0.9 * 0.85, demandRps: null, percent: 0 });
+      const off = marked.edges[4].name;
+      assert.equal(exported.edges.find((e) => e.name === off)?.watermarks, false);
+      assert.equal(body.edges.find((e) => e.name === off)?.watermarks, undefined, `${off}: no load spreading`);
+      verifySnapshot(sealSnapshot(1, body));
+      const bad = demo();
+      bad.edges[0].watermarks = { low: 0.9, high: 0.8 };
+      bad.settings = { watermarks: { low: 0.2, high: 1.5 } };
+      await assert.rejects(importConfig(database.db, bad, { actor: 'test' }), (err: CatchmentError) => {
+        assert.deepEqual(err.errors.map((e) => `${e.path} ${e.code ?? 'schema'}`).sort(), [
+          '/edges/0/watermarks/low WATERMARKS_INVALID',
+          '/settings/watermarks/high schema',
+        ]);
+        return true;
+      });
+      await importConfig(database.db, demo(), { actor: 'test' });
+      assert.equal((await exportConfig(database.db)).edges.find((e) => e.name === 'lhr')?.watermarks, undefined);
     });
 
     it('applies a diff object by object', async () => {

@@ -1,4 +1,4 @@
-import type { SnapshotBody } from '@catchment/core';
+import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
 import type { GeoDb } from './geodb.ts';
 import {
   type Address,
@@ -34,7 +34,7 @@ export interface Explanation {
   scope: number;
   edge: string | null;
   addresses: { v4: string[]; v6: string[] };
-  reason: 'pin' | 'rule' | 'nearest' | 'fallback' | 'shift' | 'public-resolver';
+  reason: 'pin' | 'rule' | 'nearest' | 'fallback' | 'shift' | 'watermark' | 'public-resolver';
   /** The operator pin that decided the answer, if one did. */
   pin?: { action: number; reason: string; expiresAt: string | null; cidr: string | null; country: string | null };
   trace: TraceStep[];
@@ -142,17 +142,22 @@ export function explainClient(
   const edgeIdx = leafEdge(out.value);
   const edge = edgeIdx >= 0 ? cls.edges[edgeIdx]! : undefined;
   let reason: Explanation['reason'] = choice.reason;
-  // A pinned block is never split by a DNS shift.
-  if (!countryPinned && choice.edge >= 0 && edgeIdx !== choice.edge) {
+  // A pinned block is never split by a DNS shift or the watermarks.
+  if (!countryPinned && choice.edge >= 0) {
     const from = cls.edges[choice.edge]!;
-    trace.push({
-      step: 'shift',
-      detail: `${from.shiftPercent}% DNS shift away from ${from.name}: this block goes to ${edge?.name ?? 'anycast'} (targets weighted by headroom)`,
-    });
-    reason = 'shift';
-  } else if (!countryPinned && choice.edge >= 0 && cls.edges[choice.edge]!.shiftPercent > 0) {
-    const from = cls.edges[choice.edge]!;
-    trace.push({ step: 'shift', detail: `${from.shiftPercent}% DNS shift on ${from.name}: this block stays` });
+    const moved = edgeIdx !== choice.edge;
+    const to = edge?.name ?? 'anycast';
+    const w = from.watermarks;
+    if (from.shiftPercent > 0) {
+      trace.push({
+        step: 'shift',
+        detail: moved
+          ? `${from.shiftPercent}% DNS shift away from ${from.name}: this block goes to ${to} (targets weighted by headroom)`
+          : `${from.shiftPercent}% DNS shift on ${from.name}: this block stays`,
+      });
+    }
+    if (w && w.demandRps !== null) trace.push({ step: 'watermark', detail: watermarkText(from, w, moved, to) });
+    if (moved) reason = from.shiftPercent > 0 || !w || w.percent <= 0 ? 'shift' : 'watermark';
   }
   // Not pinned: the block must not reach into a pinned prefix either (the longer of the two).
   const blockLength = Math.max(out.length, pinLength);
@@ -173,6 +178,23 @@ export function explainClient(
 }
 
 type Pin = NonNullable<SnapshotBody['pins']>[number];
+
+/** "lhr at utilisation 0.74 (demand 0.81), watermarks 0.68-0.81: 23% of its client blocks move; this block goes to fra". */
+function watermarkText(
+  e: SnapshotEdge,
+  w: NonNullable<SnapshotEdge['watermarks']>,
+  moved: boolean,
+  to: string,
+): string {
+  const f = (x: number) => x.toFixed(2);
+  const at = `${e.name} at utilisation ${f(e.utilisation ?? 0)} (demand ${f((w.demandRps ?? 0) / e.capacityRps)}), watermarks ${f(w.low)}-${f(w.high)}`;
+  if (w.percent <= 0) {
+    const below = (w.demandRps ?? 0) / e.capacityRps <= w.low;
+    return `${at}: no block moves${below ? ' (at or below the low watermark)' : ' (under 1 %)'}`;
+  }
+  const share = `${w.percent}% of its client blocks${e.shiftPercent > 0 ? ' the shift leaves' : ''} move to the next-best edges`;
+  return `${at}: ${share}; this block ${moved ? `goes to ${to}` : 'stays'}`;
+}
 
 function pinSummary(p: Pin): NonNullable<Explanation['pin']> {
   return { action: p.action, reason: p.reason, expiresAt: p.expiresAt, cidr: p.cidr, country: p.country };

@@ -6,4 +6,5 @@ export * from './ip.ts';
 export * from './pins.ts';
 export * from './resolvers.ts';
 export * from './steering.ts';
+export * from './steering-inputs.ts';
 export * from './trie.ts';

@@ -1,4 +1,12 @@
-import { hasHeadroom, headroomRps, type SnapshotBody, type SnapshotEdge, type WorldEdge } from '@catchment/core';
+import {
+  acceptsMovedLoad,
+  hasHeadroom,
+  headroomRps,
+  movedPercent,
+  type SnapshotBody,
+  type SnapshotEdge,
+  type WorldEdge,
+} from '@catchment/core';
 import type { GeoInfo } from './geodb.ts';
 import { type Address, type Network, parseNetwork } from './ip.ts';
 
@@ -10,7 +18,7 @@ import { type Address, type Network, parseNetwork } from './ip.ts';
  * client" reads exactly what the answer tables were built from.
  */
 export interface TraceStep {
-  step: 'pin' | 'rule' | 'nearest' | 'fallback' | 'skip' | 'shift' | 'geo' | 'ecs';
+  step: 'pin' | 'rule' | 'nearest' | 'fallback' | 'skip' | 'shift' | 'watermark' | 'geo' | 'ecs';
   detail: string;
 }
 
@@ -70,7 +78,7 @@ function usableReason(e: SnapshotEdge): string | undefined {
   return undefined;
 }
 
-/** First usable edge with headroom in order, else the first usable one; records skips. */
+/** First usable edge with headroom (or watermarks) in order, else the first usable one; records skips. */
 function firstUsable(order: SnapshotEdge[], trace: TraceStep[] | undefined): SnapshotEdge | undefined {
   let spare: SnapshotEdge | undefined;
   for (const e of order) {
@@ -79,7 +87,9 @@ function firstUsable(order: SnapshotEdge[], trace: TraceStep[] | undefined): Sna
       trace?.push({ step: 'skip', detail: why });
       continue;
     }
-    if (!hasHeadroom(e)) {
+    // An edge with watermarks sheds a share of its blocks as it fills (steering.ts), never all
+    // of them at once at its threshold: only one without them (an older snapshot) is skipped.
+    if (!e.watermarks && !hasHeadroom(e)) {
       trace?.push({ step: 'skip', detail: `${e.name} has no headroom (utilisation ${e.utilisation})` });
       spare ??= e;
       continue;
@@ -198,11 +208,21 @@ function fmix(x: number): number {
   return h >>> 0;
 }
 
-/** Is this unit among the `percent` % shifted away from `edge`? Raising the percentage only adds units. */
+/** Where a unit falls in [0, 1) for the moves away from `edge`: moved when below the moved share. */
+export function shiftPosition(bytes: Uint8Array, length: number, edge: Pick<SnapshotEdge, 'name'>): number {
+  return unitHash(bytes, length, `shift:${edge.name}`) / 4294967296;
+}
+
+/**
+ * Is this unit among the blocks moved away from `edge` (core movedPercent: its DNS shift and
+ * its watermarks' share)? Raising either only adds units: a unit keeps its answer until the
+ * share crosses its position.
+ */
 export function isShifted(bytes: Uint8Array, length: number, edge: SnapshotEdge): boolean {
-  if (edge.shiftPercent <= 0) return false;
-  if (edge.shiftPercent >= 100) return true;
-  return unitHash(bytes, length, `shift:${edge.name}`) / 4294967296 < edge.shiftPercent / 100;
+  const percent = movedPercent(edge);
+  if (percent <= 0) return false;
+  if (percent >= 100) return true;
+  return shiftPosition(bytes, length, edge) < percent / 100;
 }
 
 /** Shed load goes to the nearest targets that together have this many times its rate in spare room. */
@@ -245,7 +265,10 @@ export function nearestWithRoom<T extends TargetCandidate>(
 }
 
 /** What the target rule needs of an edge (a snapshot edge or a world edge). */
-export type TargetEdge = Pick<WorldEdge, 'name' | 'state' | 'override' | 'capacityRps' | 'loadRps' | 'threshold'> & {
+export type TargetEdge = Pick<
+  WorldEdge,
+  'name' | 'state' | 'override' | 'capacityRps' | 'loadRps' | 'threshold' | 'watermarks'
+> & {
   lat?: number;
   lon?: number;
 };
@@ -253,7 +276,7 @@ export type TargetEdge = Pick<WorldEdge, 'name' | 'state' | 'override' | 'capaci
 /**
  * The one target rule for moved load, shared by DNS shifts and by packages/safety's
  * prediction of every change that moves load: the `named` targets that may take load
- * (usable, with headroom); without names, the nearest usable edges with headroom that
+ * (usable, with headroom, below the high watermark: core acceptsMovedLoad); without names, the nearest usable edges with headroom that
  * together have room for `rps` (nearestWithRoom), at least `min`. `filter` narrows the
  * candidates (DSR: edges with a DSR address). Without coordinates, every candidate.
  */
@@ -267,7 +290,7 @@ export function loadTargets<T extends TargetEdge>(
   const candidates = edges.filter(
     (e) =>
       e.name !== from.name &&
-      hasHeadroom(e) &&
+      acceptsMovedLoad(e) &&
       (named.length === 0 || named.includes(e.name)) &&
       (opts.filter ? opts.filter(e) : true),
   );
@@ -283,11 +306,12 @@ export function loadTargets<T extends TargetEdge>(
 }
 
 /**
- * Targets of a shift (loadTargets): the explicit ones; else the nearest usable edges with
- * headroom that have room for the shifted load (its reported load × the shift percentage).
+ * Targets of the blocks moved away from an edge, by its DNS shift and its watermarks
+ * (loadTargets): the shift's explicit ones; else the nearest usable edges with headroom that
+ * have room for the moved load (its demand × the moved percentage).
  */
 export function shiftTargets(edges: SnapshotEdge[], from: SnapshotEdge): SnapshotEdge[] {
-  const shifted = ((from.loadRps ?? 0) * from.shiftPercent) / 100;
+  const shifted = ((from.watermarks?.demandRps ?? from.loadRps ?? 0) * movedPercent(from)) / 100;
   return loadTargets(edges, from, shifted, { named: from.shiftTargets });
 }
 

@@ -1,4 +1,4 @@
-import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
+import { movedPercent, type SnapshotBody, type SnapshotEdge } from '@catchment/core';
 import type { GeoDb, GeoInfo } from './geodb.ts';
 import { type Family, parseNetwork } from './ip.ts';
 import { type ClassPins, classPins, countryPin } from './pins.ts';
@@ -275,9 +275,10 @@ function firstNode(nodes: Int32Array, v: number): number {
 }
 
 function shiftSignature(edges: SnapshotEdge[], e: SnapshotEdge): string {
-  if (e.shiftPercent <= 0) return '';
+  const moved = movedPercent(e);
+  if (moved <= 0) return '';
   const targets = shiftTargets(edges, e).map((t) => `${edges.indexOf(t)}:${headroomRps(t)}`);
-  return `${e.shiftPercent}|${targets.join(',')}`;
+  return `${moved}|${targets.join(',')}`;
 }
 
 function freezeClass(
@@ -325,12 +326,15 @@ function freezeClass(
 
   // isShifted + pickShiftTarget with the salts' codes and the unit's prefix hash computed once.
   const shiftSalt = edges.map((e) => saltCodes(`shift:${e.name}`));
+  // Per edge: the share of its blocks moved (core movedPercent: DNS shift and watermarks).
+  const moved = edges.map(movedPercent);
   const targetSalt = edges.map((e) => saltCodes(`target:${e.name}`));
   const targetsOf = new Map<number, { index: number[]; headroom: number[] }>();
   const shiftedValue = (edge: number, unitLength: number): number => {
     const from = edges[edge]!;
     const prefix = unitPrefixHash(path, unitLength);
-    if (from.shiftPercent < 100 && !(saltedUnitHash(prefix, shiftSalt[edge]!) / 4294967296 < from.shiftPercent / 100)) {
+    const percent = moved[edge]!;
+    if (percent < 100 && !(saltedUnitHash(prefix, shiftSalt[edge]!) / 4294967296 < percent / 100)) {
       return edge + 1;
     }
     let targets = targetsOf.get(edge);
@@ -424,7 +428,7 @@ function freezeClass(
       if (left[node]! < 0) {
         const k = ~left[node]!;
         const edge = choice[k]!;
-        if (edge >= 0 && edges[edge]!.shiftPercent > 0 && !pinned[k]) {
+        if (edge >= 0 && moved[edge]! > 0 && !pinned[k]) {
           v = split(edge, depth, shiftUnitLength(family, depth));
         } else {
           const key = index.keys[k]!;

@@ -1,4 +1,11 @@
-import { type ActionKind, edgeUsable, headroomRps, isSheddingKind, type SheddingActionKind } from '@catchment/core';
+import {
+  type ActionKind,
+  edgeUsable,
+  headroomRps,
+  isSheddingKind,
+  type SheddingActionKind,
+  settledLoadRps,
+} from '@catchment/core';
 import { loadTargets } from '@catchment/geo';
 import type { LoadMove, Refusal, SafetyAction, SafetyEdge, SafetyWorld } from './types.ts';
 import { COMMUNITIES_SHED_SHARE, edgeOf } from './world.ts';
@@ -260,7 +267,17 @@ export function predict(world: SafetyWorld, proposals: readonly Proposal[], opts
     add(spread(current, targetsFor(current, [], undefined, false), byHeadroom));
     prediction.movedRps += current;
   }
-  prediction.movedRps = Math.min(prediction.movedRps, current);
+  // The watermarks follow the change (core settledLoadRps): as the edge's demand falls they
+  // give blocks back, so the edge sheds less than the change alone moves. Targets are judged
+  // on the change's own move (the larger, so the capacity rule errs on the safe side).
+  const gross = Math.min(prediction.movedRps, current);
+  prediction.movedRps =
+    gross > 0
+      ? Math.min(
+          current,
+          Math.max(0, settledLoadRps(source, current, current) - settledLoadRps(source, current, current - gross)),
+        )
+      : 0;
   prediction.targets = moves.map((m) => {
     const e = edgeOf(world, m.edge);
     const capacity = e?.capacityRps ?? 0;

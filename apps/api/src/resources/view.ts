@@ -8,7 +8,7 @@ import type {
   TransitConfig,
   ZoneConfig,
 } from '@catchment/core';
-import { type Db, edgeDsrOf, policyRulesOf, schema, sloConfigOf } from '@catchment/db';
+import { type Db, edgeDsrOf, edgeWatermarksOf, policyRulesOf, schema, sloConfigOf } from '@catchment/db';
 import { asc } from 'drizzle-orm';
 
 /**
@@ -39,6 +39,7 @@ export function edgeOf(r: Row<'edges'>): EdgeConfig {
     override: r.override,
     dsrAddress: r.dsrAddress ?? undefined,
     ...edgeDsrOf(r),
+    ...edgeWatermarksOf(r),
   });
 }
 

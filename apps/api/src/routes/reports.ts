@@ -86,6 +86,7 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
         details: r.details ?? null,
         reportedAt: now,
       };
+      let loadStored = false;
       await ctx.db.transaction(async (tx) => {
         await tx
           .insert(schema.consumers)
@@ -108,8 +109,11 @@ export function reportRoutes(app: FastifyInstance, ctx: ApiContext): void {
             .values({ edgeId: edge.id, rps, reportedAt: now })
             .onConflictDoUpdate({ target: schema.edgeLoads.edgeId, set: { rps, reportedAt: now } });
           await recordEdgeLoad(tx as unknown as Db, edge.id, rps, now);
+          loadStored = true;
         }
       });
+      // DNS follows load without waiting for another change (rate-bounded, load-publication.ts).
+      if (loadStored) ctx.loads?.reported();
       const latest = ctx.hub.latestKnown() ?? (await ctx.hub.latest());
       return reply.code(202).send({ accepted: true, latestVersion: latest?.version ?? null });
     },

@@ -180,6 +180,8 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
         host: settings.apiHost,
         port: settings.apiPort,
         tls: apiTls,
+        loadPublication:
+          settings.loadPublishIntervalMs === null ? null : { intervalMs: settings.loadPublishIntervalMs },
       }).catch((err) => {
         throw listenError(err, 'API', apiWhere);
       });

@@ -135,7 +135,10 @@ export class World {
     // A run forward and back changes the /24 twice; several runs fit in the hour's budget.
     // Coverage is judged on what agents observe: of the supernet's announcers only iad runs
     // BIRD and an agent here (sin has none), so one other announcer is the lab's K.
-    await seedWorld(db, { settings: { routeChangesPerPrefixPerHour: 60, coverageMinAnnouncers: 1 } });
+    // No DNS load spreading: the playbook's steps alone move fra's clients here.
+    await seedWorld(db, {
+      settings: { routeChangesPerPrefixPerHour: 60, coverageMinAnnouncers: 1, watermarks: false },
+    });
     for (const pb of opts.playbooks) {
       await addPlaybook(db, {
         name: pb.name,

@@ -135,7 +135,8 @@ export class TrafficLab {
     this.#cleanups.push(() => this.database.close());
     await seedWorld(this.database.db, {
       // A lab of four small edges: one of them is a large share of the capacity.
-      settings: { routeChangesPerPrefixPerHour: 120, maxCapacityShedPercent: 60, ...opts.settings },
+      // No DNS load spreading by default: each steering step is seen alone (opts.settings may turn it on).
+      settings: { routeChangesPerPrefixPerHour: 120, maxCapacityShedPercent: 60, watermarks: false, ...opts.settings },
       edit: (c) => {
         labConfig(c, this.capacity);
         opts.edit?.(c);
