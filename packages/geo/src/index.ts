@@ -1,9 +1,8 @@
-export * from './countries.ts';
-export * from './explain.ts';
-export * from './explainer.ts';
-export * from './geodb.ts';
-export * from './ip.ts';
-export * from './pins.ts';
-export * from './resolvers.ts';
-export * from './steering.ts';
-export * from './trie.ts';
+export { countryCentroid, countryContinent } from './countries.ts';
+export { type ExplainInput, type Explanation, explainClient } from './explain.ts';
+export { createExplainer } from './explainer.ts';
+export { GeoDb, type GeoOptions } from './geodb.ts';
+export { parseAddress, parseNetwork } from './ip.ts';
+export { loadTargets } from './resolvers.ts';
+export { buildSteering, leafEdge, SteeringBuilder, type SteeringTable, shareSteering } from './steering.ts';
+export { lookupBits } from './trie.ts';
