@@ -1,4 +1,11 @@
-export { actionActiveAt, actionsExpiredBetween, insertAction, renewRunActions, runActionIds } from './actions.ts';
+export {
+  actionActiveAt,
+  actionsExpiredBetween,
+  insertAction,
+  renewRunActions,
+  revertActions,
+  runActionIds,
+} from './actions.ts';
 export { latestAudit, objectRevision, recordAudit } from './audit.ts';
 export { compileSnapshot } from './compile.ts';
 export { CONFIG_KINDS, type ConfigKind, type FieldChange, fieldChanges, type PlanChange } from './config-diff.ts';
@@ -11,7 +18,9 @@ export { edgeLoadSeries, LOAD_HISTORY_RETENTION_MS, recordEdgeLoad } from './loa
 export { migrate, migrationStatus } from './migrate.ts';
 export { latestSnapshot, publications, publishSnapshot, SNAPSHOT_CHANNEL } from './publish.ts';
 export { edgeColumns, edgeDsrOf, policyRulesOf, sloColumns, sloConfigOf, writePolicyRules } from './rows.ts';
-export { abortRun, revertActions } from './runs.ts';
+export { abortRun, openRuns, type RunRow, runById, startRun, type Tx, updateRun } from './runs.ts';
 export * as schema from './schema.ts';
+export { type IncomingSignal, ingestSignal, latestSignal, recordEvaluation } from './signals.ts';
+export { carryRunApproval, decideStage, type StepRow, setStepState, stepsOf, upsertStep } from './stages.ts';
 export { isDatabaseUnreachable, withDeadline } from './unreachable.ts';
 export { type ReadWorld, readWorld } from './world.ts';
