@@ -65,7 +65,7 @@ export {
 export { CatchmentError, type ErrorCode, ErrorCodes, type FieldError, isCatchmentError } from './errors.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { instrumentProcess } from './metrics.ts';
-export { canonicalIp, cidrContains, cidrProblem, ipFamily, isIp, parseCidr } from './net.ts';
+export { type Cidr, canonicalIp, cidrContains, cidrProblem, ipFamily, isIp, parseCidr } from './net.ts';
 export { DEFAULT_PORTS } from './ports.ts';
 export { promQuery } from './prometheus.ts';
 export { recordValueProblem, zoneRecordErrors } from './records.ts';
