@@ -4,8 +4,8 @@
 // LISTEN/NOTIFY wake-up; and, as the baseline in the same session, the same without
 // the wake-up (schedule only). PGlite and PostgreSQL. Medians of N runs.
 
-import { abortRun, Controller } from '../apps/controller/src/index.ts';
-import { type Database, latestSnapshot, publishSnapshot, schema } from '../packages/db/src/index.ts';
+import { Controller } from '../apps/controller/src/index.ts';
+import { abortRun, type Database, latestSnapshot, publishSnapshot, schema } from '../packages/db/src/index.ts';
 import { freshDatabase } from '../packages/testkit/src/index.ts';
 import { addPlaybook, NORMAL_LOADS, reportLoads, seedWorld } from '../packages/testkit/src/world.ts';
 

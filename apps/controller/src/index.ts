@@ -1,7 +1,6 @@
 import { Controller } from './controller.ts';
 import type { ControllerOptions } from './options.ts';
 
-export { abortRun, decideStage } from './approval.ts';
 export { Controller, type TickResult } from './controller.ts';
 export { controllerEnvOptions } from './env.ts';
 export { AdvisoryLockLeadership, LEADER_LOCK, type Leadership, LocalLeadership } from './leader.ts';

@@ -1,10 +1,10 @@
-import type { Db } from '@catchment/db';
+import type { Db, RunRow, StepRow } from '@catchment/db';
 import type { EngineOptions, SignalLevel } from '@catchment/safety';
 import type { ControllerMetrics } from './metrics.ts';
 import type { ControllerWorld } from './model.ts';
 import type { Notifier, NotifyEvent } from './notifier.ts';
 import type { Memory, StageStatus } from './run-machine.ts';
-import type { PlaybookRow, RunRow, StepRow } from './run-store.ts';
+import type { PlaybookRow } from './run-store.ts';
 import type { Stage } from './stages.ts';
 
 /** What the executor's parts share: the tick's context and the run being advanced. */

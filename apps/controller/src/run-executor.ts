@@ -1,7 +1,15 @@
 import type { RunState } from '@catchment/core';
-import { latestAudit, runActionIds, schema } from '@catchment/db';
+import {
+  carryRunApproval,
+  latestAudit,
+  revertActions,
+  runActionIds,
+  runById,
+  setStepState,
+  stepsOf,
+  updateRun,
+} from '@catchment/db';
 import { automationBlocked, type Refusal } from '@catchment/safety';
-import { and, eq } from 'drizzle-orm';
 import {
   type ExecutorContext,
   type LoadedRun,
@@ -13,7 +21,7 @@ import {
   stepOf,
 } from './run-context.ts';
 import { type Decision, decide, nextStepStart } from './run-machine.ts';
-import { memoryOf, revertActions, runById, setStepState, stepsOf, updateRun } from './run-store.ts';
+import { memoryOf } from './run-store.ts';
 import { apply, propose } from './stage-apply.ts';
 import { uncoveredStage, undo } from './stage-undo.ts';
 
@@ -79,7 +87,7 @@ async function hold(
   }
   if (!patch) return;
   await ctx.db.transaction(async (tx) => {
-    await updateRun(tx, run.row, { memory: { ...memory, ...patch, seq: memory.seq + 1 } }, ctx.now);
+    await updateRun(tx, run.row, { memory: { ...memory, ...patch, seq: memory.seq + 1 } }, ctx.now, ctx.actor);
   });
 }
 
@@ -100,12 +108,13 @@ async function execute(
           run.row,
           { memory: next(memory, { phaseSince: now.toISOString(), extended: true, valueAtPhase: reading.value }) },
           now,
+          ctx.actor,
         ),
       );
       return false;
     case 'exhausted':
       await ctx.db.transaction((tx) =>
-        updateRun(tx, run.row, { memory: next(memory, { exhaustedNotified: true }) }, now),
+        updateRun(tx, run.row, { memory: next(memory, { exhaustedNotified: true }) }, now, ctx.actor),
       );
       notify(ctx, run, run.row.state, 'escalated', 'every step is in place and the signal is still over its threshold');
       return false;
@@ -116,7 +125,7 @@ async function execute(
           await setStepState(tx, run.row.id, top.position, top.stage, stepOf(run, top)?.state as 'applied', {
             observed: observe(ctx, run, stepOf(run, top)),
           });
-        await updateRun(tx, run.row, { state: 'mitigated', memory: next(memory, {}) }, now);
+        await updateRun(tx, run.row, { state: 'mitigated', memory: next(memory, {}) }, now, ctx.actor);
       });
       notify(
         ctx,
@@ -142,6 +151,7 @@ async function execute(
             }),
           },
           now,
+          ctx.actor,
         ),
       );
       notify(
@@ -156,7 +166,7 @@ async function execute(
       const stage = run.stages[d.index];
       await ctx.db.transaction(async (tx) => {
         if (stage) await setStepState(tx, run.row.id, stage.position, stage.stage, 'cancelled', { endedAt: now });
-        await updateRun(tx, run.row, { state: 'mitigated', memory: next(memory, {}) }, now);
+        await updateRun(tx, run.row, { state: 'mitigated', memory: next(memory, {}) }, now, ctx.actor);
       });
       notify(
         ctx,
@@ -176,6 +186,7 @@ async function execute(
           run.row,
           { state: 'acting', memory: next(memory, { cursor: nextStepStart(run.stages, d.index) }) },
           now,
+          ctx.actor,
         );
       });
       return false;
@@ -184,7 +195,7 @@ async function execute(
       await ctx.db.transaction(async (tx) => {
         // Safety net: nothing of a resolved run stays active.
         await revertActions(tx, await runActionIds(tx, run.row.id), now, ctx.actor);
-        await updateRun(tx, run.row, { state: 'resolved', memory: next(memory, {}), endedAt: now }, now);
+        await updateRun(tx, run.row, { state: 'resolved', memory: next(memory, {}), endedAt: now }, now, ctx.actor);
       });
       ctx.metrics.runsEnded.inc({ state: 'resolved' });
       notify(ctx, run, 'resolved', 'resolved', 'signal held under its exit threshold; every step is undone');
@@ -209,11 +220,8 @@ async function takeRunApproval(ctx: ExecutorContext, run: LoadedRun): Promise<Lo
   const memory = memoryOf(run.row);
   const audit = await latestAudit(ctx.db, 'run', String(run.row.id), 'approve');
   await ctx.db.transaction(async (tx) => {
-    await tx
-      .update(schema.runSteps)
-      .set({ state: 'approved', decidedBy: audit?.actor ?? 'operator', decidedAt: audit?.at ?? ctx.now })
-      .where(and(eq(schema.runSteps.runId, run.row.id), eq(schema.runSteps.state, 'awaiting-approval')));
-    await updateRun(tx, run.row, { state: 'awaiting-approval', memory: next(memory, {}) }, ctx.now);
+    await carryRunApproval(tx, run.row.id, audit?.actor ?? 'operator', audit?.at ?? ctx.now);
+    await updateRun(tx, run.row, { state: 'awaiting-approval', memory: next(memory, {}) }, ctx.now, ctx.actor);
   });
   const row = await runById(ctx.db, run.row.id);
   return row ? { ...run, row, steps: await stepsOf(ctx.db, run.row.id) } : run;

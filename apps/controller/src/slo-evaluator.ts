@@ -9,8 +9,7 @@ import {
   readBurn,
   type SloObjective,
 } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
-import { and, desc, eq } from 'drizzle-orm';
+import { type Db, recordEvaluation, schema } from '@catchment/db';
 import type { ControllerMetrics } from './metrics.ts';
 
 type SloRow = typeof schema.slos.$inferSelect;
@@ -45,6 +44,8 @@ export interface SloEvaluatorOptions {
   /** A reported load older than this is no data (the planner's rule too): a silent edge is not at its last value. */
   loadStaleMs: number;
   now: () => Date;
+  /** Who the audit log names for the signals it starts and resolves (default controller:slo). */
+  actor?: string;
 }
 
 export interface SloResult {
@@ -223,50 +224,19 @@ export class SloEvaluator {
     );
   }
 
-  /**
-   * Records one evaluation in `signals`, alert-like: a new episode row when the status turns
-   * to firing, the latest episode updated (value, and its end when it resolves) otherwise.
-   */
-  async #episode(
+  /** Records one evaluation in `signals` (packages/db recordEvaluation: a new episode when it starts firing). */
+  #episode(
     key: { source: string; fingerprint: string; slo: string },
     edgeId: number,
     labels: Record<string, string>,
     value: number,
     next: (latest: Status | undefined) => Status,
   ): Promise<Status> {
-    const { db } = this.#o;
-    const now = this.#o.now();
-    const latest = (
-      await db
-        .select()
-        .from(schema.signals)
-        .where(and(eq(schema.signals.source, key.source), eq(schema.signals.fingerprint, key.fingerprint)))
-        .orderBy(desc(schema.signals.startsAt))
-        .limit(1)
-    )[0];
-    const was = latest?.status as Status | undefined;
-    const status = next(was);
-    if (!latest || (was === 'resolved' && status === 'firing')) {
-      await db.insert(schema.signals).values({
-        ...key,
-        name: key.slo,
-        edgeId,
-        severity: labels.severity ?? null,
-        status,
-        labels,
-        value,
-        startsAt: now,
-        ...(status === 'resolved' ? { endsAt: now } : {}),
-        receivedAt: now,
-        updatedAt: now,
-      });
-      return status;
-    }
-    const resolves = was === 'firing' && status === 'resolved';
-    await db
-      .update(schema.signals)
-      .set({ value, updatedAt: now, ...(resolves ? { status: 'resolved', endsAt: now } : {}) })
-      .where(eq(schema.signals.id, latest.id));
-    return status;
+    const { db, actor } = this.#o;
+    return recordEvaluation(
+      db,
+      { ...key, edgeId, labels, value, now: this.#o.now(), actor: actor ?? 'controller:slo' },
+      next,
+    );
   }
 }

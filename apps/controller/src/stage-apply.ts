@@ -1,4 +1,4 @@
-import { insertAction } from '@catchment/db';
+import { insertAction, revertActions, setStepState, type Tx, updateRun, upsertStep } from '@catchment/db';
 import type { Refusal } from '@catchment/safety';
 import { type PlannedAction, planStage } from './planner.ts';
 import {
@@ -12,7 +12,7 @@ import {
   stepOf,
 } from './run-context.ts';
 import { nextStepStart } from './run-machine.ts';
-import { memoryOf, revertActions, setStepState, stepActionIds, type Tx, updateRun, upsertStep } from './run-store.ts';
+import { memoryOf, stepActionIds } from './run-store.ts';
 import type { Stage } from './stages.ts';
 
 /** Escalation: planning a stage, judging it by the safety rules, proposing or applying it. */
@@ -87,6 +87,7 @@ export async function refuse(
       run.row,
       { state: 'acting', memory: next(memory, { cursor: nextStepStart(run.stages, stage.index) }) },
       ctx.now,
+      ctx.actor,
     );
   });
   for (const r of refusals) ctx.metrics.refusals.inc({ rule: r.rule });
@@ -134,6 +135,7 @@ export async function propose(ctx: ExecutorContext, run: LoadedRun, index: numbe
       run.row,
       { state: 'awaiting-approval', currentStep: stage.position, memory: next(memory, {}) },
       ctx.now,
+      ctx.actor,
     );
   });
   notify(
@@ -175,6 +177,7 @@ export async function apply(
         run.row,
         { state: 'acting', currentStep: stage.position, memory: next(memory, { cursor: index + 1 }) },
         ctx.now,
+        ctx.actor,
       );
     });
     notify(ctx, run, 'acting', 'message', message);
@@ -224,6 +227,7 @@ export async function apply(
         }),
       },
       ctx.now,
+      ctx.actor,
     );
   });
   const verb = dryRun ? 'would apply (dry run)' : 'applied';

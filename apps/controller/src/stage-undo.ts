@@ -1,8 +1,8 @@
-import { type Db, renewRunActions } from '@catchment/db';
+import { type Db, renewRunActions, revertActions, type StepRow, setStepState, updateRun } from '@catchment/db';
 import { edgeUsable } from '@catchment/safety';
 import type { PlannedAction } from './planner.ts';
 import { describe, type ExecutorContext, type LoadedRun, next, notify, observe, stepOf } from './run-context.ts';
-import { memoryOf, revertActions, type StepRow, setStepState, stepActionIds, updateRun } from './run-store.ts';
+import { memoryOf, stepActionIds } from './run-store.ts';
 import { writeActions } from './stage-apply.ts';
 
 /** Recovery: undoing a stage (and the routing emergency that forces it), and action expiries. */
@@ -53,6 +53,7 @@ export async function undo(
         memory: next(memory, { cursor: index, phaseSince: ctx.now.toISOString(), exhaustedNotified: false }),
       },
       ctx.now,
+      ctx.actor,
     );
   });
   notify(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { type Database, openDatabase, schema } from '@catchment/db';
+import { type Database, openDatabase, runById, schema, updateRun } from '@catchment/db';
 import { freshDatabase, sharedCluster } from '@catchment/testkit';
 import {
   activeActions,
@@ -14,7 +14,7 @@ import {
 } from '@catchment/testkit/world';
 import { asc } from 'drizzle-orm';
 import { Controller } from '../src/index.ts';
-import { memoryOf, runById, updateRun } from '../src/run-store.ts';
+import { memoryOf } from '../src/run-store.ts';
 
 /** Ticks until this controller leads (a standby takes over once the dead leader's session is gone). */
 async function tickUntilLeader(c: Controller): Promise<number> {
@@ -163,9 +163,11 @@ describe('two controller replicas on PostgreSQL', () => {
       const row = await runById(db, run.id);
       assert.ok(row);
       const memory = memoryOf(row);
-      await db.transaction((tx) => updateRun(tx, row, { memory: { ...memory, seq: memory.seq + 1 } }, clock.now()));
+      await db.transaction((tx) =>
+        updateRun(tx, row, { memory: { ...memory, seq: memory.seq + 1 } }, clock.now(), 'test'),
+      );
       await assert.rejects(
-        db.transaction((tx) => updateRun(tx, row, { memory: { ...memory, seq: memory.seq + 1 } }, clock.now())),
+        db.transaction((tx) => updateRun(tx, row, { memory: { ...memory, seq: memory.seq + 1 } }, clock.now(), 'test')),
         /changed by another controller/,
       );
     } finally {

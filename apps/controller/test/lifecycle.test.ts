@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_WATERMARKS, edgeWatermarks, settledLoadRps } from '@catchment/core';
-import { type Database, latestSnapshot, schema } from '@catchment/db';
+import { type Database, decideStage, latestSnapshot, schema } from '@catchment/db';
 import { DB_MODES, freshDatabase, sharedCluster } from '@catchment/testkit';
 import {
   activeActions,
@@ -15,7 +15,7 @@ import {
   webhookSink,
 } from '@catchment/testkit/world';
 import { asc, eq } from 'drizzle-orm';
-import { Controller, decideStage } from '../src/index.ts';
+import { Controller } from '../src/index.ts';
 
 // Started at the top level, so that the cluster lives as long as the file (see the report).
 await sharedCluster();
@@ -251,7 +251,7 @@ for (const mode of DB_MODES) {
         await reportLoads(db, ids, NORMAL_LOADS, clock.now());
         await controller.tick();
         assert.equal((await activeActions(db)).length, 0, 'nothing happens without approval');
-        await decideStage(db, run?.id ?? 0, 'approved', 'alice', clock.now());
+        await decideStage(db, run?.id ?? 0, 'approved', 'alice', 'go', clock.now());
         await controller.tick();
         const active = await activeActions(db);
         assert.deepEqual(
@@ -265,7 +265,7 @@ for (const mode of DB_MODES) {
         await controller.tick();
         run = (await db.select().from(schema.playbookRuns))[0];
         assert.equal(run?.state, 'awaiting-approval', 'the next stage waits for approval too');
-        await decideStage(db, run?.id ?? 0, 'rejected', 'alice', clock.now());
+        await decideStage(db, run?.id ?? 0, 'rejected', 'alice', 'not now', clock.now());
         await controller.tick();
         // Rejecting dns-shift 25 % skips the rest of the schedule: withdraw-unicast is proposed next.
         const next = await db.select().from(schema.runSteps).where(eq(schema.runSteps.state, 'awaiting-approval'));

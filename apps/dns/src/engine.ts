@@ -1,6 +1,7 @@
 import type { Snapshot } from '@catchment/core';
 import { buildSteering, type GeoDb } from '@catchment/geo';
-import { type CompiledZones, compileZones } from './zone/compile.ts';
+import { compileZones } from './zone/compile.ts';
+import type { CompiledZones } from './zone/types.ts';
 
 /** Snapshot + GeoIP databases → everything the query path reads. */
 export function compileSnapshot(snapshot: Snapshot, geo: GeoDb): CompiledZones {

@@ -9,7 +9,7 @@ import { RRL_DROP, RRL_SEND, Rrl, type RrlOptions } from './rrl.ts';
 import { type BlockCount, DROP, drainBlocks, ListenerStats, type StatsDelta } from './stats.ts';
 import { TcpCaps, type TcpCapsShare } from './tcp-caps.ts';
 import { RCODE } from './wire/constants.ts';
-import type { CompiledZones } from './zone/compile.ts';
+import type { CompiledZones } from './zone/types.ts';
 
 export interface Endpoint {
   address: string;

@@ -3,8 +3,8 @@ import type { ServerCookies } from './cookies.ts';
 import { TYPE_DS, TYPE_NSEC } from './dnssec/records.ts';
 import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
-import type { Chunk, CompiledZones, NameEntry, Section } from './zone/compile.ts';
 import { denial, onlineAnswer, onlineChain, queryOwner, wildcardNodata } from './zone/sign.ts';
+import type { Chunk, CompiledZones, NameEntry, Section } from './zone/types.ts';
 
 /**
  * Turns one query packet into one reply packet in a reused buffer. Everything it writes was

@@ -1,8 +1,5 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { Worker } from 'node:worker_threads';
-import type { ApiClient } from '@catchment/api-client';
 import { createLogger, type Logger, loadKek, type Snapshot, verifySnapshot } from '@catchment/core';
 import {
   type ExplainInput,
@@ -16,12 +13,15 @@ import {
 } from '@catchment/geo';
 import { loadError as batchUnavailable } from '@catchment/udp-batch';
 import { type CookieSecrets, parseSecret, randomSecret } from './cookies.ts';
+import { startHealthEndpoint } from './health-endpoint.ts';
 import { DEFAULT_TCP, type Endpoint, type TcpLimits } from './listener.ts';
 import { DnsMetrics } from './metrics.ts';
+import { type ReportOptions, sendReport } from './report.ts';
 import type { RrlOptions } from './rrl.ts';
 import type { BlockCount, StatsDelta } from './stats.ts';
 import { TcpCaps } from './tcp-caps.ts';
-import { AnswerThread, type LoadResult, type ThreadOptions } from './thread.ts';
+import type { LoadResult, ThreadOptions } from './thread.ts';
+import { answeringThreads } from './thread-handles.ts';
 
 export interface DnsServerOptions {
   /** UDP and TCP endpoints (IPv4 and IPv6 addresses). */
@@ -43,9 +43,11 @@ export interface DnsServerOptions {
   ecsTrustedResolvers?: string[];
   /** Metrics (/metrics) and health (/healthz, /readyz) endpoint. */
   http?: Endpoint;
-  /** Answer counts per (client block, edge) to the API every interval. */
-  /** Load reports to the API, through the process's API client (its URL list and TLS settings). */
-  reports?: { client: ApiClient; consumer: string; intervalMs?: number };
+  /**
+   * Load reports (answer counts per client block and edge) to the API every interval, through
+   * the process's API client (its URL list and TLS settings).
+   */
+  reports?: ReportOptions;
   latencySample?: number;
   /**
    * UDP I/O: 'batch' (default) reads and writes many datagrams per system call through the
@@ -82,88 +84,6 @@ export interface DnsServer {
   close(): Promise<void>;
 }
 
-interface ThreadHandle {
-  call<T>(type: string, extra?: Record<string, unknown>): Promise<T>;
-  stop(): Promise<void>;
-}
-
-/**
- * A worker thread that is replaced when it dies (a bug must cost one thread a moment, not the
- * server its capacity): the replacement loads the current snapshot and binds the shared ports.
- */
-function workerHandle(
-  spawnWorker: () => Worker,
-  log: Logger,
-  current: () => { snapshot: Snapshot; steering: SteeringTable } | undefined,
-  /** Called when the thread is gone (before a replacement starts). */
-  onExit: () => void,
-): ThreadHandle {
-  let next = 1;
-  let stopping = false;
-  let started = false;
-  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let w: Worker;
-  const call = <T>(type: string, extra: Record<string, unknown> = {}): Promise<T> => {
-    const id = next++;
-    return new Promise<T>((resolve, reject) => {
-      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      w.postMessage({ type, id, ...extra });
-    });
-  };
-  const attach = () => {
-    w = spawnWorker();
-    w.on('message', (m: { type: string; id?: number; result?: unknown; error?: string; message?: string }) => {
-      if (m.type === 'done' && m.id !== undefined) {
-        const p = waiting.get(m.id);
-        waiting.delete(m.id);
-        if (m.error) p?.reject(new Error(m.error));
-        else p?.resolve(m.result);
-      }
-    });
-    w.on('error', (err) => log.error({ err }, 'dns worker failed'));
-    w.on('exit', (code) => {
-      for (const p of waiting.values()) p.reject(new Error(`worker exited with code ${code}`));
-      waiting.clear();
-      onExit();
-      if (stopping || !started) return;
-      log.error({ code }, 'dns worker exited: starting a replacement');
-      attach();
-      const now = current();
-      void (async () => {
-        if (now) await call('load', now);
-        await call('start');
-      })().catch((err) => log.error({ err }, 'replacement dns worker failed to start'));
-    });
-  };
-  attach();
-  return {
-    async call<T>(type: string, extra: Record<string, unknown> = {}): Promise<T> {
-      const r = await call<T>(type, extra);
-      if (type === 'start') started = true;
-      return r;
-    },
-    async stop() {
-      stopping = true;
-      await call('stop').catch(() => undefined);
-      await w.terminate();
-    },
-  };
-}
-
-function localHandle(t: AnswerThread): ThreadHandle {
-  return {
-    async call<T>(type: string, extra: Record<string, unknown> = {}): Promise<T> {
-      if (type === 'start') return (await t.start()) as T;
-      if (type === 'load') return t.load(extra.snapshot as Snapshot, extra.steering as SteeringTable) as T;
-      if (type === 'drain') return t.drain() as T;
-      if (type === 'blocks') return t.drainBlocks() as T;
-      if (type === 'cookies') return t.setCookies(extra.cookies as CookieSecrets | false) as T;
-      throw new Error(`unknown call ${type}`);
-    },
-    stop: () => t.stop(),
-  };
-}
-
 function udpIo(wanted: 'batch' | 'dgram', log: Logger): 'batch' | 'dgram' {
   if (wanted === 'dgram') return 'dgram';
   const why = batchUnavailable();
@@ -172,14 +92,9 @@ function udpIo(wanted: 'batch' | 'dgram', log: Logger): 'batch' | 'dgram' {
   return 'dgram';
 }
 
-/**
- * The authoritative server: answering threads (worker threads sharing the ports with
- * SO_REUSEPORT, or the calling thread), metrics, health, reports and snapshot swaps.
- */
-export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
-  const log = opts.logger ?? createLogger('dns');
-  const workers = opts.workers ?? availableParallelism();
-  const threadOpts: ThreadOptions = {
+/** What every answering thread is started with. */
+function threadOptions(opts: DnsServerOptions, workers: number, log: Logger): ThreadOptions {
+  return {
     listener: {
       endpoints: opts.listen,
       tcp: { ...DEFAULT_TCP, ...opts.tcp },
@@ -194,6 +109,16 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
     cookies: opts.cookies === false ? false : { ...opts.cookies, secret: opts.cookies?.secret ?? randomSecret() },
     dnssecKek: (opts.dnssecKek ?? loadKek())?.toString('hex'),
   };
+}
+
+/**
+ * The authoritative server: answering threads (worker threads sharing the ports with
+ * SO_REUSEPORT, or the calling thread), metrics, health, reports and snapshot swaps.
+ */
+export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
+  const log = opts.logger ?? createLogger('dns');
+  const workers = opts.workers ?? availableParallelism();
+  const threadOpts = threadOptions(opts, workers, log);
   let cookies = threadOpts.cookies;
   // TCP caps count for the whole process: one set of counters shared by every answering thread.
   const tcpCaps = TcpCaps.buffer(Math.max(workers, 1));
@@ -204,40 +129,12 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
   let current: Snapshot | undefined;
   // `steering` for explain; `posted`: what the answering threads got (shared tries, no locations).
   let tables: { version: number; geoVersion: number; steering: SteeringTable; posted: SteeringTable } | undefined;
-  let blocks: BlockCount[] = [];
   // Reuses the geo tries and unchanged subtrees across snapshots (state/shift/load changes are cheap).
   const builder = new SteeringBuilder();
 
-  const threads: ThreadHandle[] = [];
-  if (workers === 0) {
-    const listener = { ...threadOpts.listener, tcpCaps: { buffer: tcpCaps, thread: 0 } };
-    threads.push(localHandle(new AnswerThread({ ...threadOpts, listener })));
-  } else {
-    // Workers created from now on get `gc`: each collects within a second of a swap, which is what
-    // frees the previous (shared) tables (see worker.ts). The main thread's context is unaffected.
-    setFlagsFromString('--expose-gc');
-    for (let i = 0; i < workers; i++) {
-      // Built at each spawn: a replacement gets the cookie secrets current then.
-      const spawnWorker = () => {
-        const workerData: ThreadOptions = {
-          ...threadOpts,
-          listener: { ...threadOpts.listener, tcpCaps: { buffer: tcpCaps, thread: i } },
-        };
-        // In the release bundle (scripts/release) the worker is plain JavaScript beside this file.
-        const file = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.mjs';
-        return new Worker(new URL(file, import.meta.url), { workerData });
-      };
-      threads.push(
-        workerHandle(
-          spawnWorker,
-          log,
-          () => (current && tables ? { snapshot: current, steering: tables.posted } : undefined),
-          // A dead worker's connections closed without its close handlers: give its places back.
-          () => TcpCaps.reclaim(tcpCaps, i),
-        ),
-      );
-    }
-  }
+  const threads = answeringThreads(workers, threadOpts, tcpCaps, log, () =>
+    current && tables ? { snapshot: current, steering: tables.posted } : undefined,
+  );
 
   /** Builds the tables of `snap` with the current GeoIP data and swaps them into every thread. */
   const install = async (snap: Snapshot, why: string): Promise<LoadResult> => {
@@ -299,37 +196,9 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
   statsTimer.unref();
 
   const flushReport = async () => {
+    // Drained from every thread also without reports, so the counters never grow.
     const parts = await Promise.all(threads.map((t) => t.call<BlockCount[]>('blocks').catch(() => [])));
-    for (const p of parts) blocks.push(...p);
-    if (!opts.reports) {
-      blocks = [];
-      return;
-    }
-    const merged = new Map<string, BlockCount>();
-    for (const b of blocks) {
-      const k = `${b.block}|${b.edge}`;
-      const m = merged.get(k);
-      if (m) m.answers += b.answers;
-      else merged.set(k, { ...b });
-    }
-    blocks = [];
-    const body = {
-      consumer: opts.reports.consumer,
-      kind: 'dns',
-      snapshotVersion: current?.version ?? 0,
-      healthy: current !== undefined,
-      load: { answers: [...merged.values()].reduce((n, b) => n + b.answers, 0) },
-      details: { intervalMs: opts.reports.intervalMs ?? 60_000, blocks: [...merged.values()] },
-    };
-    try {
-      // The answer counts of this interval are sent once; on another API URL when the first fails before it answers.
-      const res = await opts.reports.client.request('POST', '/v1/reports', { body, timeoutMs: 5000 });
-      if (res.status < 200 || res.status >= 300)
-        log.warn({ status: res.status, body: res.text.slice(0, 200) }, 'report refused by the API');
-    } catch (err) {
-      // The API being down never affects answering (static stability).
-      log.warn({ err: String(err) }, 'report not delivered');
-    }
+    if (opts.reports) await sendReport(opts.reports, parts.flat(), current, log);
   };
   const reportTimer = opts.reports
     ? setInterval(() => void flushReport(), opts.reports.intervalMs ?? 60_000)
@@ -338,32 +207,8 @@ export async function createDnsServer(opts: DnsServerOptions): Promise<DnsServer
 
   let http: HttpServer | undefined;
   let httpPort: number | undefined;
-  if (opts.http) {
-    http = createHttpServer(async (req, res) => {
-      if (req.url === '/metrics') {
-        await drain();
-        res.setHeader('content-type', metrics.registry.contentType);
-        res.end(await metrics.registry.metrics());
-      } else if (req.url === '/healthz') {
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ status: 'ok' }));
-      } else if (req.url === '/readyz') {
-        // Ready means: answering from a snapshot.
-        res.statusCode = current ? 200 : 503;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ ready: current !== undefined, snapshotVersion: current?.version ?? null }));
-      } else {
-        res.statusCode = 404;
-        res.end();
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      http!.once('error', reject);
-      http!.listen(opts.http!.port, opts.http!.address, () => resolve());
-    });
-    const a = http.address();
-    httpPort = typeof a === 'object' && a ? a.port : undefined;
-  }
+  if (opts.http)
+    ({ server: http, port: httpPort } = await startHealthEndpoint(opts.http, metrics, drain, () => current));
 
   return {
     setSnapshot,

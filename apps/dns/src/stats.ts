@@ -1,6 +1,6 @@
 import { blockOfKey, formatNetwork } from '@catchment/geo/tables';
 import { QTYPE_LABELS } from './qtypes.ts';
-import type { CompiledZones } from './zone/compile.ts';
+import type { CompiledZones } from './zone/types.ts';
 
 /**
  * Counters kept by each listener in typed arrays (no allocation on the query path), drained

@@ -1,9 +1,7 @@
-export * from './addresses.ts';
-export * from './agent.ts';
-export * from './applier.ts';
-export * from './health.ts';
-export * from './load/index.ts';
-export * from './local-withdrawals.ts';
-export * from './metrics.ts';
-export * from './reporter.ts';
+export { type LocalAddress, localAddresses, missingAddresses, requiredAddresses } from './addresses.ts';
+export { type EdgeAgent, startEdgeAgent } from './agent.ts';
+export { HealthMonitor, probe } from './health.ts';
+export { PrometheusLoadSource } from './load/index.ts';
+export { decideLocalWithdrawals } from './local-withdrawals.ts';
+export { createEdgeMetrics } from './metrics.ts';
 export { buildBpf } from './xdp/object.ts';

@@ -1,3 +1,3 @@
-export * from './client.ts';
-export * from './endpoints.ts';
-export * from './tls.ts';
+export { ApiClient, ApiUnreachableError } from './client.ts';
+export { ApiConfigError, Endpoints, parseApiUrls } from './endpoints.ts';
+export type { ClientTlsFiles } from './tls.ts';

@@ -1,26 +1,153 @@
-export * from './actions.ts';
-export * from './config.ts';
-export * from './config-normalise.ts';
-export * from './config-schema.ts';
-export * from './dnssec/keys.ts';
-export * from './duration.ts';
-export * from './edge-rules.ts';
-export * from './errors.ts';
-export * from './logger.ts';
-export * from './metrics.ts';
-export * from './net.ts';
-export * from './observed.ts';
-export * from './ports.ts';
-export * from './prometheus.ts';
-export * from './records.ts';
-export * from './runs.ts';
-export * from './schema-common.ts';
-export * from './settings.ts';
-export * from './shedding.ts';
-export * from './slo-objective.ts';
-export * from './snapshot.ts';
-export * from './snapshot-follower.ts';
-export * from './snapshot-schema.ts';
-export * from './validate.ts';
-export * from './version.ts';
-export * from './world.ts';
+export {
+  ACTION_KINDS,
+  type ActionKind,
+  ActionParams,
+  type ActiveAction,
+  EDGE_SCOPED_ACTIONS,
+  OVERRIDE_ACTIONS,
+} from './actions.ts';
+export {
+  communityProblem,
+  DEFAULT_GUE_PORT,
+  dnssecConfigErrors,
+  domainErrors,
+  loadConfigFile,
+  normaliseName,
+  parseConfigText,
+  validateConfig,
+} from './config.ts';
+export { type NormalConfig, normaliseConfig } from './config-normalise.ts';
+export {
+  CatchmentConfig,
+  EdgeConfig,
+  EdgeDsrConfig,
+  PlaybookConfig,
+  PolicyConfig,
+  PrefixConfig,
+  ServiceConfig,
+  SettingsConfig,
+  SloConfig,
+  TransitConfig,
+  WatermarksConfig,
+  ZoneConfig,
+  ZoneDnssecConfig,
+  ZoneRecordConfig,
+} from './config-schema.ts';
+export {
+  ALGORITHM_NAMES,
+  DNSSEC_ALGORITHMS,
+  type DnssecAlgorithm,
+  decryptPrivateKey,
+  dnskeyRdata,
+  dnskeyText,
+  dsRdata,
+  dsText,
+  encryptPrivateKey,
+  FLAGS_KSK,
+  FLAGS_ZSK,
+  generateDnssecKey,
+  kekId,
+  keyAad,
+  keyTag,
+  loadKek,
+  privateKeyObject,
+} from './dnssec/keys.ts';
+export { durationProblem, MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from './duration.ts';
+export {
+  acceptsMovedLoad,
+  actionActive,
+  byActionOrder,
+  DEFAULT_LOAD_STALE_MS,
+  DEFAULT_UTILISATION_THRESHOLD,
+  DEFAULT_WATERMARKS,
+  edgeUsable,
+  edgeWatermarks,
+  effectiveThreshold,
+  hasHeadroom,
+  headroomRps,
+  movedPercent,
+  settledLoadRps,
+  watermarkShare,
+} from './edge-rules.ts';
+export { CatchmentError, type ErrorCode, ErrorCodes, type FieldError, isCatchmentError } from './errors.ts';
+export { createLogger, type Logger } from './logger.ts';
+export { instrumentProcess } from './metrics.ts';
+export { type Cidr, canonicalIp, cidrContains, cidrProblem, ipFamily, isIp, parseCidr } from './net.ts';
+export {
+  agentReportStaleMs,
+  DEFAULT_AGENT_REPORT_STALE_SECONDS,
+  formatAge,
+  type ObservedHealth,
+  type ObservedHealthState,
+  observedAnnouncementProblem,
+  observedHealth,
+} from './observed.ts';
+export { DEFAULT_PORTS } from './ports.ts';
+export { promQuery } from './prometheus.ts';
+export { recordValueProblem, zoneRecordErrors } from './records.ts';
+export type { RunState, StepState } from './runs.ts';
+export {
+  CidrText,
+  CommunityText,
+  CountryCode,
+  DnsName,
+  Duration,
+  EDGE_OVERRIDES,
+  EDGE_STATES,
+  EdgeOverride,
+  EdgeState,
+  IpText,
+  Name,
+  PLAYBOOK_MODES,
+  PlaybookMode,
+  PlaybookStep,
+  PlaybookTrigger,
+  RECORD_TYPES,
+  RecordType,
+  SLO_METRICS,
+  SloMetric,
+  Soa,
+  Ttl,
+} from './schema-common.ts';
+export { DEFAULT_SETTINGS, runtimeSettings } from './settings.ts';
+export { isActionKind, isDnsBlockReport, isSheddingKind, type SheddingActionKind } from './shedding.ts';
+export {
+  badRatioQuery,
+  burnLabels,
+  burnRates,
+  type ObjectiveSlo,
+  objectiveWindows,
+  readBurn,
+  SloObjective,
+  sloRuleGroups,
+} from './slo-objective.ts';
+export { canonicalJson, sealSnapshot, verifySnapshot } from './snapshot.ts';
+export { SnapshotFollower } from './snapshot-follower.ts';
+export {
+  Snapshot,
+  SnapshotAnnouncement,
+  SnapshotBody,
+  SnapshotDnssec,
+  SnapshotDnssecKey,
+  SnapshotDsr,
+  SnapshotEdge,
+  SnapshotObserved,
+  SnapshotPin,
+  SnapshotPrefix,
+  SnapshotSettings,
+  SnapshotTransit,
+  SnapshotZone,
+} from './snapshot-schema.ts';
+export { VERSION } from './version.ts';
+export {
+  type EdgeOverrideValue,
+  type EdgeStateValue,
+  edgeAnnouncedPrefixes,
+  HOUR_MS,
+  type World,
+  type WorldAction,
+  type WorldEdge,
+  type WorldPrefix,
+  type WorldRouteChange,
+  type WorldService,
+} from './world.ts';

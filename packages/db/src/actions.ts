@@ -145,6 +145,32 @@ export async function runActionIds(db: Reader, runId: number): Promise<number[]>
   return rows.map((r) => r.id);
 }
 
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** Reverts actions that are still active, each with its audit entry; returns the ids it reverted (idempotent). */
+export async function revertActions(tx: Tx, ids: number[], now: Date, by: string): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx
+    .update(t.actions)
+    .set({ revertedAt: now, revertedBy: by })
+    .where(and(inArray(t.actions.id, ids), isNull(t.actions.revertedAt)))
+    .returning({ id: t.actions.id, kind: t.actions.kind, params: t.actions.params });
+  await recordAudit(
+    tx,
+    rows.map((r) => ({
+      at: now,
+      actor: by,
+      action: 'revert',
+      objectType: 'action',
+      objectId: String(r.id),
+      reason: `reverted by ${by}`,
+      before: { kind: r.kind, params: r.params, active: true },
+      after: { active: false },
+    })),
+  );
+  return rows.map((r) => r.id);
+}
+
 /** Whether an action expired in (since, now]: the compiled state changed without any write. */
 export async function actionsExpiredBetween(db: Reader, since: Date, now: Date): Promise<boolean> {
   const rows = await db

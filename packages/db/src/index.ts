@@ -1,19 +1,35 @@
-export * from './actions.ts';
-export * from './audit.ts';
-export * from './compile.ts';
-export * from './config-diff.ts';
-export * from './config-export.ts';
-export * from './config-import.ts';
-export * from './connection.ts';
-export * from './dnssec.ts';
-export * from './dnssec-rollover.ts';
-export * from './load-history.ts';
-export * from './migrate.ts';
-export * from './observed.ts';
-export * from './publish.ts';
-export * from './route-history.ts';
-export * from './rows.ts';
-export * from './runs.ts';
+export {
+  actionActiveAt,
+  actionsExpiredBetween,
+  insertAction,
+  renewRunActions,
+  revertActions,
+  runActionIds,
+} from './actions.ts';
+export { latestAudit, objectRevision, recordAudit } from './audit.ts';
+export { compileSnapshot } from './compile.ts';
+export { CONFIG_KINDS, type ConfigKind, type FieldChange, fieldChanges, type PlanChange } from './config-diff.ts';
+export { exportConfig } from './config-export.ts';
+export { importConfig } from './config-import.ts';
+export { type Database, type Db, openDatabase, rowsOf } from './connection.ts';
+export { dnssecStatus } from './dnssec.ts';
+export { advanceRollover, startRollover } from './dnssec-rollover.ts';
+export { edgeLoadSeries, LOAD_HISTORY_RETENTION_MS, recordEdgeLoad } from './load-history.ts';
+export { migrate, migrationStatus } from './migrate.ts';
+export { type AgentReportRow, compileObserved } from './observed.ts';
+export { latestSnapshot, publications, publishSnapshot, SNAPSHOT_CHANNEL } from './publish.ts';
+export {
+  edgeColumns,
+  edgeDsrOf,
+  edgeWatermarksOf,
+  policyRulesOf,
+  sloColumns,
+  sloConfigOf,
+  writePolicyRules,
+} from './rows.ts';
+export { abortRun, openRuns, type RunRow, runById, startRun, type Tx, updateRun } from './runs.ts';
 export * as schema from './schema.ts';
-export * from './unreachable.ts';
-export * from './world.ts';
+export { type IncomingSignal, ingestSignal, latestSignal, recordEvaluation } from './signals.ts';
+export { carryRunApproval, decideStage, type StepRow, setStepState, stepsOf, upsertStep } from './stages.ts';
+export { isDatabaseUnreachable, withDeadline } from './unreachable.ts';
+export { type ReadWorld, readWorld } from './world.ts';

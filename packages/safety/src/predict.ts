@@ -7,6 +7,7 @@ import {
   settledLoadRps,
 } from '@catchment/core';
 import { loadTargets } from '@catchment/geo';
+import { answerShare, pinnedBlocks } from './pinned.ts';
 import type { LoadMove, Refusal, SafetyAction, SafetyEdge, SafetyWorld } from './types.ts';
 import { COMMUNITIES_SHED_SHARE, edgeOf } from './world.ts';
 
@@ -56,6 +57,8 @@ export interface Prediction {
   movedRps: number;
   /** Extra load that may move because DNS shifts whole client blocks (upper bound). */
   granularityRps: number;
+  /** Load of the client blocks pinned to the edge, which a DNS shift leaves in place. */
+  pinnedRps: number;
   targets: TargetPrediction[];
   confidence: 'model' | 'estimate';
 }
@@ -101,15 +104,18 @@ export function spread(rps: number, targets: string[], weight: (name: string) =>
   return targets.map((t) => ({ edge: t, rps: (rps * weight(t)) / total }));
 }
 
-/** Largest share of the edge's DNS answers one client block carries: DNS shifts whole blocks. */
-export function largestBlockShare(world: SafetyWorld, edge: string): number {
+/**
+ * Largest share of the edge's DNS answers one client block carries: DNS shifts whole blocks.
+ * Blocks in `held` (pinned there) do not move, so they are not counted as the largest.
+ */
+export function largestBlockShare(world: SafetyWorld, edge: string, held: ReadonlySet<string> = new Set()): number {
   const blocks = world.answers?.get(edge);
   if (!blocks || blocks.size === 0) return 0;
   let total = 0;
   let max = 0;
-  for (const n of blocks.values()) {
+  for (const [block, n] of blocks) {
     total += n;
-    max = Math.max(max, n);
+    if (!held.has(block)) max = Math.max(max, n);
   }
   return total > 0 ? max / total : 0;
 }
@@ -135,9 +141,10 @@ function shedLevel(kind: SheddingActionKind, params: Record<string, unknown>): n
 
 /**
  * Predicts a combination of proposals on one edge. Per kind:
- *  - dns-shift: the new share of the DNS-steerable load (the measured load already
- *    excludes what an earlier stage shifted), plus the block granularity as an upper
- *    bound, onto the shift targets (packages/geo loadTargets, as DNS picks them);
+ *  - dns-shift: the new share of the DNS-steerable load that no pin holds (pinned.ts;
+ *    the measured load already excludes what an earlier stage shifted), plus the block
+ *    granularity as an upper bound, onto the shift targets (packages/geo loadTargets, as
+ *    DNS picks them);
  *  - withdraw-unicast: the withdrawn prefixes' share of the edge's load (by count of
  *    its announced unicast prefixes) onto the other announcers of the covering
  *    supernets, by capacity (catchments are not chosen);
@@ -158,6 +165,7 @@ export function predict(world: SafetyWorld, proposals: readonly Proposal[], opts
     capacityRps: source?.capacityRps ?? 0,
     movedRps: 0,
     granularityRps: 0,
+    pinnedRps: 0,
     targets: [],
     confidence: 'model',
   };
@@ -215,10 +223,14 @@ export function predict(world: SafetyWorld, proposals: readonly Proposal[], opts
     const previous = supersededAction(world, shift);
     const before = previous ? num(previous.params.percent) : 0;
     const share = before >= 100 ? 0 : Math.max(0, (num(shift.params.percent) - before) / (100 - before));
-    const moved = current * share * opts.dnsSteerableShare;
+    // Pinned clients keep their answer whatever the shift: only the rest of the steerable load moves.
+    const held = pinnedBlocks(world, edgeName);
+    const steerable = current * opts.dnsSteerableShare;
+    const pinned = steerable * answerShare(world, edgeName, held);
+    const moved = (steerable - pinned) * share;
     const granularity = Math.max(
       0,
-      Math.min(current - moved, current * largestBlockShare(world, edgeName) * opts.dnsSteerableShare),
+      Math.min(current - pinned - moved, current * largestBlockShare(world, edgeName, held) * opts.dnsSteerableShare),
     );
     const targets = targetsFor(moved + granularity, names(shift.params.targets));
     // The capacity rule judges the upper bound: whole blocks may move more than the share.
@@ -226,6 +238,7 @@ export function predict(world: SafetyWorld, proposals: readonly Proposal[], opts
     params[proposals.indexOf(shift)] = { ...shift.params, targets };
     prediction.movedRps += moved;
     prediction.granularityRps = granularity;
+    prediction.pinnedRps = pinned;
   }
   const withdrawn = sheds.filter((p) => p.kind === 'withdraw-unicast').map((p) => String(p.params.prefix));
   if (withdrawn.length > 0) {

@@ -1,6 +1,8 @@
 /** How numbers, times and states are shown, in one place. */
 export const pct = (x: number | null | undefined): string =>
   x === null || x === undefined ? '–' : `${Math.round(x * 100)} %`;
+/** An objective such as 99.9 % or 99.95 %: rounding to whole percent would show 100 %. */
+export const objectivePct = (x: number): string => `${Number((x * 100).toFixed(3))} %`;
 export const rps = (x: number | null | undefined): string =>
   x === null || x === undefined ? 'not reported' : `${Intl.NumberFormat('en').format(Math.round(x))} rps`;
 

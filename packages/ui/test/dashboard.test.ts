@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { loadConfigFile } from '@catchment/core';
+import { loadConfigFile, objectiveWindows } from '@catchment/core';
 import { DB_MODES, freePort, freshPostgresUrl, GEOIP_TESTDATA, tempDir, until } from '@catchment/testkit';
 import { launchChromium, type RunningBrowser } from '@catchment/testkit/browser';
+import { startExporter, startPrometheus } from '@catchment/testkit/prometheus';
 import type { Page } from 'playwright-core';
 import { buildUi } from '../src/build.ts';
 
@@ -51,7 +52,11 @@ interface Catchment {
   stop(): Promise<void>;
 }
 
-async function startCatchment(mode: (typeof DB_MODES)[number], dataDir: string): Promise<Catchment> {
+async function startCatchment(
+  mode: (typeof DB_MODES)[number],
+  dataDir: string,
+  prometheusUrl: string,
+): Promise<Catchment> {
   const ports = { api: await freePort(), dns: await freePort(), dnsHttp: await freePort(), ctl: await freePort() };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -64,6 +69,7 @@ async function startCatchment(mode: (typeof DB_MODES)[number], dataDir: string):
     CATCHMENT_DNS_REPORT_SECONDS: '1',
     CATCHMENT_GEOIP_CITY: CITY,
     CATCHMENT_LOG_LEVEL: 'warn',
+    CATCHMENT_PROMETHEUS_URL: prometheusUrl,
   };
   // The admin token file goes there (PGlite would create the folder; PostgreSQL does not).
   await mkdir(dataDir, { recursive: true });
@@ -138,14 +144,38 @@ async function screenshot(page: Page, dir: string, name: string): Promise<string
 
 const edgesOfDemo = async () => ((await loadConfigFile(DEMO)).edges ?? []).map((e) => e.name).sort();
 
+/** lhr's request and error counters: 1 error in 5000 requests, whenever Prometheus scrapes. */
+const OBJECTIVE = { target: 0.999, window: '28d' };
+const BAD_RATIO = 1 / 5000;
+const started = Date.now();
+function lhrCounters(): string {
+  const errors = (Date.now() - started) / 10;
+  return [
+    '# TYPE catchment_edge_requests_total counter',
+    `catchment_edge_requests_total{edge="lhr"} ${errors / BAD_RATIO}`,
+    '# TYPE catchment_edge_errors_total counter',
+    `catchment_edge_errors_total{edge="lhr"} ${errors}`,
+    '',
+  ].join('\n');
+}
+
 let browser: RunningBrowser;
 let axeSource: string;
+let exporter: Awaited<ReturnType<typeof startExporter>>;
+let prometheus: Awaited<ReturnType<typeof startPrometheus>>;
 before(async () => {
   await buildUi();
   axeSource = await readFile(AXE, 'utf8');
   browser = await launchChromium();
+  // A real Prometheus for the controller's SLO objectives (error budgets and burn rates).
+  exporter = await startExporter(lhrCounters);
+  prometheus = await startPrometheus([`127.0.0.1:${exporter.port}`]);
 });
-after(async () => browser?.close());
+after(async () => {
+  await browser?.close();
+  await prometheus?.stop();
+  await exporter?.close();
+});
 
 for (const mode of DB_MODES) {
   describe(`dashboard in Chromium, catchment start on ${mode}`, () => {
@@ -166,7 +196,7 @@ for (const mode of DB_MODES) {
     before(async () => {
       dir = await tempDir('catchment-ui-');
       shots = dir.path;
-      cm = await startCatchment(mode, join(dir.path, 'data'));
+      cm = await startCatchment(mode, join(dir.path, 'data'), prometheus.url);
       const token = async (role: string) =>
         (await call(cm.url, cm.admin, '/v1/tokens', { name: `${role}-${process.pid}`, role })).body as {
           token: string;
@@ -533,6 +563,46 @@ for (const mode of DB_MODES) {
       await dialog.getByRole('button', { name: 'Close' }).click();
       await page.getByTestId('pins-none').waitFor(WAIT);
       assert.equal((await call(cm.url, cm.admin, '/v1/pins')).body.items.length, 0);
+    });
+
+    it("the edge page shows an SLO objective's error budget left and its burn rates, as the controller evaluated them", async () => {
+      const slo = 'lhr-errors';
+      const created = await call(cm.url, cm.admin, '/v1/slos', {
+        name: slo,
+        edge: 'lhr',
+        metric: 'error-rate',
+        enter: 0.05,
+        exit: 0.02,
+        window: '5m',
+        objective: OBJECTIVE,
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      type Evaluated = { budgetRemaining: number | null; windows: Record<string, { burnRate: number | null }> };
+      const lhr = await until(
+        'the controller evaluated the objective from Prometheus',
+        async () => {
+          const b = await call(cm.url, viewer, `/v1/slos/${slo}/budget`);
+          const e = (b.body.edges as (Evaluated & { edge: string })[]).find((x) => x.edge === 'lhr');
+          const complete =
+            e && e.budgetRemaining !== null && Object.values(e.windows).every((w) => w.burnRate !== null);
+          return complete ? e : undefined;
+        },
+        90_000,
+      );
+      // 1 bad in 5000 against 1 in 1000 allowed: burning at 0.2x in every window, 80 % left.
+      assert.ok(Math.abs((lhr.budgetRemaining ?? 0) - 0.8) < 1e-6, JSON.stringify(lhr));
+      assert.deepEqual(Object.keys(lhr.windows).sort(), objectiveWindows(OBJECTIVE).sort());
+
+      const page = await open(viewer);
+      await page.goto(`${cm.url}/ui/#/edges/lhr`);
+      const shown = page.getByTestId(`budget-${slo}`);
+      await shown.waitFor(WAIT);
+      const text = (await shown.textContent())?.replace(/\s+/g, ' ') ?? '';
+      assert.match(text, /80 % of 28d budget left \(objective 99\.9 %\)/);
+      for (const w of objectiveWindows(OBJECTIVE)) assert.ok(text.includes(`${w} 0.2×`), `burn over ${w} in "${text}"`);
+      assert.doesNotMatch(text, /burning/, 'no pair burns faster than its factor');
+      assert.equal(await shown.getAttribute('class'), '');
+      await axe(page, 'edge SLO budget', axeSource);
     });
   });
 }

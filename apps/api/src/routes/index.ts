@@ -9,12 +9,15 @@ import { playbookResource, sloResource, transitResource } from '../resources/sim
 import { recordResource, zoneResource } from '../resources/zones.ts';
 import { actionRoutes } from './actions.ts';
 import { auditRoutes } from './audit.ts';
+import { automationRoutes } from './automation.ts';
 import { configRoutes } from './config.ts';
 import { dnssecRoutes } from './dnssec.ts';
+import { edgeActionRoutes } from './edge-actions.ts';
 import { edgeLoadRoutes } from './edge-load.ts';
 import { explainRoutes } from './explain.ts';
 import { healthRoutes } from './health.ts';
 import { pinRoutes } from './pins.ts';
+import { prefixActionRoutes } from './prefix-actions.ts';
 import { prefixCommunityRoutes } from './prefix-communities.ts';
 import { reportRoutes } from './reports.ts';
 import { runRoutes } from './runs.ts';
@@ -41,6 +44,9 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   prefixCommunityRoutes(app, ctx);
   settingsRoutes(app, ctx);
   actionRoutes(app, ctx);
+  edgeActionRoutes(app, ctx);
+  automationRoutes(app, ctx);
+  prefixActionRoutes(app, ctx);
   pinRoutes(app, ctx);
   edgeLoadRoutes(app, ctx);
   runRoutes(app, ctx);

@@ -3,23 +3,22 @@ import { schema } from '@catchment/db';
 import { and, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
+import { createAction } from '../actions/create.ts';
+import { activeNow, loadActions } from '../actions/records.ts';
+import { revertActions } from '../actions/revert.ts';
+import {
+  ActionRecord,
+  actionResponses,
+  Common,
+  type CommonBody,
+  IdempotencyHeaders,
+  revertResponses,
+  UndoBody,
+} from '../actions/schemas.ts';
 import { OPERATE, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
 import { errorResponses } from '../schemas.ts';
-import {
-  ActionRecord,
-  ActionResult,
-  activeNow,
-  Common,
-  type CommonBody,
-  createAction,
-  DryRunResult,
-  loadActions,
-  RevertResult,
-  revertActions,
-  UndoBody,
-} from './actions.ts';
 
 const t = schema.actions;
 
@@ -97,8 +96,8 @@ export function pinRoutes(app: FastifyInstance, ctx: ApiContext): void {
         tags: ['actions'],
         summary: "Pin clients (a prefix or a country) to an edge's answer; beats automation; Idempotency-Key supported",
         body: PinBody,
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 200 })) }),
-        response: { 200: DryRunResult, 201: ActionResult, ...errorResponses },
+        headers: IdempotencyHeaders,
+        response: actionResponses,
       },
     },
     async (req, reply) => {
@@ -120,7 +119,7 @@ export function pinRoutes(app: FastifyInstance, ctx: ApiContext): void {
         summary: 'Remove a pin (reverts its action; idempotent)',
         params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
         body: UndoBody,
-        response: { 200: Type.Union([RevertResult, DryRunResult]), ...errorResponses },
+        response: revertResponses,
       },
     },
     async (req, reply) => {
@@ -133,7 +132,7 @@ export function pinRoutes(app: FastifyInstance, ctx: ApiContext): void {
         reply,
         eq(t.id, id),
         { kind: 'pin', edge: a.edge, params: a.params, revert: true },
-        req.body as Static<typeof UndoBody>,
+        req.body as UndoBody,
         String(id),
       );
     },

@@ -1,5 +1,5 @@
 import { CatchmentError } from '@catchment/core';
-import { abortRun, type Db, recordAudit, schema } from '@catchment/db';
+import { abortRun, type Db, decideStage, schema } from '@catchment/db';
 import { and, asc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -167,9 +167,10 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
   );
 
   /**
-   * Approval contract (packages/core runs.ts): the stage the run waits on moves from
-   * awaiting-approval to approved or rejected, with who and when; a database trigger
-   * wakes the controller, which applies an approved stage after checking the rules again.
+   * Approval contract (packages/core runs.ts, packages/db decideStage): the stage the run
+   * waits on moves from awaiting-approval to approved or rejected, with who and when; a
+   * database trigger wakes the controller, which applies an approved stage after checking
+   * the rules again.
    */
   const decide = (path: 'approve' | 'reject', decision: 'approved' | 'rejected', summary: string) =>
     app.post(
@@ -182,32 +183,9 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const { id } = req.params as { id: number };
         const { reason } = req.body as Static<typeof Body>;
         const actor = actorOf(req);
-        return ctx.db.transaction(async (txn) => {
-          const tx = txn as unknown as Db;
-          const [run] = await tx.select().from(r).where(eq(r.id, id)).for('update');
-          if (!run) throw new CatchmentError('NOT_FOUND', `run ${id} does not exist`);
-          const now = new Date();
-          const [step] = await tx
-            .update(schema.runSteps)
-            .set({ state: decision, decidedBy: actor, decidedAt: now })
-            .where(and(eq(schema.runSteps.runId, id), eq(schema.runSteps.state, 'awaiting-approval')))
-            .returning();
-          if (!step)
-            throw new CatchmentError('STATE_CONFLICT', `run ${id} (${run.state}) is not waiting for an approval`, {
-              details: { state: run.state },
-            });
-          await recordAudit(tx, {
-            actor,
-            action: path,
-            objectType: 'run',
-            objectId: String(id),
-            reason,
-            before: { step: step.id, position: step.position, stage: step.stage, state: 'awaiting-approval' },
-            after: { step: step.id, state: decision },
-          });
-          const [out] = await loadRuns(tx, eq(r.id, id), 1, true);
-          return out as Run;
-        });
+        await decideStage(ctx.db, id, decision, actor, reason);
+        const [out] = await loadRuns(ctx.db, eq(r.id, id), 1, true);
+        return out as Run;
       },
     );
   decide('approve', 'approved', 'Approve the stage a run waits on (mode approve)');
@@ -229,13 +207,7 @@ export function runRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { id } = req.params as { id: number };
       const { reason } = req.body as Static<typeof Body>;
       const actor = actorOf(req);
-      try {
-        await abortRun(ctx.db, id, actor, reason);
-      } catch (err) {
-        if (err instanceof CatchmentError && err.code === 'CONFLICT')
-          throw new CatchmentError('STATE_CONFLICT', err.message);
-        throw err;
-      }
+      await abortRun(ctx.db, id, actor, reason);
       await ctx.changed(actor);
       const [run] = await loadRuns(ctx.db, eq(r.id, id), 1, true);
       return run as Run;

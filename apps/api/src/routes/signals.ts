@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '@catchment/core';
-import { type Db, schema } from '@catchment/db';
-import { and, asc, desc, eq, gt, type SQL, sql } from 'drizzle-orm';
+import { type IncomingSignal, ingestSignal, latestSignal, schema } from '@catchment/db';
+import { and, asc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { OPERATE, READ } from '../auth.ts';
+import { actorOf, OPERATE, READ } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, Page, PageQuery, pageOf } from '../pagination.ts';
 import { fieldProblem } from '../problem.ts';
@@ -86,20 +86,6 @@ const IntakeResult = Type.Object({
   ),
 });
 
-interface Incoming {
-  source: string;
-  fingerprint: string;
-  name: string;
-  status: 'firing' | 'resolved';
-  labels: Record<string, string>;
-  edge: string | undefined;
-  slo: string | undefined;
-  severity: string | undefined;
-  value: number | null;
-  startsAt: Date;
-  endsAt: Date | null;
-}
-
 /** Alertmanager's zero time ("0001-01-01T00:00:00Z") means "no end yet". */
 function time(text: string | undefined): Date | null {
   if (!text || text.startsWith('0001-')) return null;
@@ -107,66 +93,12 @@ function time(text: string | undefined): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-/**
- * Idempotent intake: a signal is identified by (source, fingerprint, startsAt), so
- * Alertmanager's resends and regroupings of the same alert land on the same row.
- * Firing inserts once (a resend refreshes its endsAt and last-seen time); resolved moves a
- * firing row to resolved once; anything else is a duplicate and changes nothing.
- */
-async function ingest(db: Db, s: Incoming): Promise<{ id: number; outcome: 'new' | 'resolved' | 'duplicate' }> {
-  const t = schema.signals;
-  return db.transaction(async (tx) => {
-    const [edge] = s.edge
-      ? await tx.select({ id: schema.edges.id }).from(schema.edges).where(eq(schema.edges.name, s.edge))
-      : [];
-    const [inserted] = await tx
-      .insert(t)
-      .values({
-        source: s.source,
-        fingerprint: s.fingerprint,
-        name: s.name,
-        edgeId: edge?.id ?? null,
-        slo: s.slo ?? null,
-        severity: s.severity ?? null,
-        status: s.status,
-        labels: s.labels,
-        value: s.value,
-        startsAt: s.startsAt,
-        // Firing: when the sender says it ends unless resent (the controller lets it lapse then).
-        endsAt: s.status === 'resolved' ? (s.endsAt ?? new Date()) : s.endsAt,
-      })
-      .onConflictDoNothing()
-      .returning({ id: t.id });
-    if (inserted) return { id: inserted.id, outcome: 'new' as const };
-    const identity = and(eq(t.source, s.source), eq(t.fingerprint, s.fingerprint), eq(t.startsAt, s.startsAt));
-    if (s.status === 'resolved') {
-      const [resolved] = await tx
-        .update(t)
-        .set({ status: 'resolved', endsAt: s.endsAt ?? new Date(), updatedAt: new Date() })
-        .where(and(identity, eq(t.status, 'firing')))
-        .returning({ id: t.id });
-      if (resolved) return { id: resolved.id, outcome: 'resolved' as const };
-    }
-    if (s.status === 'firing') {
-      // A resend of a firing alert: it is still alive, until its new endsAt.
-      const [seen] = await tx
-        .update(t)
-        .set({ endsAt: s.endsAt, updatedAt: new Date() })
-        .where(and(identity, eq(t.status, 'firing')))
-        .returning({ id: t.id });
-      if (seen) return { id: seen.id, outcome: 'duplicate' as const };
-    }
-    const [existing] = await tx.select({ id: t.id }).from(t).where(identity);
-    return { id: existing?.id ?? 0, outcome: 'duplicate' as const };
-  });
-}
-
 function digest(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
 }
 
 export function signalRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const intake = async (items: Incoming[]) => {
+  const intake = async (items: IncomingSignal[], actor: string) => {
     const out: Static<typeof IntakeResult> = {
       received: items.length,
       new: 0,
@@ -175,7 +107,7 @@ export function signalRoutes(app: FastifyInstance, ctx: ApiContext): void {
       signals: [],
     };
     for (const s of items) {
-      const r = await ingest(ctx.db, s);
+      const r = await ingestSignal(ctx.db, s, actor);
       ctx.metrics.signals.inc({ source: s.source, outcome: r.outcome });
       if (r.outcome === 'new') out.new++;
       else if (r.outcome === 'resolved') out.resolved++;
@@ -217,6 +149,7 @@ export function signalRoutes(app: FastifyInstance, ctx: ApiContext): void {
             endsAt: time(a.endsAt),
           };
         }),
+        actorOf(req),
       );
     },
   );
@@ -244,30 +177,27 @@ export function signalRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (!startsAt) {
         // Without a start time the latest occurrence of the same identity is meant: a
         // resend of firing or of resolved lands on it; firing after resolved is a new one.
-        const t = schema.signals;
-        const [last] = await ctx.db
-          .select({ startsAt: t.startsAt, status: t.status })
-          .from(t)
-          .where(and(eq(t.source, source), eq(t.fingerprint, fingerprint)))
-          .orderBy(desc(t.startsAt))
-          .limit(1);
+        const last = await latestSignal(ctx.db, source, fingerprint);
         startsAt = last && !(last.status === 'resolved' && b.status === 'firing') ? last.startsAt : new Date();
       }
-      return intake([
-        {
-          source,
-          fingerprint,
-          name: b.name,
-          status: b.status,
-          labels: { ...labels, ...(b.edge ? { edge: b.edge } : {}), ...(b.slo ? { slo: b.slo } : {}) },
-          edge: b.edge ?? labels.edge,
-          slo: b.slo ?? labels.slo,
-          severity: b.severity ?? labels.severity,
-          value: b.value ?? null,
-          startsAt,
-          endsAt: time(b.endsAt),
-        },
-      ]);
+      return intake(
+        [
+          {
+            source,
+            fingerprint,
+            name: b.name,
+            status: b.status,
+            labels: { ...labels, ...(b.edge ? { edge: b.edge } : {}), ...(b.slo ? { slo: b.slo } : {}) },
+            edge: b.edge ?? labels.edge,
+            slo: b.slo ?? labels.slo,
+            severity: b.severity ?? labels.severity,
+            value: b.value ?? null,
+            startsAt,
+            endsAt: time(b.endsAt),
+          },
+        ],
+        actorOf(req),
+      );
     },
   );
 

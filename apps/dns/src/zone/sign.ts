@@ -12,7 +12,7 @@ import {
 import { pruneCache, type SignatureCache, ZoneSigner } from '../dnssec/signer.ts';
 import { CLASS_IN, TYPE } from '../wire/constants.ts';
 import { encodeName } from '../wire/names.ts';
-import type { Chunk, CompiledZones, NameEntry } from './compile.ts';
+import type { Chunk, CompiledZones, NameEntry } from './types.ts';
 
 /**
  * Online DNSSEC, the compile-time part: every RRset that can be answered gets a `signed` twin

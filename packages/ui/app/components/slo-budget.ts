@@ -12,7 +12,7 @@ interface Budget {
   }[];
 }
 
-import { pct } from '../format.ts';
+import { objectivePct, pct } from '../format.ts';
 
 /**
  * One SLO's error budget at one edge, as the controller last evaluated it
@@ -25,13 +25,13 @@ export function SloBudget({ slo, edge }: { slo: string; edge: string }) {
   if (!o) return html`<span class="muted">no objective (threshold only)</span>`;
   const here = budget.data.edges.find((e) => e.edge === edge);
   if (!here || here.budgetRemaining === null) {
-    return html`<span class="muted">${pct(o.target)} over ${o.window}: not evaluated yet (needs Prometheus)</span>`;
+    return html`<span class="muted">${objectivePct(o.target)} over ${o.window}: not evaluated yet (needs Prometheus)</span>`;
   }
   const burns = Object.entries(here.windows)
     .filter(([, w]) => w.burnRate !== null)
     .map(([w, v]) => `${w} ${(v.burnRate as number).toFixed(1)}×`);
   return html`<span data-testid=${`budget-${slo}`} class=${here.firing.length ? 'hot' : ''}>
-    ${pct(here.budgetRemaining)} of ${o.window} budget left (objective ${pct(o.target)});
+    ${pct(here.budgetRemaining)} of ${o.window} budget left (objective ${objectivePct(o.target)});
     burn ${burns.join(', ')}${here.firing.length ? html`; <strong>burning ${here.firing.map((p) => `${p.long}/${p.short} ${p.severity}`).join(', ')}</strong>` : ''}
   </span>`;
 }
