@@ -156,7 +156,11 @@ export const Scenario = Type.Object(
     edges: Type.Optional(Type.Record(Type.String(), EdgeModel)),
     alert: Type.Optional(
       Type.Object(
-        { name: Type.Optional(Name), threshold: Type.Optional(Share), for: Type.Optional(Duration) },
+        {
+          name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'alertname' })),
+          threshold: Type.Optional(Share),
+          for: Type.Optional(Duration),
+        },
         { additionalProperties: false },
       ),
     ),
