@@ -9,6 +9,7 @@ import { type Db, schema } from '@catchment/db';
 import { GeoDb } from '@catchment/geo';
 import { parseScenarioText, type StrategyName, simulate } from '@catchment/sim';
 import { tempDir } from '@catchment/testkit';
+import { eq } from 'drizzle-orm';
 import { stringify } from 'yaml';
 import { ControllerDriver } from '../src/simulate/controller-driver.ts';
 
@@ -36,6 +37,7 @@ strategies: [none, dns-withdraw]
 interface Inspected {
   steps: (typeof schema.runSteps.$inferSelect)[];
   actions: (typeof schema.actions.$inferSelect)[];
+  loads: Map<string, number>;
 }
 
 describe('catchment simulate with the real controller', () => {
@@ -73,6 +75,14 @@ describe('catchment simulate with the real controller', () => {
             seen.set(strategy, {
               steps: await db.select().from(schema.runSteps),
               actions: await db.select().from(schema.actions),
+              loads: new Map(
+                (
+                  await db
+                    .select({ name: schema.edges.name, rps: schema.edgeLoads.rps })
+                    .from(schema.edgeLoads)
+                    .innerJoin(schema.edges, eq(schema.edges.id, schema.edgeLoads.edgeId))
+                ).map((r) => [r.name, r.rps]),
+              ),
             });
           },
         });
@@ -93,7 +103,13 @@ describe('catchment simulate with the real controller', () => {
     );
     assert.ok(lhr(shed).overThresholdSeconds < lhr(none).overThresholdSeconds);
     assert.ok(lhr(shed).relieved, 'lhr under its threshold by the end');
-    const { steps, actions } = seen.get('dns-withdraw')!;
+    const { steps, actions, loads } = seen.get('dns-withdraw')!;
+    // The controller saw each edge's own load (the last report is the last second's).
+    for (const e of shed.edges) {
+      // (the series is kept as float32)
+      const last = e.load[shed.durationS - 1]!;
+      assert.ok(Math.abs((loads.get(e.name) ?? -1) - last) <= 1e-6 * last + 1e-3, `${e.name}'s report`);
+    }
     assert.ok(actions.length > 0);
     // A stage records the first action it wrote (a withdrawal writes one per prefix family).
     for (const a of actions) {

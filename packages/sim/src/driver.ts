@@ -15,8 +15,8 @@ export interface Driver {
   /** The snapshot in force when the scenario starts. */
   start(at: Date): Promise<SnapshotBody>;
   /**
-   * The end of simulated second `t` at `at`: the requests per second each edge served (in
-   * snapshot edge order) and the edges whose state changed. A new snapshot when one was
+   * The end of simulated second `t` at `at`: the requests per second each edge served (in the
+   * order of the edges of the snapshot `start` returned) and the edges whose state changed. A new snapshot when one was
    * published, else null.
    */
   second(t: number, at: Date, served: Float64Array, changes: EdgeStateChange[]): Promise<SnapshotBody | null>;

@@ -21,9 +21,14 @@ export class ScriptedDriver implements Driver {
     this.#steps = steps;
   }
 
+  #edgeNames: string[] = [];
+
   async start(at: Date): Promise<SnapshotBody> {
     this.#start = at;
-    return this.#compile(0, new Map());
+    const body = this.#compile(0, new Map());
+    // `served` comes in the snapshot's edge order.
+    this.#edgeNames = body.edges.map((e) => e.name);
+    return body;
   }
 
   #active(t: number): ActiveAction[] {
@@ -62,7 +67,7 @@ export class ScriptedDriver implements Driver {
       .map((a) => a.id)
       .join(',')}|${[...this.#down].sort().join(',')}`;
     if (key === this.#activeKey) return null;
-    const loads = new Map(this.#config.edges.map((e, i) => [e.name, served[i] ?? 0]));
+    const loads = new Map(this.#edgeNames.map((name, i) => [name, served[i] ?? 0]));
     return this.#compile(t + 1, loads);
   }
 

@@ -65,10 +65,6 @@ export class ControllerDriver implements Driver {
     await importConfig(database.db, this.#config, { actor: 'simulate' });
     const rows = await database.db.select({ id: schema.edges.id, name: schema.edges.name }).from(schema.edges);
     this.#edgeIds = new Map(rows.map((r) => [r.name, r.id]));
-    this.#edgeNames = (this.#config.edges ?? []).map((e) => e.name);
-    this.#capacity = (this.#config.edges ?? []).map((e) => e.capacity.rps);
-    this.#overSince = this.#edgeNames.map(() => null);
-    this.#firing = this.#edgeNames.map(() => false);
     this.#sloTriggered = (this.#config.playbooks ?? []).some((p) => 'slo' in p.trigger);
     this.#controller = new Controller({
       database,
@@ -82,7 +78,13 @@ export class ControllerDriver implements Driver {
       },
     });
     await this.#controller.start();
-    return compileSnapshot(database.db, at);
+    const body = await compileSnapshot(database.db, at);
+    // `served` comes in the snapshot's edge order (by name), not the configuration's.
+    this.#edgeNames = body.edges.map((e) => e.name);
+    this.#capacity = body.edges.map((e) => e.capacityRps);
+    this.#overSince = this.#edgeNames.map(() => null);
+    this.#firing = this.#edgeNames.map(() => false);
+    return body;
   }
 
   async second(t: number, at: Date, served: Float64Array, changes: EdgeStateChange[]): Promise<SnapshotBody | null> {
