@@ -20,7 +20,10 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  * and every published step marked. Edges that never pass 30 % are left out (a legend of 200
  * flat lines says nothing); at most 10 edges are drawn, the busiest.
  */
-export function loadSvg(runs: RunResult[], opts: { width?: number; panelHeight?: number } = {}): string {
+export function loadSvg(
+  runs: RunResult[],
+  opts: { width?: number; panelHeight?: number; title?: string } = {},
+): string {
   const W = opts.width ?? 900;
   const H = opts.panelHeight ?? 220;
   const padL = 50;
@@ -30,7 +33,8 @@ export function loadSvg(runs: RunResult[], opts: { width?: number; panelHeight?:
   const parts: string[] = [];
   const total = runs.length * (H + padT + padB);
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${total}" viewBox="0 0 ${W} ${total}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${total}" viewBox="0 0 ${W} ${total}" font-family="sans-serif" font-size="11" role="img">`,
+    `<title>${esc(opts.title ?? 'Utilisation per edge over time, one panel per strategy, steps marked')}</title>`,
   );
   runs.forEach((run, ri) => {
     const y0 = ri * (H + padT + padB) + padT;
