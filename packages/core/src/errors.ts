@@ -6,6 +6,7 @@
 export const ErrorCodes = {
   CONFIG_INVALID: { status: 422, title: 'Configuration is invalid' },
   CONFIG_UNREADABLE: { status: 400, title: 'Configuration file cannot be read' },
+  SCENARIO_INVALID: { status: 422, title: 'Simulation scenario is invalid' },
   VALIDATION_FAILED: { status: 422, title: 'Validation failed' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   CONFLICT: { status: 409, title: 'Conflict' },

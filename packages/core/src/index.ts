@@ -138,6 +138,7 @@ export {
   SnapshotTransit,
   SnapshotZone,
 } from './snapshot-schema.ts';
+export { schemaErrors } from './validate.ts';
 export { VERSION } from './version.ts';
 export {
   type EdgeOverrideValue,

@@ -1,0 +1,231 @@
+import { Controller } from '@catchment/controller';
+import { type CatchmentConfig, createLogger, type SnapshotBody } from '@catchment/core';
+import { compileSnapshot, type Database, type Db, importConfig, migrate, openDatabase, schema } from '@catchment/db';
+import {
+  type Driver,
+  type DriverLogEntry,
+  type EdgeStateChange,
+  type ScenarioModel,
+  type StrategyName,
+  scriptedDrivers,
+} from '@catchment/sim';
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+
+/** The controller's default tick (every 2 s) and SLO evaluation (every 15 s) schedules, in seconds. */
+const TICK_S = 2;
+const SLO_S = 15;
+
+/**
+ * The real controller, driven by simulated time: an in-memory PGlite database holding the
+ * strategy's configuration, edge load reports written as the edge agents would, the
+ * monitoring kit's EdgeOverloaded alert delivered as Alertmanager would (over the threshold
+ * for `for`, resolved below it), and `Controller.tick()` on the controller's own schedule with
+ * a fake clock. Every step is planned, predicted and judged by the controller itself; each
+ * publication is compiled by packages/db `compileSnapshot`.
+ */
+export class ControllerDriver implements Driver {
+  readonly #config: CatchmentConfig;
+  readonly #model: ScenarioModel;
+  #database: Database | undefined;
+  #controller: Controller | undefined;
+  #now = 0;
+  #start = 0;
+  #published = false;
+  #edgeIds = new Map<string, number>();
+  #edgeNames: string[] = [];
+  #capacity: number[] = [];
+  #overSince: (number | null)[] = [];
+  #firing: boolean[] = [];
+  #log: DriverLogEntry[] = [];
+  #lastStepId = 0;
+  /** A playbook triggered by an SLO: the controller must tick always (its evaluations decide). */
+  #sloTriggered = false;
+  ticks = 0;
+
+  readonly #beforeClose: ((db: Db) => Promise<void>) | undefined;
+
+  /** `beforeClose` sees the database as the run left it (tests read runs, stages and actions). */
+  constructor(config: CatchmentConfig, model: ScenarioModel, opts: { beforeClose?: (db: Db) => Promise<void> } = {}) {
+    this.#config = config;
+    this.#model = model;
+    this.#beforeClose = opts.beforeClose;
+  }
+
+  get db(): Db {
+    if (!this.#database) throw new Error('driver not started');
+    return this.#database.db;
+  }
+
+  async start(at: Date): Promise<SnapshotBody> {
+    this.#now = at.getTime();
+    this.#start = this.#now;
+    const database = await openDatabase({ dataDir: 'memory' });
+    this.#database = database;
+    await migrate(database);
+    await importConfig(database.db, this.#config, { actor: 'simulate' });
+    const rows = await database.db.select({ id: schema.edges.id, name: schema.edges.name }).from(schema.edges);
+    this.#edgeIds = new Map(rows.map((r) => [r.name, r.id]));
+    this.#sloTriggered = (this.#config.playbooks ?? []).some((p) => 'slo' in p.trigger);
+    this.#controller = new Controller({
+      database,
+      now: () => new Date(this.#now),
+      schedule: false,
+      http: false,
+      name: 'controller:simulate',
+      logger: createLogger('controller', { level: 'silent' }),
+      publish: async () => {
+        this.#published = true;
+      },
+    });
+    await this.#controller.start();
+    const body = await compileSnapshot(database.db, at);
+    // `served` comes in the snapshot's edge order (by name), not the configuration's.
+    this.#edgeNames = body.edges.map((e) => e.name);
+    this.#capacity = body.edges.map((e) => e.capacityRps);
+    this.#overSince = this.#edgeNames.map(() => null);
+    this.#firing = this.#edgeNames.map(() => false);
+    return body;
+  }
+
+  async second(t: number, at: Date, served: Float64Array, changes: EdgeStateChange[]): Promise<SnapshotBody | null> {
+    this.#now = at.getTime();
+    const db = this.db;
+    for (const c of changes) {
+      await db.update(schema.edges).set({ state: c.state }).where(eq(schema.edges.name, c.edge));
+      this.#log.push({ t: t + 1, text: `${c.edge} ${c.state === 'down' ? 'failed' : 'is back'}` });
+      this.#published = true;
+    }
+    const s = t + 1;
+    this.#alerts(s, served);
+    if (s % TICK_S === 0) {
+      await this.#report(at, served);
+      const alertChanged = await this.#deliverAlerts(at);
+      if (this.#sloTriggered && s % SLO_S === 0) await this.#controller!.slo.evaluate();
+      if (this.#sloTriggered || alertChanged || this.#firing.some(Boolean) || (await this.#runOpen())) {
+        await this.#controller!.tick();
+        this.ticks++;
+        await this.#readDecisions(s);
+      }
+    }
+    if (!this.#published) return null;
+    this.#published = false;
+    return compileSnapshot(db, at);
+  }
+
+  /**
+   * Idle: no alert fires and no run is open, so a tick would start nothing and advance nothing
+   * (and no automation action is left to expire). Skipping it changes no decision and saves most
+   * of a long scenario's time; with SLO-triggered playbooks every tick runs.
+   */
+  async #runOpen(): Promise<boolean> {
+    const open = await this.db
+      .select({ id: schema.playbookRuns.id })
+      .from(schema.playbookRuns)
+      .where(isNull(schema.playbookRuns.endedAt))
+      .limit(1);
+    return open.length > 0;
+  }
+
+  /** The edge agents' reports (edge_loads), as every agent upserts its own row (one statement here). */
+  async #report(at: Date, served: Float64Array): Promise<void> {
+    const rows = this.#edgeNames.map((name, i) => ({
+      edgeId: this.#edgeIds.get(name)!,
+      rps: served[i] ?? 0,
+      reportedAt: at,
+    }));
+    await this.db
+      .insert(schema.edgeLoads)
+      .values(rows)
+      .onConflictDoUpdate({
+        target: schema.edgeLoads.edgeId,
+        set: { rps: sql`excluded.rps`, reportedAt: sql`excluded.reported_at` },
+      });
+  }
+
+  /** The monitoring kit's alert rule: utilisation over `threshold` for `for`. */
+  #alerts(s: number, served: Float64Array): void {
+    const { threshold } = this.#model.alert;
+    for (let i = 0; i < this.#edgeNames.length; i++) {
+      const over = (served[i] ?? 0) / this.#capacity[i]! > threshold;
+      if (!over) this.#overSince[i] = null;
+      else if (this.#overSince[i] === null) this.#overSince[i] = s;
+    }
+  }
+
+  /** Alertmanager's deliveries, stored as the API's signal intake stores them. */
+  async #deliverAlerts(at: Date): Promise<boolean> {
+    let changed = false;
+    const db = this.db;
+    const { name, forS } = this.#model.alert;
+    const s = (at.getTime() - this.#start) / 1000;
+    for (let i = 0; i < this.#edgeNames.length; i++) {
+      const edge = this.#edgeNames[i]!;
+      const since = this.#overSince[i];
+      const fire = since !== null && since !== undefined && s - since >= forS;
+      const fingerprint = `${name}/${edge}`;
+      if (fire && !this.#firing[i]) {
+        await db.insert(schema.signals).values({
+          source: 'alertmanager',
+          fingerprint,
+          name,
+          edgeId: this.#edgeIds.get(edge) ?? null,
+          status: 'firing',
+          labels: { alertname: name, edge, severity: 'page' },
+          startsAt: at,
+          receivedAt: at,
+          updatedAt: at,
+        });
+        this.#firing[i] = true;
+        changed = true;
+        this.#log.push({ t: s, text: `alert ${name} firing for ${edge}` });
+      } else if (!fire && this.#firing[i]) {
+        await db
+          .update(schema.signals)
+          .set({ status: 'resolved', endsAt: at, updatedAt: at })
+          .where(and(eq(schema.signals.fingerprint, fingerprint), eq(schema.signals.status, 'firing')));
+        this.#firing[i] = false;
+        changed = true;
+        this.#log.push({ t: s, text: `alert ${name} resolved for ${edge}` });
+      }
+    }
+    return changed;
+  }
+
+  /** New stage rows since the last tick: what the controller did or was refused. */
+  async #readDecisions(s: number): Promise<void> {
+    const rows = await this.db
+      .select()
+      .from(schema.runSteps)
+      .where(gt(schema.runSteps.id, this.#lastStepId))
+      .orderBy(schema.runSteps.id);
+    for (const r of rows) {
+      this.#lastStepId = r.id;
+      const refusal = r.refusal as { rule?: string; reason?: string }[] | { rule?: string; reason?: string } | null;
+      const first = Array.isArray(refusal) ? refusal[0] : refusal;
+      this.#log.push({
+        t: s,
+        text: `run ${r.runId} step ${r.position}.${r.stage} ${r.kind}: ${r.state}${first?.rule ? ` (refused: ${first.rule}: ${first.reason ?? ''})` : ''}`,
+      });
+    }
+  }
+
+  log(): DriverLogEntry[] {
+    return this.#log;
+  }
+
+  async close(): Promise<void> {
+    if (this.#database && this.#beforeClose) await this.#beforeClose(this.#database.db);
+    await this.#controller?.stop();
+    await this.#database?.close();
+  }
+}
+
+/** The CLI's drivers: the real controller for every playbook strategy, the package's own otherwise. */
+export async function controllerDrivers(
+  strategy: StrategyName,
+  config: CatchmentConfig,
+  model: ScenarioModel,
+): Promise<Driver> {
+  if (strategy === 'none' || strategy === 'scripted') return scriptedDrivers(strategy, config, model);
+  return new ControllerDriver(config, model);
+}

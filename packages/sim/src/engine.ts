@@ -1,0 +1,373 @@
+import type { SnapshotBody } from '@catchment/core';
+import { distanceKm, type GeoDb, SteeringBuilder } from '@catchment/geo';
+import { type Answers, answerAll } from './answers.ts';
+import type { Driver, DriverLogEntry, EdgeStateChange } from './driver.ts';
+import { hash32, type Population } from './population.ts';
+import { type RouteTable, routeTable } from './routing.ts';
+import type { ScenarioModel } from './scenario.ts';
+import { changeNotes } from './steps.ts';
+
+/** Light in fibre covers about 200 km per millisecond: 1 ms of round trip per 100 km. */
+export const KM_PER_RTT_MS = 100;
+
+interface Version {
+  atS: number;
+  body: SnapshotBody;
+  answers: Answers;
+  route: RouteTable;
+  dsr: { fraction: number; targets: { edge: number; share: number }[] }[];
+}
+
+export interface EdgeResult {
+  name: string;
+  capacityRps: number;
+  threshold: number;
+  /** Requests per second served, one value per simulated second. */
+  load: Float32Array;
+  peakUtilisation: number;
+  /** Seconds with utilisation over the edge's SLO threshold / over its capacity. */
+  overThresholdSeconds: number;
+  overloadSeconds: number;
+  /** Requests beyond capacity, summed over the run. */
+  excessRequests: number;
+  /** From the first second over the threshold to the first second after the last one (null: never over). */
+  timeToReliefS: number | null;
+  relieved: boolean;
+}
+
+export interface RunResult {
+  strategy: string;
+  durationS: number;
+  edges: EdgeResult[];
+  /** Σ over edges of seconds over the SLO threshold (the headline figure). */
+  overThresholdSeconds: number;
+  overloadSeconds: number;
+  excessRequests: number;
+  offeredRequests: number;
+  servedRequests: number;
+  /** Extra work at shedding edges for the flows they forward (DSR cost), not offered load. */
+  dsrCostRequests: number;
+  /** Requests that reached no edge: nothing announced covers them, or the edge failed. */
+  droppedRequests: number;
+  /** Requests served by an edge farther from the client than the one it had at the start. */
+  servedFartherRequests: number;
+  /** Mean added round trip of those requests (great-circle distance, 100 km per ms). */
+  addedRttMs: number;
+  steps: { t: number; text: string }[];
+  decisions: DriverLogEntry[];
+  /** Offered load per second (for the conservation check and the plot). */
+  offered: Float32Array;
+  dropped: Float32Array;
+}
+
+function dsrOf(body: SnapshotBody, index: Map<string, number>): Version['dsr'] {
+  return body.edges.map((e) => {
+    const d = body.dsr.find((x) => x.edge === e.name);
+    if (!d?.enabled) return { fraction: 0, targets: [] };
+    const total = d.targets.reduce((n, x) => n + x.weight, 0);
+    return {
+      fraction: d.fraction / 65536,
+      targets: d.targets.map((x) => ({ edge: index.get(x.edge)!, share: x.weight / total })),
+    };
+  });
+}
+
+/** Load multiplier of each entry group at second t (group 0: no event). */
+function factorsAt(model: ScenarioModel, t: number, out: Float64Array): void {
+  out[0] = 1;
+  model.events.forEach((ev, i) => {
+    if (ev.kind !== 'flash-crowd') return;
+    let f = 1;
+    if (t >= ev.atS && t < ev.endS) {
+      const ramp = ev.rampS > 0 ? Math.min(1, (t - ev.atS + 1) / ev.rampS) : 1;
+      f = 1 + (ev.factor - 1) * ramp;
+    }
+    out[i + 1] = f;
+  });
+}
+
+/**
+ * Runs one strategy: second by second, offered load flows from client blocks through their
+ * resolvers' cached answers and the routes in force to the edges; the driver sees what the
+ * edges served and publishes snapshots; each new snapshot is answered by the real DNS tables
+ * and reaches each cache when that cache next refreshes (its TTL as the resolver treats it).
+ */
+export async function runStrategy(
+  strategy: string,
+  model: ScenarioModel,
+  geo: GeoDb,
+  pop: Population,
+  service: string,
+  driver: Driver,
+  builder: SteeringBuilder = new SteeringBuilder(),
+): Promise<RunResult> {
+  const T = model.durationS;
+  const C = pop.countries.length;
+  const first = await driver.start(model.start);
+  const E = first.edges.length;
+  const A = E + 1;
+  const index = new Map(first.edges.map((e, i) => [e.name, i]));
+  const makeVersion = (atS: number, body: SnapshotBody): Version => ({
+    atS,
+    body,
+    answers: answerAll(builder, body, geo, service, pop),
+    route: routeTable(body, service, pop, model.routeOverrides),
+    dsr: dsrOf(body, index),
+  });
+  const versions: Version[] = [makeVersion(0, first)];
+  const v0 = versions[0]!;
+  const ttl = first.services.find((s) => s.name === service)?.ttl ?? 30;
+
+  const nEntries = pop.entryBlock.length;
+  // Per entry: cache lifetime (the TTL as its resolver treats it) and refresh phase.
+  const lifetime = new Int32Array(nEntries);
+  const phase = new Int32Array(nEntries);
+  const cur = Int16Array.from(v0.answers.edge);
+  const a0 = v0.answers.edge;
+  const pendingAt = new Int32Array(nEntries).fill(-1);
+  const group = new Uint8Array(nEntries);
+  const weight = new Float64Array(nEntries);
+  const life = (behaviour: string) =>
+    Math.max(
+      1,
+      behaviour === 'clamp'
+        ? Math.max(ttl, model.caches.clampMinS)
+        : behaviour === 'stale'
+          ? ttl + model.caches.staleExtraS
+          : ttl,
+    );
+  for (let e = 0; e < nEntries; e++) {
+    const r = pop.resolvers[pop.entryResolver[e]!]!;
+    const L = life(r.behaviour);
+    lifetime[e] = L;
+    const b = pop.entryBlock[e]!;
+    // An ECS cache holds one answer per scope block; without ECS, one per resolver.
+    const key = r.ecs ? pop.blockAddr[b]! >>> (32 - Math.max(1, v0.answers.scope[e]!)) : 0;
+    phase[e] = model.phase === 'aligned' ? 0 : hash32(model.seed, pop.entryResolver[e]!, key, r.ecs ? 1 : 0) % L;
+    weight[e] = pop.blockRps[b]! * pop.entryShare[e]!;
+    const c = pop.blockCountry[b]!;
+    const recv0 = v0.route.receive[(a0[e]! + 1) * C + c]!;
+    const gi = model.events.findIndex(
+      (ev) =>
+        ev.kind === 'flash-crowd' &&
+        (ev.countries?.includes(pop.countries[c]!.code) === true ||
+          (ev.edge !== undefined && index.get(ev.edge) === recv0)),
+    );
+    group[e] = gi < 0 ? 0 : gi + 1;
+  }
+  const G = model.events.length + 1;
+  const cellKey = (g: number, base: number, ans: number, c: number) => ((g * A + (base + 1)) * A + (ans + 1)) * C + c;
+  const cells = new Map<number, number>();
+  const addCell = (k: number, w: number) => {
+    const v = (cells.get(k) ?? 0) + w;
+    if (Math.abs(v) < 1e-9) cells.delete(k);
+    else cells.set(k, v);
+  };
+  for (let e = 0; e < nEntries; e++) {
+    addCell(cellKey(group[e]!, a0[e]!, cur[e]!, pop.blockCountry[pop.entryBlock[e]!]!), weight[e]!);
+  }
+
+  const buckets = new Map<number, number[]>();
+  const schedule = (e: number, from: number) => {
+    if (pendingAt[e]! >= from) return;
+    const L = lifetime[e]!;
+    const at = from + ((((phase[e]! - from) % L) + L) % L);
+    if (at >= T) return;
+    pendingAt[e] = at;
+    let list = buckets.get(at);
+    if (!list) {
+      list = [];
+      buckets.set(at, list);
+    }
+    list.push(e);
+  };
+  const publish = (t: number, body: SnapshotBody) => {
+    const v = makeVersion(t, body);
+    versions.push(v);
+    const next = v.answers.edge;
+    for (let e = 0; e < nEntries; e++) if (next[e] !== cur[e]) schedule(e, t);
+  };
+
+  // Distance from each country to each edge, and the edge each cell had at the start.
+  const km = new Float64Array(C * E);
+  pop.countries.forEach((c, ci) => {
+    first.edges.forEach((ed, ei) => {
+      km[ci * E + ei] = distanceKm(c.lat, c.lon, ed.lat, ed.lon);
+    });
+  });
+
+  const loads = first.edges.map(() => new Float32Array(T));
+  const offered = new Float32Array(T);
+  const dropped = new Float32Array(T);
+  const factors = new Float64Array(G);
+  const received = new Float64Array(E);
+  const served = new Float64Array(E);
+  const effDsr = new Float64Array(E);
+  const failed = new Uint8Array(E);
+  const dsrStep = model.dsr.connectionSeconds > 0 ? 1 / model.dsr.connectionSeconds : 1;
+  const steps: RunResult['steps'] = [];
+  let dsrCost = 0;
+  let fartherReq = 0;
+  let fartherKm = 0;
+  let routeV = 0;
+  let dnsV = 0;
+  const events = model.events.map((ev, i) => ({ ev, i }));
+
+  for (let t = 0; t < T; t++) {
+    // The caches that refresh this second take the newest answer.
+    const due = buckets.get(t);
+    if (due) {
+      buckets.delete(t);
+      const latest = versions[dnsV]!.answers.edge;
+      for (const e of due) {
+        pendingAt[e] = -1;
+        const n = latest[e]!;
+        if (n === cur[e]) continue;
+        const c = pop.blockCountry[pop.entryBlock[e]!]!;
+        addCell(cellKey(group[e]!, a0[e]!, cur[e]!, c), -weight[e]!);
+        addCell(cellKey(group[e]!, a0[e]!, n, c), weight[e]!);
+        cur[e] = n;
+      }
+    }
+    // Routes follow a snapshot once its announcements have propagated.
+    while (routeV + 1 < versions.length && versions[routeV + 1]!.atS + model.propagationDelayS <= t) routeV++;
+    const route = versions[routeV]!.route.receive;
+    const base = v0.route.receive;
+    const dsr = versions[dnsV]!.dsr;
+    for (let e = 0; e < E; e++) {
+      const target = dsr[e]!.fraction;
+      effDsr[e] = effDsr[e]! + (target - effDsr[e]!) * dsrStep;
+    }
+    factorsAt(model, t, factors);
+    received.fill(0);
+    served.fill(0);
+    let off = 0;
+    let drop = 0;
+    for (const [k, w] of cells) {
+      const c = k % C;
+      let rest = (k - c) / C;
+      const ans = (rest % A) - 1;
+      rest = (rest - (ans + 1)) / A;
+      const baseAns = (rest % A) - 1;
+      const g = (rest - (baseAns + 1)) / A;
+      const load = w * factors[g]!;
+      off += load;
+      const r = route[(ans + 1) * C + c]!;
+      if (r < 0 || failed[r]) {
+        drop += load;
+        continue;
+      }
+      received[r] = received[r]! + load;
+      const was = base[(baseAns + 1) * C + c]!;
+      const wasKm = was < 0 ? 0 : km[c * E + was]!;
+      const f = effDsr[r]!;
+      const stay = load * (1 - f);
+      const dkm = km[c * E + r]! - wasKm;
+      if (was >= 0 && dkm > 1) {
+        fartherReq += stay;
+        fartherKm += stay * dkm;
+      }
+      served[r] = served[r]! + stay;
+      if (f > 0) {
+        const moved = load * f;
+        served[r] = served[r]! + moved * model.dsr.cost;
+        dsrCost += moved * model.dsr.cost;
+        for (const tg of dsr[r]!.targets) {
+          const part = moved * tg.share;
+          served[tg.edge] = served[tg.edge]! + part;
+          const tk = km[c * E + tg.edge]! - wasKm;
+          if (was >= 0 && tk > 1) {
+            fartherReq += part;
+            fartherKm += part * tk;
+          }
+        }
+      }
+    }
+    offered[t] = off;
+    dropped[t] = drop;
+    for (let e = 0; e < E; e++) loads[e]![t] = served[e]!;
+
+    // Scenario events at this second (edge failures), then the driver's turn.
+    const changes: EdgeStateChange[] = [];
+    for (const { ev } of events) {
+      if (ev.kind !== 'edge-failure' || ev.edge === undefined) continue;
+      const ei = index.get(ev.edge);
+      if (ei === undefined) continue;
+      if (t + 1 === ev.atS || (ev.atS === 0 && t === 0)) {
+        failed[ei] = 1;
+        changes.push({ edge: ev.edge, state: 'down' });
+      }
+      if (t + 1 === ev.endS) {
+        failed[ei] = 0;
+        changes.push({ edge: ev.edge, state: 'active' });
+      }
+    }
+    const at = new Date(model.start.getTime() + (t + 1) * 1000);
+    const body = await driver.second(t, at, served, changes);
+    if (body) {
+      const prev = versions[versions.length - 1]!.body;
+      for (const text of changeNotes(prev, body)) steps.push({ t: t + 1, text });
+      publish(t + 1, body);
+      dnsV = versions.length - 1;
+    }
+  }
+
+  const edges: EdgeResult[] = first.edges.map((ed, ei) => {
+    const series = loads[ei]!;
+    const cap = ed.capacityRps;
+    let over = 0;
+    let overload = 0;
+    let excess = 0;
+    let firstOver = -1;
+    let lastOver = -1;
+    let peak = 0;
+    for (let t = 0; t < T; t++) {
+      const u = series[t]! / cap;
+      if (u > peak) peak = u;
+      if (u > ed.threshold) {
+        over++;
+        if (firstOver < 0) firstOver = t;
+        lastOver = t;
+      }
+      if (u > 1) {
+        overload++;
+        excess += series[t]! - cap;
+      }
+    }
+    return {
+      name: ed.name,
+      capacityRps: cap,
+      threshold: ed.threshold,
+      load: series,
+      peakUtilisation: peak,
+      overThresholdSeconds: over,
+      overloadSeconds: overload,
+      excessRequests: excess,
+      timeToReliefS: firstOver < 0 ? null : lastOver + 1 - firstOver,
+      relieved: firstOver < 0 || lastOver < T - 1,
+    };
+  });
+  const sum = (a: Float32Array) => a.reduce((n, x) => n + x, 0);
+  const offeredRequests = sum(offered);
+  const droppedRequests = sum(dropped);
+  const decisions = driver.log();
+  await driver.close();
+  return {
+    strategy,
+    durationS: T,
+    edges,
+    overThresholdSeconds: edges.reduce((n, e) => n + e.overThresholdSeconds, 0),
+    overloadSeconds: edges.reduce((n, e) => n + e.overloadSeconds, 0),
+    excessRequests: edges.reduce((n, e) => n + e.excessRequests, 0),
+    offeredRequests,
+    servedRequests: edges.reduce((n, e) => n + sum(e.load), 0),
+    dsrCostRequests: dsrCost,
+    droppedRequests,
+    servedFartherRequests: fartherReq,
+    addedRttMs: fartherReq > 0 ? fartherKm / fartherReq / KM_PER_RTT_MS : 0,
+    steps,
+    decisions,
+    offered,
+    dropped,
+  };
+}

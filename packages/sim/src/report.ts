@@ -1,0 +1,119 @@
+import type { EdgeResult, RunResult } from './engine.ts';
+import type { StrategyName } from './scenario.ts';
+import type { SimulationResult } from './simulate.ts';
+import { STRATEGY_TEXT } from './strategies.ts';
+
+const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Edges that were over their threshold in some run: the ones the table is about. */
+function hotEdges(result: SimulationResult): string[] {
+  const names = new Set<string>();
+  for (const r of result.runs) for (const e of r.edges) if (e.overThresholdSeconds > 0) names.add(e.name);
+  return [...names];
+}
+
+export interface StrategyRow {
+  strategy: string;
+  description: string;
+  overThresholdSeconds: number;
+  overloadSeconds: number;
+  excessRequests: number;
+  timeToReliefS: Record<string, number | null>;
+  peakUtilisation: Record<string, number>;
+  servedFartherRequests: number;
+  servedFartherShare: number;
+  addedRttMs: number;
+  droppedRequests: number;
+  steps: number;
+}
+
+export function strategyRows(result: SimulationResult): StrategyRow[] {
+  const hot = hotEdges(result);
+  return result.runs.map((r) => {
+    const by = new Map(r.edges.map((e) => [e.name, e]));
+    return {
+      strategy: r.strategy,
+      description: STRATEGY_TEXT[r.strategy as StrategyName] ?? r.strategy,
+      overThresholdSeconds: r.overThresholdSeconds,
+      overloadSeconds: r.overloadSeconds,
+      excessRequests: round(r.excessRequests),
+      timeToReliefS: Object.fromEntries(hot.map((n) => [n, by.get(n)?.timeToReliefS ?? null])),
+      peakUtilisation: Object.fromEntries(hot.map((n) => [n, round(by.get(n)?.peakUtilisation ?? 0, 3)])),
+      servedFartherRequests: round(r.servedFartherRequests),
+      servedFartherShare: r.offeredRequests > 0 ? round(r.servedFartherRequests / r.offeredRequests, 4) : 0,
+      addedRttMs: round(r.addedRttMs, 1),
+      droppedRequests: round(r.droppedRequests),
+      steps: r.steps.length,
+    };
+  });
+}
+
+function relief(e: EdgeResult | undefined): string {
+  if (!e || e.timeToReliefS === null) return '-';
+  return e.relieved ? `${e.timeToReliefS} s` : `>${e.timeToReliefS} s`;
+}
+
+/** The comparison table (Markdown, so it reads in a terminal and pastes into docs). */
+export function strategyTable(result: SimulationResult): string {
+  const hot = hotEdges(result);
+  const head = [
+    'strategy',
+    'over-threshold s',
+    'overload s',
+    'excess requests',
+    ...hot.map((n) => `relief ${n}`),
+    ...hot.map((n) => `peak ${n}`),
+    'served farther',
+    'added RTT',
+    'dropped',
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  for (const r of result.runs) {
+    const by = new Map(r.edges.map((e) => [e.name, e]));
+    const share = r.offeredRequests > 0 ? (100 * r.servedFartherRequests) / r.offeredRequests : 0;
+    const cells = [
+      r.strategy,
+      String(r.overThresholdSeconds),
+      String(r.overloadSeconds),
+      String(Math.round(r.excessRequests)),
+      ...hot.map((n) => relief(by.get(n))),
+      ...hot.map((n) => `${Math.round((by.get(n)?.peakUtilisation ?? 0) * 100)} %`),
+      `${share.toFixed(1)} %`,
+      `${r.addedRttMs.toFixed(1)} ms`,
+      String(Math.round(r.droppedRequests)),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** JSON for scripts: the table's numbers, each run's steps and decisions, per-edge summaries. */
+export function resultJson(result: SimulationResult, opts: { series?: boolean } = {}): unknown {
+  return {
+    scenario: result.scenario,
+    strategies: strategyRows(result),
+    runs: result.runs.map((r) => ({
+      strategy: r.strategy,
+      offeredRequests: round(r.offeredRequests),
+      servedRequests: round(r.servedRequests),
+      dsrCostRequests: round(r.dsrCostRequests),
+      droppedRequests: round(r.droppedRequests),
+      steps: r.steps,
+      decisions: r.decisions,
+      edges: r.edges.map((e) => ({
+        name: e.name,
+        capacityRps: e.capacityRps,
+        threshold: e.threshold,
+        peakUtilisation: round(e.peakUtilisation, 4),
+        overThresholdSeconds: e.overThresholdSeconds,
+        overloadSeconds: e.overloadSeconds,
+        excessRequests: round(e.excessRequests),
+        timeToReliefS: e.timeToReliefS,
+        relieved: e.relieved,
+        ...(opts.series ? { load: Array.from(e.load, (x) => round(x, 1)) } : {}),
+      })),
+    })),
+  };
+}
+
+export type { RunResult };

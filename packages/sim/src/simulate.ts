@@ -1,0 +1,79 @@
+import { type CatchmentConfig, CatchmentError, loadConfigFile, normaliseConfig } from '@catchment/core';
+import { GeoDb, type GeoOptions, SteeringBuilder } from '@catchment/geo';
+import type { Driver } from './driver.ts';
+import { type RunResult, runStrategy } from './engine.ts';
+import { buildPopulation, type Population } from './population.ts';
+import type { ScenarioModel, StrategyName } from './scenario.ts';
+import { ScriptedDriver } from './scripted.ts';
+import { strategyConfig } from './strategies.ts';
+
+/** Builds the driver of one strategy from the configuration it runs with. */
+export type DriverFactory = (strategy: StrategyName, config: CatchmentConfig, model: ScenarioModel) => Promise<Driver>;
+
+export interface SimulationResult {
+  scenario: {
+    configPath: string;
+    service: string;
+    durationS: number;
+    blocks: number;
+    resolvers: number;
+    entries: number;
+  };
+  runs: RunResult[];
+}
+
+/** The drivers the package has itself: nothing, or the scripted actions. */
+export const scriptedDrivers: DriverFactory = async (strategy, config, model) => {
+  if (strategy === 'none') return new ScriptedDriver(normaliseConfig(config));
+  if (strategy === 'scripted') return new ScriptedDriver(normaliseConfig(config), model.actions);
+  throw new CatchmentError(
+    'SCENARIO_INVALID',
+    `strategy ${strategy} runs the controller's playbooks: run it with \`catchment simulate\`, which assembles the controller`,
+  );
+};
+
+export interface SimulateOptions {
+  drivers?: DriverFactory;
+  geo?: GeoDb | GeoOptions;
+  /** Called after each strategy (progress output). */
+  onRun?: (run: RunResult) => void;
+}
+
+export async function simulate(model: ScenarioModel, opts: SimulateOptions = {}): Promise<SimulationResult> {
+  const config = await loadConfigFile(model.configPath);
+  const service = model.service ?? config.services?.[0]?.name;
+  if (!service || !(config.services ?? []).some((s) => s.name === service))
+    throw new CatchmentError('SCENARIO_INVALID', `the configuration has no service ${model.service ?? ''}`.trim());
+  for (const name of [...model.edgeCapacity.keys(), ...model.events.flatMap((e) => (e.edge ? [e.edge] : []))]) {
+    if (!(config.edges ?? []).some((e) => e.name === name))
+      throw new CatchmentError('SCENARIO_INVALID', `the configuration has no edge ${name}`);
+  }
+  const ownGeo = !(opts.geo instanceof GeoDb);
+  const geo = opts.geo instanceof GeoDb ? opts.geo : new GeoDb({ watch: false, ...(opts.geo ?? {}) });
+  try {
+    const pop: Population = buildPopulation(model, geo);
+    const drivers = opts.drivers ?? scriptedDrivers;
+    const runs: RunResult[] = [];
+    // One builder for every strategy: the geo tries are built once (the result is the same as fresh).
+    const builder = new SteeringBuilder();
+    for (const strategy of model.strategies) {
+      const cfg = strategyConfig(config, model, strategy);
+      const run = await runStrategy(strategy, model, geo, pop, service, await drivers(strategy, cfg, model), builder);
+      opts.onRun?.(run);
+      runs.push(run);
+    }
+    return {
+      scenario: {
+        configPath: model.configPath,
+        service,
+        durationS: model.durationS,
+        blocks: pop.blockAddr.length,
+        resolvers: pop.resolvers.length,
+        entries: pop.entryBlock.length,
+      },
+      runs,
+    };
+  } finally {
+    if (ownGeo) geo.close();
+  }
+}
