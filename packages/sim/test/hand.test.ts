@@ -6,8 +6,13 @@ import { GeoDb } from '@catchment/geo';
 import { tempDir } from '@catchment/testkit';
 import { parseScenarioText, type SimulationResult, simulate } from '../src/index.ts';
 
-/** Two edges: `a` in London (small), `b` in Frankfurt (large, announces the covering supernet). */
+/**
+ * Two edges: `a` in London (small), `b` in Frankfurt (large, announces the covering supernet).
+ * No DNS load spreading: with one client block, worked by hand, DNS drops `a` whole once it
+ * has no headroom (watermarks would move the block or not by its hash).
+ */
 const CONFIG = `
+settings: { watermarks: false }
 zones:
   - name: example.net
     soa: { mname: ns1.example.net., rname: hostmaster.example.net., serial: 1, refresh: 3600, retry: 600, expire: 1209600, minimum: 60 }

@@ -34,6 +34,9 @@ export class ControllerDriver implements Driver {
   #edgeIds = new Map<string, number>();
   #edgeNames: string[] = [];
   #capacity: number[] = [];
+  /** The last body compiled: what each edge's agent sees its speaker export. */
+  #body: SnapshotBody | undefined;
+  #failed = new Set<string>();
   #overSince: (number | null)[] = [];
   #firing: boolean[] = [];
   #log: DriverLogEntry[] = [];
@@ -84,6 +87,7 @@ export class ControllerDriver implements Driver {
     this.#capacity = body.edges.map((e) => e.capacityRps);
     this.#overSince = this.#edgeNames.map(() => null);
     this.#firing = this.#edgeNames.map(() => false);
+    this.#body = body;
     return body;
   }
 
@@ -92,6 +96,8 @@ export class ControllerDriver implements Driver {
     const db = this.db;
     for (const c of changes) {
       await db.update(schema.edges).set({ state: c.state }).where(eq(schema.edges.name, c.edge));
+      if (c.state === 'down') this.#failed.add(c.edge);
+      else this.#failed.delete(c.edge);
       this.#log.push({ t: t + 1, text: `${c.edge} ${c.state === 'down' ? 'failed' : 'is back'}` });
       this.#published = true;
     }
@@ -109,7 +115,8 @@ export class ControllerDriver implements Driver {
     }
     if (!this.#published) return null;
     this.#published = false;
-    return compileSnapshot(db, at);
+    this.#body = await compileSnapshot(db, at);
+    return this.#body;
   }
 
   /**
@@ -126,8 +133,48 @@ export class ControllerDriver implements Driver {
     return open.length > 0;
   }
 
-  /** The edge agents' reports (edge_loads), as every agent upserts its own row (one statement here). */
+  /**
+   * The edge agents' reports, as every agent upserts its own rows (one statement each here):
+   * the load (edge_loads) and what it observes (consumers `details.observed`, the shape of
+   * apps/edge observation.ts): one established session exporting what the last snapshot
+   * announces at the edge, healthy unless the scenario failed the edge. Coverage is judged on it.
+   */
   async #report(at: Date, served: Float64Array): Promise<void> {
+    const observations = this.#edgeNames.map((name) => {
+      const up = !this.#failed.has(name);
+      const exported = up
+        ? (this.#body?.announcements ?? [])
+            .filter((a) => a.edge === name && a.state === 'announced')
+            .map((a) => ({ prefix: a.prefix, communities: [] as string[] }))
+        : [];
+      const observed = {
+        readAt: at.toISOString(),
+        speaker: 'simulated',
+        readable: true,
+        error: null,
+        sessions: [{ name: 'transit', established: up, state: up ? 'Established' : 'Active', info: '', exported }],
+        checks: [],
+        appliers: [],
+        healthy: up,
+        problems: up ? [] : ['edge failed in the scenario'],
+      };
+      return {
+        name: `edge:${name}`,
+        kind: 'edge',
+        edge: name,
+        snapshotVersion: null,
+        healthy: up,
+        details: { observed },
+        reportedAt: at,
+      };
+    });
+    await this.db
+      .insert(schema.consumers)
+      .values(observations)
+      .onConflictDoUpdate({
+        target: schema.consumers.name,
+        set: { healthy: sql`excluded.healthy`, details: sql`excluded.details`, reportedAt: sql`excluded.reported_at` },
+      });
     const rows = this.#edgeNames.map((name, i) => ({
       edgeId: this.#edgeIds.get(name)!,
       rps: served[i] ?? 0,
