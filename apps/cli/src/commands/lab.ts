@@ -133,8 +133,12 @@ async function runLab(rate: number, rate6: number, minutes: number): Promise<voi
     process.stderr.write('catchment lab: down\n');
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  // The testkit's handlers end a test process at once (their clean-up runs on exit); the lab
+  // tears down in order first, and those clean-ups still run when it exits.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void stop());
+  }
   await Promise.all(drivers.map((d) => d.traffic.done(durationMs + 60_000)));
   await stop();
 }
