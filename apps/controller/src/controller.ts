@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createLogger, type Logger, parseDuration } from '@catchment/core';
-import { actionsExpiredBetween, type Db, publishSnapshot, recordAudit, schema } from '@catchment/db';
+import { actionsExpiredBetween, type Db, publishSnapshot, schema, startRun } from '@catchment/db';
 import { automationBlocked, edgeUsable } from '@catchment/safety';
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import cron, { type ScheduledTask } from 'node-cron';
@@ -325,31 +325,18 @@ export class Controller {
       if (last?.endedAt && last.endedAt.getTime() + parseDuration(pb.cooldown) > now.getTime()) return undefined;
     }
     const origin: RunOrigin = { trigger: pb.trigger, steps: pb.steps as StepDef[], playbook: pb.name, reading };
-    const rows = await db
-      .insert(schema.playbookRuns)
-      .values({
-        playbookId: pb.id,
-        edgeId,
-        state: 'triggered',
-        mode: pb.mode,
-        trigger: origin,
-        machine: initialMemory(now, reading.value),
-        startedAt: now,
-        updatedAt: now,
-      })
-      .onConflictDoNothing()
-      .returning({ id: schema.playbookRuns.id });
-    const id = rows[0]?.id;
+    // The run and its audit entry in one transaction (packages/db runs.ts, the runs' owner).
+    const id = await startRun(
+      db,
+      { playbookId: pb.id, edgeId, mode: pb.mode, trigger: origin, machine: initialMemory(now, reading.value) },
+      {
+        at: now,
+        actor: this.name,
+        reason: `trigger of playbook ${pb.name} over its threshold on ${edge}`,
+        after: { playbook: pb.name, edge, mode: pb.mode, reading },
+      },
+    );
     if (id === undefined) return undefined;
-    await recordAudit(db, {
-      at: now,
-      actor: this.name,
-      action: 'start',
-      objectType: 'playbook_run',
-      objectId: String(id),
-      reason: `trigger of playbook ${pb.name} over its threshold on ${edge}`,
-      after: { playbook: pb.name, edge, mode: pb.mode, reading },
-    });
     this.metrics.runsStarted.inc({ playbook: pb.name });
     this.notifier.notify({
       event: 'started',
