@@ -1,5 +1,6 @@
 import { networkInterfaces } from 'node:os';
-import { canonicalIp, cidrContains, isIp, parseCidr, type Snapshot } from '@catchment/core';
+import { canonicalIp, cidrContains, isIp, type Logger, parseCidr, type Snapshot } from '@catchment/core';
+import type { EdgeMetrics } from './metrics.ts';
 
 /**
  * The service addresses an edge host must accept as its own, from the snapshot, and which of
@@ -92,4 +93,55 @@ export function missingAddresses(required: RequiredAddress[], local: LocalAddres
     const host = hostCidr(r.address);
     return !loopbackBlocks.some((b) => cidrContains(b, host));
   });
+}
+
+/**
+ * The agent's check of its local service addresses: metrics on every check, a warning when
+ * the set of missing addresses changes, a note when it is empty again.
+ */
+export class AddressWatch {
+  /** The last check's missing addresses (null: not checked yet, or checking is off). */
+  missing: RequiredAddress[] | null = null;
+
+  readonly #edge: string;
+  readonly #metrics: EdgeMetrics;
+  readonly #log: Logger;
+  readonly #opts: false | { local?: () => LocalAddress[] } | undefined;
+
+  constructor(
+    edge: string,
+    metrics: EdgeMetrics,
+    log: Logger,
+    opts: false | { local?: () => LocalAddress[] } | undefined,
+  ) {
+    this.#edge = edge;
+    this.#metrics = metrics;
+    this.#log = log;
+    this.#opts = opts;
+  }
+
+  check(snap: Snapshot | undefined): void {
+    if (this.#opts === false || !snap) return;
+    let next: RequiredAddress[];
+    try {
+      next = missingAddresses(requiredAddresses(snap, this.#edge), (this.#opts?.local ?? localAddresses)());
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'cannot check the local service addresses');
+      return;
+    }
+    const key = (l: RequiredAddress[] | null) => l?.map((r) => r.address).join(',') ?? null;
+    const changed = key(next) !== key(this.missing);
+    this.#metrics.addressesMissing.set(next.length);
+    this.#metrics.addressMissing.reset();
+    for (const r of next) this.#metrics.addressMissing.set({ address: r.address, reason: r.reasons[0] ?? '' }, 1);
+    if (changed && next.length > 0) {
+      this.#log.warn(
+        { missing: next.map((r) => `${r.address} (${r.reasons.join(', ')})`) },
+        'service addresses this edge must accept are not configured on any local interface: their traffic would be dropped here (docs/deploy.md: addresses)',
+      );
+    } else if (changed && this.missing !== null && this.missing.length > 0) {
+      this.#log.info('every service address this edge must accept is configured locally now');
+    }
+    this.missing = next;
+  }
 }

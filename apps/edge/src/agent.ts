@@ -14,13 +14,7 @@ import {
 } from '@catchment/routing';
 import cron from 'node-cron';
 import type { Registry } from 'prom-client';
-import {
-  type LocalAddress,
-  localAddresses,
-  missingAddresses,
-  type RequiredAddress,
-  requiredAddresses,
-} from './addresses.ts';
+import { AddressWatch, type LocalAddress, type RequiredAddress } from './addresses.ts';
 import type { Applier } from './applier.ts';
 import { type HealthCheckSpec, HealthMonitor } from './health.ts';
 import { startAgentHttp } from './http.ts';
@@ -29,7 +23,7 @@ import type { EdgeLoad, LoadSource } from './load/source.ts';
 import { decideLocalWithdrawals } from './local-withdrawals.ts';
 import { createEdgeMetrics, type EdgeMetrics } from './metrics.ts';
 import { type Observation, type ObservedApplier, observation, readSessions } from './observation.ts';
-import { type EdgeReport, sendReport } from './reporter.ts';
+import { edgeReportOf, sendReport } from './reporter.ts';
 
 /** What the agent needs from a snapshot follower (core's SnapshotFollower has it). */
 export interface SnapshotSource {
@@ -171,34 +165,9 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
   let lastError: string | null = null;
   let gracefulShutdown = false;
   let stopped = false;
-  let missing: RequiredAddress[] | null = null;
 
-  /** The addresses check: metrics always, a warning when the set of missing addresses changes. */
-  const checkAddresses = () => {
-    const snap = follower.current();
-    if (opts.addressCheck === false || !snap) return;
-    let next: RequiredAddress[];
-    try {
-      next = missingAddresses(requiredAddresses(snap, opts.edge), (opts.addressCheck?.local ?? localAddresses)());
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'cannot check the local service addresses');
-      return;
-    }
-    const key = (l: RequiredAddress[] | null) => l?.map((r) => r.address).join(',') ?? null;
-    const changed = key(next) !== key(missing);
-    metrics.addressesMissing.set(next.length);
-    metrics.addressMissing.reset();
-    for (const r of next) metrics.addressMissing.set({ address: r.address, reason: r.reasons[0] ?? '' }, 1);
-    if (changed && next.length > 0) {
-      log.warn(
-        { missing: next.map((r) => `${r.address} (${r.reasons.join(', ')})`) },
-        'service addresses this edge must accept are not configured on any local interface: their traffic would be dropped here (docs/deploy.md: addresses)',
-      );
-    } else if (changed && missing !== null && missing.length > 0) {
-      log.info('every service address this edge must accept is configured locally now');
-    }
-    missing = next;
-  };
+  const addresses = new AddressWatch(opts.edge, metrics, log, opts.addressCheck);
+  const checkAddresses = () => addresses.check(follower.current());
 
   const status = (): AgentStatus => ({
     edge: opts.edge,
@@ -219,7 +188,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
       return l && opts.load ? { ...l, description: opts.load.source.description } : null;
     })(),
     loadError: load?.lastError ?? null,
-    missingAddresses: missing,
+    missingAddresses: addresses.missing,
     observed: observation({
       speaker: opts.speaker.kind,
       read,
@@ -233,34 +202,7 @@ export async function startEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent>
     if (stopped) return;
     checkAddresses();
     if (!client) return;
-    const s = status();
-    const current = load?.current();
-    const body: EdgeReport = {
-      consumer: `edge:${opts.edge}`,
-      kind: 'edge',
-      // The API files the load under this edge (without it, under the consumer's name, which is no edge).
-      edge: opts.edge,
-      snapshotVersion: s.snapshotVersion,
-      healthy: s.observed.healthy,
-      ...(current ? { load: current } : {}),
-      details: {
-        // What the speaker really exports, per session (null: it could not be read); the
-        // desired set beside it, so the dashboard and `catchment status` show both.
-        announcements: s.observed.readable
-          ? s.observed.sessions.flatMap((x) =>
-              (x.exported ?? []).map((r) => ({ ...r, state: 'announced', session: x.name })),
-            )
-          : null,
-        desired: s.announcements,
-        sessions: s.sessions,
-        checks: s.checks,
-        lastApplyAt: s.lastApplyAt,
-        lastError: s.lastError,
-        speaker: opts.speaker.kind,
-        missingAddresses: s.missingAddresses,
-        observed: s.observed,
-      },
-    };
+    const body = edgeReportOf(status(), opts.speaker.kind, load?.current());
     await sendReport(client, body, log);
   };
 
