@@ -1,6 +1,7 @@
 import { Controller } from '@catchment/controller';
 import { type CatchmentConfig, createLogger, type SnapshotBody } from '@catchment/core';
 import { compileSnapshot, type Database, type Db, importConfig, migrate, openDatabase, schema } from '@catchment/db';
+import { observation } from '@catchment/edge';
 import {
   type Driver,
   type DriverLogEntry,
@@ -135,35 +136,42 @@ export class ControllerDriver implements Driver {
 
   /**
    * The edge agents' reports, as every agent upserts its own rows (one statement each here):
-   * the load (edge_loads) and what it observes (consumers `details.observed`, the shape of
-   * apps/edge observation.ts): one established session exporting what the last snapshot
-   * announces at the edge, healthy unless the scenario failed the edge. Coverage is judged on it.
+   * the load (edge_loads) and what it observes (consumers `details.observed`, made by the
+   * agent's own `observation`): one session exporting what the last snapshot announces at the
+   * edge, established unless the scenario failed the edge. Coverage is judged on it.
    */
   async #report(at: Date, served: Float64Array): Promise<void> {
     const observations = this.#edgeNames.map((name) => {
       const up = !this.#failed.has(name);
-      const exported = up
-        ? (this.#body?.announcements ?? [])
-            .filter((a) => a.edge === name && a.state === 'announced')
-            .map((a) => ({ prefix: a.prefix, communities: [] as string[] }))
-        : [];
-      const observed = {
-        readAt: at.toISOString(),
+      const exported = (this.#body?.announcements ?? [])
+        .filter((a) => a.edge === name && a.state === 'announced')
+        .map((a) => ({ prefix: a.prefix, communities: [] as string[] }));
+      // The agent's own rule (apps/edge observation.ts): a failed edge's session is down.
+      const observed = observation({
         speaker: 'simulated',
-        readable: true,
-        error: null,
-        sessions: [{ name: 'transit', established: up, state: up ? 'Established' : 'Active', info: '', exported }],
+        read: {
+          readable: true,
+          sessions: [
+            {
+              name: 'transit',
+              established: up,
+              state: up ? 'Established' : 'Active',
+              info: '',
+              exported: up ? exported : [],
+            },
+          ],
+        },
         checks: [],
         appliers: [],
-        healthy: up,
-        problems: up ? [] : ['edge failed in the scenario'],
-      };
+        lastError: null,
+        at,
+      });
       return {
         name: `edge:${name}`,
         kind: 'edge',
         edge: name,
         snapshotVersion: null,
-        healthy: up,
+        healthy: observed.healthy,
         details: { observed },
         reportedAt: at,
       };
