@@ -239,6 +239,11 @@ export class Controller {
       metrics: this.metrics,
       planner: { minTargets: this.#cfg.minTargets, dnsSteerableShare: this.#cfg.dnsSteerableShare },
       actionTtlMs: this.#cfg.actionTtlMs,
+      retry: {
+        attempts: this.#cfg.stageRetryAttempts,
+        baseMs: this.#cfg.stageRetryBaseMs,
+        maxMs: this.#cfg.stageRetryMaxMs,
+      },
       ...(this.#o.faults ? { faults: this.#o.faults } : {}),
     };
     for (const row of open) {

@@ -54,6 +54,12 @@ export function createMetrics() {
       labelNames: ['kind', 'op'],
       registers: [registry],
     }),
+    verifications: new Counter({
+      name: 'catchment_controller_verifications_total',
+      help: "Stages' effects checked at the end of their verify window, by step kind and result (met, failed)",
+      labelNames: ['kind', 'result'],
+      registers: [registry],
+    }),
     refusals: new Counter({
       name: 'catchment_controller_refusals_total',
       help: 'Steps refused by a safety rule',

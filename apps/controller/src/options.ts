@@ -32,6 +32,14 @@ export interface ControllerOptions {
   defaultVerifyMs?: number;
   defaultDwellMs?: number;
   actionTtlMs?: number;
+  /**
+   * A refused stage is asked again after stageRetryBaseMs, doubling up to stageRetryMaxMs:
+   * while the signal holds when the refusal is missing data (a load or an agent not reported),
+   * stageRetryAttempts times in all when a rule refused it, then the run escalates past it.
+   */
+  stageRetryAttempts?: number;
+  stageRetryBaseMs?: number;
+  stageRetryMaxMs?: number;
   loadStaleMs?: number;
   sloStaleMs?: number;
   /**
@@ -55,6 +63,9 @@ export const DEFAULTS = {
   defaultVerifyMs: 120_000,
   defaultDwellMs: 300_000,
   actionTtlMs: 3_600_000,
+  stageRetryAttempts: 3,
+  stageRetryBaseMs: 15_000,
+  stageRetryMaxMs: 300_000,
   loadStaleMs: DEFAULT_LOAD_STALE_MS,
   sloStaleMs: 120_000,
   alertLapseMs: 900_000,

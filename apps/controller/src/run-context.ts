@@ -26,8 +26,16 @@ export interface ExecutorContext {
   planner: EngineOptions;
   /** Lifetime of an automated action; the leader renews it while the run is open. */
   actionTtlMs: number;
+  /** How a refused stage is asked again: backoff from baseMs doubling to maxMs; a rule's refusal `attempts` times. */
+  retry: StageRetry;
   /** Test hook: called inside the transaction after a stage's actions are written. */
   faults?: { afterActionsWritten?: (runId: number, stage: Stage) => void | Promise<void> };
+}
+
+export interface StageRetry {
+  attempts: number;
+  baseMs: number;
+  maxMs: number;
 }
 
 export interface LoadedRun {
@@ -76,7 +84,7 @@ export function describe(stage: Stage): string {
   return s.kind;
 }
 
-/** Observed loads of the source edge and the stage's predicted targets, now. */
+/** Observed loads of the source edge and the stage's predicted targets, now (and the stage's verification). */
 export function observe(ctx: ExecutorContext, run: LoadedRun, step: StepRow | undefined): Record<string, unknown> {
   const predicted = (step?.predicted ?? {}) as { targets?: { edge: string }[] };
   const load = (name: string) => {
@@ -87,13 +95,17 @@ export function observe(ctx: ExecutorContext, run: LoadedRun, step: StepRow | un
       utilisation: e && e.loadRps !== null ? e.loadRps / e.capacityRps : null,
     };
   };
+  // The stage's verification (stage-verify.ts) stays on its record whatever happens to it next.
+  const verification = (step?.observed as { verification?: unknown } | null | undefined)?.verification;
   return {
     at: ctx.now.toISOString(),
     source: load(run.edge),
     targets: (predicted.targets ?? []).map((t) => load(t.edge)),
+    ...(verification ? { verification } : {}),
   };
 }
 
+/** The memory after a decision that acts: it no longer holds (unless the patch says why it does). */
 export function next(memory: Memory, patch: Partial<Memory>): Memory {
-  return { ...memory, ...patch, seq: memory.seq + 1 };
+  return { ...memory, hold: null, ...patch, seq: memory.seq + 1 };
 }

@@ -24,6 +24,8 @@ import { type Decision, decide, nextStepStart } from './run-machine.ts';
 import { memoryOf } from './run-store.ts';
 import { apply, propose } from './stage-apply.ts';
 import { uncoveredStage, undo } from './stage-undo.ts';
+import { effectOf, recordVerification } from './stage-verify.ts';
+import type { Effect } from './steps/effects.ts';
 
 export type { ExecutorContext, LoadedRun, Reading } from './run-context.ts';
 export { renewExpiries } from './stage-undo.ts';
@@ -51,6 +53,7 @@ export async function advanceRun(ctx: ExecutorContext, initial: LoadedRun, readi
       now: ctx.now,
       blocked: blocked.length > 0,
       ...uncoveredStage(ctx, run),
+      ...withEffect(effectOf(ctx, run, reading)),
     });
     ctx.metrics.decisions.inc({ type: decision.type });
     if (decision.type === 'hold') {
@@ -76,6 +79,10 @@ async function hold(
 ) {
   const memory = memoryOf(run.row);
   let patch = decision.memory;
+  // Why it holds is part of the run's record; written when the reason changes, not every tick.
+  if (memory.hold?.reason !== decision.reason) {
+    patch = { ...patch, hold: { reason: decision.reason, since: ctx.now.toISOString() } };
+  }
   if (blocked.length > 0 && !memory.blockedNotified) {
     patch = { ...patch, blockedNotified: true };
     for (const r of blocked) ctx.metrics.refusals.inc({ rule: r.rule });
@@ -200,6 +207,8 @@ async function execute(
       ctx.metrics.runsEnded.inc({ state: 'resolved' });
       notify(ctx, run, 'resolved', 'resolved', 'signal held under its exit threshold; every step is undone');
       return true;
+    case 'verified':
+      return recordVerification(ctx, run, d);
     case 'propose':
       return propose(ctx, run, d.index);
     case 'apply':
@@ -226,3 +235,5 @@ async function takeRunApproval(ctx: ExecutorContext, run: LoadedRun): Promise<Lo
   const row = await runById(ctx.db, run.row.id);
   return row ? { ...run, row, steps: await stepsOf(ctx.db, run.row.id) } : run;
 }
+
+const withEffect = (effect: Effect | undefined) => (effect ? { effect } : {});

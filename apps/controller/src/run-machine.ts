@@ -2,6 +2,7 @@ import type { PlaybookMode, RunState, StepState } from '@catchment/core';
 import type { SignalLevel } from '@catchment/safety';
 import type { Static } from 'typebox';
 import type { Stage } from './stages.ts';
+import type { Effect } from './steps/effects.ts';
 
 /**
  * The run state machine, as a pure function: given what the run remembers, the state
@@ -9,7 +10,10 @@ import type { Stage } from './stages.ts';
  * (run-executor.ts) carries the decision out in one transaction and asks again, so a
  * crash between two decisions loses nothing and repeats nothing.
  *
- *   triggered → acting (stage i applied, verifying) → [escalate: stage i+1] …
+ *   triggered → acting (stage i applied, verifying) → effect checked → [escalate: stage i+1] …
+ *   a stage whose effect failed stays (escalate) or is rolled back first, as its step says;
+ *   a refused stage is asked again with backoff (missing data: for as long as the signal holds;
+ *   a rule's refusal: a few times, then the run escalates past it); missing data holds the run
  *   acting → mitigated (signal under the enter threshold)
  *   mitigated/recovering → recovering: undo the top stage once the signal held under
  *     the exit threshold for the stage's dwell, and the last change is ≥ dwell old
@@ -30,6 +34,12 @@ export interface Memory {
   cursor: number;
   exhaustedNotified: boolean;
   blockedNotified: boolean;
+  /** Stage indexes whose effect was judged at the end of their verify window (absent: none). */
+  verified?: number[];
+  /** The refused stage at the cursor is asked again at `at`; `attempts` refusals so far. */
+  retry?: { index: number; attempts: number; at: string } | null;
+  /** Why the run holds still now, and since when (cleared by the next decision that acts). */
+  hold?: { reason: string; since: string } | null;
 }
 
 export function initialMemory(now: Date, value: number | null): Memory {
@@ -42,6 +52,9 @@ export function initialMemory(now: Date, value: number | null): Memory {
     cursor: 0,
     exhaustedNotified: false,
     blockedNotified: false,
+    verified: [],
+    retry: null,
+    hold: null,
   };
 }
 
@@ -68,6 +81,11 @@ export interface MachineView {
    * undone at once, before anything else, without waiting for dwell.
    */
   uncovered?: number;
+  /**
+   * The effect of the top active stage as its step kind checks it (steps/effects.ts), judged
+   * once its verify window is over; absent in dry-run mode (nothing was changed to check).
+   */
+  effect?: Effect;
 }
 
 export type Decision =
@@ -76,6 +94,7 @@ export type Decision =
   | { type: 'propose'; index: number }
   | { type: 'cancel'; index: number }
   | { type: 'skip'; index: number }
+  | { type: 'verified'; index: number; effect: Effect; rollback: boolean }
   | { type: 'extend' }
   | { type: 'exhausted' }
   | { type: 'mitigated' }
@@ -140,6 +159,12 @@ export function decide(view: MachineView): Decision {
     if (top !== undefined) {
       const stage = view.stages[top];
       if (stage && t - ms(m.phaseSince) < stage.verifyMs) return hold('verifying the current stage');
+      if (stage && view.effect && !(m.verified ?? []).includes(top)) {
+        // Missing data is no verdict: hold at this step until the agents report again.
+        if (view.effect.state === 'unknown') return hold(`cannot verify the current stage: ${view.effect.reason}`);
+        const rollback = view.effect.state === 'failed' && stage.step.verify?.onFail === 'rollback';
+        return { type: 'verified', index: top, effect: view.effect, rollback };
+      }
       if (
         stage?.improveBy !== undefined &&
         !m.extended &&
@@ -152,6 +177,10 @@ export function decide(view: MachineView): Decision {
     }
     if (m.cursor >= view.stages.length) {
       return m.exhaustedNotified ? hold('every step is in place') : { type: 'exhausted' };
+    }
+    const retry = m.retry;
+    if (retry && retry.index === m.cursor && t < ms(retry.at)) {
+      return hold(`stage refused ${retry.attempts} time(s): asking again at ${retry.at}`);
     }
     const next = view.stages[m.cursor];
     if (view.mode === 'approve' && next && next.step.kind !== 'notify') return { type: 'propose', index: m.cursor };

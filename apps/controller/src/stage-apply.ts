@@ -60,6 +60,12 @@ export function judge(ctx: ExecutorContext, run: LoadedRun, stage: Stage) {
   return { plan, refusals: plan.refusals };
 }
 
+/**
+ * Records a refused stage and when it is asked again. Missing data (a load or an agent not
+ * reported) holds the run at this stage for as long as the signal holds, asking again with
+ * backoff; a rule's refusal is asked again the same way up to `retry.attempts` times in all,
+ * then the run escalates past the stage (the next step may not need what this one lacked).
+ */
 export async function refuse(
   ctx: ExecutorContext,
   run: LoadedRun,
@@ -68,6 +74,12 @@ export async function refuse(
   predicted: unknown,
 ) {
   const memory = memoryOf(run.row);
+  const missingData = refusals.every((r) => r.missingData === true);
+  const attempts = (memory.retry?.index === stage.index ? memory.retry.attempts : 0) + 1;
+  const escalate = !missingData && attempts >= ctx.retry.attempts;
+  const retryAt = escalate
+    ? null
+    : new Date(ctx.now.getTime() + Math.min(ctx.retry.maxMs, ctx.retry.baseMs * 2 ** (attempts - 1)));
   await ctx.db.transaction(async (tx) => {
     await upsertStep(
       tx,
@@ -75,7 +87,11 @@ export async function refuse(
       { position: stage.position, stage: stage.stage, kind: stage.step.kind },
       {
         state: 'refused',
-        params: { ...(stage.percent !== undefined ? { percent: stage.percent } : {}) },
+        params: {
+          ...(stage.percent !== undefined ? { percent: stage.percent } : {}),
+          attempts,
+          retryAt: retryAt?.toISOString() ?? null,
+        },
         predicted,
         refusal: refusals,
         startedAt: ctx.now,
@@ -85,21 +101,34 @@ export async function refuse(
     await updateRun(
       tx,
       run.row,
-      { state: 'acting', memory: next(memory, { cursor: nextStepStart(run.stages, stage.index) }) },
+      {
+        state: 'acting',
+        memory: next(
+          memory,
+          retryAt
+            ? { retry: { index: stage.index, attempts, at: retryAt.toISOString() } }
+            : { cursor: nextStepStart(run.stages, stage.index), retry: null },
+        ),
+      },
       ctx.now,
       ctx.actor,
     );
   });
   for (const r of refusals) ctx.metrics.refusals.inc({ rule: r.rule });
+  // Notified on the first refusal and when the run gives the stage up, not on every retry.
+  if (attempts > 1 && retryAt) return;
+  const then = retryAt
+    ? `asking again at ${retryAt.toISOString()}${missingData ? ' (missing data: holding at this step)' : ''}`
+    : attempts > 1
+      ? `refused ${attempts} times, escalating past it`
+      : 'escalating past it';
   notify(
     ctx,
     run,
     'acting',
     'refused',
-    `${describe(stage)} refused: ${refusals.map((r) => `${r.rule}: ${r.reason}`).join('; ')}`,
-    {
-      refusals,
-    },
+    `${describe(stage)} refused: ${refusals.map((r) => `${r.rule}: ${r.reason}`).join('; ')}; ${then}`,
+    { refusals },
   );
 }
 
@@ -220,6 +249,7 @@ export async function apply(
         plan: plan.prediction,
         memory: next(memory, {
           cursor: index + 1,
+          retry: null,
           phaseSince: ctx.now.toISOString(),
           valueAtPhase: reading.value,
           extended: false,

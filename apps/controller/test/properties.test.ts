@@ -72,7 +72,16 @@ describe('controller properties on PGlite', () => {
         await db.execute(sql`delete from signals`);
         await db.update(schema.edges).set({ state: 'active' });
         const clock = new FakeClock();
-        const controller = new Controller({ database, now: clock.now, schedule: false, http: false });
+        // A refused stage escalates at once (no retries): random loads refuse often, and with three
+        // tries per stage few sequences of 25 events would reach the withdrawal and its undo (the
+        // "not vacuous" check below). Retries are tested on their own (safety-in-controller, robust-runs).
+        const controller = new Controller({
+          database,
+          now: clock.now,
+          schedule: false,
+          http: false,
+          stageRetryAttempts: 1,
+        });
         await controller.start();
         try {
           for (const e of events) {

@@ -42,6 +42,12 @@ describe('safety rules inside the controller (PGlite)', () => {
     await reportLoads(database.db, ids, loads, clock.now());
     return controller.tick();
   };
+  /** The retry bookkeeping of the run's step at `position` (its run_steps params). */
+  const stepParams = async (db: Database['db'], position: number) => {
+    const [row] = await db.select().from(schema.runSteps).where(eq(schema.runSteps.position, position));
+    const { attempts, retryAt } = (row?.params ?? {}) as { attempts?: number; retryAt?: string | null };
+    return { attempts, retryAt };
+  };
   const operator = (kind: string, edge: string | null, params: Record<string, unknown> = {}) =>
     database.db
       .insert(schema.actions)
@@ -91,6 +97,14 @@ describe('safety rules inside the controller (PGlite)', () => {
     assert.equal(steps[0]?.kind, 'dns-shift');
     assert.equal(steps[0]?.state, 'refused');
     assert.equal(((steps[0]?.refusal ?? []) as { rule: string }[])[0]?.rule, 'humans-win');
+    assert.deepEqual(await activeActions(db).then((a) => a.filter((x) => x.source === 'automation')), []);
+    // Asked again after 15 s and 30 s (backoff); refused three times, the run escalates past it.
+    await tickAfter(14_000);
+    assert.equal((await stepParams(db, 0)).attempts, 1, 'not asked again before its backoff');
+    await tickAfter(1_000);
+    assert.equal((await stepParams(db, 0)).attempts, 2);
+    await tickAfter(30_000);
+    assert.deepEqual(await stepParams(db, 0), { attempts: 3, retryAt: null });
     // The run moves on to the next step instead of the rest of the schedule.
     assert.deepEqual(
       (await activeActions(db)).filter((a) => a.source === 'automation').map((a) => a.kind),
@@ -103,7 +117,8 @@ describe('safety rules inside the controller (PGlite)', () => {
     await addPlaybook(db, { name: 'shed', trigger: { alert: { alertname: 'EdgeOverloaded' } } });
     loads = { fra: 84_900, iad: 101_900, sin: 67_900, lhr: 29_000, gru: 16_990, syd: 16_990 };
     await setAlert(db, ids, 'lhr', 'firing', clock.now());
-    for (let i = 0; i < 6; i++) await tickAfter(MIN);
+    // Each stage is asked three times (15 s, then 30 s apart) before the run escalates past it.
+    for (let i = 0; i < 14; i++) await tickAfter(MIN);
     assert.deepEqual(
       (await activeActions(db)).map((a) => [a.kind, a.params]),
       [],

@@ -47,5 +47,7 @@ export const STEP_STATES = [
   'superseded',
   /** Undone during recovery (or by an abort). */
   'reverted',
+  /** Undone because its verification failed and the step says `onFail: rollback`. */
+  'rolled-back',
 ] as const;
 export type StepState = (typeof STEP_STATES)[number];

@@ -81,7 +81,14 @@ export const PolicyRule = Type.Object(
 const StepCommon = {
   verify: Type.Optional(
     Type.Object(
-      { within: Duration, improveBy: Type.Optional(Type.Number({ minimum: 0 })) },
+      {
+        within: Duration,
+        improveBy: Type.Optional(Type.Number({ minimum: 0 })),
+        /** dns-shift, dsr-shed: the share of the predicted relief the edge's load must lose (default 0.5). */
+        loadDrop: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+        /** What a failed verification does: leave the step and escalate (default), or roll it back first. */
+        onFail: Type.Optional(Type.Union([Type.Literal('escalate'), Type.Literal('rollback')])),
+      },
       { additionalProperties: false },
     ),
   ),

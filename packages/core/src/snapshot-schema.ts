@@ -84,6 +84,21 @@ export const SnapshotObserved = Type.Object(
     problems: Type.Array(Type.String()),
     /** Prefixes exported on at least one established BGP session; null when the speaker could not be read. */
     exported: Type.Union([Type.Array(CidrText), Type.Null()]),
+    /**
+     * Per exported prefix, the communities every established session exporting it carries
+     * (absent: not reported). What a communities step's verification reads.
+     */
+    communities: Type.Optional(Type.Record(Type.String(), Type.Array(CommunityText))),
+    /**
+     * The DSR state the agents' XDP appliers last wrote to the maps (`fraction` 0-1); null
+     * when no agent reports one. What a dsr-shed step's verification reads.
+     */
+    dsr: Type.Optional(
+      Type.Union([
+        Type.Object({ enabled: Type.Boolean(), fraction: Type.Number({ minimum: 0, maximum: 1 }) }),
+        Type.Null(),
+      ]),
+    ),
   },
   strict,
 );
@@ -104,6 +119,8 @@ export const SnapshotEdge = Type.Object(
     usable: Type.Boolean(),
     /** Last reported load in requests/s, and load / capacity; null when never reported. */
     loadRps: Type.Union([Type.Number(), Type.Null()]),
+    /** When that load was reported (ISO time; absent in bodies built by hand): a step's verification needs a newer one. */
+    loadReportedAt: Type.Optional(Type.String()),
     utilisation: Type.Union([Type.Number(), Type.Null()]),
     /**
      * The utilisation this edge may reach as a target of moved load: its effective SLO

@@ -14,6 +14,8 @@ export interface WorldEdge {
   capacityRps: number;
   /** Last fresh load report (requests/s); null when never reported or stale. */
   loadRps: number | null;
+  /** When that load was reported (ISO time); absent when unknown. */
+  loadReportedAt?: string;
   state: EdgeStateValue;
   /** The configured override, or the one an active override action sets (the later action wins). */
   override: EdgeOverrideValue;

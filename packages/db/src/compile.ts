@@ -96,12 +96,14 @@ export async function compileSnapshot(db: Db, now = new Date(), opts: CompileOpt
   ]);
   const loadByEdge = new Map<string, number>();
   const inEffect = new Map<string, number>();
+  const loadReportedAt = new Map<string, string>();
   // Staleness is applied here, once: every consumer of the body sees the same loads.
   const staleBefore = now.getTime() - (opts.loadStaleMs ?? DEFAULT_LOAD_STALE_MS);
   for (const l of loads) {
     if (l.reportedAt.getTime() < staleBefore) continue;
     loadByEdge.set(l.name, l.rps);
     inEffect.set(l.name, l.inEffect);
+    loadReportedAt.set(l.name, l.reportedAt.toISOString());
   }
   const settings = { ...DEFAULT_SETTINGS, ...config.settings };
   const observed = compileObserved(
@@ -110,7 +112,7 @@ export async function compileSnapshot(db: Db, now = new Date(), opts: CompileOpt
     now,
     agentReportStaleMs(settings),
   );
-  return compileBody(config, actions, loadByEdge, keys, { observed, inEffect });
+  return compileBody(config, actions, loadByEdge, keys, { observed, inEffect, loadReportedAt });
 }
 
 const OBSERVED_NONE: SnapshotObserved = {
@@ -144,11 +146,13 @@ export function compileBody(
     observed?: Map<string, SnapshotObserved>;
     /** Per edge: the watermark percentage DNS applied while its load was measured (readLoads). */
     inEffect?: Map<string, number>;
+    /** Per edge: when its load (in `loads`) was reported. */
+    loadReportedAt?: Map<string, string>;
   } = {},
 ): SnapshotBody {
   const settings: SnapshotSettings = { ...DEFAULT_SETTINGS, ...config.settings };
   const defaultMarks = settings.watermarks ?? DEFAULT_WATERMARKS;
-  const { observed, inEffect } = measured;
+  const { observed, inEffect, loadReportedAt } = measured;
 
   const edges: SnapshotEdge[] = config.edges.map((e) => {
     const overrideAction = actions.filter((a) => a.edge === e.name && a.kind in OVERRIDE_ACTIONS).at(-1);
@@ -174,6 +178,7 @@ export function compileBody(
       override,
       usable: edgeUsable({ state, override }),
       loadRps,
+      ...(loadRps !== null && loadReportedAt?.has(e.name) ? { loadReportedAt: loadReportedAt.get(e.name) } : {}),
       utilisation: loadRps === null ? null : loadRps / e.capacity.rps,
       threshold,
       shiftPercent: override === 'drain' ? 100 : (shift?.percent ?? 0),

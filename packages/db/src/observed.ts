@@ -15,6 +15,10 @@ interface AgentObservation {
   problems: string[];
   /** Prefixes exported on established sessions; null: the speaker could not be read. */
   exported: string[] | null;
+  /** Per exported prefix, the communities on every established session exporting it. */
+  communities: Map<string, Set<string>>;
+  /** The DSR state its XDP applier last wrote (fraction 0-1); null: none reported. */
+  dsr: { enabled: boolean; fraction: number } | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -30,15 +34,38 @@ function observationOf(row: AgentReportRow): AgentObservation {
   const problems = Array.isArray(o.problems) ? o.problems.filter((p): p is string => typeof p === 'string') : [];
   const readable = o.readable === true;
   const exported = new Set<string>();
+  const communities = new Map<string, Set<string>>();
   for (const s of o.sessions) {
     if (!isObject(s) || s.established !== true || !Array.isArray(s.exported)) continue;
-    for (const r of s.exported) if (isObject(r) && typeof r.prefix === 'string') exported.add(r.prefix);
+    for (const r of s.exported) {
+      if (!isObject(r) || typeof r.prefix !== 'string') continue;
+      exported.add(r.prefix);
+      const mine = new Set(Array.isArray(r.communities) ? r.communities.filter((c) => typeof c === 'string') : []);
+      const seen = communities.get(r.prefix);
+      communities.set(r.prefix, seen ? intersect(seen, mine) : mine);
+    }
   }
   return {
     healthy: row.healthy && o.healthy === true && readable,
     problems,
     exported: readable ? [...exported].sort() : null,
+    communities,
+    dsr: dsrOf(o.appliers),
   };
+}
+
+const intersect = (a: Set<string>, b: Set<string>) => new Set([...a].filter((x) => b.has(x)));
+
+/** The XDP applier's state (apps/edge xdp/applier.ts `state()`: fraction in parts per 65536). */
+function dsrOf(appliers: unknown): { enabled: boolean; fraction: number } | null {
+  if (!Array.isArray(appliers)) return null;
+  for (const a of appliers) {
+    const st = isObject(a) && isObject(a.state) ? a.state : undefined;
+    if (st && typeof st.enabled === 'boolean' && typeof st.fraction === 'number' && Number.isFinite(st.fraction)) {
+      return { enabled: st.enabled, fraction: Math.min(1, Math.max(0, st.fraction / 65536)) };
+    }
+  }
+  return null;
 }
 
 /**
@@ -70,11 +97,28 @@ export function compileObserved(
     const exported = seen.every((s) => s.exported === null)
       ? null
       : [...new Set(seen.flatMap((s) => s.exported ?? []))].sort();
+    // A community is observed on a prefix when every agent exporting the prefix carries it.
+    const communities: Record<string, string[]> = {};
+    for (const prefix of exported ?? []) {
+      const sets = seen.flatMap((s) => {
+        const c = s.communities.get(prefix);
+        return c ? [c] : [];
+      });
+      communities[prefix] = [...sets.reduce(intersect)].sort();
+    }
+    // DSR is observed in place when every agent that reports an XDP state has it.
+    const dsrs = seen.flatMap((s) => (s.dsr ? [s.dsr] : []));
+    const dsr =
+      dsrs.length === 0
+        ? null
+        : { enabled: dsrs.every((d) => d.enabled), fraction: Math.min(...dsrs.map((d) => d.fraction)) };
     out.set(edge, {
       reportedAt: latest.reportedAt.toISOString(),
       healthy: seen.every((s) => s.healthy),
       problems: [...new Set(seen.flatMap((s) => s.problems))],
       exported,
+      communities,
+      dsr,
     });
   }
   return out;

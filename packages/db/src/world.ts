@@ -42,6 +42,7 @@ export async function readWorld(db: Db, now: Date, opts: ReadWorldOptions = {}):
     name: e.name,
     capacityRps: e.capacityRps,
     loadRps: e.loadRps,
+    ...(e.loadReportedAt ? { loadReportedAt: e.loadReportedAt } : {}),
     state: e.state,
     override: e.override,
     threshold: e.threshold,

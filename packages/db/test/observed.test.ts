@@ -44,6 +44,8 @@ test('an edge without agent reports is unknown; a load-only report vouches for n
     healthy: true,
     problems: [],
     exported: ['198.18.0.0/20'],
+    communities: { '198.18.0.0/20': [] },
+    dsr: null,
   });
 });
 
@@ -73,10 +75,69 @@ test('several agents of one edge: the recent ones combine, a silent one is left 
     healthy: false,
     problems: ['check www down'],
     exported: ['198.18.0.0/20', '198.18.1.0/24'],
+    communities: { '198.18.0.0/20': [], '198.18.1.0/24': [] },
+    dsr: null,
   });
   // All silent: the latest report stands (and observedHealth finds it too old).
   assert.equal(
     compileObserved(['fra'], rows, new Date(now.getTime() + 3_600_000), 30_000).get('fra')?.reportedAt,
     ago(2).toISOString(),
   );
+});
+
+test('communities: those on every established session exporting the prefix; DSR: in place on every agent', () => {
+  const row = (
+    name: string,
+    sessions: { established: boolean; communities: string[] }[],
+    dsr?: object,
+  ): AgentReportRow => ({
+    name,
+    edge: 'fra',
+    healthy: true,
+    reportedAt: ago(1),
+    details: {
+      observed: {
+        readable: true,
+        healthy: true,
+        problems: [],
+        sessions: sessions.map((x, i) => ({
+          name: `transit${i}`,
+          established: x.established,
+          exported: [{ prefix: '198.18.0.0/20', communities: x.communities }],
+        })),
+        appliers: dsr ? [{ name: 'xdp', ok: true, state: dsr }] : [],
+      },
+    },
+  });
+  const one = compileObserved(
+    ['fra'],
+    [
+      row(
+        'edge:fra',
+        [
+          { established: true, communities: ['64500:2002', '64500:100'] },
+          { established: true, communities: ['64500:100'] },
+          // A session that is down carries nothing, and takes nothing away.
+          { established: false, communities: [] },
+        ],
+        { enabled: true, fraction: 16384 },
+      ),
+    ],
+    now,
+    30_000,
+  ).get('fra');
+  assert.deepEqual(one?.communities, { '198.18.0.0/20': ['64500:100'] });
+  assert.deepEqual(one?.dsr, { enabled: true, fraction: 0.25 });
+  // Two agents: the DSR state is in place only as far as both have it.
+  const two = compileObserved(
+    ['fra'],
+    [
+      row('edge:fra-a', [{ established: true, communities: ['64500:100'] }], { enabled: true, fraction: 16384 }),
+      row('edge:fra-b', [{ established: true, communities: [] }], { enabled: false, fraction: 0 }),
+    ],
+    now,
+    30_000,
+  ).get('fra');
+  assert.deepEqual(two?.communities, { '198.18.0.0/20': [] });
+  assert.deepEqual(two?.dsr, { enabled: false, fraction: 0 });
 });

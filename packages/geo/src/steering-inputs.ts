@@ -9,7 +9,7 @@ import { acceptsMovedLoad, canonicalJson, hasHeadroom, movedPercent, type Snapsh
  */
 export function steeringInputs(body: SnapshotBody): string {
   const moving = body.edges.some((e) => movedPercent(e) > 0);
-  const edges = body.edges.map(({ loadRps, utilisation: _u, watermarks, ...e }) => ({
+  const edges = body.edges.map(({ loadRps, loadReportedAt: _at, utilisation: _u, watermarks, ...e }) => ({
     ...e,
     headroom: hasHeadroom({ ...e, loadRps }),
     target: acceptsMovedLoad({ ...e, loadRps, watermarks }),

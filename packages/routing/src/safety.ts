@@ -2,6 +2,7 @@ import {
   agentReportStaleMs,
   hasHeadroom as coreHasHeadroom,
   observedAnnouncementProblem,
+  observedHealth,
   type Snapshot,
   type SnapshotBody,
   type SnapshotEdge,
@@ -96,13 +97,17 @@ function coverage(c: Ctx, edgeName: string, target: Prefix): SafetyVerdict {
   const now = c.ctx.now ?? Date.now();
   const staleMs = agentReportStaleMs(c.body.settings);
   const counts = supernets.map((p) => {
-    const unobserved: { edge: string; reason: string }[] = [];
+    const unobserved: { edge: string; reason: string; unknown: boolean }[] = [];
     const good = announcers(c, p).filter((e) => {
       const edge = c.edges.get(e);
       if (e === edgeName || edge === undefined || !hasHeadroom(edge)) return false;
       // Intended is not enough: the announcer's agents must see the supernet exported.
       const problem = observedAnnouncementProblem(edge, p.prefix.text, now, staleMs);
-      if (problem) unobserved.push({ edge: e, reason: problem });
+      if (problem) {
+        // Unknown (a silent agent) is missing data rather than a bad observation: it may pass later.
+        const unknown = edge.observed !== undefined && observedHealth(edge.observed, now, staleMs).state === 'unknown';
+        unobserved.push({ edge: e, reason: problem, unknown });
+      }
       return problem === null;
     });
     return { supernet: p.prefix.text, announcers: good, unobserved };

@@ -34,6 +34,7 @@ export function checkMoves(world: SafetyWorld, from: string, moves: readonly Loa
         rule: 'capacity',
         reason: `target ${m.edge} has not reported its load: its headroom is unknown`,
         details: { target: m.edge },
+        missingData: true,
       });
       continue;
     }

@@ -209,7 +209,10 @@ export function predict(world: SafetyWorld, proposals: readonly Proposal[], opts
   // predictably then, and the dry run shows the load as unknown. This and humans-win are the
   // only rules that depend on who proposes the change.
   if (load === null && sheds.some((p) => p.source === 'automation')) {
-    refusals.push(refusal(`${edgeName} has not reported its load: the load to move is unknown`, { edge: edgeName }));
+    refusals.push({
+      ...refusal(`${edgeName} has not reported its load: the load to move is unknown`, { edge: edgeName }),
+      missingData: true,
+    });
   }
   const add = (list: LoadMove[]) => {
     for (const m of list) {

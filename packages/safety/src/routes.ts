@@ -30,11 +30,14 @@ export function checkRoutes(world: SafetyWorld, withdrawals: readonly Announceme
   // Observations are judged at the world's time: an agent silent past the bound is unknown.
   const verdict = checkChanges(world.body, [...withdrawals], { now: world.now.getTime() });
   if (verdict.ok) return [];
+  const supernets = (verdict.details?.supernets ?? []) as { unobserved?: { unknown?: boolean }[] }[];
+  const missing = supernets.some((x) => (x.unobserved ?? []).some((u) => u.unknown === true));
   return [
     {
       rule: RULES[verdict.rule] ?? 'coverage',
       reason: verdict.reason,
       details: { ...verdict.details, routingRule: verdict.rule },
+      ...(missing ? { missingData: true as const } : {}),
     },
   ];
 }

@@ -66,4 +66,9 @@ export interface Refusal {
   rule: SafetyRule;
   reason: string;
   details: Record<string, unknown>;
+  /**
+   * The refusal comes from data nobody has now (a load not reported, an agent silent past
+   * its bound), not from what the data says: a run holds and asks again rather than skip.
+   */
+  missingData?: true;
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { CatchmentConfig, PlaybookConfig } from '@catchment/core';
-import { type Db, importConfig, schema } from '@catchment/db';
+import { compileSnapshot, type Db, importConfig, schema } from '@catchment/db';
 import { eq, sql } from 'drizzle-orm';
 import { parse } from 'yaml';
 
@@ -69,15 +69,16 @@ export async function addPlaybook(
 
 /**
  * Edge agents' load reports, stamped with the (fake) clock; like real agents' reports, each
- * carries the agent's observation (reportObserved): healthy, exporting what the edge announces.
- * `observed: false` sends the load alone.
+ * carries the agent's observation (reportObserved): healthy, exporting what the edge announces
+ * (`obey: false`: what its configuration gives it, whatever the actions say). `observed: false`
+ * sends the load alone.
  */
 export async function reportLoads(
   db: Db,
   ids: Map<string, number>,
   loads: Partial<Record<EdgeName, number>>,
   now: Date,
-  opts: { observed?: boolean } = {},
+  opts: { observed?: boolean; obey?: boolean } = {},
 ) {
   for (const [name, rps] of Object.entries(loads)) {
     const edgeId = ids.get(name) ?? 0;
@@ -86,23 +87,33 @@ export async function reportLoads(
       .values({ edgeId, rps, reportedAt: now })
       .onConflictDoUpdate({ target: schema.edgeLoads.edgeId, set: { rps, reportedAt: now } });
   }
-  if (opts.observed !== false) await reportObserved(db, Object.keys(loads), now);
+  if (opts.observed !== false)
+    await reportObserved(db, Object.keys(loads), now, opts.obey === false ? { obey: false } : {});
+}
+
+/** One exported route of a fake agent's session. */
+export interface ObservedRoute {
+  prefix: string;
+  communities: string[];
 }
 
 /**
  * An edge agent's `details.observed` (apps/edge observation.ts) for tests without BIRD: one
- * session `transit`, established (unless told otherwise) and exporting `exported`.
+ * session `transit`, established (unless told otherwise) and exporting `exported`, and the
+ * DSR state its XDP applier would report (`dsr`, fraction 0-1).
  */
 export function agentObservation(opts: {
-  exported: readonly string[];
+  exported: readonly (string | ObservedRoute)[];
   now?: Date;
   problems?: string[];
   established?: boolean;
+  dsr?: { enabled: boolean; fraction: number } | null;
 }) {
   const problems = opts.problems ?? [];
   const established = opts.established ?? true;
+  const at = (opts.now ?? new Date()).toISOString();
   return {
-    readAt: (opts.now ?? new Date()).toISOString(),
+    readAt: at,
     speaker: 'test',
     readable: true,
     error: null,
@@ -112,28 +123,45 @@ export function agentObservation(opts: {
         established,
         state: established ? 'Established' : 'Active',
         info: '',
-        exported: established ? opts.exported.map((prefix) => ({ prefix, communities: [] as string[] })) : [],
+        exported: established
+          ? opts.exported.map((r) => (typeof r === 'string' ? { prefix: r, communities: [] as string[] } : r))
+          : [],
       },
     ],
     checks: [],
-    appliers: [],
+    appliers: opts.dsr
+      ? [
+          {
+            name: 'xdp',
+            ok: true,
+            at,
+            error: null,
+            state: { enabled: opts.dsr.enabled, fraction: Math.round(opts.dsr.fraction * 65536) },
+          },
+        ]
+      : [],
     healthy: problems.length === 0 && established,
     problems: established ? problems : [...problems, 'no established BGP session (transit Active)'],
   };
 }
 
 /**
- * What an edge agent reports it observes, for tests without BIRD:
- * one established session exporting every prefix the edge announces in the configuration
- * (or `exported`), healthy unless `problems` are given. The report row is `edge:<name>`.
+ * What an edge agent reports it observes, for tests without BIRD. By default the agent obeys
+ * the present state, as a real agent does once it applied it: its one established session
+ * exports what the compiled state announces for the edge (withdrawals gone, communities on,
+ * every transit's ones included) and its XDP applier reports the edge's DSR state. `obey:
+ * false` is an agent whose speaker and maps ignore every action: it exports every prefix the
+ * configuration gives the edge, without communities, and reports no DSR. `exported` names the
+ * prefixes outright; `problems` make it unhealthy. The report row is `edge:<name>`.
  */
 export async function reportObserved(
   db: Db,
   edges: readonly string[],
   now: Date,
-  opts: { exported?: string[]; problems?: string[]; established?: boolean } = {},
+  opts: { exported?: string[]; problems?: string[]; established?: boolean; obey?: boolean } = {},
 ): Promise<void> {
-  const rows = await db
+  const body = opts.obey === false || opts.exported ? undefined : await compileSnapshot(db, now);
+  const configured = await db
     .select({ edge: schema.edges.name, cidr: schema.prefixes.cidr })
     .from(schema.prefixes)
     .leftJoin(schema.prefixAnnouncers, eq(schema.prefixAnnouncers.prefixId, schema.prefixes.id))
@@ -142,11 +170,23 @@ export async function reportObserved(
       sql`${schema.edges.id} = coalesce(${schema.prefixes.edgeId}, ${schema.prefixAnnouncers.edgeId})`,
     );
   for (const edge of edges) {
+    const routes: (string | ObservedRoute)[] =
+      opts.exported ??
+      (body
+        ? body.announcements
+            .filter((a) => a.edge === edge && a.state === 'announced')
+            .map((a) => ({
+              prefix: a.prefix,
+              communities: [...new Set([...a.communities, ...Object.values(a.transitCommunities ?? {}).flat()])].sort(),
+            }))
+        : configured.filter((r) => r.edge === edge).map((r) => r.cidr));
+    const dsr = body?.dsr.find((d) => d.edge === edge);
     const observed = agentObservation({
-      exported: opts.exported ?? rows.filter((r) => r.edge === edge).map((r) => r.cidr),
+      exported: routes,
       now,
       ...(opts.problems ? { problems: opts.problems } : {}),
       ...(opts.established === undefined ? {} : { established: opts.established }),
+      ...(body ? { dsr: dsr ? { enabled: dsr.enabled, fraction: dsr.fraction / 65536 } : null } : {}),
     });
     const row = {
       kind: 'edge',

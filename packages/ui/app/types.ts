@@ -104,6 +104,8 @@ export interface Run {
   mode: string;
   trigger: unknown;
   error: string | null;
+  /** Why the controller holds the run still now. */
+  holding?: { reason: string; since: string } | null;
   startedAt: string;
   updatedAt: string;
   endedAt: string | null;

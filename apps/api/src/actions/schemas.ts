@@ -32,6 +32,9 @@ const RefusalSchema = Type.Object(
     }),
     reason: Type.String(),
     details: Type.Record(Type.String(), Type.Unknown()),
+    missingData: Type.Optional(
+      Type.Literal(true, { description: 'refused for data nobody has now (a load, an agent report): may pass later' }),
+    ),
   },
   { additionalProperties: false },
 );

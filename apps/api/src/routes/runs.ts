@@ -33,6 +33,8 @@ export const Run = Type.Object({
   trigger: Type.Unknown(),
   plan: Type.Unknown(),
   error: Type.Union([Type.String(), Type.Null()]),
+  /** Why the controller holds the run still now (verifying, dwell, missing data, a refused stage's backoff...). */
+  holding: Type.Union([Type.Object({ reason: Type.String(), since: Timestamp }), Type.Null()]),
   startedAt: Timestamp,
   updatedAt: Timestamp,
   endedAt: Type.Union([Timestamp, Type.Null()]),
@@ -43,6 +45,14 @@ type Run = Static<typeof Run>;
 const r = schema.playbookRuns;
 /** The playbook's name now, or the name the run started under when the playbook was deleted. */
 const playbookName = sql<string>`coalesce(${schema.playbooks.name}, ${r.trigger}->>'playbook', '')`;
+
+/** The controller's memory (apps/controller run-machine.ts) says why it holds; read defensively. */
+function holdOf(machine: unknown): { reason: string; since: string } | null {
+  const hold = (machine as { hold?: { reason?: unknown; since?: unknown } } | null)?.hold;
+  return typeof hold?.reason === 'string' && typeof hold.since === 'string'
+    ? { reason: hold.reason, since: hold.since }
+    : null;
+}
 
 async function loadRuns(db: Db, where: SQL | undefined, limit: number, withSteps = false): Promise<Run[]> {
   const rows = await db
@@ -76,6 +86,7 @@ async function loadRuns(db: Db, where: SQL | undefined, limit: number, withSteps
     trigger: run.trigger,
     plan: run.plan,
     error: run.error,
+    holding: run.endedAt ? null : holdOf(run.machine),
     startedAt: run.startedAt.toISOString(),
     updatedAt: run.updatedAt.toISOString(),
     endedAt: run.endedAt?.toISOString() ?? null,

@@ -8,6 +8,7 @@ export {
   latestVersion,
   publishedAfter,
   runActions,
+  stageVerifications,
   waitRunState,
   waitShed,
   waitSteady,

@@ -104,6 +104,24 @@ export async function latestRun(w: World, playbook: string) {
   return rows[0]?.run;
 }
 
+/** The verification of each stage of a run (controller stage-verify.ts), by `kind position.stage`. */
+export async function stageVerifications(
+  w: World,
+  runId: number,
+): Promise<Record<string, { state: string; reason: string } | undefined>> {
+  const rows = await w.database.db
+    .select()
+    .from(schema.runSteps)
+    .where(eq(schema.runSteps.runId, runId))
+    .orderBy(asc(schema.runSteps.position), asc(schema.runSteps.stage));
+  return Object.fromEntries(
+    rows.map((r) => [
+      `${r.kind} ${r.position}.${r.stage}`,
+      (r.observed as { verification?: { state: string; reason: string } } | null)?.verification,
+    ]),
+  );
+}
+
 export async function runActions(w: World, runId: number) {
   return w.database.db
     .select()

@@ -183,6 +183,9 @@ export class World {
     });
 
     await this.reportLoads();
+    // Load reports keep coming, as from real agents (every stage's verification needs one newer than it).
+    const reporting = setInterval(() => void this.reportLoads().catch(() => {}), 1000);
+    this.#cleanups.push(async () => clearInterval(reporting));
     const common = { CATCHMENT_API_URL: this.api.url, CATCHMENT_API_TOKEN: this.token };
     for (let i = 0; i < (opts.dnsServers ?? 2); i++) {
       const port = await freePort();
@@ -334,8 +337,18 @@ export class World {
       .reverse()
       .map(
         (s) =>
-          `run ${s.runId} step ${s.position}.${s.stage} ${s.kind} ${s.state}${s.refusal ? ` refused: ${JSON.stringify(s.refusal)}` : ''}`,
+          `run ${s.runId} step ${s.position}.${s.stage} ${s.kind} ${s.state}${s.refusal ? ` refused: ${JSON.stringify(s.refusal)}` : ''}${verdictOf(s.observed)}`,
       );
+    const runs = await this.database.db
+      .select({ id: schema.playbookRuns.id, state: schema.playbookRuns.state, machine: schema.playbookRuns.machine })
+      .from(schema.playbookRuns)
+      .orderBy(desc(schema.playbookRuns.id))
+      .limit(3)
+      .catch(() => []);
+    for (const r of runs.reverse()) {
+      const hold = (r.machine as { hold?: { reason: string } } | null)?.hold;
+      lines.push(`run ${r.id} ${r.state}${hold ? `, holding: ${hold.reason}` : ''}`);
+    }
     const view = await this.lab.transitView().catch((e: Error) => [`transit: ${e.message}`]);
     return [...lines, ...view.map((v) => `transit ${v}`), this.logs()].join('\n');
   }
@@ -357,4 +370,10 @@ export class World {
       }
     }
   }
+}
+
+/** A stage's verification (controller stage-verify.ts), for the report. */
+function verdictOf(observed: unknown): string {
+  const v = (observed as { verification?: { state: string; reason: string } } | null)?.verification;
+  return v ? ` verification ${v.state}: ${v.reason}` : '';
 }

@@ -19,8 +19,15 @@ function refusals(step: RunStep): { rule: string; reason: string }[] {
   }));
 }
 
+/** The stage's effect as the controller checked it at the end of its verify window. */
+function verification(step: RunStep): { state: string; reason: string } | null {
+  const v = (step.observed as { verification?: { state?: unknown; reason?: unknown } } | null)?.verification;
+  return v ? { state: String(v.state ?? '?'), reason: String(v.reason ?? '') } : null;
+}
+
 function Step({ step }: { step: RunStep }) {
   const rs = refusals(step);
+  const v = verification(step);
   return html`<li class=${`step step-${step.state}`} data-state=${step.state} data-kind=${step.kind}>
     <div class="step-head">
       <strong>${step.position + 1}.${step.stage + 1} ${step.kind}</strong>
@@ -29,6 +36,7 @@ function Step({ step }: { step: RunStep }) {
     </div>
     ${step.params && Object.keys(step.params as object).length ? html`<div><code>${json(step.params)}</code></div>` : null}
     ${rs.map((r) => html`<div class="refusal">refused by <strong>${r.rule}</strong>: ${r.reason}</div>`)}
+    ${v ? html`<div class=${v.state === 'failed' ? 'refusal' : ''} data-testid="verification">verification <strong>${v.state}</strong>: ${v.reason}</div>` : null}
     ${step.decidedBy ? html`<div>decided by ${step.decidedBy} at ${time(step.decidedAt)}</div>` : null}
     ${step.actionId ? html`<div>action <a href="#/changes">${step.actionId}</a></div>` : null}
     ${step.observed ? html`<div>observed <code>${json(step.observed)}</code></div>` : null}
@@ -48,6 +56,7 @@ export function RunCard({ id }: { id: number }) {
     <h2 id=${`run-${r.id}`}><a href=${`#/runs/${r.id}`}>Run ${r.id}</a>: ${r.playbook} on ${r.edge ?? 'all edges'}</h2>
     <p><span class="pill" data-testid="run-state">${r.state}</span> mode ${r.mode}, started ${time(r.startedAt)},
       updated ${time(r.updatedAt)}${r.endedAt ? `, ended ${time(r.endedAt)}` : ''}${r.error ? html`; <span class="warn">${r.error}</span>` : ''}</p>
+    ${r.holding ? html`<p data-testid="run-holding">holding since ${time(r.holding.since)}: ${r.holding.reason}</p>` : null}
     ${
       canAct(me) && open
         ? html`<div class="toolbar" role="group" aria-label=${`decisions on run ${r.id}`}>
