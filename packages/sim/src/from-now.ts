@@ -5,7 +5,7 @@ import {
   type FieldError,
   type SnapshotBody,
 } from '@catchment/core';
-import { type ScenarioDoc, type ScenarioModel, scenarioFrom } from './scenario.ts';
+import { DEFAULTS, type ScenarioDoc, type ScenarioModel, scenarioFrom } from './scenario.ts';
 
 /** What `--from-now` asks: one playbook on one edge, for a while (default one hour). */
 export interface FromNowRequest {
@@ -31,9 +31,21 @@ export const PRESENT_CONFIG = '(the current configuration)';
 export const FROM_NOW_DEFAULT_DURATION = '1h';
 
 /**
+ * The public resolvers of a from-now scenario: those that send ECS, sharing the public share.
+ * One without ECS is placed by its own address, so it would carry part of every edge's present
+ * load to the edge nearest that address, and the run would not start from the present.
+ */
+const ecsPublic = DEFAULTS.public.filter((r) => r.ecs);
+const PRESENT_PUBLIC = ecsPublic.map((r) => ({
+  ...r,
+  share: r.share / ecsPublic.reduce((n, x) => n + x.share, 0),
+}));
+
+/**
  * "What would this playbook do in the next hour": a scenario that starts from the present.
  * Each edge's current load becomes clients in the edge's own country (the simulator's clients
- * are per country; which edge DNS sends them to is then the compiler's decision, as always),
+ * are per country; which edge DNS sends them to is then the compiler's decision, as always;
+ * public resolvers are the ECS-sending ones, PRESENT_PUBLIC),
  * the actions in force stay in force until their expiry, and the configuration runs with the
  * named playbook alone, in `auto` mode (a dry run takes every step as approved), triggered by
  * its alert on the named edge only. Compared with no action.
@@ -67,6 +79,7 @@ export function fromNowScenario(
     start: world.now.toISOString(),
     clients,
     strategies: ['none', 'full'],
+    resolvers: { public: PRESENT_PUBLIC },
     ...(alertname ? { alert: { name: alertname } } : {}),
   };
   let model: ScenarioModel;
