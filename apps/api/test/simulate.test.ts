@@ -14,13 +14,17 @@ describe('POST /v1/simulate without a simulator', () => {
   });
   after(() => t.close());
 
-  it('answers 503 SIMULATE_UNAVAILABLE, and only to operators', async () => {
+  it('answers a valid scenario 503 SIMULATE_UNAVAILABLE, and only to operators', async () => {
     const r = await t.call('POST', '/v1/simulate', { body: SMALL, token: t.tokens.operator });
     assert.equal(r.status, 503);
     assert.equal(r.body.code, 'SIMULATE_UNAVAILABLE');
     assert.match(r.body.detail, /without the simulator/);
     const viewer = await t.call('POST', '/v1/simulate', { body: SMALL, token: t.tokens.viewer });
     assert.equal(viewer.status, 403);
+    // The scenario is checked first: an invalid one is told so here too.
+    const bad = await t.call('POST', '/v1/simulate', { body: { ...SMALL, duration: 'long' } });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.code, 'SCENARIO_INVALID');
   });
 });
 

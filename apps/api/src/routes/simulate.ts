@@ -55,16 +55,16 @@ export function simulateRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => {
+      const series = (req.query as { series?: boolean }).series === true;
+      // Checked first: a bad or too large scenario is told so, with a simulator or without, busy or not.
+      const prepared = await prepare(ctx.db, req.body, new Date());
+      checkLimits(prepared.model, ctx.simulateLimits);
       const run = ctx.simulate;
       if (!run)
         throw new CatchmentError(
           'SIMULATE_UNAVAILABLE',
           'this API runs without the simulator (`catchment start` provides it); run `catchment simulate <file>` locally',
         );
-      const series = (req.query as { series?: boolean }).series === true;
-      // Checked before the guard: a bad or too large scenario is told so, busy or not.
-      const prepared = await prepare(ctx.db, req.body, new Date());
-      checkLimits(prepared.model, ctx.simulateLimits);
       const result = await ctx.simulations.run(() => run(prepared.model, { config: prepared.config }));
       return { ...resultJson(result, { series }), ...(prepared.fromNow ? { fromNow: prepared.fromNow } : {}) };
     },
