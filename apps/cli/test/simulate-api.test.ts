@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { createToken, startApi } from '@catchment/api';
 import { loadConfigFile } from '@catchment/core';
 import { importConfig, publishSnapshot } from '@catchment/db';
@@ -11,6 +13,7 @@ import { reportAgents, startApiHarness, type TestApi } from '@catchment/testkit/
 import { parse } from 'yaml';
 import { simulationRunner } from '../src/simulate/runner.ts';
 
+const run = promisify(execFile);
 const DEMO = new URL('../../../config/demo.yaml', import.meta.url).pathname;
 
 /** A flash crowd at lhr long enough for the demo playbook's alert and first DNS shift. */
@@ -99,6 +102,27 @@ describe('POST /v1/simulate with the CLI’s runner (the real controller)', () =
       run.edges.find((e) => e.name === 'lhr')!.overThresholdSeconds;
     const shed = json.body.runs.find((x: { strategy: string }) => x.strategy === 'full');
     assert.ok(lhr(shed) < lhr(none), `the playbook relieves lhr sooner: ${lhr(shed)} < ${lhr(none)}`);
+  });
+
+  it('the API keeps answering while it simulates', async () => {
+    const sim = t.call('POST', '/v1/simulate', {
+      body: { ...parse(SMALL), duration: '10m', strategies: ['none', 'full'] },
+      token: t.tokens.operator,
+    });
+    let simulatedAt = 0;
+    void sim.then(() => {
+      simulatedAt = Date.now();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Another process asks, as a DNS server or an edge agent would (this one shares the loop).
+    const { stdout } = await run(process.execPath, [
+      '-e',
+      `fetch(${JSON.stringify(`${t.url}/healthz`)}).then((r) => process.stdout.write(String(r.status)))`,
+    ]);
+    const answeredAt = Date.now();
+    assert.equal(stdout, '200');
+    assert.equal((await sim).status, 200);
+    assert.ok(answeredAt < simulatedAt, `answered ${simulatedAt - answeredAt} ms before the simulation ended`);
   });
 
   it('--from-now tells what is missing, by name', async () => {
