@@ -11,7 +11,7 @@ export interface FromNowCliOptions {
   series?: boolean;
 }
 
-/** A simulation answers when it is done: an hour of a small world takes a minute or two. */
+/** The API answers when the simulation is done: minutes for a large world on a busy machine. */
 const SIMULATE_TIMEOUT_MS = 30 * 60_000;
 
 /**
