@@ -1,5 +1,6 @@
 import type { Logger } from '@catchment/core';
 import type { Database, Db } from '@catchment/db';
+import type { SimulationRunner } from '@catchment/sim';
 import type { Access } from './auth.ts';
 import type { DistributionLimiter } from './distribution-limit.ts';
 import type { LoadPublisher } from './load-publication.ts';
@@ -7,6 +8,8 @@ import type { Metrics } from './metrics.ts';
 import type { CompileSnapshot, SnapshotHub } from './publication.ts';
 import type { Explain } from './routes/explain.ts';
 import type { CheckAction } from './safety/index.ts';
+import type { SimulateLimits } from './simulate/limits.ts';
+import type { OneAtATime } from './simulate/one-at-a-time.ts';
 import type { TokenVerifier } from './token-verifier.ts';
 
 export interface RouteInfo {
@@ -35,6 +38,11 @@ export interface ApiContext {
   routes: RouteInfo[];
   /** Load-only publications after edge load reports (absent: none). */
   loads: LoadPublisher | undefined;
+  /** The simulator behind POST /v1/simulate (absent: 503 SIMULATE_UNAVAILABLE). */
+  simulate: SimulationRunner | undefined;
+  simulateLimits: SimulateLimits;
+  /** One simulation at a time on this instance. */
+  simulations: OneAtATime;
   /** After a committed change: compile and publish a new snapshot if the body changed. */
   changed(actor: string): Promise<void>;
 }

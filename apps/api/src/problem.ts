@@ -2,6 +2,7 @@ import { CatchmentError, type ErrorCode, ErrorCodes, type FieldError, isCatchmen
 import { isDatabaseUnreachable } from '@catchment/db';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { SIMULATION_RETRY_SECONDS } from './simulate/one-at-a-time.ts';
 import { AUTH_BUSY_RETRY_SECONDS } from './verification-limit.ts';
 
 /**
@@ -168,6 +169,7 @@ export const DB_RETRY_SECONDS = 5;
 const RETRY_SECONDS: Partial<Record<ErrorCode, number>> = {
   DB_UNREACHABLE: DB_RETRY_SECONDS,
   AUTH_BUSY: AUTH_BUSY_RETRY_SECONDS,
+  SIMULATION_BUSY: SIMULATION_RETRY_SECONDS,
 };
 
 export function sendProblem(reply: FastifyReply, req: FastifyRequest, err: CatchmentError): FastifyReply {

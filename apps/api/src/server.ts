@@ -2,6 +2,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { CatchmentError, createLogger, type Logger, type Snapshot } from '@catchment/core';
 import { compileSnapshot, type Database, publications, publishSnapshot } from '@catchment/db';
 import { createExplainer, GeoDb, type GeoOptions, steeringChanged } from '@catchment/geo';
+import type { SimulationRunner } from '@catchment/sim';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -18,6 +19,8 @@ import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publi
 import type { Explain } from './routes/explain.ts';
 import { registerRoutes } from './routes/index.ts';
 import { type CheckAction, checkActionRules } from './safety/index.ts';
+import { DEFAULT_SIMULATE_LIMITS, type SimulateLimits } from './simulate/limits.ts';
+import { OneAtATime } from './simulate/one-at-a-time.ts';
 import { type ApiTlsOptions, httpsOptionsOf, watchTlsFiles } from './tls.ts';
 import { TokenVerifier } from './token-verifier.ts';
 import { registerUi } from './ui.ts';
@@ -38,6 +41,13 @@ export interface ApiOptions {
    * GeoDb opened (on first use) from `geo`, or the embedded country database; null: none.
    */
   explain?: Explain | null;
+  /**
+   * The simulator behind POST /v1/simulate: packages/sim with the real controller, which only
+   * the CLI can assemble (apps never import apps). Absent: the route answers 503 SIMULATE_UNAVAILABLE.
+   */
+  simulate?: SimulationRunner;
+  /** Bounds on the scenarios POST /v1/simulate runs (default DEFAULT_SIMULATE_LIMITS). */
+  simulateLimits?: Partial<SimulateLimits>;
   /** GeoIP files for the default explainer (packages/geo GeoOptions). */
   geo?: GeoOptions;
   /** Called for every new snapshot version (in-process DNS server). */
@@ -145,6 +155,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     routes,
     explain: explainer.explain,
     loads,
+    simulate: opts.simulate,
+    simulateLimits: { ...DEFAULT_SIMULATE_LIMITS, ...opts.simulateLimits },
+    simulations: new OneAtATime(),
     async changed(actor) {
       try {
         await hub.publish(actor);

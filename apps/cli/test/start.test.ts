@@ -115,6 +115,31 @@ describe('catchment start (single process, embedded database)', () => {
     assert.match(await cli('export'), /name: www\.example\.net/);
   });
 
+  it('hands its API the simulator: POST /v1/simulate runs the controller', async () => {
+    const token = (await readFile(join(dir.path, 'data', 'admin-token'), 'utf8')).trim();
+    const res = await fetch(`http://127.0.0.1:${ports.api}/v1/simulate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        duration: '30s',
+        clients: [{ country: 'GB', rps: 1000, blocks: 1 }],
+        strategies: ['full'],
+      }),
+    });
+    const body = (await res.json()) as {
+      scenario: { durationS: number; blocks: number };
+      runs: { strategy: string }[];
+    };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.scenario.durationS, 30);
+    // On start's GeoIP database (MaxMind's test data: one British /24), not the embedded one.
+    assert.equal(body.scenario.blocks, 1);
+    assert.deepEqual(
+      body.runs.map((r) => r.strategy),
+      ['full'],
+    );
+  });
+
   it('refuses a second process on the same embedded database, and a port in use', async () => {
     const second = await run(process.execPath, [MAIN, 'token', 'bootstrap', '--role', 'viewer'], {
       env: main.env,

@@ -61,6 +61,10 @@ export const ErrorCodes = {
   ROLLOVER_WAITING: { status: 409, title: 'The rollover step must wait for caches to expire' },
   EXPLAIN_UNAVAILABLE: { status: 503, title: 'No DNS decision function is configured' },
   UI_NOT_BUILT: { status: 503, title: 'The dashboard is not built' },
+  // The simulator over HTTP (POST /v1/simulate).
+  SIMULATE_UNAVAILABLE: { status: 503, title: 'This API runs without the simulator' },
+  SIMULATION_BUSY: { status: 429, title: 'A simulation is already running on this API instance' },
+  SIMULATION_TOO_LARGE: { status: 413, title: 'The scenario is larger than this API simulates' },
   // Config as code (POST /v1/config/apply).
   PLAN_STALE: { status: 409, title: 'The configuration changed since the plan was made' },
   PLAN_GUARDED: { status: 409, title: 'The plan changes or removes too much' },

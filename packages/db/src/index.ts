@@ -7,7 +7,7 @@ export {
   runActionIds,
 } from './actions.ts';
 export { latestAudit, objectRevision, recordAudit } from './audit.ts';
-export { compileBody, compileSnapshot } from './compile.ts';
+export { activeActions, compileBody, compileSnapshot } from './compile.ts';
 export { CONFIG_KINDS, type ConfigKind, type FieldChange, fieldChanges, type PlanChange } from './config-diff.ts';
 export { exportConfig } from './config-export.ts';
 export { importConfig } from './config-import.ts';

@@ -92,6 +92,9 @@ function factorsAt(model: ScenarioModel, t: number, out: Float64Array): void {
  * edges served and publishes snapshots; each new snapshot is answered by the real DNS tables
  * and reaches each cache when that cache next refreshes (its TTL as the resolver treats it).
  */
+/** Longest stretch of simulation between two turns of the event loop, ms. */
+const YIELD_EVERY_MS = 20;
+
 export async function runStrategy(
   strategy: string,
   model: ScenarioModel,
@@ -213,7 +216,14 @@ export async function runStrategy(
   let dnsV = 0;
   const events = model.events.map((ev, i) => ({ ev, i }));
 
+  let yieldedAt = performance.now();
   for (let t = 0; t < T; t++) {
+    // Let the process's other work run (the API that hosts POST /v1/simulate serves snapshots,
+    // reports and health checks on the same event loop): the drivers' awaits are microtasks.
+    if (performance.now() - yieldedAt > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yieldedAt = performance.now();
+    }
     // The caches that refresh this second take the newest answer.
     const due = buckets.get(t);
     if (due) {

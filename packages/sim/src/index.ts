@@ -1,6 +1,7 @@
 export * from './answers.ts';
 export * from './driver.ts';
 export * from './engine.ts';
+export * from './from-now.ts';
 export * from './population.ts';
 export * from './report.ts';
 export * from './routing.ts';

@@ -1,4 +1,4 @@
-import type { EdgeResult, RunResult } from './engine.ts';
+import type { RunResult } from './engine.ts';
 import type { StrategyName } from './scenario.ts';
 import type { SimulationResult } from './simulate.ts';
 import { STRATEGY_TEXT } from './strategies.ts';
@@ -48,14 +48,24 @@ export function strategyRows(result: SimulationResult): StrategyRow[] {
   });
 }
 
-function relief(e: EdgeResult | undefined): string {
+function relief(e: SimulationJsonEdge | undefined): string {
   if (!e || e.timeToReliefS === null) return '-';
   return e.relieved ? `${e.timeToReliefS} s` : `>${e.timeToReliefS} s`;
 }
 
 /** The comparison table (Markdown, so it reads in a terminal and pastes into docs). */
 export function strategyTable(result: SimulationResult): string {
-  const hot = hotEdges(result);
+  return jsonTable(resultJson(result));
+}
+
+/**
+ * The table from the JSON, so a local run and one answered by the API (`POST /v1/simulate`)
+ * print the same thing.
+ */
+export function jsonTable(json: SimulationJson): string {
+  const hot = [
+    ...new Set(json.runs.flatMap((r) => r.edges.filter((e) => e.overThresholdSeconds > 0).map((e) => e.name))),
+  ];
   const head = [
     'strategy',
     'over-threshold s',
@@ -68,27 +78,69 @@ export function strategyTable(result: SimulationResult): string {
     'dropped',
   ];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
-  for (const r of result.runs) {
+  json.runs.forEach((r, i) => {
+    const row = json.strategies[i]!;
     const by = new Map(r.edges.map((e) => [e.name, e]));
-    const share = r.offeredRequests > 0 ? (100 * r.servedFartherRequests) / r.offeredRequests : 0;
     const cells = [
       r.strategy,
-      String(r.overThresholdSeconds),
-      String(r.overloadSeconds),
-      String(Math.round(r.excessRequests)),
+      String(row.overThresholdSeconds),
+      String(row.overloadSeconds),
+      String(Math.round(row.excessRequests)),
       ...hot.map((n) => relief(by.get(n))),
       ...hot.map((n) => `${Math.round((by.get(n)?.peakUtilisation ?? 0) * 100)} %`),
-      `${share.toFixed(1)} %`,
-      `${r.addedRttMs.toFixed(1)} ms`,
-      String(Math.round(r.droppedRequests)),
+      `${(100 * row.servedFartherShare).toFixed(1)} %`,
+      `${row.addedRttMs.toFixed(1)} ms`,
+      String(Math.round(row.droppedRequests)),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
-  }
+  });
   return lines.join('\n');
 }
 
+/** What `catchment simulate` prints without --json: the scenario's size, the table, each run's steps. */
+export function resultText(json: SimulationJson): string {
+  const s = json.scenario;
+  const out = [
+    `${s.blocks} client blocks, ${s.resolvers} resolvers, ${s.entries} cache entries, ${s.durationS} s of ${s.service}\n`,
+    jsonTable(json),
+  ];
+  for (const r of json.runs) {
+    if (r.steps.length > 0) out.push(`\n${r.strategy}: ${r.steps.map((x) => `${x.t} s ${x.text}`).join('; ')}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export interface SimulationJsonEdge {
+  name: string;
+  capacityRps: number;
+  threshold: number;
+  peakUtilisation: number;
+  overThresholdSeconds: number;
+  overloadSeconds: number;
+  excessRequests: number;
+  timeToReliefS: number | null;
+  relieved: boolean;
+  load?: number[];
+}
+
+/** The JSON of `catchment simulate --json` and of `POST /v1/simulate`. */
+export interface SimulationJson {
+  scenario: SimulationResult['scenario'];
+  strategies: StrategyRow[];
+  runs: {
+    strategy: string;
+    offeredRequests: number;
+    servedRequests: number;
+    dsrCostRequests: number;
+    droppedRequests: number;
+    steps: RunResult['steps'];
+    decisions: RunResult['decisions'];
+    edges: SimulationJsonEdge[];
+  }[];
+}
+
 /** JSON for scripts: the table's numbers, each run's steps and decisions, per-edge summaries. */
-export function resultJson(result: SimulationResult, opts: { series?: boolean } = {}): unknown {
+export function resultJson(result: SimulationResult, opts: { series?: boolean } = {}): SimulationJson {
   return {
     scenario: result.scenario,
     strategies: strategyRows(result),

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
+  type ActiveAction,
   CatchmentError,
   CidrText,
   CountryCode,
@@ -247,6 +248,19 @@ export interface ScenarioModel {
   events: ScenarioEvent[];
   actions: ScriptedStep[];
   strategies: StrategyName[];
+  /** Set when the scenario starts from a running installation's present (from-now.ts). */
+  fromNow?: FromNowState;
+}
+
+/**
+ * The present a from-now scenario starts in: the one edge whose alert is simulated (the
+ * playbook acts there), which already carries its past (over the threshold at the start
+ * counts as over for the alert's whole `for`), and the actions in force, as they are.
+ */
+export interface FromNowState {
+  playbook: string;
+  edge: string;
+  actions: ActiveAction[];
 }
 
 function invalid(source: string, errors: FieldError[]): CatchmentError {

@@ -11,14 +11,17 @@ import type { ScriptedStep } from './scenario.ts';
 export class ScriptedDriver implements Driver {
   readonly #config: NormalConfig;
   readonly #steps: ScriptedStep[];
+  readonly #standing: ActiveAction[];
   #start = new Date(0);
   #activeKey = '';
   #down = new Set<string>();
   #log: DriverLogEntry[] = [];
 
-  constructor(config: NormalConfig, steps: ScriptedStep[] = []) {
+  /** `standing`: actions already in force when the scenario starts (from-now), each until its expiry. */
+  constructor(config: NormalConfig, steps: ScriptedStep[] = [], standing: ActiveAction[] = []) {
     this.#config = config;
     this.#steps = steps;
+    this.#standing = standing;
   }
 
   #edgeNames: string[] = [];
@@ -32,11 +35,15 @@ export class ScriptedDriver implements Driver {
   }
 
   #active(t: number): ActiveAction[] {
-    return this.#steps
+    const at = new Date(this.#start.getTime() + t * 1000);
+    const standing = this.#standing.filter((a) => a.expiresAt === null || a.expiresAt > at);
+    // Scripted ids follow the standing ones' (the active set is keyed by id).
+    const first = Math.max(0, ...this.#standing.map((a) => a.id));
+    const scripted = this.#steps
       .map((s, i) => ({ s, i }))
       .filter(({ s }) => s.atS <= t && (s.untilS === undefined || t < s.untilS))
       .map(({ s, i }) => ({
-        id: i + 1,
+        id: first + i + 1,
         kind: s.kind,
         edge: s.edge,
         params: s.params,
@@ -45,6 +52,7 @@ export class ScriptedDriver implements Driver {
         source: 'operator' as const,
         reason: 'scripted in the scenario',
       }));
+    return [...standing, ...scripted];
   }
 
   #compile(t: number, loads: Map<string, number>): SnapshotBody {

@@ -24,23 +24,35 @@ export interface SimulationResult {
 
 /** The drivers the package has itself: nothing, or the scripted actions. */
 export const scriptedDrivers: DriverFactory = async (strategy, config, model) => {
-  if (strategy === 'none') return new ScriptedDriver(normaliseConfig(config));
-  if (strategy === 'scripted') return new ScriptedDriver(normaliseConfig(config), model.actions);
+  const standing = model.fromNow?.actions ?? [];
+  if (strategy === 'none') return new ScriptedDriver(normaliseConfig(config), [], standing);
+  if (strategy === 'scripted') return new ScriptedDriver(normaliseConfig(config), model.actions, standing);
   throw new CatchmentError(
     'SCENARIO_INVALID',
     `strategy ${strategy} runs the controller's playbooks: run it with \`catchment simulate\`, which assembles the controller`,
   );
 };
 
+/**
+ * A scenario run with the real controller, as the CLI assembles it (apps never import apps):
+ * what `catchment start` hands the API for `POST /v1/simulate`.
+ */
+export type SimulationRunner = (
+  model: ScenarioModel,
+  opts: { config?: CatchmentConfig; onRun?: (run: RunResult) => void },
+) => Promise<SimulationResult>;
+
 export interface SimulateOptions {
   drivers?: DriverFactory;
+  /** The configuration to run (the API's current one); default: the file the scenario names. */
+  config?: CatchmentConfig;
   geo?: GeoDb | GeoOptions;
   /** Called after each strategy (progress output). */
   onRun?: (run: RunResult) => void;
 }
 
 export async function simulate(model: ScenarioModel, opts: SimulateOptions = {}): Promise<SimulationResult> {
-  const config = await loadConfigFile(model.configPath);
+  const config = opts.config ?? (await loadConfigFile(model.configPath));
   const service = model.service ?? config.services?.[0]?.name;
   if (!service || !(config.services ?? []).some((s) => s.name === service))
     throw new CatchmentError('SCENARIO_INVALID', `the configuration has no service ${model.service ?? ''}`.trim());

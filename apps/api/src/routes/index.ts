@@ -24,6 +24,7 @@ import { runRoutes } from './runs.ts';
 import { serviceAddressRoutes } from './service-addresses.ts';
 import { settingsRoutes } from './settings.ts';
 import { signalRoutes } from './signals.ts';
+import { simulateRoutes } from './simulate.ts';
 import { sloBudgetRoutes } from './slo-budgets.ts';
 import { snapshotRoutes } from './snapshot.ts';
 import { tokenRoutes } from './tokens.ts';
@@ -60,4 +61,5 @@ export async function registerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   dnssecRoutes(app, ctx);
   whoamiRoutes(app);
   configRoutes(app, ctx);
+  simulateRoutes(app, ctx);
 }

@@ -172,6 +172,9 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
         database,
         logger: logger.child({ part: 'api' }),
         explain: createExplainer(geo),
+        // POST /v1/simulate: packages/sim with the real controller, on the GeoIP database in use.
+        // Loaded on the first simulation, not at start.
+        simulate: async (model, o) => (await import('../simulate/runner.ts')).simulationRunner(geo)(model, o),
         onSnapshot: (snap) => {
           dns?.follower
             .offer(snap)

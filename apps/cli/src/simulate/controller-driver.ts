@@ -1,6 +1,15 @@
 import { Controller } from '@catchment/controller';
 import { type CatchmentConfig, createLogger, type SnapshotBody } from '@catchment/core';
-import { compileSnapshot, type Database, type Db, importConfig, migrate, openDatabase, schema } from '@catchment/db';
+import {
+  compileSnapshot,
+  type Database,
+  type Db,
+  importConfig,
+  insertAction,
+  migrate,
+  openDatabase,
+  schema,
+} from '@catchment/db';
 import { observation } from '@catchment/edge';
 import {
   type Driver,
@@ -69,6 +78,7 @@ export class ControllerDriver implements Driver {
     await importConfig(database.db, this.#config, { actor: 'simulate' });
     const rows = await database.db.select({ id: schema.edges.id, name: schema.edges.name }).from(schema.edges);
     this.#edgeIds = new Map(rows.map((r) => [r.name, r.id]));
+    await this.#standingActions();
     this.#sloTriggered = (this.#config.playbooks ?? []).some((p) => 'slo' in p.trigger);
     this.#controller = new Controller({
       database,
@@ -90,6 +100,41 @@ export class ControllerDriver implements Driver {
     this.#firing = this.#edgeNames.map(() => false);
     this.#body = body;
     return body;
+  }
+
+  /**
+   * From now: the actions in force in the installation, written as they are (through the
+   * actions table's owner), so the compiler and the judge see the present. Runs are not
+   * copied: an action of an open run stands alone here, until its expiry.
+   */
+  async #standingActions(): Promise<void> {
+    const standing = this.#model.fromNow?.actions ?? [];
+    if (standing.length === 0) return;
+    const db = this.db;
+    const prefixes = new Map(
+      (await db.select({ id: schema.prefixes.id, cidr: schema.prefixes.cidr }).from(schema.prefixes)).map((p) => [
+        p.cidr,
+        p.id,
+      ]),
+    );
+    for (const a of standing) {
+      const prefix = typeof a.params.prefix === 'string' ? prefixes.get(a.params.prefix) : undefined;
+      await insertAction(
+        db,
+        {
+          kind: a.kind,
+          edgeId: a.edge === null ? null : (this.#edgeIds.get(a.edge) ?? null),
+          prefixId: prefix ?? null,
+          params: a.params,
+          reason: a.reason ?? 'in force when the simulation started',
+          actor: 'simulate:present',
+          source: a.source,
+          createdAt: a.createdAt,
+          expiresAt: a.expiresAt,
+        },
+        { reason: 'in force when the simulation started', after: a, at: new Date(this.#now) },
+      );
+    }
   }
 
   async second(t: number, at: Date, served: Float64Array, changes: EdgeStateChange[]): Promise<SnapshotBody | null> {
@@ -197,13 +242,19 @@ export class ControllerDriver implements Driver {
       });
   }
 
-  /** The monitoring kit's alert rule: utilisation over `threshold` for `for`. */
+  /**
+   * The monitoring kit's alert rule: utilisation over `threshold` for `for`. From now: only the
+   * named edge's alert, and an edge over at the start has been over for `for` already (its
+   * alert fires now, as it would in the installation).
+   */
   #alerts(s: number, served: Float64Array): void {
-    const { threshold } = this.#model.alert;
+    const { threshold, forS } = this.#model.alert;
+    const only = this.#model.fromNow?.edge;
     for (let i = 0; i < this.#edgeNames.length; i++) {
-      const over = (served[i] ?? 0) / this.#capacity[i]! > threshold;
+      const over =
+        (only === undefined || this.#edgeNames[i] === only) && (served[i] ?? 0) / this.#capacity[i]! > threshold;
       if (!over) this.#overSince[i] = null;
-      else if (this.#overSince[i] === null) this.#overSince[i] = s;
+      else if (this.#overSince[i] === null) this.#overSince[i] = s === 1 && only !== undefined ? s - forS : s;
     }
   }
 

@@ -1,15 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { CatchmentError } from '@catchment/core';
-import {
-  loadScenarioFile,
-  loadSvg,
-  resultJson,
-  STRATEGIES,
-  type StrategyName,
-  simulate,
-  strategyTable,
-} from '@catchment/sim';
-import { controllerDrivers } from './controller-driver.ts';
+import { loadScenarioFile, loadSvg, resultJson, resultText, STRATEGIES, type StrategyName } from '@catchment/sim';
+import { simulationRunner } from './runner.ts';
 
 export interface SimulateCliOptions {
   json?: boolean;
@@ -32,25 +24,17 @@ export async function runSimulate(path: string, opts: SimulateCliOptions): Promi
     model.strategies = list as StrategyName[];
   }
   const started = performance.now();
-  const result = await simulate(model, {
-    drivers: controllerDrivers,
+  const result = await simulationRunner()(model, {
     onRun: (r) => {
       if (!opts.json) process.stderr.write(`simulated ${r.strategy} (${Math.round(performance.now() - started)} ms)\n`);
     },
   });
   if (opts.svg) await writeFile(opts.svg, loadSvg(result.runs));
+  const json = resultJson(result, { series: opts.series === true });
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(resultJson(result, { series: opts.series === true }), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     return;
   }
-  const s = result.scenario;
-  process.stdout.write(
-    `${s.blocks} client blocks, ${s.resolvers} resolvers, ${s.entries} cache entries, ${s.durationS} s of ${s.service}\n\n`,
-  );
-  process.stdout.write(`${strategyTable(result)}\n`);
-  for (const r of result.runs) {
-    if (r.steps.length === 0) continue;
-    process.stdout.write(`\n${r.strategy}: ${r.steps.map((x) => `${x.t} s ${x.text}`).join('; ')}\n`);
-  }
+  process.stdout.write(resultText(json));
   if (opts.svg) process.stdout.write(`\nplot: ${opts.svg}\n`);
 }
