@@ -13,7 +13,7 @@
  * apps/cli/dist/bundle.json names the bundle and, per input file, its mtime and size; it is
  * written last, by rename, so a launcher reads either the old build or the new one.
  */
-import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -71,6 +71,12 @@ function serverModulesExternal(): Plugin {
   };
 }
 
+function atomicWrite(file: string, contents: string | Uint8Array): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, file);
+}
+
 export interface BundleManifest {
   /** The bundle's file name in DIST. */
   bundle: string;
@@ -87,11 +93,15 @@ export async function bundleCli(): Promise<BundleManifest> {
     // One file: replacing it cannot leave a running command without a chunk it loads later.
     entryNames: '[name]-[hash]',
     outdir: DIST,
+    // Written below, each file by rename: a run starting meanwhile never reads half a file.
+    write: false,
     // The source tree is the mirror: self-locating code keeps its own place.
     plugins: [serverModulesExternal(), selfLocating((file) => `new URL(${JSON.stringify(pathToFileURL(file).href)})`)],
   });
-  const out = Object.keys(result.metafile.outputs).find((f) => f.endsWith('.mjs'));
-  if (!out) throw new Error('cli-bundle: esbuild wrote no .mjs');
+  mkdirSync(DIST, { recursive: true });
+  for (const f of result.outputFiles) atomicWrite(f.path, f.contents);
+  const out = result.outputFiles.map((f) => f.path).find((f) => f.endsWith('.mjs'));
+  if (!out) throw new Error('cli-bundle: esbuild made no .mjs');
   const inputs: BundleManifest['inputs'] = {};
   const sources = [...Object.keys(result.metafile.inputs), 'scripts/cli-bundle.ts', 'scripts/release/bundle.ts'];
   for (const rel of sources) {
@@ -100,11 +110,10 @@ export async function bundleCli(): Promise<BundleManifest> {
     inputs[file] = [s.mtimeMs, s.size];
   }
   const manifest: BundleManifest = { bundle: path.basename(out), inputs };
-  const tmp = path.join(DIST, `bundle.json.${process.pid}`);
-  writeFileSync(tmp, `${JSON.stringify(manifest)}\n`);
-  renameSync(tmp, path.join(DIST, 'bundle.json'));
+  atomicWrite(path.join(DIST, 'bundle.json'), `${JSON.stringify(manifest)}\n`);
   for (const f of readdirSync(DIST)) {
-    if (f.startsWith('catchment-') && !f.startsWith(manifest.bundle)) rmSync(path.join(DIST, f), { force: true });
+    if (f.startsWith('catchment-') && !f.startsWith(manifest.bundle) && !f.endsWith('.tmp'))
+      rmSync(path.join(DIST, f), { force: true });
   }
   return manifest;
 }

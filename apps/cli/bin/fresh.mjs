@@ -5,11 +5,15 @@ import { readFileSync, statSync } from 'node:fs';
 
 const DIST = new URL('../dist/', import.meta.url);
 
-/** The bundle's URL when it is up to date, else undefined (no bundle, or an input changed or went). */
-export function bundleUrl() {
+/**
+ * The bundle's URL when it is up to date, else undefined (no bundle, or an input changed or went).
+ * @param {URL} dist the bundle's folder (a URL ending in /)
+ * @returns {string | undefined}
+ */
+export function bundleUrl(dist = DIST) {
   let manifest;
   try {
-    manifest = JSON.parse(readFileSync(new URL('bundle.json', DIST), 'utf8'));
+    manifest = JSON.parse(readFileSync(new URL('bundle.json', dist), 'utf8'));
   } catch {
     return undefined;
   }
@@ -17,5 +21,6 @@ export function bundleUrl() {
     const s = statSync(file, { throwIfNoEntry: false });
     if (!s || s.mtimeMs !== mtimeMs || s.size !== size) return undefined;
   }
-  return new URL(manifest.bundle, DIST).href;
+  const bundle = new URL(manifest.bundle, dist);
+  return statSync(bundle, { throwIfNoEntry: false }) ? bundle.href : undefined;
 }
