@@ -4,18 +4,20 @@
 // It runs the prebuilt bundle (scripts/cli-bundle.ts) when every input is as it was bundled,
 // rebuilds it when one changed, and runs the sources when it cannot be built (or when
 // CATCHMENT_CLI_SOURCES is set), so what runs is never older than the sources.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
-import { fileURLToPath } from 'node:url';
+// Node's builtins through getBuiltinModule, not imported: an ESM import builds each one's
+// namespace, which loads more of Node (node:child_process: net, dgram, streams) at every start.
 import { bundleUrl } from './fresh.mjs';
 
+const { existsSync } = process.getBuiltinModule('node:fs');
+const { enableCompileCache } = process.getBuiltinModule('node:module');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 const root = new URL('../../../', import.meta.url);
 const sources = new URL('../src/main.ts', import.meta.url).href;
 // Node's code cache across runs, for the bundle and the sources alike; keyed by content.
 enableCompileCache(fileURLToPath(new URL('.cache/node-compile-cache', root)));
 
 function rebuilt() {
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const r = spawnSync(process.execPath, [fileURLToPath(new URL('scripts/cli-bundle.ts', root))], {
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',

@@ -1,7 +1,8 @@
 // Whether the CLI bundle of this checkout is up to date: its manifest (apps/cli/dist/bundle.json,
 // written by scripts/cli-bundle.ts) lists every input with the mtime and size it was bundled
-// with; one stat per input, about 2 ms for the hundred or so.
-import { readFileSync, statSync } from 'node:fs';
+// with; one stat per input, about 2 ms for the hundred or so. node:fs through
+// getBuiltinModule: importing it as ESM builds its namespace, which loads its promises and streams.
+const { readFileSync, statSync } = process.getBuiltinModule('node:fs');
 
 const DIST = new URL('../dist/', import.meta.url);
 
