@@ -1,11 +1,14 @@
 // CLI latency against a local API: each command run as a process, as an operator runs it.
-// Usage: node bench/cli.ts [runs per command, default 10, at most 50]. Medians and minima in ms.
+// Usage: node bench/cli.ts [runs per command, default 10, at most 50] [another checkout].
+// Medians and minima in ms.
 // The API runs in this process on an in-memory PGlite loaded with the demo configuration.
 // Three ways of running `catchment` are timed, runs interleaved so that the machine's load
 // falls on each alike:
 //   sources   node apps/cli/src/main.ts: the TypeScript sources, type-stripped at each start
 //   checkout  ./run catchment: the checkout's prebuilt bundle (apps/cli/bin/catchment.mjs)
 //   release   the release's bundle (scripts/release/bundle.ts, as `pnpm release` builds it)
+//   before, before ./run   the same two ways of another checkout (e.g. a worktree of an older
+//                          commit, set up with its scripts/setup.sh), when one is given
 // with two floors measured the same way: a bare Node start, and Node sending one request.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,7 +54,14 @@ const floors: [string, string[]][] = [
     [node, '-e', `require('node:http').get(${JSON.stringify(`${api.url}/healthz`)}, (r) => r.resume())`],
   ],
 ];
+const before = process.argv[3] ? path.resolve(process.argv[3]) : undefined;
 const ways: Record<string, string[]> = {
+  ...(before
+    ? {
+        before: [node, path.join(before, 'apps/cli/src/main.ts')],
+        'before ./run': [path.join(before, 'run'), 'catchment'],
+      }
+    : {}),
   sources: [node, path.join(root, 'apps/cli/src/main.ts')],
   checkout: [path.join(root, 'run'), 'catchment'],
   release: [node, path.join(lib, 'catchment.mjs')],
