@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 
 /**
  * Bundles the `catchment` command (every part: API, DNS, controller, edge agent) and the DNS
@@ -41,7 +41,7 @@ export function mirrorOf(root: string, file: string): { rel: string; pkg?: { nam
  * directory): modules refer to it rather than to `import.meta`, which would make esbuild take a
  * CommonJS module for ESM.
  */
-const banner = (up: string) =>
+export const banner = (up: string) =>
   [
     "import { createRequire as __catchmentRequire } from 'node:module';",
     "import { fileURLToPath as __catchmentPath } from 'node:url';",
@@ -49,10 +49,13 @@ const banner = (up: string) =>
     `const __catchmentLib = new URL(${JSON.stringify(up || './')}, import.meta.url);`,
   ].join('\n');
 
-/** Rewrites self-locating code to its mirror place under lib. */
-function mirrorPlugin(root: string, packages: Map<string, string>): Plugin {
+/**
+ * Rewrites self-locating code (`import.meta.url`, `import.meta.dirname`, `__dirname`,
+ * `__filename`) to the place `here(file)` gives: a JavaScript expression of a URL object.
+ */
+export function selfLocating(here: (file: string) => string): Plugin {
   return {
-    name: 'catchment-mirror',
+    name: 'catchment-self-locating',
     setup(b) {
       b.onLoad({ filter: /\.(ts|mts|js|mjs|cjs)$/ }, async (args) => {
         const text = await readFile(args.path, 'utf8');
@@ -61,25 +64,50 @@ function mirrorPlugin(root: string, packages: Map<string, string>): Plugin {
           /\b__(dirname|filename)\b/.test(text) && !/\b(const|let|var)\s+__(dirname|filename)\b/.test(text);
         const loader = args.path.endsWith('.ts') || args.path.endsWith('.mts') ? 'ts' : 'js';
         if (!usesUrl && !usesDirname) return { contents: text, loader };
-        const { rel, pkg } = mirrorOf(root, args.path);
-        if (pkg) {
-          const seen = packages.get(pkg.name);
-          if (seen && seen !== pkg.dir)
-            throw new Error(`two versions of ${pkg.name} locate their files: ${seen}, ${pkg.dir}`);
-          packages.set(pkg.name, pkg.dir);
-        }
-        const here = `new URL(${JSON.stringify(rel)}, __catchmentLib)`;
+        const url = here(args.path);
         let contents = text
-          .replaceAll('import.meta.dirname', `__catchmentPath(new URL('.', ${here})).replace(/\\/$/, '')`)
-          .replaceAll('import.meta.url', `${here}.href`);
+          .replaceAll('import.meta.dirname', `__catchmentPath(new URL('.', ${url})).replace(/\\/$/, '')`)
+          .replaceAll('import.meta.url', `${url}.href`);
         if (usesDirname) {
-          contents = `var __filename = __catchmentPath(${here}); var __dirname = __catchmentPath(new URL('.', ${here})).replace(/\\/$/, '');\n${contents}`;
+          contents = `var __filename = __catchmentPath(${url}); var __dirname = __catchmentPath(new URL('.', ${url})).replace(/\\/$/, '');\n${contents}`;
         }
         return { contents, loader };
       });
     },
   };
 }
+
+/** Self-locating code finds its files at its mirror place under lib; their packages are noted for copying. */
+function mirrorPlugin(root: string, packages: Map<string, string>): Plugin {
+  return selfLocating((file) => {
+    const { rel, pkg } = mirrorOf(root, file);
+    if (pkg) {
+      const seen = packages.get(pkg.name);
+      if (seen && seen !== pkg.dir)
+        throw new Error(`two versions of ${pkg.name} locate their files: ${seen}, ${pkg.dir}`);
+      packages.set(pkg.name, pkg.dir);
+    }
+    return `new URL(${JSON.stringify(rel)}, __catchmentLib)`;
+  });
+}
+
+/** What every Node bundle of Catchment is built with (the release's and the CLI's of a checkout). */
+export const nodeBundleOptions = (up: string) =>
+  ({
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    outExtension: { '.js': '.mjs' },
+    banner: { js: banner(up) },
+    // Loaded by path at run time, next to the bundle (see mirrorOf), never bundled.
+    external: ['*.node'],
+    // Module-level names (pino's, fastify's) show in logs and errors.
+    keepNames: true,
+    legalComments: 'linked',
+    metafile: true,
+    logLevel: 'warning',
+  }) satisfies BuildOptions;
 
 async function one(
   root: string,
@@ -89,24 +117,12 @@ async function one(
   packages: Map<string, string>,
 ) {
   return build({
+    ...nodeBundleOptions(up),
     entryPoints: entry,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
     outdir,
     splitting: true,
-    outExtension: { '.js': '.mjs' },
     // Beside the entry: the banner's way to lib is the same in every file of one build.
     chunkNames: '[name]-[hash]',
-    banner: { js: banner(up) },
-    // Loaded by path at run time, next to the bundle (see mirrorOf), never bundled.
-    external: ['*.node'],
-    // Module-level names (pino's, fastify's) show in logs and errors.
-    keepNames: true,
-    legalComments: 'linked',
-    metafile: true,
-    logLevel: 'warning',
     plugins: [mirrorPlugin(root, packages)],
   });
 }

@@ -1,1 +1,2 @@
-export { VERSION } from '@catchment/core';
+// The version alone: @catchment/core's index would load typebox, pino and prom-client.
+export { VERSION } from '@catchment/core/version';

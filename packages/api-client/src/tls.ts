@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import { ApiConfigError } from './endpoints.ts';
 
 /** Files of a consumer's TLS settings (PEM). */
@@ -54,7 +54,8 @@ export class ClientTls {
     const { ca, cert, key } = this.files;
     const stamp = [ca, cert, key].map(mtime).join(':');
     if (this.#agent && stamp === this.#stamp) return this.#agent;
-    const next = new HttpsAgent({
+    // Loaded here, not imported: see ApiClient's request.
+    const next = new (process.getBuiltinModule('node:https').Agent)({
       keepAlive: true,
       ...(ca ? { ca: read(ca, 'the API CA file') } : {}),
       ...(cert ? { cert: read(cert, 'the client certificate') } : {}),

@@ -7,8 +7,14 @@ import { freePort } from './ports.ts';
 import { tempDir } from './tmp.ts';
 import { until } from './wait.ts';
 
-/** The `catchment` command of this checkout (TypeScript run by this Node). */
-export const CATCHMENT_CLI = [process.execPath, new URL('../../../apps/cli/src/main.ts', import.meta.url).pathname];
+/**
+ * The `catchment` command of this checkout, run by this Node as users run it: its launcher,
+ * which runs the prebuilt bundle (rebuilt if a source changed), else the TypeScript sources.
+ */
+export const CATCHMENT_CLI = [
+  process.execPath,
+  new URL('../../../apps/cli/bin/catchment.mjs', import.meta.url).pathname,
+];
 
 export interface CliResult {
   code: number;

@@ -1,4 +1,4 @@
-import { type ObjectiveSlo, sloRuleGroups } from '@catchment/core';
+import type { ObjectiveSlo } from '@catchment/core';
 import type { Command } from 'commander';
 import { call, enc, listAll } from '../client/http.ts';
 import { printList, renderData } from '../output/format.ts';
@@ -39,6 +39,8 @@ export function sloCommands(program: Command): void {
         listAll<Row>(g.target, '/v1/slos'),
         listAll<Row>(g.target, '/v1/edges'),
       ]);
+      // @catchment/core (typebox, pino, prom-client) loads only for this command.
+      const { sloRuleGroups } = await import('@catchment/core');
       const wanted = slos.filter((s) => s.objective && (names.length === 0 || names.includes(s.name)));
       const groups = sloRuleGroups(
         wanted.map((s) => ({
