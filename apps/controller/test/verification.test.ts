@@ -189,7 +189,7 @@ describe('stages are verified on what is observed', () => {
       ['dns-shift:applied'],
     );
     const [run] = await database.db.select().from(schema.playbookRuns);
-    const hold = (run?.machine as { hold?: { reason: string } }).hold;
+    const hold = (run?.machine as { hold?: { reason: string } } | undefined)?.hold;
     assert.match(hold?.reason ?? '', /^cannot verify the current stage: lhr has not reported its load/);
     // Reports resume: the stage is judged, and the run goes on with the next entry of the schedule.
     await tickAfter(10_000);
