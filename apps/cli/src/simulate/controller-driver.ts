@@ -183,14 +183,21 @@ export class ControllerDriver implements Driver {
    * The edge agents' reports, as every agent upserts its own rows (one statement each here):
    * the load (edge_loads) and what it observes (consumers `details.observed`, made by the
    * agent's own `observation`): one session exporting what the last snapshot announces at the
-   * edge, established unless the scenario failed the edge. Coverage is judged on it.
+   * edge (with its communities), established unless the scenario failed the edge, and the DSR
+   * state its XDP maps would hold. Coverage and the stages' verification are judged on it.
    */
   async #report(at: Date, served: Float64Array): Promise<void> {
     const observations = this.#edgeNames.map((name) => {
       const up = !this.#failed.has(name);
+      // The one session stands for every transit's: it carries each transit's communities too.
       const exported = (this.#body?.announcements ?? [])
         .filter((a) => a.edge === name && a.state === 'announced')
-        .map((a) => ({ prefix: a.prefix, communities: [] as string[] }));
+        .map((a) => ({
+          prefix: a.prefix,
+          communities: [...new Set([...a.communities, ...Object.values(a.transitCommunities ?? {}).flat()])].sort(),
+        }));
+      // What the XDP applier reports once it wrote the snapshot's DSR entry (apps/edge xdp/applier.ts).
+      const dsr = this.#body?.dsr.find((d) => d.edge === name);
       // The agent's own rule (apps/edge observation.ts): a failed edge's session is down.
       const observed = observation({
         speaker: 'simulated',
@@ -207,7 +214,17 @@ export class ControllerDriver implements Driver {
           ],
         },
         checks: [],
-        appliers: [],
+        appliers: dsr
+          ? [
+              {
+                name: 'xdp',
+                ok: true,
+                at: at.toISOString(),
+                error: null,
+                state: { enabled: dsr.enabled, fraction: dsr.fraction, targets: dsr.targets.map((t) => t.edge) },
+              },
+            ]
+          : [],
         lastError: null,
         at,
       });
