@@ -112,7 +112,7 @@ export async function runStrategy(
   const E = first.edges.length;
   const A = E + 1;
   const index = new Map(first.edges.map((e, i) => [e.name, i]));
-  const topo = buildTopology(first, pop, model);
+  const topo = buildTopology(first, pop.countries, model);
   const versions: Version[] = [];
   const makeVersion = (atS: number, body: SnapshotBody): Version => {
     // Routes change only with the announcements: a load-only publication keeps the table.

@@ -96,7 +96,7 @@ function countryShares(code: string, names: string[], given: Record<string, numb
 
 export function buildTopology(
   body: SnapshotBody,
-  pop: Population,
+  countries: Population['countries'],
   model: { transits: Record<string, TransitScenario>; countryTransits: Record<string, Record<string, number>> },
 ): Topology {
   const configured = body.transits.length > 0 ? body.transits : [IMPLICIT];
@@ -114,10 +114,10 @@ export function buildTopology(
     peers: names.flatMap((n, j) => (j !== i && lists(i).includes(n) && lists(j).includes(t.name) ? [j] : [])),
   }));
 
-  const C = pop.countries.length;
+  const C = countries.length;
   const regionStart = new Int32Array(C + 1);
   const rows: [number, number, number][] = [];
-  pop.countries.forEach((c, ci) => {
+  countries.forEach((c, ci) => {
     regionStart[ci] = rows.length;
     const shares = countryShares(c.code, names, model.countryTransits[c.code]).sort((x, y) => y[1] - x[1]);
     for (const [t, share] of shares) rows.push([ci, t, share]);
@@ -125,7 +125,7 @@ export function buildTopology(
   regionStart[C] = rows.length;
   const E = body.edges.length;
   const km = new Float64Array(C * E);
-  pop.countries.forEach((c, ci) => {
+  countries.forEach((c, ci) => {
     body.edges.forEach((e, ei) => {
       km[ci * E + ei] = distanceKm(c.lat, c.lon, e.lat, e.lon);
     });
