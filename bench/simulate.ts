@@ -1,10 +1,10 @@
 /**
  * Simulator benchmark (pnpm bench:simulate): time and peak memory of one strategy run as each
- * dimension grows (client blocks, edges, resolvers, duration), each size in a fresh process.
+ * dimension grows (client blocks, edges, resolvers, duration, transits), each size in a fresh process.
  * The engine runs with the scripted driver (a DNS shift and a withdrawal at fixed times), so the
  * numbers are the simulator's own; the last row adds the real controller (PGlite, a tick every
  * 2 s of simulated time) on the demo configuration.
- * Options: SIZES=small (the suite's size only), or a JSON list of {blocks, edges, resolvers, minutes}.
+ * Options: SIZES=small (the suite's size only), or a JSON list of {blocks, edges, resolvers, minutes, transits?}.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,8 @@ interface Size {
   resolvers: number;
   minutes: number;
   controller?: boolean;
+  /** Transits in the synthetic configuration (default none: one implicit transit); every country is behind each alike. */
+  transits?: number;
 }
 
 // Large countries of the GeoIP database: enough /24s for a million client blocks between them.
@@ -50,7 +52,7 @@ const EDGE_COUNTRIES =
   );
 
 /** A configuration with `n` edges: three large ones announce the supernet, each has its own /24. */
-function syntheticConfig(n: number): unknown {
+function syntheticConfig(n: number, transits = 0): unknown {
   const edges = Array.from({ length: n }, (_, i) => {
     const country = EDGE_COUNTRIES[i % EDGE_COUNTRIES.length]!;
     return { name: `e${i}-${country.toLowerCase()}`, country };
@@ -77,6 +79,11 @@ function syntheticConfig(n: number): unknown {
       name: e.name,
       location: { ...centroid(e.country), country: e.country, continent: continent(e.country) },
       capacity: { rps: i < 3 ? 2_000_000 : 200_000 },
+    })),
+    transits: Array.from({ length: transits }, (_, k) => ({
+      name: `transit-${k}`,
+      asn: 64500 + k,
+      intents: { 'prepend-1x': [`${64500 + k}:2001`] },
     })),
     prefixes: [
       { cidr: '198.18.0.0/15', kind: 'anycast', announcers: edges.slice(0, 3).map((e) => e.name) },
@@ -113,7 +120,7 @@ async function one(size: Size): Promise<void> {
     let configPath = new URL('../config/demo.yaml', import.meta.url).pathname;
     if (!size.controller) {
       configPath = join(dir, 'config.yaml');
-      writeFileSync(configPath, stringify(syntheticConfig(size.edges)));
+      writeFileSync(configPath, stringify(syntheticConfig(size.edges, size.transits)));
     }
     const countries = CLIENT_COUNTRIES.slice(
       0,
@@ -187,6 +194,7 @@ const DEFAULT_SIZES: Size[] = [
   { blocks: 100_000, edges: 20, resolvers: 100_000, minutes: 120 },
   { blocks: 100_000, edges: 20, resolvers: 1_000, minutes: 30 },
   { blocks: 1_000_000, edges: 200, resolvers: 100_000, minutes: 120 },
+  { blocks: 1_000_000, edges: 200, resolvers: 100_000, minutes: 120, transits: 3 },
   { blocks: 10_000, edges: 6, resolvers: 1_000, minutes: 30, controller: true },
 ];
 
@@ -218,7 +226,7 @@ if (process.argv[2] === '--one') {
         },
       );
       const r = JSON.parse(out.trim().split('\n').at(-1)!);
-      line = `| ${size.blocks} | ${size.edges} | ${r.resolversBuilt} | ${size.minutes} min | ${size.controller ? 'controller (PGlite)' : 'scripted'} | ${r.entries} | ${r.wallS.toFixed(1)} s | ${r.cpuS.toFixed(1)} s | ${Math.round(r.peakRssMb)} MB |`;
+      line = `| ${size.blocks} | ${size.edges} | ${r.resolversBuilt} | ${size.minutes} min | ${size.controller ? 'controller (PGlite)' : size.transits ? `scripted, ${size.transits} transits` : 'scripted'} | ${r.entries} | ${r.wallS.toFixed(1)} s | ${r.cpuS.toFixed(1)} s | ${Math.round(r.peakRssMb)} MB |`;
     } catch (err) {
       line = `| ${size.blocks} | ${size.edges} | ${size.resolvers} | ${size.minutes} min | ${size.controller ? 'controller' : 'scripted'} | failed: ${(err as Error).message.split('\n')[0]} |`;
     }

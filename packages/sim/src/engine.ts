@@ -1,11 +1,12 @@
 import type { SnapshotBody } from '@catchment/core';
-import { distanceKm, type GeoDb, SteeringBuilder } from '@catchment/geo';
+import { type GeoDb, SteeringBuilder } from '@catchment/geo';
 import { type Answers, answerAll } from './answers.ts';
 import type { Driver, DriverLogEntry, EdgeStateChange } from './driver.ts';
 import { hash32, type Population } from './population.ts';
-import { type RouteTable, routeTable } from './routing.ts';
+import { type RouteTable, routeKey, routeTable } from './routing.ts';
 import type { ScenarioModel } from './scenario.ts';
 import { changeNotes } from './steps.ts';
+import { buildTopology } from './transits.ts';
 
 /** Light in fibre covers about 200 km per millisecond: 1 ms of round trip per 100 km. */
 export const KM_PER_RTT_MS = 100;
@@ -15,6 +16,7 @@ interface Version {
   body: SnapshotBody;
   answers: Answers;
   route: RouteTable;
+  routeKey: string;
   dsr: { fraction: number; targets: { edge: number; share: number }[] }[];
 }
 
@@ -110,14 +112,24 @@ export async function runStrategy(
   const E = first.edges.length;
   const A = E + 1;
   const index = new Map(first.edges.map((e, i) => [e.name, i]));
-  const makeVersion = (atS: number, body: SnapshotBody): Version => ({
-    atS,
-    body,
-    answers: answerAll(builder, body, geo, service, pop),
-    route: routeTable(body, service, pop, model.routeOverrides),
-    dsr: dsrOf(body, index),
-  });
-  const versions: Version[] = [makeVersion(0, first)];
+  const topo = buildTopology(first, pop.countries, model);
+  const versions: Version[] = [];
+  const makeVersion = (atS: number, body: SnapshotBody): Version => {
+    // Routes change only with the announcements: a load-only publication keeps the table.
+    const key = routeKey(body);
+    const prev = versions[versions.length - 1];
+    return {
+      atS,
+      body,
+      answers: answerAll(builder, body, geo, service, pop),
+      route: prev?.routeKey === key ? prev.route : routeTable(body, service, topo, model.routeOverrides, pop.countries),
+      routeKey: key,
+      dsr: dsrOf(body, index),
+    };
+  };
+  versions.push(makeVersion(0, first));
+  const R = topo.regionShare.length;
+  const { regionStart, regionShare } = topo;
   const v0 = versions[0]!;
   const ttl = first.services.find((s) => s.name === service)?.ttl ?? 30;
 
@@ -149,7 +161,8 @@ export async function runStrategy(
     phase[e] = model.phase === 'aligned' ? 0 : hash32(model.seed, pop.entryResolver[e]!, key, r.ecs ? 1 : 0) % L;
     weight[e] = pop.blockRps[b]! * pop.entryShare[e]!;
     const c = pop.blockCountry[b]!;
-    const recv0 = v0.route.receive[(a0[e]! + 1) * C + c]!;
+    // A crowd at an edge: the entries whose country's main region reaches it at the start.
+    const recv0 = v0.route.receive[(a0[e]! + 1) * R + regionStart[c]!]!;
     const gi = model.events.findIndex(
       (ev) =>
         ev.kind === 'flash-crowd' &&
@@ -191,13 +204,8 @@ export async function runStrategy(
     for (let e = 0; e < nEntries; e++) if (next[e] !== cur[e]) schedule(e, t);
   };
 
-  // Distance from each country to each edge, and the edge each cell had at the start.
-  const km = new Float64Array(C * E);
-  pop.countries.forEach((c, ci) => {
-    first.edges.forEach((ed, ei) => {
-      km[ci * E + ei] = distanceKm(c.lat, c.lon, ed.lat, ed.lon);
-    });
-  });
+  // Distance from each country to each edge.
+  const km = topo.km;
 
   const loads = first.edges.map(() => new Float32Array(T));
   const offered = new Float32Array(T);
@@ -260,35 +268,39 @@ export async function runStrategy(
       rest = (rest - (ans + 1)) / A;
       const baseAns = (rest % A) - 1;
       const g = (rest - (baseAns + 1)) / A;
-      const load = w * factors[g]!;
-      off += load;
-      const r = route[(ans + 1) * C + c]!;
-      if (r < 0 || failed[r]) {
-        drop += load;
-        continue;
-      }
-      received[r] = received[r]! + load;
-      const was = base[(baseAns + 1) * C + c]!;
-      const wasKm = was < 0 ? 0 : km[c * E + was]!;
-      const f = effDsr[r]!;
-      const stay = load * (1 - f);
-      const dkm = km[c * E + r]! - wasKm;
-      if (was >= 0 && dkm > 1) {
-        fartherReq += stay;
-        fartherKm += stay * dkm;
-      }
-      served[r] = served[r]! + stay;
-      if (f > 0) {
-        const moved = load * f;
-        served[r] = served[r]! + moved * model.dsr.cost;
-        dsrCost += moved * model.dsr.cost;
-        for (const tg of dsr[r]!.targets) {
-          const part = moved * tg.share;
-          served[tg.edge] = served[tg.edge]! + part;
-          const tk = km[c * E + tg.edge]! - wasKm;
-          if (was >= 0 && tk > 1) {
-            fartherReq += part;
-            fartherKm += part * tk;
+      const cellLoad = w * factors[g]!;
+      off += cellLoad;
+      // Each region of the country (its clients behind one transit) is routed on its own.
+      for (let reg = regionStart[c]!; reg < regionStart[c + 1]!; reg++) {
+        const load = cellLoad * regionShare[reg]!;
+        const r = route[(ans + 1) * R + reg]!;
+        if (r < 0 || failed[r]) {
+          drop += load;
+          continue;
+        }
+        received[r] = received[r]! + load;
+        const was = base[(baseAns + 1) * R + reg]!;
+        const wasKm = was < 0 ? 0 : km[c * E + was]!;
+        const f = effDsr[r]!;
+        const stay = load * (1 - f);
+        const dkm = km[c * E + r]! - wasKm;
+        if (was >= 0 && dkm > 1) {
+          fartherReq += stay;
+          fartherKm += stay * dkm;
+        }
+        served[r] = served[r]! + stay;
+        if (f > 0) {
+          const moved = load * f;
+          served[r] = served[r]! + moved * model.dsr.cost;
+          dsrCost += moved * model.dsr.cost;
+          for (const tg of dsr[r]!.targets) {
+            const part = moved * tg.share;
+            served[tg.edge] = served[tg.edge]! + part;
+            const tk = km[c * E + tg.edge]! - wasKm;
+            if (was >= 0 && tk > 1) {
+              fartherReq += part;
+              fartherKm += part * tk;
+            }
           }
         }
       }

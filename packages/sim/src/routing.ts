@@ -1,18 +1,19 @@
-import type { SnapshotBody } from '@catchment/core';
-import { distanceKm, parseNetwork } from '@catchment/geo';
-import type { Population } from './population.ts';
+import type { SnapshotAnnouncement, SnapshotBody } from '@catchment/core';
+import { parseNetwork } from '@catchment/geo';
+import { bestRoutes, nearest } from './bgp.ts';
+import type { Topology } from './transits.ts';
 
 /**
- * Which edge receives a client's packets for an address, from the snapshot's announcements:
- * the longest announced prefix that covers the address, and among its announcers the one the
- * scenario's routing overrides name for the client's country, else the nearest (hot-potato
- * routing towards the closest announcement, the usual first approximation of an anycast
- * catchment). BGP policy (local preference, AS path, communities) is not modelled yet.
+ * Which edge receives a client region's packets for an address (a region: a country's clients
+ * behind one transit, transits.ts): at the region's transit, the longest announced prefix
+ * covering the address that has a route there, and of its routes the best as BGP ranks them
+ * (bgp.ts): local preference, AS path length, MED, then the nearest announcer (hot potato). The
+ * scenario's routing overrides, per (country, prefix), name the announcer outright.
  */
 export interface RouteTable {
-  /** [answer + 1][country] → receiving sim edge index, -1 when nothing announced covers it. */
+  /** [answer + 1][region] → receiving sim edge index, -1 when no route covers it there. */
   receive: Int16Array;
-  countries: number;
+  regions: number;
 }
 
 interface Prefix4 {
@@ -47,47 +48,51 @@ export function answerAddresses(body: SnapshotBody, service: string): (number | 
 export function routeTable(
   body: SnapshotBody,
   service: string,
-  pop: Population,
+  topo: Topology,
   overrides: { country: string; prefix: string; edge: string }[],
+  countries: { code: string }[],
 ): RouteTable {
   const edgeIdx = new Map(body.edges.map((e, i) => [e.name, i]));
-  const announced = new Map<string, { prefix: Prefix4; edges: number[] }>();
+  const announced = new Map<string, { prefix: Prefix4; from: SnapshotAnnouncement[] }>();
   for (const a of body.announcements) {
-    if (a.state !== 'announced') continue;
+    if (a.state !== 'announced' || !edgeIdx.has(a.edge)) continue;
     const p = v4Prefix(a.prefix);
-    const e = edgeIdx.get(a.edge);
-    if (!p || e === undefined) continue;
-    const entry = announced.get(a.prefix) ?? { prefix: p, edges: [] };
-    entry.edges.push(e);
+    if (!p) continue;
+    const entry = announced.get(a.prefix) ?? { prefix: p, from: [] };
+    entry.from.push(a);
     announced.set(a.prefix, entry);
   }
-  const prefixes = [...announced.values()].sort((x, y) => y.prefix.length - x.prefix.length);
+  const prefixes = [...announced.values()]
+    .sort((x, y) => y.prefix.length - x.prefix.length)
+    .map((p) => ({ ...p, edges: p.from.map((a) => edgeIdx.get(a.edge)!), best: bestRoutes(topo, p.from, edgeIdx) }));
   const addrs = answerAddresses(body, service);
-  const C = pop.countries.length;
-  const receive = new Int16Array(addrs.length * C).fill(-1);
+  const R = topo.regionShare.length;
+  const E = topo.edges;
+  const receive = new Int16Array(addrs.length * R).fill(-1);
   const override = new Map(overrides.map((o) => [`${o.country}|${o.prefix}`, edgeIdx.get(o.edge)]));
   addrs.forEach((addr, a) => {
     if (addr === undefined) return;
-    const best = prefixes.find((p) => covers(p.prefix, addr));
-    if (!best) return;
-    pop.countries.forEach((c, ci) => {
-      const forced = override.get(`${c.code}|${best.prefix.text}`);
-      if (forced !== undefined && best.edges.includes(forced)) {
-        receive[a * C + ci] = forced;
-        return;
+    const covering = prefixes.filter((p) => covers(p.prefix, addr));
+    for (let r = 0; r < R; r++) {
+      const t = topo.regionTransit[r]!;
+      const c = topo.regionCountry[r]!;
+      // The longest prefix this region's transit has a route for: a withdrawn or rejected /24 falls to its supernet.
+      const p = covering.find((x) => x.best[t]!.length > 0);
+      if (!p) continue;
+      const forced = override.get(`${countries[c]!.code}|${p.prefix.text}`);
+      if (forced !== undefined && p.edges.includes(forced)) {
+        receive[a * R + r] = forced;
+        continue;
       }
-      let pick = -1;
-      let bestKm = Number.POSITIVE_INFINITY;
-      for (const e of best.edges) {
-        const edge = body.edges[e]!;
-        const km = distanceKm(c.lat, c.lon, edge.lat, edge.lon);
-        if (km < bestKm) {
-          bestKm = km;
-          pick = e;
-        }
-      }
-      receive[a * C + ci] = pick;
-    });
+      receive[a * R + r] = nearest(p.best[t]!, topo.km, c * E);
+    }
   });
-  return { receive, countries: C };
+  return { receive, regions: R };
+}
+
+/** What the route table reads from a snapshot: equal keys, equal tables (load-only publications reuse it). */
+export function routeKey(body: SnapshotBody): string {
+  return JSON.stringify(
+    body.announcements.map((a) => [a.edge, a.prefix, a.state, a.communities, a.transitCommunities]),
+  );
 }

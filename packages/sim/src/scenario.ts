@@ -12,8 +12,10 @@ import {
   parseDuration,
   schemaErrors,
 } from '@catchment/core';
+import { communityTextProblem } from '@catchment/routing';
 import { type Static, Type } from 'typebox';
 import { parseDocument } from 'yaml';
+import type { CommunityEffect } from './communities.ts';
 
 const Share = Type.Number({ minimum: 0, maximum: 1 });
 
@@ -80,10 +82,49 @@ const RouteOverride = Type.Object(
   { additionalProperties: false },
 );
 
+const Pref = Type.Integer({ minimum: 0, maximum: 4294967295 });
+
+/** What a community value does at a transit (communities.ts). */
+const CommunityEffectDoc = Type.Object(
+  {
+    prepend: Type.Optional(Type.Integer({ minimum: 0, maximum: 16 })),
+    localPref: Type.Optional(Pref),
+    noExport: Type.Optional(Type.Boolean()),
+    noExportTo: Type.Optional(Type.Array(Name, { maxItems: 100 })),
+    reject: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** An edge's link to a transit: how the transit ranks the routes it learns over it. */
+const TransitLink = Type.Object(
+  { localPref: Type.Optional(Pref), med: Type.Optional(Pref) },
+  { additionalProperties: false },
+);
+
+/** One transit of the configuration, as the routing model sees it (transits.ts). */
+const TransitModelDoc = Type.Object(
+  {
+    /** The edges that buy from it (default every edge), as a list or with their link's ranking. */
+    edges: Type.Optional(Type.Union([Type.Array(Name, { maxItems: 10_000 }), Type.Record(Type.String(), TransitLink)])),
+    /** The transits it exchanges its customers' routes with (default every other one). */
+    peers: Type.Optional(Type.Array(Name, { maxItems: 100 })),
+    peerLocalPref: Type.Optional(Pref),
+    /** Its community catalogue, by value, over the default one. */
+    communities: Type.Optional(Type.Record(Type.String(), CommunityEffectDoc)),
+  },
+  { additionalProperties: false },
+);
+
 const Routing = Type.Object(
   {
     propagationDelay: Type.Optional(Duration),
     overrides: Type.Optional(Type.Array(RouteOverride, { maxItems: 100_000 })),
+    transits: Type.Optional(Type.Record(Type.String(), TransitModelDoc)),
+    /** Per country, the transit its clients reach the edges through, or transits by weight. */
+    countries: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Name, Type.Record(Type.String(), Type.Number({ exclusiveMinimum: 0 }))])),
+    ),
   },
   { additionalProperties: false },
 );
@@ -123,6 +164,7 @@ const ScriptedAction = Type.Object(
       Type.Literal('withdraw-unicast'),
       Type.Literal('dsr-shed'),
       Type.Literal('drain'),
+      Type.Literal('communities'),
     ]),
     edge: Name,
     params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -215,9 +257,17 @@ export interface ScenarioEvent {
 export interface ScriptedStep {
   atS: number;
   untilS: number | undefined;
-  kind: 'dns-shift' | 'withdraw-unicast' | 'dsr-shed' | 'drain';
+  kind: 'dns-shift' | 'withdraw-unicast' | 'dsr-shed' | 'drain' | 'communities';
   edge: string;
   params: Record<string, unknown>;
+}
+
+export interface TransitScenario {
+  /** The edges that buy from it, with their link's local preference and MED; absent: every edge. */
+  edges: Record<string, { localPref?: number; med?: number }> | undefined;
+  peers: string[] | undefined;
+  peerLocalPref: number | undefined;
+  communities: Record<string, CommunityEffect>;
 }
 
 /** A scenario with every default filled in and durations in seconds. */
@@ -242,6 +292,10 @@ export interface ScenarioModel {
   caches: { honour: number; clamp: number; stale: number; clampMinS: number; staleExtraS: number };
   propagationDelayS: number;
   routeOverrides: { country: string; prefix: string; edge: string }[];
+  /** The routing model's transits, by the configuration's names (transits.ts fills in the rest). */
+  transits: Record<string, TransitScenario>;
+  /** Per country, the transits its clients reach the edges through, by weight. */
+  countryTransits: Record<string, Record<string, number>>;
   edgeCapacity: Map<string, number>;
   alert: { name: string; threshold: number; forS: number };
   dsr: { connectionSeconds: number; cost: number };
@@ -292,10 +346,34 @@ function ruleErrors(doc: ScenarioDoc, durationS: number): FieldError[] {
     if (parseDuration(a.at) / 1000 >= durationS)
       errors.push({ path: `/actions/${i}/at`, message: 'must be before the end of the scenario' });
   });
+  errors.push(...routingErrors(doc));
   if (doc.start !== undefined && Number.isNaN(Date.parse(doc.start)))
     errors.push({ path: '/start', message: 'must be an RFC 3339 date-time' });
   return errors;
 }
+
+/** The routing keys the schema cannot check: country codes and community values. */
+function routingErrors(doc: ScenarioDoc): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [name, t] of Object.entries(doc.routing?.transits ?? {})) {
+    for (const value of Object.keys(t.communities ?? {})) {
+      const problem = communityTextProblem(value);
+      if (problem) errors.push({ path: `/routing/transits/${name}/communities/${value}`, message: problem });
+    }
+  }
+  for (const code of Object.keys(doc.routing?.countries ?? {})) {
+    if (!/^[A-Z]{2}$/.test(code))
+      errors.push({ path: `/routing/countries/${code}`, message: 'must be an ISO 3166-1 alpha-2 code' });
+  }
+  return errors;
+}
+
+const transitScenario = (t: Static<typeof TransitModelDoc>): TransitScenario => ({
+  edges: Array.isArray(t.edges) ? Object.fromEntries(t.edges.map((e) => [e, {}])) : t.edges,
+  peers: t.peers,
+  peerLocalPref: t.peerLocalPref,
+  communities: t.communities ?? {},
+});
 
 /** Validates a parsed document and fills in the defaults; `base` resolves the config path. */
 export function scenarioFrom(value: unknown, base: string, source = 'scenario'): ScenarioModel {
@@ -333,6 +411,10 @@ export function scenarioFrom(value: unknown, base: string, source = 'scenario'):
     },
     propagationDelayS: seconds(doc.routing?.propagationDelay, DEFAULTS.propagationDelayS),
     routeOverrides: doc.routing?.overrides ?? [],
+    transits: Object.fromEntries(Object.entries(doc.routing?.transits ?? {}).map(([n, t]) => [n, transitScenario(t)])),
+    countryTransits: Object.fromEntries(
+      Object.entries(doc.routing?.countries ?? {}).map(([c, v]) => [c, typeof v === 'string' ? { [v]: 1 } : v]),
+    ),
     edgeCapacity: new Map(
       Object.entries(doc.edges ?? {}).flatMap(([n, e]) => (e.capacity ? [[n, e.capacity] as const] : [])),
     ),

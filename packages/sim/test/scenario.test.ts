@@ -59,6 +59,56 @@ actions:
     assert.match(byPath.get('/actions/0/at')!, /before the end/);
   });
 
+  it('reads the routing model: links, peers, catalogues, countries behind transits', () => {
+    const m = parseScenarioText(
+      `
+duration: 10m
+clients: [{ country: GB, rps: 100 }]
+routing:
+  transits:
+    transit-a: { edges: [fra, lhr], communities: { "64500:666": { reject: true } } }
+    transit-b: { edges: { iad: { localPref: 200, med: 10 } }, peers: [], peerLocalPref: 80 }
+  countries: { GB: transit-a, US: { transit-a: 1, transit-b: 3 } }
+`,
+      '/tmp',
+    );
+    assert.deepEqual(m.transits['transit-a'], {
+      edges: { fra: {}, lhr: {} },
+      peers: undefined,
+      peerLocalPref: undefined,
+      communities: { '64500:666': { reject: true } },
+    });
+    assert.deepEqual(m.transits['transit-b']!.edges, { iad: { localPref: 200, med: 10 } });
+    assert.deepEqual(m.transits['transit-b']!.peers, []);
+    assert.deepEqual(m.countryTransits, { GB: { 'transit-a': 1 }, US: { 'transit-a': 1, 'transit-b': 3 } });
+    // Without routing keys: no transit set, every country behind every transit alike (transits.ts).
+    const plain = parseScenarioText('duration: 10m\nclients: [{ country: GB, rps: 100 }]\n', '/tmp');
+    assert.deepEqual([plain.transits, plain.countryTransits], [{}, {}]);
+  });
+
+  it('names a bad community value, country code or effect in the routing model', () => {
+    const errors = errorsOf(`
+duration: 10m
+clients: [{ country: GB, rps: 100 }]
+routing:
+  transits:
+    transit-a: { communities: { "64500:1": { prepend: 99 } } }
+`);
+    const paths = errors.map((e) => e.path);
+    assert.ok(paths.includes('/routing/transits/transit-a/communities/64500:1/prepend'), `${paths}`);
+    const rules = errorsOf(`
+duration: 10m
+clients: [{ country: GB, rps: 100 }]
+routing:
+  transits:
+    transit-a: { communities: { "64500:99999": { prepend: 1 } } }
+  countries: { gb: transit-a }
+`);
+    const byPath = new Map(rules.map((e) => [e.path, e.message]));
+    assert.match(byPath.get('/routing/transits/transit-a/communities/64500:99999')!, /out of range/);
+    assert.match(byPath.get('/routing/countries/gb')!, /alpha-2/);
+  });
+
   it('reports YAML syntax errors by line', () => {
     const errors = errorsOf('duration: 10m\nclients: [\n');
     assert.match(errors[0]!.path, /^line \d+$/);
