@@ -1,3 +1,4 @@
+import type { SheddingActionKind } from '@catchment/core';
 import { revertActions, setStepState, updateRun } from '@catchment/db';
 import type { PlannedAction } from './planner.ts';
 import {
@@ -23,7 +24,7 @@ import {
 } from './steps/effects.ts';
 
 /** What each step kind expects of its change (steps/effects.ts). */
-const STEP_EFFECTS: Record<'dns-shift' | 'withdraw-unicast' | 'communities' | 'dsr-shed', EffectCheck> = {
+const STEP_EFFECTS: Record<SheddingActionKind, EffectCheck> = {
   'dns-shift': loadFell,
   'withdraw-unicast': prefixGone,
   communities: communitiesOn,

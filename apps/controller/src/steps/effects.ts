@@ -126,10 +126,11 @@ export const communitiesOn: EffectCheck = (input) => {
   const wanted = [...new Set(input.planned.flatMap((a) => strings(a.params.communities)))];
   const carried = obs.observed.communities;
   if (!carried) return unknown(`${input.edge}: its agents do not report communities`);
-  const missing = (obs.observed.exported ?? []).flatMap((prefix) =>
+  const exported = obs.observed.exported ?? [];
+  if (exported.length === 0) return failed(`${input.edge} exports no route to carry them`);
+  const missing = exported.flatMap((prefix) =>
     wanted.filter((c) => !(carried[prefix] ?? []).includes(c)).map((c) => `${prefix} lacks ${c}`),
   );
-  if ((obs.observed.exported ?? []).length === 0) return failed(`${input.edge} exports no route to carry them`);
   if (missing.length > 0) return failed(`${input.edge}: ${missing.join(', ')}`, { missing });
   return met(`${input.edge} exports its routes with ${wanted.join(' ')}`);
 };
