@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { SYSTEMD_UNITS } from '@catchment/testkit';
 import { Netns, uniquePrefix } from '@catchment/testkit/netns';
+import { onAbruptEnd } from '@catchment/testkit/procs';
 import { buildBpf } from '../../src/xdp/object.ts';
 
 /**
@@ -33,7 +34,18 @@ describe('the edge unit grants what XDP needs, as a non-root user', { skip, conc
   let ns = '';
   let object = '';
 
+  // systemd mounts bpffs with mode 0700; the kernel's own default is 1777 (this machine has no
+  // systemd). The agent must work where only CAP_DAC_READ_SEARCH lets it through, so the test
+  // gives the bpffs root systemd's mode while it runs. Root processes are unaffected (they
+  // override DAC), and the mode is put back however the test ends.
+  const BPFFS = '/sys/fs/bpf';
+  let bpffsMode = 0;
+  let forgetMode: () => void = () => {};
+
   before(async () => {
+    bpffsMode = statSync(BPFFS).mode & 0o7777;
+    forgetMode = onAbruptEnd(() => chmodSync(BPFFS, bpffsMode));
+    chmodSync(BPFFS, 0o700);
     object = (await buildBpf()).dsr;
     ns = netns.add('x');
     netns.ip(ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
@@ -53,6 +65,8 @@ describe('the edge unit grants what XDP needs, as a non-root user', { skip, conc
   after(() => {
     netns.cleanup();
     rmSync(pinDir, { recursive: true, force: true });
+    if (bpffsMode) chmodSync(BPFFS, bpffsMode);
+    forgetMode();
   });
 
   /** The applier as user nobody in the namespace, with exactly these capabilities (ambient, bounding). */
