@@ -22,6 +22,15 @@ function panel(c: Catchment, at: CatchmentAt, x0: number, y0: number, title: str
     out.push(`<line x1="${x(lon)}" x2="${x(lon)}" y1="${y0}" y2="${y0 + MAP_H}" stroke="#e1e4e8"/>`);
   for (let lat = -60; lat <= 60; lat += 30)
     out.push(`<line x1="${x0}" x2="${x0 + MAP_W}" y1="${y(lat)}" y2="${y(lat)}" stroke="#e1e4e8"/>`);
+  // Edges first, larger and pale, so the country dots near them stay visible on top.
+  for (const e of c.edges) {
+    const ex = Number(x(e.lon));
+    const ey = Number(y(e.lat));
+    out.push(
+      `<rect class="edge ${edgeClass(e.name)}" data-edge="${esc(e.name)}" x="${(ex - 7).toFixed(1)}" y="${(ey - 7).toFixed(1)}" width="14" height="14"><title>${esc(`edge ${e.name}`)}</title></rect>`,
+      `<text x="${ex.toFixed(1)}" y="${(ey + 18).toFixed(1)}" text-anchor="middle" font-size="9" fill="#555">${esc(e.name)}</text>`,
+    );
+  }
   const shares = catchmentShares(c, at);
   c.countries.forEach((country, ci) => {
     const main = mainEdge(c, at, ci);
@@ -30,13 +39,9 @@ function panel(c: Catchment, at: CatchmentAt, x0: number, y0: number, title: str
       .join(', ');
     out.push(
       `<circle class="country ${edgeClass(main)}" data-country="${esc(country.code)}" cx="${x(country.lon)}" cy="${y(country.lat)}" r="5"><title>${esc(`${country.code}: ${tip || 'no load'}`)}</title></circle>`,
+      `<text x="${(Number(x(country.lon)) + 7).toFixed(1)}" y="${(Number(y(country.lat)) - 5).toFixed(1)}" font-size="9">${esc(country.code)}</text>`,
     );
   });
-  for (const e of c.edges) {
-    out.push(
-      `<rect class="edge ${edgeClass(e.name)}" data-edge="${esc(e.name)}" x="${(Number(x(e.lon)) - 4).toFixed(1)}" y="${(Number(y(e.lat)) - 4).toFixed(1)}" width="8" height="8" stroke="#000"><title>${esc(`edge ${e.name}`)}</title></rect>`,
-    );
-  }
   return out;
 }
 
@@ -56,6 +61,7 @@ export function catchmentSvg(runs: RunResult[], opts: { title?: string } = {}): 
     ...edges.map((e, i) => `.${edgeClass(e.name)} { fill: ${COLOURS[i % COLOURS.length]}; }`),
     `.${edgeClass(null)} { fill: #bbb; }`,
     '.country { stroke: #fff; stroke-width: 1; }',
+    '.edge { fill-opacity: 0.35; stroke: #333; }',
   ];
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11" role="img">`,
