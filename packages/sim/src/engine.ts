@@ -10,10 +10,13 @@ import { hash32, type Population } from './population.ts';
 import { type RouteTable, routeKey, routeTable } from './routing.ts';
 import type { ScenarioModel } from './scenario.ts';
 import { changeNotes } from './steps.ts';
+import { type EdgeResult, edgeSummary } from './summary.ts';
 import { buildTopology } from './transits.ts';
 
 /** Light in fibre covers about 200 km per millisecond: 1 ms of round trip per 100 km. */
 export const KM_PER_RTT_MS = 100;
+
+export type { EdgeResult };
 
 interface Version {
   atS: number;
@@ -24,25 +27,6 @@ interface Version {
   /** Route tables of this version's announcements with some transits out, by the outage set (shared with equal keys). */
   outageRoutes: Map<string, RouteTable>;
   dsr: { fraction: number; targets: { edge: number; share: number }[] }[];
-}
-
-export interface EdgeResult {
-  name: string;
-  capacityRps: number;
-  threshold: number;
-  /** Requests per second served, one value per simulated second. */
-  load: Float32Array;
-  peakUtilisation: number;
-  /** Seconds with utilisation over the edge's SLO threshold / over its capacity. */
-  overThresholdSeconds: number;
-  overloadSeconds: number;
-  /** Requests beyond capacity, summed over the run. */
-  excessRequests: number;
-  /** From the first second over the threshold to the first second after the last one (null: never over). */
-  timeToReliefS: number | null;
-  relieved: boolean;
-  /** Connections in flight at this edge whose packets a route change sent elsewhere. */
-  connectionsBroken: number;
 }
 
 export interface RunResult {
@@ -420,42 +404,10 @@ export async function runStrategy(
     }
   }
 
-  const edges: EdgeResult[] = first.edges.map((ed, ei) => {
-    const series = loads[ei]!;
-    const cap = ed.capacityRps;
-    let over = 0;
-    let overload = 0;
-    let excess = 0;
-    let firstOver = -1;
-    let lastOver = -1;
-    let peak = 0;
-    for (let t = 0; t < T; t++) {
-      const u = series[t]! / cap;
-      if (u > peak) peak = u;
-      if (u > ed.threshold) {
-        over++;
-        if (firstOver < 0) firstOver = t;
-        lastOver = t;
-      }
-      if (u > 1) {
-        overload++;
-        excess += series[t]! - cap;
-      }
-    }
-    return {
-      name: ed.name,
-      capacityRps: cap,
-      threshold: ed.threshold,
-      load: series,
-      peakUtilisation: peak,
-      overThresholdSeconds: over,
-      overloadSeconds: overload,
-      excessRequests: excess,
-      timeToReliefS: firstOver < 0 ? null : lastOver + 1 - firstOver,
-      relieved: firstOver < 0 || lastOver < T - 1,
-      connectionsBroken: broken[ei]!,
-    };
-  });
+  const edges: EdgeResult[] = first.edges.map((ed, ei) => ({
+    ...edgeSummary(ed.name, ed.capacityRps, ed.threshold, loads[ei]!),
+    connectionsBroken: broken[ei]!,
+  }));
   const sum = (a: Float32Array) => a.reduce((n, x) => n + x, 0);
   const offeredRequests = sum(offered);
   const droppedRequests = sum(dropped);
