@@ -247,6 +247,36 @@ strategies: [none]
     assert.equal(Math.round(off.offered[3600]!), 1000, 'no curve by default');
   });
 
+  it('the new keys are checked by path: a curve of 24 positive factors, a share, a transit name', () => {
+    const bad = `duration: 10m
+clients: [{ country: GB, rps: 1 }]
+diurnal: { curve: [1, 2, 3] }
+events: [{ kind: cache-flush, at: 1m, share: 1.5 }, { kind: transit-outage, at: 1m }]
+`;
+    assert.throws(
+      () => parseScenarioText(bad, '/'),
+      (e: { errors?: { path: string }[] }) => {
+        assert.deepEqual(
+          (e.errors ?? []).map((x) => x.path),
+          ['/diurnal/curve', '/events/0/share', '/events/1/transit'],
+        );
+        return true;
+      },
+    );
+    const ok = parseScenarioText(
+      'duration: 10m\nclients: [{ country: GB, rps: 1 }]\nevents: [{ kind: cache-flush, at: 1m, share: 0.3 }, { kind: transit-outage, transit: t, at: 2m, duration: 1m }]\n',
+      '/',
+    );
+    assert.equal(ok.diurnal, null, 'off by default');
+    assert.deepEqual(
+      ok.events.map((e) => [e.kind, e.atS, e.endS, e.share, e.transit]),
+      [
+        ['cache-flush', 60, Number.POSITIVE_INFINITY, 0.3, undefined],
+        ['transit-outage', 120, 180, 0, 't'],
+      ],
+    );
+  });
+
   it('the default curve peaks in the evening and bottoms out at about 45 % around 04:00–05:00', () => {
     assert.equal(DEFAULT_DIURNAL_CURVE.length, 24);
     assert.equal(Math.max(...DEFAULT_DIURNAL_CURVE), curveAt(DEFAULT_DIURNAL_CURVE, 21));
