@@ -148,9 +148,14 @@ describe('catchment simulate with the real controller', () => {
     const table = await run(process.execPath, [MAIN, 'simulate', scenario, '--svg', svg]);
     assert.match(table.stdout, /\| none \| \d+ \| \d+ \|/);
     assert.match(await readFile(svg, 'utf8'), /^<svg [^>]*>[\s\S]*lhr \(peak \d+ %\)[\s\S]*<\/svg>\n$/);
+    // The catchment map next to it: GB's one dot, at lhr (the demo's London edge) before and after.
+    const map = await readFile(join(dir.path, 'plot-catchment.svg'), 'utf8');
+    assert.equal(map.match(/<circle class="country edge-lhr" data-country="GB"/g)?.length, 2, map);
+    assert.match(table.stdout, /catchment map: .*plot-catchment\.svg/);
     const json = JSON.parse((await run(process.execPath, [MAIN, 'simulate', scenario, '--json'])).stdout);
     assert.equal(json.strategies[0].strategy, 'none');
     assert.ok(json.strategies[0].overThresholdSeconds > 0);
+    assert.equal(json.strategies[0].connectionsBroken, 0, 'no route changes: no connection broken');
     const bad = join(dir.path, 'bad.yaml');
     await writeFile(bad, 'duration: 3 minutes\nclients: [{ country: gb, rps: 1 }]\n');
     const err = await run(process.execPath, [MAIN, 'simulate', bad]).then(

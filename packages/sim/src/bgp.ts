@@ -47,11 +47,19 @@ function customerRoutes(
  * cost: highest local preference, then shortest AS path, then lowest MED (compared across
  * every route: a peer's route carries none). A transit passes its customers' routes to its
  * peers (not a peer's on to another: no transit for a peer), one AS longer, at its peer
- * local preference, unless a community keeps them from that peer. Empty: no route there.
+ * local preference, unless a community keeps them from that peer. Empty: no route there
+ * (also at a transit marked in `down`, whose customers' routes reach no peer either).
  */
-export function bestRoutes(topo: Topology, from: SnapshotAnnouncement[], edgeIdx: Map<string, number>): number[][] {
-  const customers = topo.transits.map((_, t) => customerRoutes(topo, t, from, edgeIdx));
+export function bestRoutes(
+  topo: Topology,
+  from: SnapshotAnnouncement[],
+  edgeIdx: Map<string, number>,
+  down?: Uint8Array,
+): number[][] {
+  // A transit that is out holds no routes and passes none to its peers.
+  const customers = topo.transits.map((_, t) => (down?.[t] ? [] : customerRoutes(topo, t, from, edgeIdx)));
   return topo.transits.map((transit, t) => {
+    if (down?.[t]) return [];
     const routes = [...customers[t]!];
     for (const p of transit.peers) {
       for (const r of customers[p]!) {

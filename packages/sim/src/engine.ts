@@ -1,15 +1,22 @@
 import type { SnapshotBody } from '@catchment/core';
 import { type GeoDb, SteeringBuilder } from '@catchment/geo';
 import { type Answers, answerAll } from './answers.ts';
+import { beforeSecond, type Catchment } from './catchment.ts';
+import { addBrokenLoad } from './connections.ts';
+import { diurnalFactors } from './diurnal.ts';
 import type { Driver, DriverLogEntry, EdgeStateChange } from './driver.ts';
+import { crowdFactorsAt, flushedResolvers, outageTransits, regionSharesWith, transitsDownAt } from './events.ts';
 import { hash32, type Population } from './population.ts';
 import { type RouteTable, routeKey, routeTable } from './routing.ts';
 import type { ScenarioModel } from './scenario.ts';
 import { changeNotes } from './steps.ts';
+import { type EdgeResult, edgeSummary } from './summary.ts';
 import { buildTopology } from './transits.ts';
 
 /** Light in fibre covers about 200 km per millisecond: 1 ms of round trip per 100 km. */
 export const KM_PER_RTT_MS = 100;
+
+export type { EdgeResult };
 
 interface Version {
   atS: number;
@@ -17,24 +24,9 @@ interface Version {
   answers: Answers;
   route: RouteTable;
   routeKey: string;
+  /** Route tables of this version's announcements with some transits out, by the outage set (shared with equal keys). */
+  outageRoutes: Map<string, RouteTable>;
   dsr: { fraction: number; targets: { edge: number; share: number }[] }[];
-}
-
-export interface EdgeResult {
-  name: string;
-  capacityRps: number;
-  threshold: number;
-  /** Requests per second served, one value per simulated second. */
-  load: Float32Array;
-  peakUtilisation: number;
-  /** Seconds with utilisation over the edge's SLO threshold / over its capacity. */
-  overThresholdSeconds: number;
-  overloadSeconds: number;
-  /** Requests beyond capacity, summed over the run. */
-  excessRequests: number;
-  /** From the first second over the threshold to the first second after the last one (null: never over). */
-  timeToReliefS: number | null;
-  relieved: boolean;
 }
 
 export interface RunResult {
@@ -55,6 +47,10 @@ export interface RunResult {
   servedFartherRequests: number;
   /** Mean added round trip of those requests (great-circle distance, 100 km per ms). */
   addedRttMs: number;
+  /** Connections in flight whose packets moved to another edge, or to none, when a route changed (connections.ts). */
+  connectionsBroken: number;
+  /** Which edge each client country lands at, before the first event and at the end. */
+  catchment: Catchment;
   steps: { t: number; text: string }[];
   decisions: DriverLogEntry[];
   /** Offered load per second (for the conservation check and the plot). */
@@ -71,20 +67,6 @@ function dsrOf(body: SnapshotBody, index: Map<string, number>): Version['dsr'] {
       fraction: d.fraction / 65536,
       targets: d.targets.map((x) => ({ edge: index.get(x.edge)!, share: x.weight / total })),
     };
-  });
-}
-
-/** Load multiplier of each entry group at second t (group 0: no event). */
-function factorsAt(model: ScenarioModel, t: number, out: Float64Array): void {
-  out[0] = 1;
-  model.events.forEach((ev, i) => {
-    if (ev.kind !== 'flash-crowd') return;
-    let f = 1;
-    if (t >= ev.atS && t < ev.endS) {
-      const ramp = ev.rampS > 0 ? Math.min(1, (t - ev.atS + 1) / ev.rampS) : 1;
-      f = 1 + (ev.factor - 1) * ramp;
-    }
-    out[i + 1] = f;
   });
 }
 
@@ -118,14 +100,27 @@ export async function runStrategy(
     // Routes change only with the announcements: a load-only publication keeps the table.
     const key = routeKey(body);
     const prev = versions[versions.length - 1];
+    const same = prev?.routeKey === key;
     return {
       atS,
       body,
       answers: answerAll(builder, body, geo, service, pop),
-      route: prev?.routeKey === key ? prev.route : routeTable(body, service, topo, model.routeOverrides, pop.countries),
+      route: same ? prev.route : routeTable(body, service, topo, model.routeOverrides, pop.countries),
       routeKey: key,
+      outageRoutes: same ? prev.outageRoutes : new Map(),
       dsr: dsrOf(body, index),
     };
+  };
+  // The routes of a version with the transits marked in `down` out (computed once per set).
+  const routesOf = (v: Version, down: Uint8Array): RouteTable => {
+    if (!down.includes(1)) return v.route;
+    const k = down.join('');
+    let r = v.outageRoutes.get(k);
+    if (!r) {
+      r = routeTable(v.body, service, topo, model.routeOverrides, pop.countries, down);
+      v.outageRoutes.set(k, r);
+    }
+    return r;
   };
   versions.push(makeVersion(0, first));
   const R = topo.regionShare.length;
@@ -223,6 +218,25 @@ export async function runStrategy(
   let routeV = 0;
   let dnsV = 0;
   const events = model.events.map((ev, i) => ({ ev, i }));
+  const outages = outageTransits(model, topo);
+  const down = new Uint8Array(topo.transits.length);
+  const shareNow = Float64Array.from(regionShare);
+  let sharePrev = Float64Array.from(regionShare);
+  const flushes = model.events.flatMap((ev, i) =>
+    ev.kind === 'cache-flush' ? [{ atS: ev.atS, resolvers: flushedResolvers(model, pop, i) }] : [],
+  );
+  const diurnal = model.diurnal ? diurnalFactors(model.diurnal, model.start, pop.countries) : undefined;
+  const countryFactor = new Float64Array(C).fill(1);
+  // Connections broken: a route change compares each flow's receiving edge before and after.
+  const connS = model.dsr.connectionSeconds;
+  const brokenLoad = new Float64Array(E);
+  const broken = new Float64Array(E);
+  const failedPrev = new Uint8Array(E);
+  let routePrev: Int16Array | undefined;
+  // The catchment map: per country and receiving edge, at two seconds.
+  const W = E + 1;
+  const mapAt = [beforeSecond(model), T - 1];
+  const maps = mapAt.map((atS) => ({ atS, load: new Float64Array(C * W) }));
 
   let yieldedAt = performance.now();
   for (let t = 0; t < T; t++) {
@@ -232,31 +246,56 @@ export async function runStrategy(
       await new Promise((resolve) => setImmediate(resolve));
       yieldedAt = performance.now();
     }
+    const latest = versions[dnsV]!.answers.edge;
+    const take = (e: number) => {
+      const n = latest[e]!;
+      if (n === cur[e]) return;
+      const c = pop.blockCountry[pop.entryBlock[e]!]!;
+      addCell(cellKey(group[e]!, a0[e]!, cur[e]!, c), -weight[e]!);
+      addCell(cellKey(group[e]!, a0[e]!, n, c), weight[e]!);
+      cur[e] = n;
+    };
+    // A cache flush: the flushed resolvers' entries re-query now (their lifetimes restart now).
+    for (const f of flushes) {
+      if (f.atS !== t) continue;
+      for (let e = 0; e < nEntries; e++) {
+        if (!f.resolvers[pop.entryResolver[e]!]) continue;
+        pendingAt[e] = -1;
+        phase[e] = t % lifetime[e]!;
+        take(e);
+      }
+    }
     // The caches that refresh this second take the newest answer.
     const due = buckets.get(t);
     if (due) {
       buckets.delete(t);
-      const latest = versions[dnsV]!.answers.edge;
       for (const e of due) {
+        if (pendingAt[e] !== t) continue; // rescheduled by a flush
         pendingAt[e] = -1;
-        const n = latest[e]!;
-        if (n === cur[e]) continue;
-        const c = pop.blockCountry[pop.entryBlock[e]!]!;
-        addCell(cellKey(group[e]!, a0[e]!, cur[e]!, c), -weight[e]!);
-        addCell(cellKey(group[e]!, a0[e]!, n, c), weight[e]!);
-        cur[e] = n;
+        take(e);
       }
     }
     // Routes follow a snapshot once its announcements have propagated.
     while (routeV + 1 < versions.length && versions[routeV + 1]!.atS + model.propagationDelayS <= t) routeV++;
-    const route = versions[routeV]!.route.receive;
+    // A transit outage acts at once: its routes vanish, its regions' clients go to their other transits.
+    if (transitsDownAt(model, outages, t, down)) regionSharesWith(topo, down, shareNow);
+    const route = routesOf(versions[routeV]!, down).receive;
+    // Any change in where packets go (routes, transits, a failed edge) breaks connections in flight.
+    const rerouted =
+      routePrev !== undefined &&
+      (route !== routePrev ||
+        failed.some((x, i) => x !== failedPrev[i]) ||
+        shareNow.some((x, i) => x !== sharePrev[i]));
+    if (diurnal) diurnal(t, countryFactor);
+    // "before" and "after" may be the same second (a run without events is one second long).
+    const map = t === mapAt[0] ? maps[0]!.load : t === mapAt[1] ? maps[1]!.load : undefined;
     const base = v0.route.receive;
     const dsr = versions[dnsV]!.dsr;
     for (let e = 0; e < E; e++) {
       const target = dsr[e]!.fraction;
       effDsr[e] = effDsr[e]! + (target - effDsr[e]!) * dsrStep;
     }
-    factorsAt(model, t, factors);
+    crowdFactorsAt(model, t, factors);
     received.fill(0);
     served.fill(0);
     let off = 0;
@@ -268,16 +307,39 @@ export async function runStrategy(
       rest = (rest - (ans + 1)) / A;
       const baseAns = (rest % A) - 1;
       const g = (rest - (baseAns + 1)) / A;
-      const cellLoad = w * factors[g]!;
+      const cellLoad = w * factors[g]! * countryFactor[c]!;
       off += cellLoad;
+      if (rerouted) {
+        const ofs = (ans + 1) * R;
+        const prevR = routePrev!;
+        addBrokenLoad(
+          cellLoad,
+          regionStart[c]!,
+          regionStart[c + 1]!,
+          (reg) => {
+            const x = prevR[ofs + reg]!;
+            return x < 0 || failedPrev[x] ? -1 : x;
+          },
+          (reg) => {
+            const x = route[ofs + reg]!;
+            return x < 0 || failed[x] ? -1 : x;
+          },
+          sharePrev,
+          shareNow,
+          brokenLoad,
+        );
+      }
       // Each region of the country (its clients behind one transit) is routed on its own.
       for (let reg = regionStart[c]!; reg < regionStart[c + 1]!; reg++) {
-        const load = cellLoad * regionShare[reg]!;
+        const load = cellLoad * shareNow[reg]!;
+        if (load === 0) continue;
         const r = route[(ans + 1) * R + reg]!;
         if (r < 0 || failed[r]) {
           drop += load;
+          if (map) map[c * W + E] = map[c * W + E]! + load;
           continue;
         }
+        if (map) map[c * W + r] = map[c * W + r]! + load;
         received[r] = received[r]! + load;
         const was = base[(baseAns + 1) * R + reg]!;
         const wasKm = was < 0 ? 0 : km[c * E + was]!;
@@ -305,6 +367,14 @@ export async function runStrategy(
         }
       }
     }
+    if (rerouted) {
+      for (let e = 0; e < E; e++) broken[e] = broken[e]! + brokenLoad[e]! * connS;
+      brokenLoad.fill(0);
+    }
+    if (T - 1 === mapAt[0] && t === T - 1) maps[1]!.load.set(maps[0]!.load);
+    routePrev = route;
+    failedPrev.set(failed);
+    if (rerouted || sharePrev.some((x, i) => x !== shareNow[i])) sharePrev = Float64Array.from(shareNow);
     offered[t] = off;
     dropped[t] = drop;
     for (let e = 0; e < E; e++) loads[e]![t] = served[e]!;
@@ -334,41 +404,10 @@ export async function runStrategy(
     }
   }
 
-  const edges: EdgeResult[] = first.edges.map((ed, ei) => {
-    const series = loads[ei]!;
-    const cap = ed.capacityRps;
-    let over = 0;
-    let overload = 0;
-    let excess = 0;
-    let firstOver = -1;
-    let lastOver = -1;
-    let peak = 0;
-    for (let t = 0; t < T; t++) {
-      const u = series[t]! / cap;
-      if (u > peak) peak = u;
-      if (u > ed.threshold) {
-        over++;
-        if (firstOver < 0) firstOver = t;
-        lastOver = t;
-      }
-      if (u > 1) {
-        overload++;
-        excess += series[t]! - cap;
-      }
-    }
-    return {
-      name: ed.name,
-      capacityRps: cap,
-      threshold: ed.threshold,
-      load: series,
-      peakUtilisation: peak,
-      overThresholdSeconds: over,
-      overloadSeconds: overload,
-      excessRequests: excess,
-      timeToReliefS: firstOver < 0 ? null : lastOver + 1 - firstOver,
-      relieved: firstOver < 0 || lastOver < T - 1,
-    };
-  });
+  const edges: EdgeResult[] = first.edges.map((ed, ei) => ({
+    ...edgeSummary(ed.name, ed.capacityRps, ed.threshold, loads[ei]!),
+    connectionsBroken: broken[ei]!,
+  }));
   const sum = (a: Float32Array) => a.reduce((n, x) => n + x, 0);
   const offeredRequests = sum(offered);
   const droppedRequests = sum(dropped);
@@ -387,6 +426,13 @@ export async function runStrategy(
     droppedRequests,
     servedFartherRequests: fartherReq,
     addedRttMs: fartherReq > 0 ? fartherKm / fartherReq / KM_PER_RTT_MS : 0,
+    connectionsBroken: broken.reduce((n, x) => n + x, 0),
+    catchment: {
+      countries: pop.countries,
+      edges: first.edges.map((e) => ({ name: e.name, lat: e.lat, lon: e.lon })),
+      before: maps[0]!,
+      after: maps[1]!,
+    },
     steps,
     decisions,
     offered,

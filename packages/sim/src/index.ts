@@ -1,4 +1,7 @@
 export * from './answers.ts';
+export * from './catchment.ts';
+export * from './catchment-svg.ts';
+export * from './diurnal.ts';
 export * from './driver.ts';
 export * from './engine.ts';
 export * from './from-now.ts';

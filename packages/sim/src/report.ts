@@ -1,3 +1,4 @@
+import { catchmentShares } from './catchment.ts';
 import type { RunResult } from './engine.ts';
 import type { StrategyName } from './scenario.ts';
 import type { SimulationResult } from './simulate.ts';
@@ -24,6 +25,7 @@ export interface StrategyRow {
   servedFartherShare: number;
   addedRttMs: number;
   droppedRequests: number;
+  connectionsBroken: number;
   steps: number;
 }
 
@@ -43,6 +45,7 @@ export function strategyRows(result: SimulationResult): StrategyRow[] {
       servedFartherShare: r.offeredRequests > 0 ? round(r.servedFartherRequests / r.offeredRequests, 4) : 0,
       addedRttMs: round(r.addedRttMs, 1),
       droppedRequests: round(r.droppedRequests),
+      connectionsBroken: Math.round(r.connectionsBroken),
       steps: r.steps.length,
     };
   });
@@ -76,6 +79,7 @@ export function jsonTable(json: SimulationJson): string {
     'served farther',
     'added RTT',
     'dropped',
+    'connections broken',
   ];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
   json.runs.forEach((r, i) => {
@@ -91,6 +95,7 @@ export function jsonTable(json: SimulationJson): string {
       `${(100 * row.servedFartherShare).toFixed(1)} %`,
       `${row.addedRttMs.toFixed(1)} ms`,
       String(Math.round(row.droppedRequests)),
+      String(row.connectionsBroken),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   });
@@ -120,7 +125,14 @@ export interface SimulationJsonEdge {
   excessRequests: number;
   timeToReliefS: number | null;
   relieved: boolean;
+  connectionsBroken: number;
   load?: number[];
+}
+
+/** Per client country, each receiving edge's share of its load (`none`: reached no edge). */
+export interface CatchmentJson {
+  atS: number;
+  countries: Record<string, Record<string, number>>;
 }
 
 /** The JSON of `catchment simulate --json` and of `POST /v1/simulate`. */
@@ -133,6 +145,8 @@ export interface SimulationJson {
     servedRequests: number;
     dsrCostRequests: number;
     droppedRequests: number;
+    connectionsBroken: number;
+    catchment: { before: CatchmentJson; after: CatchmentJson };
     steps: RunResult['steps'];
     decisions: RunResult['decisions'];
     edges: SimulationJsonEdge[];
@@ -150,6 +164,11 @@ export function resultJson(result: SimulationResult, opts: { series?: boolean } 
       servedRequests: round(r.servedRequests),
       dsrCostRequests: round(r.dsrCostRequests),
       droppedRequests: round(r.droppedRequests),
+      connectionsBroken: Math.round(r.connectionsBroken),
+      catchment: {
+        before: { atS: r.catchment.before.atS, countries: catchmentShares(r.catchment, r.catchment.before) },
+        after: { atS: r.catchment.after.atS, countries: catchmentShares(r.catchment, r.catchment.after) },
+      },
       steps: r.steps,
       decisions: r.decisions,
       edges: r.edges.map((e) => ({
@@ -162,6 +181,7 @@ export function resultJson(result: SimulationResult, opts: { series?: boolean } 
         excessRequests: round(e.excessRequests),
         timeToReliefS: e.timeToReliefS,
         relieved: e.relieved,
+        connectionsBroken: Math.round(e.connectionsBroken),
         ...(opts.series ? { load: Array.from(e.load, (x) => round(x, 1)) } : {}),
       })),
     })),

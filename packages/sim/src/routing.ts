@@ -51,6 +51,7 @@ export function routeTable(
   topo: Topology,
   overrides: { country: string; prefix: string; edge: string }[],
   countries: { code: string }[],
+  down?: Uint8Array,
 ): RouteTable {
   const edgeIdx = new Map(body.edges.map((e, i) => [e.name, i]));
   const announced = new Map<string, { prefix: Prefix4; from: SnapshotAnnouncement[] }>();
@@ -64,7 +65,11 @@ export function routeTable(
   }
   const prefixes = [...announced.values()]
     .sort((x, y) => y.prefix.length - x.prefix.length)
-    .map((p) => ({ ...p, edges: p.from.map((a) => edgeIdx.get(a.edge)!), best: bestRoutes(topo, p.from, edgeIdx) }));
+    .map((p) => ({
+      ...p,
+      edges: p.from.map((a) => edgeIdx.get(a.edge)!),
+      best: bestRoutes(topo, p.from, edgeIdx, down),
+    }));
   const addrs = answerAddresses(body, service);
   const R = topo.regionShare.length;
   const E = topo.edges;

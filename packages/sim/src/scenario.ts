@@ -16,6 +16,7 @@ import { communityTextProblem } from '@catchment/routing';
 import { type Static, Type } from 'typebox';
 import { parseDocument } from 'yaml';
 import type { CommunityEffect } from './communities.ts';
+import { DEFAULT_DIURNAL_CURVE } from './diurnal.ts';
 
 const Share = Type.Number({ minimum: 0, maximum: 1 });
 
@@ -156,6 +157,27 @@ const EdgeFailure = Type.Object(
   { additionalProperties: false },
 );
 
+/** A transit's routes vanish: its regions go to the country's other transits, or nowhere. */
+const TransitOutage = Type.Object(
+  { kind: Type.Literal('transit-outage'), at: Duration, duration: Type.Optional(Duration), transit: Name },
+  { additionalProperties: false },
+);
+
+/** A share of the resolvers empty their caches at once and re-query: their clients take the current answers. */
+const CacheFlush = Type.Object(
+  { kind: Type.Literal('cache-flush'), at: Duration, share: Share },
+  { additionalProperties: false },
+);
+
+/** Demand per country follows a daily curve in its local time: off, or 24 hourly factors. */
+const Diurnal = Type.Union([
+  Type.Boolean(),
+  Type.Object(
+    { curve: Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 1e6 }), { minItems: 24, maxItems: 24 }) },
+    { additionalProperties: false },
+  ),
+]);
+
 const ScriptedAction = Type.Object(
   {
     at: Duration,
@@ -213,7 +235,11 @@ export const Scenario = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    events: Type.Optional(Type.Array(Type.Union([FlashCrowd, EdgeFailure]), { maxItems: 1000 })),
+    events: Type.Optional(
+      Type.Array(Type.Union([FlashCrowd, EdgeFailure, TransitOutage, CacheFlush]), { maxItems: 1000 }),
+    ),
+    /** The clients' daily curve (default off): `true` for the default one, or `{ curve: [24 factors] }`. */
+    diurnal: Type.Optional(Diurnal),
     actions: Type.Optional(Type.Array(ScriptedAction, { maxItems: 10_000 })),
     strategies: Type.Optional(
       Type.Array(Type.Union(STRATEGIES.map((s) => Type.Literal(s))), { minItems: 1, maxItems: STRATEGIES.length }),
@@ -245,13 +271,17 @@ export const DEFAULTS = {
 const seconds = (d: string | undefined, fallback: number) => (d === undefined ? fallback : parseDuration(d) / 1000);
 
 export interface ScenarioEvent {
-  kind: 'flash-crowd' | 'edge-failure';
+  kind: 'flash-crowd' | 'edge-failure' | 'transit-outage' | 'cache-flush';
   atS: number;
   endS: number;
   rampS: number;
   factor: number;
   edge: string | undefined;
   countries: string[] | undefined;
+  /** transit-outage: the configuration's transit whose routes vanish. */
+  transit: string | undefined;
+  /** cache-flush: the share of resolvers whose caches empty. */
+  share: number;
 }
 
 export interface ScriptedStep {
@@ -300,6 +330,8 @@ export interface ScenarioModel {
   alert: { name: string; threshold: number; forS: number };
   dsr: { connectionSeconds: number; cost: number };
   events: ScenarioEvent[];
+  /** The clients' daily curve (24 hourly factors, local time), or null: constant demand. */
+  diurnal: readonly number[] | null;
   actions: ScriptedStep[];
   strategies: StrategyName[];
   /** Set when the scenario starts from a running installation's present (from-now.ts). */
@@ -432,13 +464,16 @@ export function scenarioFrom(value: unknown, base: string, source = 'scenario'):
       return {
         kind: e.kind,
         atS,
-        endS: e.duration ? atS + parseDuration(e.duration) / 1000 : Number.POSITIVE_INFINITY,
+        endS: 'duration' in e && e.duration ? atS + parseDuration(e.duration) / 1000 : Number.POSITIVE_INFINITY,
         rampS: e.kind === 'flash-crowd' ? seconds(e.ramp, 0) : 0,
         factor: e.kind === 'flash-crowd' ? e.factor : 0,
-        edge: e.edge,
+        edge: 'edge' in e ? e.edge : undefined,
         countries: e.kind === 'flash-crowd' ? e.countries : undefined,
+        transit: e.kind === 'transit-outage' ? e.transit : undefined,
+        share: e.kind === 'cache-flush' ? e.share : 0,
       };
     }),
+    diurnal: doc.diurnal === true ? DEFAULT_DIURNAL_CURVE : doc.diurnal ? doc.diurnal.curve : null,
     actions: (doc.actions ?? []).map((a) => ({
       atS: parseDuration(a.at) / 1000,
       untilS: a.until ? parseDuration(a.until) / 1000 : undefined,

@@ -1,6 +1,6 @@
 import type { RunResult } from './engine.ts';
 
-const COLOURS = [
+export const COLOURS = [
   '#1f77b4',
   '#ff7f0e',
   '#2ca02c',
@@ -13,7 +13,7 @@ const COLOURS = [
   '#17becf',
 ];
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * Utilisation per edge over time for each run, one panel per strategy, the threshold dashed

@@ -64,13 +64,38 @@ describe('conservation of offered load', () => {
             nil: undefined,
           },
         ),
-        async (clients, publicShare, actions, failure, crowd) => {
+        // The demo has one transit: its outage drops everything while it lasts.
+        fc.option(fc.record({ at: fc.integer({ min: 0, max: 170 }), duration: fc.integer({ min: 1, max: 100 }) }), {
+          nil: undefined,
+        }),
+        fc.option(
+          fc.record({ at: fc.integer({ min: 0, max: 170 }), share: fc.double({ min: 0, max: 1, noNaN: true }) }),
+          {
+            nil: undefined,
+          },
+        ),
+        fc.boolean(),
+        async (clients, publicShare, actions, failure, crowd, outage, flush, diurnal) => {
           const model = scenarioFrom(
             {
               duration: '180s',
               clients,
               resolvers: { publicShare },
+              diurnal,
+              // 04:00 UTC: the curve is steepest for some of the countries.
+              start: '2026-12-01T04:00:00Z',
               events: [
+                ...(outage
+                  ? [
+                      {
+                        kind: 'transit-outage',
+                        transit: 'transit-a',
+                        at: `${outage.at}s`,
+                        duration: `${outage.duration}s`,
+                      },
+                    ]
+                  : []),
+                ...(flush ? [{ kind: 'cache-flush', at: `${flush.at}s`, share: flush.share }] : []),
                 ...(failure ? [{ kind: 'edge-failure', at: `${failure.at}s`, edge: failure.edge }] : []),
                 ...(crowd
                   ? [

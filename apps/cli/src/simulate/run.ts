@@ -1,6 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { CatchmentError } from '@catchment/core';
-import { loadScenarioFile, loadSvg, resultJson, resultText, STRATEGIES, type StrategyName } from '@catchment/sim';
+import {
+  catchmentSvg,
+  loadScenarioFile,
+  loadSvg,
+  resultJson,
+  resultText,
+  STRATEGIES,
+  type StrategyName,
+} from '@catchment/sim';
 import { simulationRunner } from './runner.ts';
 
 export interface SimulateCliOptions {
@@ -9,6 +17,9 @@ export interface SimulateCliOptions {
   svg?: string;
   strategies?: string;
 }
+
+/** The catchment map goes next to the load plot: `<name>.svg` → `<name>-catchment.svg`. */
+export const catchmentPath = (svg: string) => `${svg.replace(/\.svg$/i, '')}-catchment.svg`;
 
 /** `catchment simulate`: every strategy of the scenario, then the table (or JSON) and the plot. */
 export async function runSimulate(path: string, opts: SimulateCliOptions): Promise<void> {
@@ -29,12 +40,16 @@ export async function runSimulate(path: string, opts: SimulateCliOptions): Promi
       if (!opts.json) process.stderr.write(`simulated ${r.strategy} (${Math.round(performance.now() - started)} ms)\n`);
     },
   });
-  if (opts.svg) await writeFile(opts.svg, loadSvg(result.runs));
+  const mapPath = opts.svg ? catchmentPath(opts.svg) : undefined;
+  if (opts.svg && mapPath) {
+    await writeFile(opts.svg, loadSvg(result.runs));
+    await writeFile(mapPath, catchmentSvg(result.runs));
+  }
   const json = resultJson(result, { series: opts.series === true });
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     return;
   }
   process.stdout.write(resultText(json));
-  if (opts.svg) process.stdout.write(`\nplot: ${opts.svg}\n`);
+  if (opts.svg) process.stdout.write(`\nplot: ${opts.svg}\ncatchment map: ${mapPath}\n`);
 }
