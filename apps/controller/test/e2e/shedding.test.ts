@@ -57,15 +57,7 @@ describe('load shedding end to end', { timeout: 240_000 }, () => {
     await waitShed(w, 0.25);
     const run = await latestRun(w, 'shed');
     assert.ok(run);
-    // Each stage was checked on what the real agents observed before the next one: BIRD stopped
-    // exporting fra's /24, the prepend is on its routes; the test's load exporter ignores the DNS
-    // shift, so that stage failed its check (and the run escalated, the default).
-    const verdicts = await stageVerifications(w, run.id);
-    assert.equal(verdicts['dns-shift 0.0']?.state, 'failed', JSON.stringify(verdicts));
-    assert.match(verdicts['dns-shift 0.0']?.reason ?? '', /fra load went from 92000 to 92000 rps: less than 50 %/);
-    assert.equal(verdicts['withdraw-unicast 1.0']?.state, 'met', JSON.stringify(verdicts));
-    assert.match(verdicts['withdraw-unicast 1.0']?.reason ?? '', /fra exports 198\.18\.1\.0\/24.* no more/);
-    assert.equal(verdicts['communities 2.0']?.state, 'met', JSON.stringify(verdicts));
+    await assertVerifiedOnAgents(w, run.id);
     await w.setLoad(OVERLOADED, NORMAL_RPS);
     await waitRunState(w, 'shed', ['resolved']);
     await waitSteady(w);
@@ -85,15 +77,7 @@ describe('load shedding end to end', { timeout: 240_000 }, () => {
     await waitShed(w, 0.25);
     const run = await latestRun(w, 'shed');
     assert.ok(run);
-    // Each stage was checked on what the real agents observed before the next one: BIRD stopped
-    // exporting fra's /24, the prepend is on its routes; the test's load exporter ignores the DNS
-    // shift, so that stage failed its check (and the run escalated, the default).
-    const verdicts = await stageVerifications(w, run.id);
-    assert.equal(verdicts['dns-shift 0.0']?.state, 'failed', JSON.stringify(verdicts));
-    assert.match(verdicts['dns-shift 0.0']?.reason ?? '', /fra load went from 92000 to 92000 rps: less than 50 %/);
-    assert.equal(verdicts['withdraw-unicast 1.0']?.state, 'met', JSON.stringify(verdicts));
-    assert.match(verdicts['withdraw-unicast 1.0']?.reason ?? '', /fra exports 198\.18\.1\.0\/24.* no more/);
-    assert.equal(verdicts['communities 2.0']?.state, 'met', JSON.stringify(verdicts));
+    await assertVerifiedOnAgents(w, run.id);
     await w.setLoad(OVERLOADED, NORMAL_RPS);
     await waitRunState(w, 'shed', ['resolved']);
     await waitSteady(w);
@@ -142,3 +126,17 @@ describe('load shedding end to end', { timeout: 240_000 }, () => {
     assert.ok(acts.every((a) => a.revertedAt !== null));
   });
 });
+
+/**
+ * Each stage was checked on what the real agents observed before the next one: BIRD stopped
+ * exporting fra's /24, the prepend is on its routes; the test's load exporter ignores the DNS
+ * shift, so that stage failed its check (and the run escalated, the default).
+ */
+async function assertVerifiedOnAgents(w: World, runId: number): Promise<void> {
+  const verdicts = await stageVerifications(w, runId);
+  assert.equal(verdicts['dns-shift 0.0']?.state, 'failed', JSON.stringify(verdicts));
+  assert.match(verdicts['dns-shift 0.0']?.reason ?? '', /fra load went from 92000 to 92000 rps: less than 50 %/);
+  assert.equal(verdicts['withdraw-unicast 1.0']?.state, 'met', JSON.stringify(verdicts));
+  assert.match(verdicts['withdraw-unicast 1.0']?.reason ?? '', /fra exports 198\.18\.1\.0\/24.* no more/);
+  assert.equal(verdicts['communities 2.0']?.state, 'met', JSON.stringify(verdicts));
+}
