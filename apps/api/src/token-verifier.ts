@@ -109,8 +109,15 @@ export class TokenVerifier {
     }
     const principal: Principal = { tokenId: row.id, name: row.name, role: row.role, scope: row.scope };
     const expiresAt = row.expiresAt?.getTime() ?? null;
-    if (known && known.digest === digest && known.hash === row.hash && now - known.verifiedAt < this.#freshMs) {
-      this.#remember(parsed.lookup, { ...known, principal, expiresAt, confirmedAt: now });
+    // Read again: another request of this token may have finished its check while the row was read.
+    const remembered = this.#entries.get(parsed.lookup);
+    if (
+      remembered &&
+      remembered.digest === digest &&
+      remembered.hash === row.hash &&
+      now - remembered.verifiedAt < this.#freshMs
+    ) {
+      this.#remember(parsed.lookup, { ...remembered, principal, expiresAt, confirmedAt: now });
       return principal;
     }
     if (!(await this.#verify(row.id, row.hash, digest, parsed.secret, admit))) return undefined;
