@@ -147,6 +147,11 @@ export const Scenario = Type.Object(
   {
     /** The Catchment configuration (relative to the scenario file); default the demo's. */
     config: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    /**
+     * A GeoIP2 City (or Country) file, MaxMind layout (relative to the scenario file), for the
+     * client blocks and the DNS answers; default the embedded database.
+     */
+    geoip: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
     service: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
     duration: Duration,
     start: Type.Optional(Type.String({ format: 'date-time' })),
@@ -165,6 +170,8 @@ export const Scenario = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** The controller's tick (how often it evaluates, and the agents' load report interval); default 2s. */
+    controller: Type.Optional(Type.Object({ tick: Type.Optional(Duration) }, { additionalProperties: false })),
     dsr: Type.Optional(
       Type.Object(
         { connectionSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })), cost: Type.Optional(Share) },
@@ -196,6 +203,8 @@ export const DEFAULTS = {
   // The monitoring kit's rule (deploy/monitoring/prometheus/rules/catchment.rules.yml).
   alert: { name: 'EdgeOverloaded', threshold: 0.9, forS: 60 },
   dsr: { connectionSeconds: 10, cost: 0.02 },
+  // The controller's default schedule (CATCHMENT_CONTROLLER_TICK, every 2 s).
+  controllerTickS: 2,
   blocksPerCountry: 100,
   start: '2026-12-01T18:00:00.000Z',
 } as const;
@@ -223,6 +232,8 @@ export interface ScriptedStep {
 /** A scenario with every default filled in and durations in seconds. */
 export interface ScenarioModel {
   configPath: string;
+  /** GeoIP City file (absolute); undefined: the embedded database. */
+  geoipCity: string | undefined;
   service: string | undefined;
   durationS: number;
   start: Date;
@@ -244,6 +255,7 @@ export interface ScenarioModel {
   routeOverrides: { country: string; prefix: string; edge: string }[];
   edgeCapacity: Map<string, number>;
   alert: { name: string; threshold: number; forS: number };
+  controllerTickS: number;
   dsr: { connectionSeconds: number; cost: number };
   events: ScenarioEvent[];
   actions: ScriptedStep[];
@@ -292,6 +304,15 @@ function ruleErrors(doc: ScenarioDoc, durationS: number): FieldError[] {
     if (parseDuration(a.at) / 1000 >= durationS)
       errors.push({ path: `/actions/${i}/at`, message: 'must be before the end of the scenario' });
   });
+  const tick = doc.controller?.tick;
+  if (tick !== undefined) {
+    const ms = parseDuration(tick);
+    if (ms < 1000 || ms % 1000 !== 0)
+      errors.push({
+        path: '/controller/tick',
+        message: 'whole seconds, at least 1s (the simulation runs second by second)',
+      });
+  }
   if (doc.start !== undefined && Number.isNaN(Date.parse(doc.start)))
     errors.push({ path: '/start', message: 'must be an RFC 3339 date-time' });
   return errors;
@@ -314,6 +335,7 @@ export function scenarioFrom(value: unknown, base: string, source = 'scenario'):
   const repoRoot = resolve(import.meta.dirname, '../../..');
   return {
     configPath: doc.config ? resolve(base, doc.config) : resolve(repoRoot, 'config/demo.yaml'),
+    geoipCity: doc.geoip ? resolve(base, doc.geoip) : undefined,
     service: doc.service,
     durationS,
     start: new Date(doc.start ?? DEFAULTS.start),
@@ -341,6 +363,7 @@ export function scenarioFrom(value: unknown, base: string, source = 'scenario'):
       threshold: doc.alert?.threshold ?? DEFAULTS.alert.threshold,
       forS: seconds(doc.alert?.for, DEFAULTS.alert.forS),
     },
+    controllerTickS: seconds(doc.controller?.tick, DEFAULTS.controllerTickS),
     dsr: {
       connectionSeconds: doc.dsr?.connectionSeconds ?? DEFAULTS.dsr.connectionSeconds,
       cost: doc.dsr?.cost ?? DEFAULTS.dsr.cost,

@@ -21,8 +21,7 @@ import {
 } from '@catchment/sim';
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 
-/** The controller's default tick (every 2 s) and SLO evaluation (every 15 s) schedules, in seconds. */
-const TICK_S = 2;
+/** The controller's SLO evaluation schedule (every 15 s); its tick is the scenario's (default 2 s). */
 const SLO_S = 15;
 
 /**
@@ -149,7 +148,7 @@ export class ControllerDriver implements Driver {
     }
     const s = t + 1;
     this.#alerts(s, served);
-    if (s % TICK_S === 0) {
+    if (s % this.#model.controllerTickS === 0) {
       await this.#report(at, served);
       const alertChanged = await this.#deliverAlerts(at);
       if (this.#sloTriggered && s % SLO_S === 0) await this.#controller!.slo.evaluate();
