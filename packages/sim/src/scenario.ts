@@ -170,8 +170,21 @@ export const Scenario = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** The controller's tick (how often it evaluates, and the agents' load report interval); default 2s. */
-    controller: Type.Optional(Type.Object({ tick: Type.Optional(Duration) }, { additionalProperties: false })),
+    controller: Type.Optional(
+      Type.Object(
+        {
+          /** The controller's tick (how often it evaluates, and the agents' load report interval); default 2s. */
+          tick: Type.Optional(Duration),
+          /**
+           * The API's load-only publications (CATCHMENT_LOAD_PUBLISH_INTERVAL, 10s in an
+           * installation): at most one per interval, only when the DNS answers would change.
+           * Default: none, only the controller's own publications (as before this setting).
+           */
+          loadPublishInterval: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     dsr: Type.Optional(
       Type.Object(
         { connectionSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })), cost: Type.Optional(Share) },
@@ -256,6 +269,8 @@ export interface ScenarioModel {
   edgeCapacity: Map<string, number>;
   alert: { name: string; threshold: number; forS: number };
   controllerTickS: number;
+  /** Seconds between load-only publications; null: none. */
+  loadPublishIntervalS: number | null;
   dsr: { connectionSeconds: number; cost: number };
   events: ScenarioEvent[];
   actions: ScriptedStep[];
@@ -364,6 +379,8 @@ export function scenarioFrom(value: unknown, base: string, source = 'scenario'):
       forS: seconds(doc.alert?.for, DEFAULTS.alert.forS),
     },
     controllerTickS: seconds(doc.controller?.tick, DEFAULTS.controllerTickS),
+    loadPublishIntervalS:
+      doc.controller?.loadPublishInterval === undefined ? null : seconds(doc.controller.loadPublishInterval, 10),
     dsr: {
       connectionSeconds: doc.dsr?.connectionSeconds ?? DEFAULTS.dsr.connectionSeconds,
       cost: doc.dsr?.cost ?? DEFAULTS.dsr.cost,
