@@ -163,7 +163,7 @@ if (WITH_LAB) {
             ),
           60_000,
           200,
-        );
+        ).catch((e) => console.error(`  ${(e as Error).message.split('\n')[0]}; going on`));
         loadAverages.push(loadavg()[0]!.toFixed(1));
         const cfg = strategyConfig(config, model, strategy);
         const service = (cfg.services ?? [])[0]!;
