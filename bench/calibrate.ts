@@ -124,6 +124,7 @@ for (const run of sim.runs) {
   const lhr = window(run.edges.find((e) => e.name === EDGE)!.load);
   const all = lhr.map((_, k) => run.edges.reduce((n, e) => n + e.load[crowd.atS + k]!, 0));
   const alert = run.decisions.find((d) => d.text.startsWith(`alert ${model.alert.name} firing for ${EDGE}`));
+  console.log(`  ${run.strategy}: lhr served per second (simulator): ${lhr.map((x) => x.toFixed(0)).join(' ')}`);
   simMeasures.set(run.strategy, {
     ...measure(lhr, all, threshold),
     alertS: alert ? alert.t - crowd.atS : null,
@@ -244,7 +245,8 @@ if (WITH_LAB) {
         const list = labMeasures.get(strategy) ?? [];
         list.push(m);
         labMeasures.set(strategy, list);
-        console.log(JSON.stringify({ strategy, run, ...m, unanswered: records.length - all.length }));
+        const unanswered = records.filter((r) => r.edge === '' && r.t >= t0 && r.t < t0 + WINDOW_S * 1000).length;
+        console.log(JSON.stringify({ strategy, run, ...m, unanswered, connections: records.length }));
         console.log(`  lhr served per second (clients' records): ${lhr.join(' ')}`);
         for (const name of names) await lab.call('DELETE', `/v1/playbooks/${name}`).catch(() => undefined);
         // Back to the steady state: every action gone, lhr answering gb again.
