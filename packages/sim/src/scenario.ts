@@ -211,6 +211,11 @@ export const Scenario = Type.Object(
   {
     /** The Catchment configuration (relative to the scenario file); default the demo's. */
     config: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    /**
+     * A GeoIP2 City (or Country) file, MaxMind layout (relative to the scenario file), for the
+     * client blocks and the DNS answers; default the embedded database.
+     */
+    geoip: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
     service: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
     duration: Duration,
     start: Type.Optional(Type.String({ format: 'date-time' })),
@@ -225,6 +230,21 @@ export const Scenario = Type.Object(
           name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'alertname' })),
           threshold: Type.Optional(Share),
           for: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    controller: Type.Optional(
+      Type.Object(
+        {
+          /** The controller's tick (how often it evaluates, and the agents' load report interval); default 2s. */
+          tick: Type.Optional(Duration),
+          /**
+           * The API's load-only publications (CATCHMENT_LOAD_PUBLISH_INTERVAL, 10s in an
+           * installation): at most one per interval, only when the DNS answers would change.
+           * Default: none, only the controller's own publications (as before this setting).
+           */
+          loadPublishInterval: Type.Optional(Duration),
         },
         { additionalProperties: false },
       ),
@@ -264,6 +284,8 @@ export const DEFAULTS = {
   // The monitoring kit's rule (deploy/monitoring/prometheus/rules/catchment.rules.yml).
   alert: { name: 'EdgeOverloaded', threshold: 0.9, forS: 60 },
   dsr: { connectionSeconds: 10, cost: 0.02 },
+  // The controller's default schedule (CATCHMENT_CONTROLLER_TICK, every 2 s).
+  controllerTickS: 2,
   blocksPerCountry: 100,
   start: '2026-12-01T18:00:00.000Z',
 } as const;
@@ -303,6 +325,8 @@ export interface TransitScenario {
 /** A scenario with every default filled in and durations in seconds. */
 export interface ScenarioModel {
   configPath: string;
+  /** GeoIP City file (absolute); undefined: the embedded database. */
+  geoipCity: string | undefined;
   service: string | undefined;
   durationS: number;
   start: Date;
@@ -328,6 +352,9 @@ export interface ScenarioModel {
   countryTransits: Record<string, Record<string, number>>;
   edgeCapacity: Map<string, number>;
   alert: { name: string; threshold: number; forS: number };
+  controllerTickS: number;
+  /** Seconds between load-only publications; null: none. */
+  loadPublishIntervalS: number | null;
   dsr: { connectionSeconds: number; cost: number };
   events: ScenarioEvent[];
   /** The clients' daily curve (24 hourly factors, local time), or null: constant demand. */
@@ -379,6 +406,15 @@ function ruleErrors(doc: ScenarioDoc, durationS: number): FieldError[] {
       errors.push({ path: `/actions/${i}/at`, message: 'must be before the end of the scenario' });
   });
   errors.push(...routingErrors(doc));
+  const tick = doc.controller?.tick;
+  if (tick !== undefined) {
+    const ms = parseDuration(tick);
+    if (ms < 1000 || ms % 1000 !== 0)
+      errors.push({
+        path: '/controller/tick',
+        message: 'whole seconds, at least 1s (the simulation runs second by second)',
+      });
+  }
   if (doc.start !== undefined && Number.isNaN(Date.parse(doc.start)))
     errors.push({ path: '/start', message: 'must be an RFC 3339 date-time' });
   return errors;
@@ -424,6 +460,7 @@ export function scenarioFrom(value: unknown, base: string, source = 'scenario'):
   const repoRoot = resolve(import.meta.dirname, '../../..');
   return {
     configPath: doc.config ? resolve(base, doc.config) : resolve(repoRoot, 'config/demo.yaml'),
+    geoipCity: doc.geoip ? resolve(base, doc.geoip) : undefined,
     service: doc.service,
     durationS,
     start: new Date(doc.start ?? DEFAULTS.start),
@@ -455,6 +492,9 @@ export function scenarioFrom(value: unknown, base: string, source = 'scenario'):
       threshold: doc.alert?.threshold ?? DEFAULTS.alert.threshold,
       forS: seconds(doc.alert?.for, DEFAULTS.alert.forS),
     },
+    controllerTickS: seconds(doc.controller?.tick, DEFAULTS.controllerTickS),
+    loadPublishIntervalS:
+      doc.controller?.loadPublishInterval === undefined ? null : seconds(doc.controller.loadPublishInterval, 10),
     dsr: {
       connectionSeconds: doc.dsr?.connectionSeconds ?? DEFAULTS.dsr.connectionSeconds,
       cost: doc.dsr?.cost ?? DEFAULTS.dsr.cost,

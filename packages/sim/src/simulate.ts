@@ -60,8 +60,9 @@ export async function simulate(model: ScenarioModel, opts: SimulateOptions = {})
     if (!(config.edges ?? []).some((e) => e.name === name))
       throw new CatchmentError('SCENARIO_INVALID', `the configuration has no edge ${name}`);
   }
-  const ownGeo = !(opts.geo instanceof GeoDb);
-  const geo = opts.geo instanceof GeoDb ? opts.geo : new GeoDb({ watch: false, ...(opts.geo ?? {}) });
+  // The scenario's own GeoIP file (a lab's, a test's) unless the caller hands one in.
+  const geoOpts = opts.geo ?? (model.geoipCity ? { city: model.geoipCity } : {});
+  const geo = geoOpts instanceof GeoDb ? geoOpts : new GeoDb({ watch: false, ...geoOpts });
   try {
     const pop: Population = buildPopulation(model, geo);
     const drivers = opts.drivers ?? scriptedDrivers;
@@ -86,6 +87,6 @@ export async function simulate(model: ScenarioModel, opts: SimulateOptions = {})
       runs,
     };
   } finally {
-    if (ownGeo) geo.close();
+    if (!(opts.geo instanceof GeoDb)) geo.close();
   }
 }

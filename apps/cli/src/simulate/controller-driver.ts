@@ -11,6 +11,7 @@ import {
   schema,
 } from '@catchment/db';
 import { observation } from '@catchment/edge';
+import { steeringChanged } from '@catchment/geo';
 import {
   type Driver,
   type DriverLogEntry,
@@ -21,8 +22,7 @@ import {
 } from '@catchment/sim';
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 
-/** The controller's default tick (every 2 s) and SLO evaluation (every 15 s) schedules, in seconds. */
-const TICK_S = 2;
+/** The controller's SLO evaluation schedule (every 15 s); its tick is the scenario's (default 2 s). */
 const SLO_S = 15;
 
 /**
@@ -51,6 +51,7 @@ export class ControllerDriver implements Driver {
   #firing: boolean[] = [];
   #log: DriverLogEntry[] = [];
   #lastStepId = 0;
+  #lastLoadCheck = Number.NEGATIVE_INFINITY;
   /** A playbook triggered by an SLO: the controller must tick always (its evaluations decide). */
   #sloTriggered = false;
   ticks = 0;
@@ -149,8 +150,9 @@ export class ControllerDriver implements Driver {
     }
     const s = t + 1;
     this.#alerts(s, served);
-    if (s % TICK_S === 0) {
+    if (s % this.#model.controllerTickS === 0) {
       await this.#report(at, served);
+      await this.#loadPublication(s, at);
       const alertChanged = await this.#deliverAlerts(at);
       if (this.#sloTriggered && s % SLO_S === 0) await this.#controller!.slo.evaluate();
       if (this.#sloTriggered || alertChanged || this.#firing.some(Boolean) || (await this.#runOpen())) {
@@ -163,6 +165,21 @@ export class ControllerDriver implements Driver {
     this.#published = false;
     this.#body = await compileSnapshot(db, at);
     return this.#body;
+  }
+
+  /**
+   * The API's load-only publications (apps/api LoadPublisher): a load report asks for one, at most
+   * one per interval, published only when the DNS answers would change (packages/geo
+   * `steeringChanged`, the API's own test). Off unless the scenario sets the interval.
+   */
+  async #loadPublication(s: number, at: Date): Promise<void> {
+    const every = this.#model.loadPublishIntervalS;
+    if (every === null || !this.#body || s - this.#lastLoadCheck < every) return;
+    this.#lastLoadCheck = s;
+    if (steeringChanged(this.#body, await compileSnapshot(this.db, at))) {
+      this.#published = true;
+      this.#log.push({ t: s, text: 'load-only publication' });
+    }
   }
 
   /**

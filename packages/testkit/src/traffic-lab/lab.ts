@@ -85,6 +85,27 @@ export function labConfig(config: CatchmentConfig, capacity: Record<string, numb
 }
 
 /**
+ * The GeoIP2 City database the lab's DNS server answers with: each region's blocks in its
+ * country, one network per /24 (and IPv6 /48) block, so a DNS shift picks blocks one by one.
+ * The simulator's lab scenario (docs/scenarios/lab-flash-crowd.yaml) uses the same bytes.
+ */
+export function labCityMmdb(): Buffer {
+  return writeMmdb(
+    REGIONS.flatMap((r) => [
+      ...Array.from({ length: r.blocks }, (_, b) => ({
+        cidr: `45.${r.octet}.${b}.0/24`,
+        data: cityRecord(r.country, r.continent, r.lat, r.lon),
+      })),
+      ...Array.from({ length: r.blocks6 }, (_, b) => ({
+        cidr: `2a0c:${r.octet}:${b}::/48`,
+        data: cityRecord(r.country, r.continent, r.lat, r.lon),
+      })),
+    ]),
+    { databaseType: 'GeoIP2-City' },
+  );
+}
+
+/**
  * The traffic lab: the network (LabNetwork) and every part of Catchment on it: a throwaway
  * PostgreSQL database with the lab configuration, the API (in this process), a DNS server
  * (answering the lab's resolver with a GeoIP database that places each region's blocks in its
@@ -163,23 +184,7 @@ export class TrafficLab {
     this.#cleanups.push(() => this.monitoring.stop());
 
     const city = join(dir.path, 'city.mmdb');
-    writeFileSync(
-      city,
-      writeMmdb(
-        // One network per /24 (and IPv6 /48) block: a DNS shift then picks blocks one by one.
-        REGIONS.flatMap((r) => [
-          ...Array.from({ length: r.blocks }, (_, b) => ({
-            cidr: `45.${r.octet}.${b}.0/24`,
-            data: cityRecord(r.country, r.continent, r.lat, r.lon),
-          })),
-          ...Array.from({ length: r.blocks6 }, (_, b) => ({
-            cidr: `2a0c:${r.octet}:${b}::/48`,
-            data: cityRecord(r.country, r.continent, r.lat, r.lon),
-          })),
-        ]),
-        { databaseType: 'GeoIP2-City' },
-      ),
-    );
+    writeFileSync(city, labCityMmdb());
     const common = { CATCHMENT_API_URL: this.api.url, CATCHMENT_API_TOKEN: this.token };
     this.dns = startNode('dns', DNS_MAIN, {
       ...common,
