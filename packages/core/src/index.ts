@@ -121,7 +121,7 @@ export {
   SloObjective,
   sloRuleGroups,
 } from './slo-objective.ts';
-export { canonicalJson, sealSnapshot, verifySnapshot } from './snapshot.ts';
+export { announcementCommunities, canonicalJson, sealSnapshot, verifySnapshot } from './snapshot.ts';
 export { SnapshotFollower } from './snapshot-follower.ts';
 export {
   Snapshot,

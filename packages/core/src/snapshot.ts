@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
 import { CatchmentError } from './errors.ts';
-import { Snapshot, type SnapshotBody } from './snapshot-schema.ts';
+import { Snapshot, type SnapshotAnnouncement, type SnapshotBody } from './snapshot-schema.ts';
 import { assertSchema } from './validate.ts';
 
 /** Canonical JSON (sorted keys): the same body always gives the same checksum. */
@@ -37,4 +37,12 @@ export function verifySnapshot(value: unknown): Snapshot {
 /** Snapshot lookups that consumers need often. */
 export function edgeByName(body: SnapshotBody, name: string) {
   return body.edges.find((e) => e.name === name);
+}
+
+/**
+ * Every community an announcement carries on some session: its own and each transit's. What an
+ * agent standing for all of an edge's sessions reports exported (the simulator's, tests' agents).
+ */
+export function announcementCommunities(a: Pick<SnapshotAnnouncement, 'communities' | 'transitCommunities'>): string[] {
+  return [...new Set([...a.communities, ...Object.values(a.transitCommunities ?? {}).flat()])].sort();
 }

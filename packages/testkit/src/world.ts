@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { CatchmentConfig, PlaybookConfig } from '@catchment/core';
+import { announcementCommunities, type CatchmentConfig, type PlaybookConfig } from '@catchment/core';
 import { compileSnapshot, type Db, importConfig, schema } from '@catchment/db';
 import { eq, sql } from 'drizzle-orm';
 import { parse } from 'yaml';
@@ -177,7 +177,7 @@ export async function reportObserved(
             .filter((a) => a.edge === edge && a.state === 'announced')
             .map((a) => ({
               prefix: a.prefix,
-              communities: [...new Set([...a.communities, ...Object.values(a.transitCommunities ?? {}).flat()])].sort(),
+              communities: announcementCommunities(a),
             }))
         : configured.filter((r) => r.edge === edge).map((r) => r.cidr));
     const dsr = body?.dsr.find((d) => d.edge === edge);

@@ -1,5 +1,5 @@
 import { Controller } from '@catchment/controller';
-import { type CatchmentConfig, createLogger, type SnapshotBody } from '@catchment/core';
+import { announcementCommunities, type CatchmentConfig, createLogger, type SnapshotBody } from '@catchment/core';
 import {
   compileSnapshot,
   type Database,
@@ -211,7 +211,7 @@ export class ControllerDriver implements Driver {
         .filter((a) => a.edge === name && a.state === 'announced')
         .map((a) => ({
           prefix: a.prefix,
-          communities: [...new Set([...a.communities, ...Object.values(a.transitCommunities ?? {}).flat()])].sort(),
+          communities: announcementCommunities(a),
         }));
       // What the XDP applier reports once it wrote the snapshot's DSR entry (apps/edge xdp/applier.ts).
       const dsr = this.#body?.dsr.find((d) => d.edge === name);
