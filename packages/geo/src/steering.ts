@@ -183,7 +183,7 @@ interface PolicyIndex {
    * (BuilderTrie allocates them in pairs, after their parent: children have larger numbers);
    * < 0 a leaf whose key id is ~value.
    */
-  fam: Record<4 | 6, { size: number; left: Int32Array; dirty: Uint8Array }>;
+  fam: Record<4 | 6, { size: number; left: Int32Array; dirty: Uint32Array }>;
 }
 
 /** A (location, ASN, rule) triple as one number (ids are below 2^20, 2^24 and 2^8; -1 = none). */
@@ -233,8 +233,8 @@ function indexPolicy(t: PolicyTries): PolicyIndex {
       }
       left[n] = ~id;
     }
-    // `dirty`: scratch of each re-freeze, kept (a new one per swap fragmented the heap).
-    fam[family] = { size: b.size, left, dirty: new Uint8Array(b.size) };
+    // `dirty`: a bit per node, scratch of each re-freeze, kept (a new one per swap fragmented the heap).
+    fam[family] = { size: b.size, left, dirty: new Uint32Array((b.size >> 5) + 1) };
   }
   return { policy: t.policy, asns: t.asns, keys, fam };
 }
@@ -248,11 +248,6 @@ interface ClassState {
   pinned: Uint8Array;
   /** Per class edge: what a shift of that edge depends on ('' when not shifted). */
   shiftSig: string[];
-  /**
-   * Per family, per builder node: frozen value of its subtree (a node of `trie` or ~leaf value)
-   * and the offset still to add to its descendants' values (copies move subtrees).
-   */
-  out: Record<4 | 6, { value: Int32Array; lazy: Int32Array }>;
 }
 
 /**
@@ -377,84 +372,63 @@ function freezeClass(
     return fold(0, n);
   };
 
-  const freezeFamily = (family: 4 | 6) => {
+  const freezeFamily = (family: 4 | 6, prevRoot: number) => {
     const f = index.fam[family];
     const left = f.left;
-    const before = prev?.out[family];
-    const out = before ?? {
-      value: new Int32Array(f.size),
-      lazy: new Int32Array(f.size),
-    };
     // Dirty = the subtree holds a leaf whose answer changed; everything else is copied as is.
     // Children come after their parent, so one backward pass settles every node.
     const dirty = f.dirty;
     if (prev) {
       const changed = new Uint8Array(index.keys.length);
       for (let k = 0; k < changed.length; k++) changed[k] = changedKey(k) ? 1 : 0;
+      dirty.fill(0);
       for (let n = f.size - 1; n >= 0; n--) {
         const l = left[n]!;
-        dirty[n] = l < 0 ? changed[~l]! : dirty[l]! | dirty[l + 1]!;
+        const d = l < 0 ? changed[~l]! : ((dirty[l >> 5]! >>> (l & 31)) | (dirty[(l + 1) >> 5]! >>> ((l + 1) & 31))) & 1;
+        if (d) dirty[n >> 5]! |= 1 << (n & 31);
       }
     }
     const prevNodes = prev?.trie.nodes;
-    // Records below a copied subtree are shifted lazily (pushed down when a walk descends).
-    const push = (n: number) => {
-      const d = out.lazy[n]!;
-      if (d === 0 || left[n]! < 0) return;
-      for (const c of [left[n]!, left[n]! + 1]) {
-        if (out.value[c]! >= 0) out.value[c]! += d;
-        out.lazy[c]! += d;
-      }
-      out.lazy[n] = 0;
-    };
-    const copy = (n: number): number => {
-      const v = out.value[n]!;
-      if (v < 0) return v;
-      const s = firstNode(prevNodes!, v);
+    // A clean subtree's frozen form is what the previous trie holds at the same path: `at` walks
+    // that trie alongside (a node there, or the leaf that already covers this path). A subtree in
+    // the previous trie is the contiguous range [firstNode, root] (post-order), copied with its
+    // indices moved. Walking the old trie costs nothing per builder node to remember.
+    const copy = (at: number): number => {
+      if (at < 0) return at;
+      const s = firstNode(prevNodes!, at);
       const off = writer.size - s;
-      for (let j = s; j <= v; j++) {
+      for (let j = s; j <= at; j++) {
         const l = prevNodes![j * 2]!;
         const r = prevNodes![j * 2 + 1]!;
         writer.node(l >= 0 ? l + off : l, r >= 0 ? r + off : r);
       }
-      out.value[n] = v + off;
-      out.lazy[n]! += off;
-      return v + off;
+      return at + off;
     };
-    const freeze = (node: number, depth: number): number => {
-      if (prevNodes && !dirty[node]) return copy(node);
-      push(node);
-      let v: number;
+    const freeze = (node: number, depth: number, at: number): number => {
+      if (prevNodes && ((dirty[node >> 5]! >>> (node & 31)) & 1) === 0) return copy(at);
       if (left[node]! < 0) {
         const k = ~left[node]!;
         const edge = choice[k]!;
-        if (edge >= 0 && moved[edge]! > 0 && !pinned[k]) {
-          v = split(edge, depth, shiftUnitLength(family, depth));
-        } else {
-          const key = index.keys[k]!;
-          // A database miss keeps the database's own block (10/8 stays /8): never widened, never /0.
-          const miss = key.loc === -1 && key.rule === -1 ? MISS : 0;
-          v = ~((edge + 1) | miss);
-        }
-      } else {
-        setBit(depth, 0);
-        const l = freeze(left[node]!, depth + 1);
-        setBit(depth, 1);
-        const r = freeze(left[node]! + 1, depth + 1);
-        setBit(depth, 0);
-        v = join(l, r);
+        if (edge >= 0 && moved[edge]! > 0 && !pinned[k]) return split(edge, depth, shiftUnitLength(family, depth));
+        const key = index.keys[k]!;
+        // A database miss keeps the database's own block (10/8 stays /8): never widened, never /0.
+        const miss = key.loc === -1 && key.rule === -1 ? MISS : 0;
+        return ~((edge + 1) | miss);
       }
-      out.value[node] = v;
-      out.lazy[node] = 0;
-      return v;
+      setBit(depth, 0);
+      const l = freeze(left[node]!, depth + 1, at >= 0 ? prevNodes![at * 2]! : at);
+      setBit(depth, 1);
+      const r = freeze(left[node]! + 1, depth + 1, at >= 0 ? prevNodes![at * 2 + 1]! : at);
+      setBit(depth, 0);
+      return join(l, r);
     };
     path.fill(0);
-    const r = freeze(0, 0);
-    return { root: r >= 0 ? r : writer.node(r, r), out };
+    const r = freeze(0, 0, prevRoot);
+    return r >= 0 ? r : writer.node(r, r);
   };
-  const f4 = freezeFamily(4);
-  const f6 = freezeFamily(6);
-  return { trie: writer.finish(f4.root, f6.root), choice, pinned, shiftSig, out: { 4: f4.out, 6: f6.out } };
+  const root4 = freezeFamily(4, prev ? prev.trie.root4 : -1);
+  const root6 = freezeFamily(6, prev ? prev.trie.root6 : -1);
+  return { trie: writer.finish(root4, root6), choice, pinned, shiftSig };
 }
 
 function resolverTrie(): LookupTrie {
