@@ -11,8 +11,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createDnsServer } from '../apps/dns/src/index.ts';
-import { type SnapshotBody, sealSnapshot } from '../packages/core/src/index.ts';
+import { createDnsServer } from '../apps/dns/src/server.ts';
+import type { SnapshotBody } from '../packages/core/src/index.ts';
+import { sealSnapshot } from '../packages/core/src/snapshot.ts';
 
 const city = process.argv[2]!;
 const workers = Number(process.argv[3] ?? 0);

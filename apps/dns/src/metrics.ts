@@ -1,4 +1,4 @@
-import { instrumentProcess } from '@catchment/core';
+import { instrumentProcess } from '@catchment/core/metrics';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LATENCY_BUCKETS, type StatsDelta } from './stats.ts';
 import { RCODE_NAMES } from './wire/constants.ts';

@@ -1,16 +1,13 @@
 import type { Server as HttpServer } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { createLogger, type Logger, loadKek, type Snapshot, verifySnapshot } from '@catchment/core';
-import {
-  type ExplainInput,
-  type Explanation,
-  explainClient,
-  GeoDb,
-  type GeoOptions,
-  SteeringBuilder,
-  type SteeringTable,
-  shareSteering,
-} from '@catchment/geo';
+import type { Logger, Snapshot } from '@catchment/core';
+import { loadKek } from '@catchment/core/dnssec-keys';
+import { createLogger } from '@catchment/core/logger';
+import { verifySnapshot } from '@catchment/core/snapshot';
+// Subpaths, not the package index: a DNS process loads what it runs (each module costs memory).
+import { type ExplainInput, type Explanation, explainClient } from '@catchment/geo/explain';
+import { GeoDb, type GeoOptions } from '@catchment/geo/geodb';
+import { SteeringBuilder, type SteeringTable, shareSteering } from '@catchment/geo/steering';
 import { loadError as batchUnavailable } from '@catchment/udp-batch';
 import { type CookieSecrets, parseSecret, randomSecret } from './cookies.ts';
 import { startHealthEndpoint } from './health-endpoint.ts';

@@ -1,12 +1,7 @@
-import {
-  acceptsMovedLoad,
-  hasHeadroom,
-  headroomRps,
-  movedPercent,
-  type SnapshotBody,
-  type SnapshotEdge,
-  type WorldEdge,
-} from '@catchment/core';
+import type { SnapshotBody, SnapshotEdge, WorldEdge } from '@catchment/core';
+// The rules themselves from their own module: the DNS server's threads do not load the package's
+// schemas and YAML to answer.
+import { acceptsMovedLoad, hasHeadroom, headroomRps, movedPercent } from '@catchment/core/edge-rules';
 import type { GeoInfo } from './geodb.ts';
 import { type Address, type Network, parseNetwork } from './ip.ts';
 

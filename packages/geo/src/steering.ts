@@ -1,4 +1,5 @@
-import { movedPercent, type SnapshotBody, type SnapshotEdge } from '@catchment/core';
+import type { SnapshotBody, SnapshotEdge } from '@catchment/core';
+import { movedPercent } from '@catchment/core/edge-rules';
 import type { GeoDb, GeoInfo } from './geodb.ts';
 import { type Family, parseNetwork } from './ip.ts';
 import { type ClassPins, classPins, countryPin } from './pins.ts';
