@@ -11,7 +11,7 @@ import { GeoDb } from '@catchment/geo';
 import { runCli, TEST_KEK, tempDir } from '@catchment/testkit';
 import { reportAgents, startApiHarness, type TestApi } from '@catchment/testkit/api-harness';
 import { parse } from 'yaml';
-import { simulationRunner } from '../src/simulate/runner.ts';
+import { simulationWorker } from '../src/simulate/in-worker.ts';
 
 const run = promisify(execFile);
 const DEMO = new URL('../../../config/demo.yaml', import.meta.url).pathname;
@@ -33,8 +33,8 @@ describe('POST /v1/simulate with the CLI’s runner (the real controller)', () =
   before(async () => {
     dir = await tempDir('sim-api-');
     geo = new GeoDb({ watch: false });
-    // The runner `catchment start` hands its API.
-    t = await startApiHarness('pglite', { startApi, createToken }, { simulate: simulationRunner(geo), explain: null });
+    // What `catchment start` hands its API: the CLI's runner, in a worker thread per simulation.
+    t = await startApiHarness('pglite', { startApi, createToken }, { simulate: simulationWorker(), explain: null });
     await importConfig(t.database.db, await loadConfigFile(DEMO), { actor: 'test', reason: 'seed' });
     await publishSnapshot(t.database.db, { actor: 'test', kek: TEST_KEK });
     env = { CATCHMENT_API_URL: t.url, CATCHMENT_API_TOKEN: t.tokens.operator, CATCHMENT_LOG_LEVEL: 'warn' };
