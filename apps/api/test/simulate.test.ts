@@ -242,7 +242,9 @@ describe('POST /v1/simulate in a worker thread', () => {
     assert.equal((await sim).status, 200);
   });
 
-  it('stops the worker when the client goes away: the slot is free for the next run, the cancellation counted', { timeout: 60_000 }, async () => {
+  it('stops the worker when the client goes away: the slot is free for the next run, the cancellation counted', {
+    timeout: 60_000,
+  }, async () => {
     Atomics.store(hold, 0, 0);
     const before = await outcomes(t);
     const started = nextStart();

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { request } from 'node:http';
 import { writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { createToken, startApi } from '@catchment/api';
+import { createToken, type StartedApi, startApi } from '@catchment/api';
 import { loadConfigFile } from '@catchment/core';
 import { importConfig, publishSnapshot } from '@catchment/db';
 import { runCli, TEST_KEK, tempDir } from '@catchment/testkit';
@@ -103,7 +103,7 @@ describe('POST /v1/simulate with the CLI’s runner (the real controller)', () =
   });
 
   it('the API keeps answering while it simulates (the run is in a worker thread)', { timeout: 300_000 }, async () => {
-    const metrics = t.api.app.catchment.metrics;
+    const metrics = (t.api as StartedApi).app.catchment.metrics;
     const sim = t.call('POST', '/v1/simulate', {
       body: { ...parse(SMALL), duration: '10m', strategies: ['none', 'full'] },
       token: t.tokens.operator,
@@ -129,8 +129,10 @@ describe('POST /v1/simulate with the CLI’s runner (the real controller)', () =
     assert.ok(healthAt < simulatedAt && snapshotAt < simulatedAt);
   });
 
-  it('a client that goes away stops its simulation: the next one is accepted at once', { timeout: 300_000 }, async () => {
-    const metrics = t.api.app.catchment.metrics;
+  it('a client that goes away stops its simulation: the next one is accepted at once', {
+    timeout: 300_000,
+  }, async () => {
+    const metrics = (t.api as StartedApi).app.catchment.metrics;
     const cancelled = async () =>
       (await metrics.simulations.get()).values.find((v) => v.labels.outcome === 'cancelled')?.value ?? 0;
     const before = await cancelled();

@@ -111,7 +111,9 @@ async function supervised<T>(
   };
   reply.raw.on('close', onClose);
   const stopping = () =>
-    abort.abort(new Stopped('SIMULATION_CANCELLED', 'the API is stopping; run the simulation again on another instance'));
+    abort.abort(
+      new Stopped('SIMULATION_CANCELLED', 'the API is stopping; run the simulation again on another instance'),
+    );
   ctx.simulationStops.add(stopping);
   const timer = setTimeout(
     () =>
