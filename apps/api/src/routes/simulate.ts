@@ -46,7 +46,9 @@ export function simulateRoutes(app: FastifyInstance, ctx: ApiContext): void {
           'Compares strategies second by second, every decision by the compiler, the DNS tables and the controller. ' +
           'One simulation at a time per API instance (429 SIMULATION_BUSY with Retry-After); larger scenarios than ' +
           'the instance allows get 413 SIMULATION_TOO_LARGE; an invalid one 422 SCENARIO_INVALID with every error; ' +
-          'an API started without the simulator answers 503 SIMULATE_UNAVAILABLE.',
+          'an API started without the simulator answers 503 SIMULATE_UNAVAILABLE. The run is in a worker thread, stopped when ' +
+          'the client closes the connection; past its time 504 SIMULATION_TIMEOUT, past its memory 413 ' +
+          'SIMULATION_OUT_OF_MEMORY, a worker failure 500 SIMULATION_FAILED.',
         querystring: Type.Object(
           { series: Type.Optional(Type.Boolean({ description: 'include every edge load per second' })) },
           { additionalProperties: false },
