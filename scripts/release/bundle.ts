@@ -127,7 +127,7 @@ async function one(
   });
 }
 
-/** Bundles into lib/: catchment.mjs (+ chunks/) and apps/dns/src/worker.mjs. */
+/** Bundles into lib/: catchment.mjs (+ chunks/), apps/dns/src/worker.mjs and apps/cli/src/simulate/worker.mjs. */
 export async function bundle(root: string, lib: string): Promise<BundleResult> {
   const packages = new Map<string, string>();
   const cli = await one(root, { catchment: path.join(root, 'apps/cli/src/main.ts') }, lib, '', packages);
@@ -138,6 +138,18 @@ export async function bundle(root: string, lib: string): Promise<BundleResult> {
     '../../../',
     packages,
   );
-  const inputs = new Set([...Object.keys(cli.metafile.inputs), ...Object.keys(worker.metafile.inputs)]);
+  // POST /v1/simulate's worker entry (apps/cli/src/simulate/in-worker.ts names worker.mjs in a release).
+  const simWorker = await one(
+    root,
+    { worker: path.join(root, 'apps/cli/src/simulate/worker.ts') },
+    path.join(lib, 'apps/cli/src/simulate'),
+    '../../../../',
+    packages,
+  );
+  const inputs = new Set([
+    ...Object.keys(cli.metafile.inputs),
+    ...Object.keys(worker.metafile.inputs),
+    ...Object.keys(simWorker.metafile.inputs),
+  ]);
   return { packages, inputs: inputs.size };
 }

@@ -1,6 +1,5 @@
 import type { Logger } from '@catchment/core';
 import type { Database, Db } from '@catchment/db';
-import type { SimulationRunner } from '@catchment/sim';
 import type { Access } from './auth.ts';
 import type { DistributionLimiter } from './distribution-limit.ts';
 import type { LoadPublisher } from './load-publication.ts';
@@ -8,6 +7,7 @@ import type { Metrics } from './metrics.ts';
 import type { CompileSnapshot, SnapshotHub } from './publication.ts';
 import type { Explain } from './routes/explain.ts';
 import type { CheckAction } from './safety/index.ts';
+import type { Runner } from './simulate/in-worker.ts';
 import type { SimulateLimits } from './simulate/limits.ts';
 import type { OneAtATime } from './simulate/one-at-a-time.ts';
 import type { TokenVerifier } from './token-verifier.ts';
@@ -39,10 +39,12 @@ export interface ApiContext {
   /** Load-only publications after edge load reports (absent: none). */
   loads: LoadPublisher | undefined;
   /** The simulator behind POST /v1/simulate (absent: 503 SIMULATE_UNAVAILABLE). */
-  simulate: SimulationRunner | undefined;
+  simulate: Runner | undefined;
   simulateLimits: SimulateLimits;
   /** One simulation at a time on this instance. */
   simulations: OneAtATime;
+  /** Stops the running simulation (the API is closing). */
+  simulationStops: Set<() => void>;
   /** After a committed change: compile and publish a new snapshot if the body changed. */
   changed(actor: string): Promise<void>;
 }

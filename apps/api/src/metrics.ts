@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export function createMetrics() {
   const registry = new Registry();
   instrumentProcess(registry, 'api');
-  return {
+  const metrics = {
     registry,
     requests: new Counter({
       name: 'catchment_api_requests_total',
@@ -67,6 +67,22 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    simulations: new Counter({
+      name: 'catchment_api_simulations_total',
+      help: 'POST /v1/simulate runs by outcome: completed, cancelled (the client went away, or the API stopped), failed (an error, out of memory included), timeout',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    simulationRunning: new Gauge({
+      name: 'catchment_api_simulation_running',
+      help: '1 while a simulation runs on this API instance',
+      registers: [registry],
+    }),
+    simulationStrategiesDone: new Gauge({
+      name: 'catchment_api_simulation_strategies_done',
+      help: 'Strategies the running simulation has finished (0 when none runs)',
+      registers: [registry],
+    }),
     signals: new Counter({
       name: 'catchment_api_signals_total',
       help: 'Signals received, by source and outcome (new, updated, duplicate)',
@@ -74,7 +90,14 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
+  // Every outcome from the start, at 0, so a rate over them needs no first event.
+  for (const outcome of SIMULATION_OUTCOMES) metrics.simulations.inc({ outcome }, 0);
+  return metrics;
 }
+
+/** The bounded label set of catchment_api_simulations_total. */
+export const SIMULATION_OUTCOMES = ['completed', 'cancelled', 'failed', 'timeout'] as const;
+export type SimulationOutcome = (typeof SIMULATION_OUTCOMES)[number];
 
 export type Metrics = ReturnType<typeof createMetrics>;
 

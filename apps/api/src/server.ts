@@ -19,6 +19,7 @@ import { type CompileSnapshot, type PublishSnapshot, SnapshotHub } from './publi
 import type { Explain } from './routes/explain.ts';
 import { registerRoutes } from './routes/index.ts';
 import { type CheckAction, checkActionRules } from './safety/index.ts';
+import { inProcessRunner, isSimulationWorker, type SimulationWorker, workerRunner } from './simulate/in-worker.ts';
 import { DEFAULT_SIMULATE_LIMITS, type SimulateLimits } from './simulate/limits.ts';
 import { OneAtATime } from './simulate/one-at-a-time.ts';
 import { type ApiTlsOptions, httpsOptionsOf, watchTlsFiles } from './tls.ts';
@@ -43,9 +44,12 @@ export interface ApiOptions {
   explain?: Explain | null;
   /**
    * The simulator behind POST /v1/simulate: packages/sim with the real controller, which only
-   * the CLI can assemble (apps never import apps). Absent: the route answers 503 SIMULATE_UNAVAILABLE.
+   * the CLI can assemble (apps never import apps). A `SimulationWorker` (what `catchment start`
+   * gives: the CLI's worker entry) runs each simulation in a worker thread, bounded by
+   * `simulateLimits` (wall clock, memory) and stopped when its client goes away; a function
+   * runs in-process, on the API's event loop (tests). Absent: 503 SIMULATE_UNAVAILABLE.
    */
-  simulate?: SimulationRunner;
+  simulate?: SimulationWorker | SimulationRunner;
   /** Bounds on the scenarios POST /v1/simulate runs (default DEFAULT_SIMULATE_LIMITS). */
   simulateLimits?: Partial<SimulateLimits>;
   /** GeoIP files for the default explainer (packages/geo GeoOptions). */
@@ -142,6 +146,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
           logger,
           opts.loadPublication,
         );
+  const simulateLimits: SimulateLimits = { ...DEFAULT_SIMULATE_LIMITS, ...opts.simulateLimits };
   const ctx: ApiContext = {
     database: opts.database,
     db: opts.database.db,
@@ -155,9 +160,15 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     routes,
     explain: explainer.explain,
     loads,
-    simulate: opts.simulate,
-    simulateLimits: { ...DEFAULT_SIMULATE_LIMITS, ...opts.simulateLimits },
+    simulate:
+      opts.simulate === undefined
+        ? undefined
+        : isSimulationWorker(opts.simulate)
+          ? workerRunner(opts.simulate, simulateLimits)
+          : inProcessRunner(opts.simulate),
+    simulateLimits,
     simulations: new OneAtATime(),
+    simulationStops: new Set(),
     async changed(actor) {
       try {
         await hub.publish(actor);
@@ -215,6 +226,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     publications.off('published', fromOthers);
     loads?.close();
     hub.close();
+    // A simulation in flight is stopped (its worker terminated), not waited for: 503 SIMULATION_CANCELLED.
+    for (const stop of ctx.simulationStops) stop();
   });
   app.addHook('onClose', async () => explainer.close());
   return app;

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { CatchmentConfig } from '@catchment/core';
 import type { ScenarioModel } from '@catchment/sim';
 import { heldRunner } from '@catchment/testkit/simulate';
+import { TEST_CHANNEL, WORKER_MODES } from './fixtures/simulation-worker.ts';
 import { buildWorld, startTestApi, type TestApi } from './helpers.ts';
 
 const SMALL = { duration: '3m', clients: [{ country: 'GB', rps: 1000, blocks: 10 }], strategies: ['none'] };
@@ -143,5 +145,173 @@ describe('POST /v1/simulate with a runner', () => {
     assert.equal(op?.operationId, 'simulate');
     assert.deepEqual(Object.keys(op.responses).sort(), ['200', '429', '4XX', '5XX']);
     assert.deepEqual(t.api.app.catchment.routes.find((r) => r.url === '/v1/simulate')?.access, ['operator', 'admin']);
+  });
+});
+
+/** A scenario the fixture worker (fixtures/simulation-worker.ts) runs as `mode` says. */
+const inMode = (mode: keyof typeof WORKER_MODES | 'result', strategies = ['none']) => ({
+  duration: mode === 'result' ? '3m' : `${WORKER_MODES[mode]}s`,
+  clients: [{ country: 'GB', rps: 1000, blocks: 10 }],
+  strategies,
+});
+
+const FIXTURE = new URL('./fixtures/simulation-worker.ts', import.meta.url);
+
+/** Resolves on the fixture worker's next 'started' (a spinning run holds its core from then on). */
+function nextStart(): Promise<void> {
+  const channel = new BroadcastChannel(TEST_CHANNEL);
+  return new Promise((resolve) => {
+    channel.onmessage = () => {
+      channel.close();
+      resolve();
+    };
+  });
+}
+
+/** The API's count of simulations that ended so. */
+async function outcomes(t: TestApi): Promise<Record<string, number>> {
+  const m = await t.api.app.catchment.metrics.simulations.get();
+  return Object.fromEntries(m.values.map((v) => [String(v.labels.outcome), v.value]));
+}
+
+/** Waits (no deadline but the test's) until the API has counted one more `outcome`. */
+async function counted(t: TestApi, outcome: string, n: number): Promise<void> {
+  while (((await outcomes(t))[outcome] ?? 0) < n) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A POST /v1/simulate whose client can go away: node:http, so `destroy()` closes the connection. */
+function rawSimulate(t: TestApi, body: unknown): { destroy(): void; ended: Promise<string> } {
+  const req = request(`${t.url}/v1/simulate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${t.tokens.operator}`, 'content-type': 'application/json' },
+    agent: false,
+  });
+  const ended = new Promise<string>((resolve) => {
+    req.on('error', (err) => resolve(`error: ${err.message}`));
+    req.on('response', (res) => resolve(`status ${res.statusCode}`));
+  });
+  req.end(JSON.stringify(body));
+  return { destroy: () => req.destroy(), ended };
+}
+
+describe('POST /v1/simulate in a worker thread', () => {
+  let t: TestApi;
+  const hold = new Int32Array(new SharedArrayBuffer(4));
+  const release = () => Atomics.store(hold, 0, 1);
+  before(async () => {
+    t = await startTestApi('pglite', {
+      simulate: { entry: FIXTURE, setup: { hold } },
+      simulateLimits: { memoryMb: 64, wallClockS: 600 },
+    });
+    await buildWorld(t);
+  });
+  after(async () => {
+    release();
+    await t.close();
+  });
+
+  it('runs the worker with the installation’s configuration and answers its result', async () => {
+    const r = await t.call('POST', '/v1/simulate', { body: inMode('result', ['none', 'scripted']) });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.scenario.service, 'worker:4 edges');
+    assert.equal(r.body.scenario.configPath, '(the current configuration)');
+    assert.equal((await outcomes(t)).completed, 1);
+  });
+
+  it('keeps answering health checks and other requests while a run holds a core', { timeout: 60_000 }, async () => {
+    Atomics.store(hold, 0, 0);
+    const started = nextStart();
+    let simulated = false;
+    const sim = t.call('POST', '/v1/simulate', { body: inMode('spin') }).then((r) => {
+      simulated = true;
+      return r;
+    });
+    await started;
+    // The run never yields: in the API's thread these would wait for its end, which is below.
+    const health = await t.call('GET', '/healthz');
+    const snapshot = await t.call('GET', '/v1/snapshot', { token: t.tokens.viewer });
+    const busy = await t.call('POST', '/v1/simulate', { body: inMode('result') });
+    assert.equal(health.status, 200);
+    assert.equal(snapshot.status, 200);
+    assert.equal(busy.status, 429);
+    assert.match(busy.body.detail, /\(0 of 1 strategies done\)/);
+    assert.equal(simulated, false, 'answered while the simulation ran');
+    const running = await t.call('GET', '/metrics', { token: t.tokens.viewer });
+    assert.match(running.text, /^catchment_api_simulation_running 1$/m);
+    release();
+    assert.equal((await sim).status, 200);
+  });
+
+  it('stops the worker when the client goes away: the slot is free for the next run, the cancellation counted', {
+    timeout: 60_000,
+  }, async () => {
+    Atomics.store(hold, 0, 0);
+    const before = await outcomes(t);
+    const started = nextStart();
+    const gone = rawSimulate(t, inMode('spin'));
+    await started;
+    const busy = await t.call('POST', '/v1/simulate', { body: inMode('result') });
+    assert.equal(busy.status, 429, 'one at a time while it runs');
+    gone.destroy();
+    assert.match(await gone.ended, /^error: /);
+    // The hold is never released: only terminating the worker ends that run.
+    await counted(t, 'cancelled', (before.cancelled ?? 0) + 1);
+    const next = await t.call('POST', '/v1/simulate', { body: inMode('result') });
+    assert.equal(next.status, 200, next.text);
+    const after = await outcomes(t);
+    assert.equal(after.cancelled, (before.cancelled ?? 0) + 1);
+    assert.equal(after.completed, (before.completed ?? 0) + 1);
+    const metrics = await t.call('GET', '/metrics', { token: t.tokens.viewer });
+    assert.match(metrics.text, /^catchment_api_simulation_running 0$/m);
+    assert.match(metrics.text, /^catchment_api_simulations_total\{outcome="cancelled"\} [1-9]/m);
+  });
+
+  it('a worker past its memory limit answers 413 SIMULATION_OUT_OF_MEMORY; the API keeps serving', async () => {
+    const before = await outcomes(t);
+    const r = await t.call('POST', '/v1/simulate', { body: inMode('oom') });
+    assert.equal(r.status, 413, r.text);
+    assert.equal(r.body.code, 'SIMULATION_OUT_OF_MEMORY');
+    assert.match(r.body.detail, /more than the 64 MB of heap this API allows a simulation/);
+    assert.equal((await t.call('GET', '/healthz')).status, 200);
+    assert.equal((await t.call('POST', '/v1/simulate', { body: inMode('result') })).status, 200, 'the slot is free');
+    assert.equal((await outcomes(t)).failed, (before.failed ?? 0) + 1);
+  });
+
+  it('a worker that throws or exits answers 500 SIMULATION_FAILED, naming what happened', async () => {
+    const thrown = await t.call('POST', '/v1/simulate', { body: inMode('throws') });
+    assert.equal(thrown.status, 500, thrown.text);
+    assert.equal(thrown.body.code, 'SIMULATION_FAILED');
+    assert.match(thrown.body.detail, /^the simulation failed: the fixture broke$/);
+    const exited = await t.call('POST', '/v1/simulate', { body: inMode('exits') });
+    assert.equal(exited.status, 500, exited.text);
+    assert.equal(exited.body.code, 'SIMULATION_FAILED');
+    assert.match(exited.body.detail, /exited \(code 7\) without a result/);
+    assert.equal((await t.call('POST', '/v1/simulate', { body: inMode('result') })).status, 200);
+  });
+});
+
+describe('POST /v1/simulate past its wall-clock limit', () => {
+  let t: TestApi;
+  const hold = new Int32Array(new SharedArrayBuffer(4));
+  before(async () => {
+    t = await startTestApi('pglite', {
+      simulate: { entry: FIXTURE, setup: { hold } },
+      simulateLimits: { wallClockS: 0.5 },
+    });
+    await buildWorld(t);
+  });
+  after(async () => {
+    Atomics.store(hold, 0, 1);
+    await t.close();
+  });
+
+  it('stops the worker and answers 504 SIMULATION_TIMEOUT, counted as a timeout', { timeout: 60_000 }, async () => {
+    // The run spins until released, which this test never does.
+    const r = await t.call('POST', '/v1/simulate', { body: inMode('spin') });
+    assert.equal(r.status, 504, r.text);
+    assert.equal(r.body.code, 'SIMULATION_TIMEOUT');
+    assert.match(r.body.detail, /ran past the 0.5 s this API allows it/);
+    assert.equal((await outcomes(t)).timeout, 1);
+    assert.equal((await t.call('POST', '/v1/simulate', { body: inMode('result') })).status, 200, 'the slot is free');
   });
 });

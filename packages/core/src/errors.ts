@@ -65,6 +65,10 @@ export const ErrorCodes = {
   SIMULATE_UNAVAILABLE: { status: 503, title: 'This API runs without the simulator' },
   SIMULATION_BUSY: { status: 429, title: 'A simulation is already running on this API instance' },
   SIMULATION_TOO_LARGE: { status: 413, title: 'The scenario is larger than this API simulates' },
+  SIMULATION_OUT_OF_MEMORY: { status: 413, title: 'The simulation needs more memory than this API allows it' },
+  SIMULATION_TIMEOUT: { status: 504, title: 'The simulation ran past the time this API allows it' },
+  SIMULATION_FAILED: { status: 500, title: 'The simulation failed in its worker thread' },
+  SIMULATION_CANCELLED: { status: 503, title: 'The simulation was cancelled before its end' },
   // Config as code (POST /v1/config/apply).
   PLAN_STALE: { status: 409, title: 'The configuration changed since the plan was made' },
   PLAN_GUARDED: { status: 409, title: 'The plan changes or removes too much' },

@@ -15,6 +15,13 @@ export interface SimulateLimits {
   blocks: number;
   /** ISP resolvers, per country times countries (default 10 000). */
   resolvers: number;
+  /** Wall-clock seconds a run may take before it is stopped: 504 SIMULATION_TIMEOUT (default 20 min). */
+  wallClockS: number;
+  /**
+   * JavaScript heap of a run's worker thread, MB (`resourceLimits.maxOldGenerationSizeMb`);
+   * past it 413 SIMULATION_OUT_OF_MEMORY (default 1024). In-process runners are not bounded.
+   */
+  memoryMb: number;
 }
 
 export const DEFAULT_SIMULATE_LIMITS: SimulateLimits = {
@@ -22,6 +29,8 @@ export const DEFAULT_SIMULATE_LIMITS: SimulateLimits = {
   totalS: 6 * 3600,
   blocks: 50_000,
   resolvers: 10_000,
+  wallClockS: 20 * 60,
+  memoryMb: 1024,
 };
 
 /** Client blocks as the population builds them: a country's `blocks` (default 100), a CIDR one. */

@@ -17,6 +17,7 @@ import { dnsEnvOptions, type FollowingDns, reloadOnHangup, startDnsFromEnv } fro
 import { createExplainer, GeoDb, type GeoOptions } from '@catchment/geo';
 import { and, count, eq, isNull } from 'drizzle-orm';
 import { openMigrated } from '../database.ts';
+import { simulationWorker } from '../simulate/in-worker.ts';
 
 export const PARTS = ['api', 'dns', 'controller'] as const;
 type Part = (typeof PARTS)[number];
@@ -172,9 +173,9 @@ async function startAll(parts: Set<Part>, opts: StartOptions, logger: Logger): P
         database,
         logger: logger.child({ part: 'api' }),
         explain: createExplainer(geo),
-        // POST /v1/simulate: packages/sim with the real controller, on the GeoIP database in use.
-        // Loaded on the first simulation, not at start.
-        simulate: async (model, o) => (await import('../simulate/runner.ts')).simulationRunner(geo)(model, o),
+        // POST /v1/simulate: packages/sim with the real controller, on the GeoIP files in use,
+        // in a worker thread per simulation (loaded then, not at start).
+        simulate: simulationWorker(geoOptions()),
         onSnapshot: (snap) => {
           dns?.follower
             .offer(snap)
