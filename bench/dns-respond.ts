@@ -5,17 +5,21 @@
  * BENCH_RUNS (5), BENCH_DO (1: DO set, the signed twin).
  * `node --cpu-prof bench/dns-respond.ts` profiles it.
  */
+
+import { compileSnapshot, Responder } from '../apps/dns/src/index.ts';
 import { sealSnapshot } from '../packages/core/src/index.ts';
 import { GeoDb } from '../packages/geo/src/index.ts';
 import { demoBody } from '../packages/testkit/src/geo-fixtures.ts';
-import { compileSnapshot, Responder } from '../apps/dns/src/index.ts';
 
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 2_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const geo = new GeoDb({ watch: false });
 const networks: { base: number; span: number }[] = [];
 geo.forEachLocation(4, (bytes, length) => {
-  networks.push({ base: ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0, span: 2 ** (32 - length) });
+  networks.push({
+    base: ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0,
+    span: 2 ** (32 - length),
+  });
 });
 const zones = compileSnapshot(sealSnapshot(1, demoBody()), geo);
 const responder = new Responder(zones);

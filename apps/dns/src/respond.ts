@@ -1,8 +1,8 @@
 import { ecsScope, type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo/tables';
 import type { ServerCookies } from './cookies.ts';
 import { TYPE_DS, TYPE_NSEC } from './dnssec/records.ts';
-import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { type StrideIndex, strideIndex, strideLookup } from './stride.ts';
+import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
 import { denial, onlineAnswer, onlineChain, queryOwner, wildcardNodata } from './zone/sign.ts';
 import type { Chunk, CompiledZones, NameEntry, Section } from './zone/types.ts';
@@ -154,17 +154,7 @@ export class Responder {
           // resolver set CO (compact answers OK).
           const proof = denial(signer, queryOwner(msg, 12, qEnd), zone.negativeTtl);
           const rcode = (q.dnssecOk & 0x40) !== 0 ? RCODE.NXDOMAIN : RCODE.NOERROR;
-          return this.#write(
-            msg,
-            rcode,
-            true,
-            NO_ADDITIONAL,
-            this.#soa(zone.soa),
-            zone.wireLen,
-            tcp,
-            undefined,
-            proof,
-          );
+          return this.#write(msg, rcode, true, NO_ADDITIONAL, this.#soa(zone.soa), zone.wireLen, tcp, undefined, proof);
         }
         return this.#write(msg, RCODE.NXDOMAIN, true, NO_ADDITIONAL, this.#soa(zone.soa), zone.wireLen, tcp);
       }
