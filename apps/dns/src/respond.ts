@@ -1,6 +1,7 @@
 import { ecsScope, type LookupResult, type LookupTrie, leafEdge, lookupBits } from '@catchment/geo/tables';
 import type { ServerCookies } from './cookies.ts';
 import { TYPE_DS, TYPE_NSEC } from './dnssec/records.ts';
+import { type StrideIndex, strideIndex, strideLookup } from './stride.ts';
 import { CLASS_IN, EDNS_BUFFER, EDNS_OPTION_COOKIE, RCODE, TYPE } from './wire/constants.ts';
 import { DROP, newQuery, parseQuery, type Query } from './wire/query.ts';
 import { denial, onlineAnswer, onlineChain, queryOwner, wildcardNodata } from './zone/sign.ts';
@@ -30,7 +31,10 @@ const EMPTY: Chunk = { bytes: Buffer.alloc(0), count: 0, patches: [] };
 const NO_ADDITIONAL: Section = { answer: EMPTY, additional: EMPTY };
 
 export class Responder {
-  zones: CompiledZones | undefined;
+  #zones: CompiledZones | undefined;
+  /** Per steering class of `zones`: the first-level index of its trie and of its pin trie. */
+  #strides: StrideIndex[] = [];
+  #pinStrides: (StrideIndex | undefined)[] = [];
   /** Resolvers whose ECS is used (undefined: all). */
   trustedEcs: LookupTrie | undefined;
   /** DNS cookies (undefined: off, the COOKIE option is ignored). */
@@ -58,8 +62,24 @@ export class Responder {
   classIdx = -1;
   blockKey = -1;
 
+  /** Reused sections for steered and negative answers (no object per query). */
+  readonly #steered: Section = { answer: EMPTY, additional: EMPTY };
+  readonly #negative: Section = { answer: EMPTY, additional: EMPTY };
+
   constructor(zones?: CompiledZones) {
     this.zones = zones;
+  }
+
+  get zones(): CompiledZones | undefined {
+    return this.#zones;
+  }
+
+  /** Swaps the zones in (between two packets); indexes their steering tries first. */
+  set zones(zones: CompiledZones | undefined) {
+    const classes = zones?.steering.classes ?? [];
+    this.#strides = classes.map((c) => strideIndex(c.trie));
+    this.#pinStrides = classes.map((c) => (c.pins.trie ? strideIndex(c.pins.trie) : undefined));
+    this.#zones = zones;
   }
 
   /** Returns the reply length in `out`, or 0 when the packet gets no reply. */
@@ -134,19 +154,9 @@ export class Responder {
           // resolver set CO (compact answers OK).
           const proof = denial(signer, queryOwner(msg, 12, qEnd), zone.negativeTtl);
           const rcode = (q.dnssecOk & 0x40) !== 0 ? RCODE.NXDOMAIN : RCODE.NOERROR;
-          return this.#write(
-            msg,
-            rcode,
-            true,
-            NO_ADDITIONAL,
-            soaSection(zone.soa),
-            zone.wireLen,
-            tcp,
-            undefined,
-            proof,
-          );
+          return this.#write(msg, rcode, true, NO_ADDITIONAL, this.#soa(zone.soa), zone.wireLen, tcp, undefined, proof);
         }
-        return this.#write(msg, RCODE.NXDOMAIN, true, NO_ADDITIONAL, soaSection(zone.soa), zone.wireLen, tcp);
+        return this.#write(msg, RCODE.NXDOMAIN, true, NO_ADDITIONAL, this.#soa(zone.soa), zone.wireLen, tcp);
       }
       entry = zones.entries[wild]!;
       wildcard = true;
@@ -173,13 +183,14 @@ export class Responder {
         const chained =
           target.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)
             ? this.#steer(msg, target.service, qtype, client)
-            : target.rrsets.get(qtype);
-        if (chained && chained.answer.count > 0) {
-          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chained.answer);
+            : target.rrsets.get(qtype)?.answer;
+        if (chained && chained.count > 0) {
+          return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp, chained);
         }
       }
     } else if (entry.service >= 0 && (qtype === TYPE.A || qtype === TYPE.AAAA)) {
-      section = this.#steer(msg, entry.service, qtype, client);
+      section = this.#steered;
+      section.answer = this.#steer(msg, entry.service, qtype, client);
     } else {
       section = entry.rrsets.get(qtype);
     }
@@ -194,7 +205,7 @@ export class Responder {
         RCODE.NOERROR,
         true,
         NO_ADDITIONAL,
-        soaSection(zone.soa),
+        this.#soa(zone.soa),
         zone.wireLen,
         tcp,
         undefined,
@@ -211,12 +222,18 @@ export class Responder {
     return this.#write(msg, RCODE.NOERROR, true, section, undefined, 0, tcp);
   }
 
-  #steer(msg: Uint8Array, serviceIdx: number, qtype: number, client: ClientAddress): Section {
+  /** The SOA of a negative answer, in a reused section. */
+  #soa(soa: Chunk): Section {
+    const s = this.#negative;
+    s.answer = soa;
+    return s;
+  }
+
+  #steer(msg: Uint8Array, serviceIdx: number, qtype: number, client: ClientAddress): Chunk {
     const zones = this.zones!;
     const svc = zones.services[serviceIdx]!;
-    const cls = zones.steering.classes[svc.classIdx]!;
-    const trie = cls.trie;
-    const pins = cls.pins.trie;
+    const trie = this.#strides[svc.classIdx]!;
+    const pins = this.#pinStrides[svc.classIdx];
     const q = this.q;
     const out = this.#lookup;
     let useEcs = q.ecsFamily !== 0 && q.ecsSource > 0;
@@ -249,14 +266,14 @@ export class Responder {
       // no resolver caches it for clients inside a pinned prefix.
       let pinLength = 0;
       if (pins) {
-        lookupBits(pins, family, bytes, offset, available, out);
+        strideLookup(pins, family, bytes, offset, available, out);
         pinLength = out.length;
       }
       if (pins && out.value > 0) {
         value = out.value;
         out.key = -1;
       } else {
-        lookupBits(trie, family, bytes, offset, available, out);
+        strideLookup(trie, family, bytes, offset, available, out);
         value = out.value;
       }
       this.scope = ecsScope(Math.max(out.length, pinLength), q.ecsSource, mapped);
@@ -270,7 +287,7 @@ export class Responder {
         value = 0;
         out.key = -1;
       } else {
-        lookupBits(trie, client.family, client.bytes, 0, client.bytes.length, out);
+        strideLookup(trie, client.family, client.bytes, 0, client.bytes.length, out);
         value = out.value;
       }
       this.scope = 0;
@@ -280,13 +297,12 @@ export class Responder {
     this.edge = edge;
     this.classIdx = svc.classIdx;
     this.blockKey = out.key;
-    const answer = qtype === TYPE.A ? svc.a[edge]! : svc.aaaa[edge]!;
-    return { answer, additional: EMPTY };
+    return qtype === TYPE.A ? svc.a[edge]! : svc.aaaa[edge]!;
   }
 
   /** Without ECS: is the resolver's address pinned? (leaves the pin's value in the lookup result) */
-  #pinned(pins: LookupTrie, client: ClientAddress): boolean {
-    lookupBits(pins, client.family, client.bytes, 0, client.bytes.length, this.#lookup);
+  #pinned(pins: StrideIndex, client: ClientAddress): boolean {
+    strideLookup(pins, client.family, client.bytes, 0, client.bytes.length, this.#lookup);
     return this.#lookup.value > 0;
   }
 
@@ -323,21 +339,29 @@ export class Responder {
   #opt(pos: number, extRcode: number, ecs: boolean, msg: Uint8Array): number {
     const out = this.out;
     const q = this.q;
+    // Byte stores rather than writeUInt16BE: no range checks on the query path.
     out[pos] = 0;
-    out.writeUInt16BE(TYPE.OPT, pos + 1);
-    out.writeUInt16BE(EDNS_BUFFER, pos + 3);
+    out[pos + 1] = TYPE.OPT >> 8;
+    out[pos + 2] = TYPE.OPT & 0xff;
+    out[pos + 3] = EDNS_BUFFER >> 8;
+    out[pos + 4] = EDNS_BUFFER & 0xff;
     out[pos + 5] = extRcode;
     out[pos + 6] = 0;
     out[pos + 7] = q.dnssecOk;
     out[pos + 8] = 0;
     const cookie = this.cookie !== COOKIE_NONE;
-    out.writeUInt16BE((ecs ? 8 + q.ecsAddrLen : 0) + (cookie ? COOKIE_OPTION_LEN : 0), pos + 9);
+    const rdLen = (ecs ? 8 + q.ecsAddrLen : 0) + (cookie ? COOKIE_OPTION_LEN : 0);
+    out[pos + 9] = rdLen >> 8;
+    out[pos + 10] = rdLen & 0xff;
     pos += 11;
     if (ecs) {
       const optLen = 4 + q.ecsAddrLen;
-      out.writeUInt16BE(8, pos);
-      out.writeUInt16BE(optLen, pos + 2);
-      out.writeUInt16BE(q.ecsFamily, pos + 4);
+      out[pos] = 0;
+      out[pos + 1] = 8;
+      out[pos + 2] = optLen >> 8;
+      out[pos + 3] = optLen & 0xff;
+      out[pos + 4] = q.ecsFamily >> 8;
+      out[pos + 5] = q.ecsFamily & 0xff;
       out[pos + 6] = q.ecsSource;
       out[pos + 7] = this.usedEcs ? this.scope : 0;
       copyBytes(msg, q.ecsAddr, out, pos + 8, q.ecsAddrLen);
@@ -422,9 +446,15 @@ export class Responder {
       }
       return pos;
     }
-    out.writeUInt16BE(an.count + chain.count, 6);
-    out.writeUInt16BE(ns.count + pf.count, 8);
-    out.writeUInt16BE(ad.count + (q.edns ? 1 : 0), 10);
+    const anCount = an.count + chain.count;
+    const nsCount = ns.count + pf.count;
+    const arCount = ad.count + (q.edns ? 1 : 0);
+    out[6] = anCount >> 8;
+    out[7] = anCount & 0xff;
+    out[8] = nsCount >> 8;
+    out[9] = nsCount & 0xff;
+    out[10] = arCount >> 8;
+    out[11] = arCount & 0xff;
     const pointer = 0xc000 | (q.qnameEnd - ownerWireLen);
     pos = copyChunk(out, pos, an, pointer);
     if (chain.count > 0) {
@@ -446,13 +476,12 @@ export class Responder {
   }
 }
 
-function soaSection(soa: Chunk): Section {
-  return { answer: soa, additional: EMPTY };
-}
-
 function copyChunk(out: Buffer, pos: number, c: Chunk, pointer: number): number {
   if (c.count === 0) return pos;
-  c.bytes.copy(out, pos);
+  const b = c.bytes;
+  // Short chunks (an A or AAAA record: 16 or 28 bytes) in a loop; Buffer#copy is a call into C++.
+  if (b.length <= 64) copyBytes(b, 0, out, pos, b.length);
+  else out.set(b, pos);
   for (const p of c.patches) {
     out[pos + p] = pointer >> 8;
     out[pos + p + 1] = pointer & 0xff;
