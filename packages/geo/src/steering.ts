@@ -385,7 +385,8 @@ function freezeClass(
       dirty.fill(0);
       for (let n = f.size - 1; n >= 0; n--) {
         const l = left[n]!;
-        const d = l < 0 ? changed[~l]! : ((dirty[l >> 5]! >>> (l & 31)) | (dirty[(l + 1) >> 5]! >>> ((l + 1) & 31))) & 1;
+        const d =
+          l < 0 ? changed[~l]! : ((dirty[l >> 5]! >>> (l & 31)) | (dirty[(l + 1) >> 5]! >>> ((l + 1) & 31))) & 1;
         if (d) dirty[n >> 5]! |= 1 << (n & 31);
       }
     }
