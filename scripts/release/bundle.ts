@@ -131,25 +131,13 @@ async function one(
 export async function bundle(root: string, lib: string): Promise<BundleResult> {
   const packages = new Map<string, string>();
   const cli = await one(root, { catchment: path.join(root, 'apps/cli/src/main.ts') }, lib, '', packages);
-  const worker = await one(
-    root,
-    { worker: path.join(root, 'apps/dns/src/worker.ts') },
-    path.join(lib, 'apps/dns/src'),
-    '../../../',
-    packages,
-  );
-  // POST /v1/simulate's worker entry (apps/cli/src/simulate/in-worker.ts names worker.mjs in a release).
-  const simWorker = await one(
-    root,
-    { worker: path.join(root, 'apps/cli/src/simulate/worker.ts') },
-    path.join(lib, 'apps/cli/src/simulate'),
-    '../../../../',
-    packages,
-  );
-  const inputs = new Set([
-    ...Object.keys(cli.metafile.inputs),
-    ...Object.keys(worker.metafile.inputs),
-    ...Object.keys(simWorker.metafile.inputs),
-  ]);
+  // Worker entries beside their source's place under lib (apps/cli/src/simulate/in-worker.ts names
+  // worker.mjs in a release): the DNS answering thread and POST /v1/simulate's thread.
+  const workers = [];
+  for (const dir of ['apps/dns/src', 'apps/cli/src/simulate']) {
+    const up = '../'.repeat(dir.split('/').length);
+    workers.push(await one(root, { worker: path.join(root, dir, 'worker.ts') }, path.join(lib, dir), up, packages));
+  }
+  const inputs = new Set([cli, ...workers].flatMap((b) => Object.keys(b.metafile.inputs)));
   return { packages, inputs: inputs.size };
 }

@@ -1,4 +1,4 @@
-import type { LookupResult, LookupTrie } from '@catchment/geo/tables';
+import { descend, type LookupResult, type LookupTrie } from '@catchment/geo/tables';
 
 /**
  * A first-level index over a frozen steering trie: for each 16-bit prefix, the node the walk
@@ -73,7 +73,7 @@ export function strideLookup(
   const b0 = available > 0 ? bytes[offset]! : 0;
   const b1 = available > 1 ? bytes[offset + 1]! : 0;
   const prefix = (b0 << 8) | b1;
-  let node = s.jump[f][prefix]!;
+  const node = s.jump[f][prefix]!;
   const nodes = s.trie.nodes;
   if (node < 0) {
     const key = ~node;
@@ -82,17 +82,5 @@ export function strideLookup(
     out.key = key;
     return;
   }
-  for (let depth = STRIDE; ; depth++) {
-    const byteIndex = depth >> 3;
-    const byte = byteIndex < available ? bytes[offset + byteIndex]! : 0;
-    const bit = (byte >> (7 - (depth & 7))) & 1;
-    const child = nodes[node * 2 + bit]!;
-    if (child < 0) {
-      out.value = ~child;
-      out.length = depth + 1;
-      out.key = node * 2 + bit;
-      return;
-    }
-    node = child;
-  }
+  descend(nodes, node, STRIDE, bytes, offset, available, out);
 }

@@ -194,9 +194,24 @@ export function lookupBits(
   available: number,
   out: LookupResult,
 ): void {
-  const nodes = trie.nodes;
-  let node = family === 4 ? trie.root4 : trie.root6;
-  for (let depth = 0; ; depth++) {
+  descend(trie.nodes, family === 4 ? trie.root4 : trie.root6, 0, bytes, offset, available, out);
+}
+
+/**
+ * The walk of a lookup from `node` at `depth` down to its leaf (also the DNS server's indexed
+ * lookup, which starts at depth 16).
+ */
+export function descend(
+  nodes: Int32Array,
+  start: number,
+  from: number,
+  bytes: Uint8Array,
+  offset: number,
+  available: number,
+  out: LookupResult,
+): void {
+  let node = start;
+  for (let depth = from; ; depth++) {
     const byteIndex = depth >> 3;
     const byte = byteIndex < available ? bytes[offset + byteIndex]! : 0;
     const bit = (byte >> (7 - (depth & 7))) & 1;
